@@ -1,0 +1,56 @@
+# Photoshare: `make run` starts the whole mesh on the embedded default, `make test` runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTO_FILES := $(shell find protos -name '*.proto' | sort)
+GENERATED ?= generated
+PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
+
+.PHONY: help setup system-deps run test lint typecheck proto fmt clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+system-deps:  ## Debian's libvips (it decodes iPhone HEIC; the PyPI binary cannot)
+	@if ! ldconfig -p | grep -q 'libvips.so.42'; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libvips42 >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)  ## install system packages and the Python environment
+
+run: $(STAMP)  ## the whole mesh on the embedded default (gateway on :8080)
+	$(PY) -m deploy.local
+
+test: $(STAMP) lint typecheck  ## lint, types, then every test (one of them checks generated/)
+	$(PY) -m pytest
+
+lint: $(STAMP)  ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP)  ## format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP)  ## mypy --strict
+	$(VENV)/bin/mypy common graph_svc post_svc media_svc feed_svc gateway deploy tests
+
+proto: $(STAMP)  ## regenerate generated/ from protos/
+	rm -rf $(GENERATED)/photoshare
+	mkdir -p $(GENERATED)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iprotos -I$(PROTO_INCLUDE) \
+	  --python_out=$(GENERATED) --grpc_python_out=$(GENERATED) \
+	  --mypy_out=quiet:$(GENERATED) --mypy_grpc_out=quiet,only_async:$(GENERATED) \
+	  $(PROTO_FILES)
+
+clean:  ## remove the environment and local data
+	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,1 @@
+"""What every Photoshare service needs: settings, ids, errors, server bootstrap, events."""

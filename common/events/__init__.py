@@ -1,0 +1,1 @@
+"""The event log between services: interfaces, the proto codec, and the embedded backend."""

@@ -1,0 +1,40 @@
+"""Event log interfaces. Deliveries are at least once; handlers must be idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+TOPIC_MEDIA = "media"
+TOPIC_POSTS = "posts"
+TOPIC_FOLLOWS = "follows"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    topic: str
+    # Events with one key are delivered in the order they were published.
+    key: str
+    value: bytes
+    offset: int
+
+
+Handler = Callable[[EventRecord], Awaitable[None]]
+
+
+class EventPublisher(Protocol):
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        """Returns once the event is durably in the log."""
+        ...
+
+
+class EventSubscriber(Protocol):
+    async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
+        """Feeds every event of `topics` to `handler`, in order, until cancelled.
+
+        A position is committed only after its handler returned. A handler that keeps
+        failing does not block the log: after its retries the event is set aside as a
+        dead letter and the next one is delivered.
+        """
+        ...

@@ -1,0 +1,144 @@
+"""The embedded event log: one SQLite table that every service process shares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from common.events.base import EventRecord, Handler
+from common.ids import now_ms
+from common.sqlite import Database
+
+log = logging.getLogger(__name__)
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic, position)",
+    """CREATE TABLE IF NOT EXISTS consumer_positions (
+        group_id TEXT PRIMARY KEY,
+        position INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        group_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        error TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (group_id, position))""",
+)
+
+
+class SqliteEventLog:
+    """Publisher and subscriber over a SQLite file; consumers poll an indexed table.
+
+    Example:
+        log = SqliteEventLog(data_dir / "events.db")
+        await log.open()
+        await log.publish("posts", "42", payload)
+        await log.run("feed", ["posts"], handle)   # until cancelled
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        poll_interval_s: float = 0.02,
+        batch_size: int = 100,
+        retry_delays_s: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0),
+    ) -> None:
+        self._db = Database(path, schema=SCHEMA)
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._retry_delays_s = tuple(retry_delays_s)
+
+    async def open(self) -> None:
+        await self._db.open()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO events (topic, key, value, created_at_ms) VALUES (?, ?, ?, ?)",
+                (topic, key, value, now_ms()),
+            )
+
+    async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
+        position = await self._committed(group)
+        marks = ",".join("?" for _ in topics)
+        query = (
+            f"SELECT position, topic, key, value FROM events WHERE topic IN ({marks}) "
+            "AND position > ? ORDER BY position LIMIT ?"
+        )
+        committed = position
+        try:
+            while True:
+                rows = await self._db.fetchall(query, (*topics, position, self._batch_size))
+                if not rows:
+                    await asyncio.sleep(self._poll_interval_s)
+                    continue
+                for row in rows:
+                    record = EventRecord(row["topic"], row["key"], row["value"], row["position"])
+                    await self._deliver(group, record, handler)
+                    position = record.offset
+                await self._commit(group, position)
+                committed = position
+        finally:
+            if position != committed:
+                # A graceful stop keeps what was handled; only a crash redelivers.
+                await asyncio.shield(self._commit(group, position))
+
+    async def _deliver(self, group: str, record: EventRecord, handler: Handler) -> None:
+        for attempt, delay in enumerate((*self._retry_delays_s, None)):
+            try:
+                await handler(record)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if delay is None:
+                    log.exception("event %s of %s set aside as a dead letter", record.offset, group)
+                    await self._dead_letter(group, record, repr(exc))
+                    return
+                log.warning(
+                    "event %s of %s failed (attempt %d): %r", record.offset, group, attempt + 1, exc
+                )
+                await asyncio.sleep(delay)
+
+    async def _committed(self, group: str) -> int:
+        row = await self._db.fetchone(
+            "SELECT position FROM consumer_positions WHERE group_id = ?", (group,)
+        )
+        return int(row["position"]) if row else 0
+
+    async def _commit(self, group: str, position: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO consumer_positions (group_id, position) VALUES (?, ?) "
+                "ON CONFLICT (group_id) DO UPDATE SET position = excluded.position",
+                (group, position),
+            )
+
+    async def dead_letters(self, group: str) -> list[EventRecord]:
+        rows = await self._db.fetchall(
+            "SELECT position, topic, key, value FROM dead_letters WHERE group_id = ? "
+            "ORDER BY position",
+            (group,),
+        )
+        return [EventRecord(r["topic"], r["key"], r["value"], r["position"]) for r in rows]
+
+    async def _dead_letter(self, group: str, record: EventRecord, error: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (group, record.offset, record.topic, record.key, record.value, error, now_ms()),
+            )

@@ -1,0 +1,26 @@
+"""The caller's identity, carried between services as gRPC metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from common.errors import Unauthenticated
+
+USER_ID_KEY = "x-photoshare-user-id"
+
+
+def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
+    """The user the gateway authenticated; services behind it never see tokens."""
+    for key, value in context.invocation_metadata() or ():
+        if key == USER_ID_KEY:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                break
+    raise Unauthenticated("this call needs an authenticated user", reason="NO_CALLER")
+
+
+def as_caller(user_id: int) -> tuple[tuple[str, str], ...]:
+    return ((USER_ID_KEY, str(user_id)),)

@@ -1,0 +1,171 @@
+"""Bootstrap shared by every service: health, reflection, error mapping, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.rpc_errors import ErrorMappingInterceptor
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+SERVER_OPTIONS = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.so_reuseport", 0),
+)
+
+
+class Service(Protocol):
+    """What a service's server.py hands to `serve`."""
+
+    @property
+    def service_names(self) -> Sequence[str]: ...
+
+    def register(self, server: grpc.aio.Server) -> None:
+        """Adds the servicers to the server."""
+        ...
+
+    async def start(self) -> None:
+        """Opens stores and starts background work; the service is SERVING after it."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+async def serve(
+    service: Service,
+    address: str,
+    *,
+    grace_s: float = 5.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Runs `service` on `address` until SIGTERM/SIGINT (or `stop` is set)."""
+    stop = stop or _stop_on_signals()
+    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()], options=SERVER_OPTIONS)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    service.register(server)
+    names = (*service.service_names, "")
+    for name in names:
+        # Not ready until the stores are open; the overall entry "" would start SERVING.
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        (*service.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    try:
+        await service.start()
+        for name in names:
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("%s serving on %s", ",".join(service.service_names), address)
+        await stop.wait()
+        log.info("shutting down %s", ",".join(service.service_names))
+    finally:
+        await health_servicer.enter_graceful_shutdown()
+        await server.stop(grace_s)
+        await service.stop()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # libvips narrates every resize at INFO.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
+
+
+def insecure_channel(address: str) -> grpc.aio.Channel:
+    """A channel to another service of the mesh, with retries of UNAVAILABLE only."""
+    return grpc.aio.insecure_channel(
+        address,
+        options=(
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", _RETRY_CONFIG),
+        ),
+    )
+
+
+_RETRY_CONFIG = """{"methodConfig": [{"name": [{}], "retryPolicy": {
+  "maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
+  "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"""
+
+
+class Resource(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+Registration = Callable[[grpc.aio.Server], None]
+Worker = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceApp:
+    """A service assembled by its server.py: servicers, what to open, what to keep running.
+
+    Resources open in order before the service reports SERVING and close in reverse;
+    workers (event consumers, HTTP listeners) run as tasks in between.
+    """
+
+    service_names: Sequence[str]
+    registrations: Sequence[Registration]
+    resources: Sequence[Resource] = ()
+    workers: Sequence[Worker] = ()
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def register(self, server: grpc.aio.Server) -> None:
+        for registration in self.registrations:
+            registration(server)
+
+    async def start(self) -> None:
+        for resource in self.resources:
+            await resource.open()
+        self._tasks = [asyncio.create_task(_supervised(worker)) for worker in self.workers]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for resource in reversed(self.resources):
+            await resource.close()
+
+
+async def _supervised(worker: Worker) -> None:
+    """Keeps a background worker alive: a crash is logged and the worker restarted."""
+    while True:
+        try:
+            await worker()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background worker %s crashed; restarting", worker)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,90 @@
+"""Settings of the whole mesh, read once from the environment (prefix PHOTOSHARE_)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """One or more settings in the environment are malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    graph_addr: str = "127.0.0.1:50051"
+    post_addr: str = "127.0.0.1:50052"
+    media_addr: str = "127.0.0.1:50053"
+    feed_addr: str = "127.0.0.1:50054"
+    media_http_port: int = 8081
+    # Base of upload and media URLs handed to clients (a CDN in production).
+    media_public_url: str = ""
+    celebrity_threshold: int = 10_000
+    timeline_max_len: int = 800
+    timeline_cache_users: int = 100_000
+    follow_backfill: int = 200
+    upload_url_ttl_s: int = 3600
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    max_image_side: int = 16_384
+    media_workers: int = 2
+    rpc_timeout_s: float = 5.0
+    event_poll_interval_s: float = 0.02
+    log_level: str = "INFO"
+    secret: str = ""
+
+    @property
+    def public_media_base(self) -> str:
+        return (self.media_public_url or f"http://{self.host}:{self.media_http_port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Reads PHOTOSHARE_<FIELD> for every field; lists every bad value at once."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            raw = env.get(f"PHOTOSHARE_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            parse = _PARSERS.get(type(f.default), str)
+            try:
+                values[f.name] = parse(raw)
+            except ValueError:
+                problems.append(
+                    f"PHOTOSHARE_{f.name.upper()}={raw!r} is not a valid {parse.__name__}"
+                )
+        if problems:
+            raise ConfigError("; ".join(problems))
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        positive = (
+            "celebrity_threshold",
+            "timeline_max_len",
+            "timeline_cache_users",
+            "upload_url_ttl_s",
+            "max_upload_bytes",
+            "max_image_pixels",
+            "media_workers",
+        )
+        bad = [name for name in positive if getattr(self, name) <= 0]
+        if bad:
+            raise ConfigError(
+                "must be positive: " + ", ".join(f"PHOTOSHARE_{b.upper()}" for b in bad)
+            )
+
+
+def _path(raw: str) -> Path:
+    return Path(raw)
+
+
+_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str: str, type(Path()): _path}

@@ -1,0 +1,114 @@
+"""SQLite for the embedded default: one writer connection behind a lock, one reader (WAL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: an acknowledged write survives a crash of the machine, not only of the process.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+class Database:
+    """A SQLite file shared safely by the coroutines of one process and by other processes.
+
+    Example:
+        db = Database(path, schema=SCHEMA)
+        await db.open()
+        async with db.transaction() as tx:
+            await tx.execute("INSERT ...")
+        rows = await db.fetchall("SELECT ...")
+    """
+
+    def __init__(self, path: Path, *, schema: Iterable[str] = ()) -> None:
+        self._path = path
+        self._schema = tuple(schema)
+        self._writer_conn: aiosqlite.Connection | None = None
+        self._reader_conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Connects and creates the schema (idempotent)."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_conn = await _connect(self._path)
+        async with self._locked_begin(self._writer_conn) as conn:
+            for statement in self._schema:
+                await conn.execute(statement)
+        self._reader_conn = await _connect(self._path)
+
+    @property
+    def _writer(self) -> aiosqlite.Connection:
+        if self._writer_conn is None:
+            raise RuntimeError(f"{self._path} is not open")
+        return self._writer_conn
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        if self._reader_conn is None:
+            raise RuntimeError(f"{self._path} is not open")
+        return self._reader_conn
+
+    @staticmethod
+    @asynccontextmanager
+    async def _locked_begin(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            yield conn
+        except BaseException:
+            # Also when cancelled mid-BEGIN: the connection's thread runs commands in order,
+            # so this rollback lands after the BEGIN and leaves the connection clean.
+            await asyncio.shield(conn.rollback())
+            raise
+        await asyncio.shield(conn.commit())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock, self._locked_begin(self._writer) as conn:
+            yield conn
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def close(self) -> None:
+        for conn in (self._reader_conn, self._writer_conn):
+            if conn is not None:
+                await conn.close()
+        self._reader_conn = self._writer_conn = None
+
+
+class SqliteStore:
+    """Base of the SQLite backends: one database file with its schema, opened with the service."""
+
+    schema: tuple[str, ...] = ()
+
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path, schema=self.schema)
+
+    async def open(self) -> None:
+        await self._db.open()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn

@@ -1,0 +1,147 @@
+"""Runs the whole mesh on this machine: four services and the gateway, one process each.
+
+python -m deploy.local        # what `make run` does; Ctrl-C stops everything
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from common.settings import Settings
+from common.signing import load_secret
+
+PROCESSES = ("graph_svc", "post_svc", "media_svc", "feed_svc", "gateway")
+
+
+class Mesh:
+    """The mesh's processes, started together and stopped together.
+
+    Example:
+        with Mesh(env) as mesh:
+            mesh.wait_healthy()
+    """
+
+    def __init__(self, env: Mapping[str, str], *, log_dir: Path | None = None) -> None:
+        self._env = dict(env)
+        self._settings = Settings.from_env(self._env)
+        self._log_dir = log_dir
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._settings.host}:{self._settings.http_port}"
+
+    def start(self) -> None:
+        # Made before the services start, so all of them read the same secret.
+        load_secret(self._settings.secret, self._settings.data_dir)
+        for name in PROCESSES:
+            command = [sys.executable, "-m", name]
+            if self._log_dir is None:
+                self._procs[name] = subprocess.Popen(command, env=self._env)
+                continue
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+            with open(self._log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
+                self._procs[name] = subprocess.Popen(
+                    command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+                )
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last = exc.read().decode(errors="replace")
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise TimeoutError(f"the mesh did not become healthy in {timeout_s:.0f} s: {last}")
+
+    def check_alive(self) -> None:
+        for name, proc in self._procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode}")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in self._procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+
+    def kill(self) -> None:
+        """Stops every process at once, as a power cut would (for crash tests)."""
+        for proc in self._procs.values():
+            proc.kill()
+            proc.wait()
+        self._procs.clear()
+
+    def __enter__(self) -> Mesh:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    env = dict(os.environ)
+    mesh = Mesh(env)
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    mesh.start()
+    try:
+        mesh.wait_healthy()
+        settings = Settings.from_env(env)
+        print(
+            json.dumps(
+                {
+                    "gateway": mesh.base_url,
+                    "media": settings.public_media_base,
+                    "data": str(settings.data_dir.resolve()),
+                }
+            ),
+            flush=True,
+        )
+        print(
+            f"Photoshare is up: try  curl -s {mesh.base_url}/healthz   (Ctrl-C stops it)",
+            flush=True,
+        )
+        while not stopping:
+            mesh.check_alive()
+            time.sleep(0.5)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"photoshare: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        mesh.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""feed_svc's view of graph_svc and post_svc over gRPC, with deadlines on every call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+
+import grpc
+from photoshare.graph.v1 import graph_service_pb2 as graph_pb
+from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
+from photoshare.post.v1 import post_service_pb2 as post_pb
+from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
+
+from common.errors import NotFound
+from common.rpc_errors import from_rpc_error
+from feed_svc.models import Candidate, FeedEntry, FeedKey, Followee
+
+BATCH_GET_MAX = 500
+
+
+class GraphClient:
+    """FollowGraph over gRPC."""
+
+    def __init__(
+        self, channel: grpc.aio.Channel, *, timeout_s: float, stream_timeout_s: float
+    ) -> None:
+        self._stub = graph_grpc.GraphServiceStub(channel)
+        self._timeout_s = timeout_s
+        self._stream_timeout_s = stream_timeout_s
+
+    async def follower_count(self, user_id: int) -> int:
+        try:
+            response = await self._stub.GetUser(
+                graph_pb.GetUserRequest(id=user_id), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = from_rpc_error(exc, service="graph service")
+            if isinstance(error, NotFound):
+                return 0
+            raise error from exc
+        return response.user.follower_count
+
+    async def follower_id_chunks(
+        self, user_id: int, chunk_size: int
+    ) -> AsyncGenerator[list[int], None]:
+        call = self._stub.StreamFollowerIds(
+            graph_pb.StreamFollowerIdsRequest(user_id=user_id, chunk_size=chunk_size),
+            timeout=self._stream_timeout_s,
+        )
+        try:
+            async for response in call:
+                yield list(response.follower_ids)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+        finally:
+            call.cancel()
+
+    async def followees(self, user_id: int) -> list[Followee]:
+        call = self._stub.StreamFollowing(
+            graph_pb.StreamFollowingRequest(user_id=user_id, chunk_size=1000),
+            timeout=self._stream_timeout_s,
+        )
+        try:
+            return [
+                Followee(f.user_id, f.follower_count)
+                async for response in call
+                for f in response.followees
+            ]
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+
+    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
+        call = self._stub.StreamFollowedCelebrities(
+            graph_pb.StreamFollowedCelebritiesRequest(
+                user_id=user_id, min_follower_count=min_follower_count
+            ),
+            timeout=self._timeout_s,
+        )
+        try:
+            return [i async for response in call for i in response.user_ids]
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+
+    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
+        if not candidate_ids:
+            return set()
+        try:
+            response = await self._stub.FilterFollowed(
+                graph_pb.FilterFollowedRequest(user_id=user_id, candidate_ids=candidate_ids),
+                timeout=self._timeout_s,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+        return set(response.followed_ids)
+
+
+class PostClient:
+    """PostSource over gRPC."""
+
+    def __init__(
+        self, channel: grpc.aio.Channel, *, timeout_s: float, stream_timeout_s: float
+    ) -> None:
+        self._stub = post_grpc.PostServiceStub(channel)
+        self._timeout_s = timeout_s
+        self._stream_timeout_s = stream_timeout_s
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
+        found: dict[int, post_pb.Post] = {}
+        for start in range(0, len(post_ids), BATCH_GET_MAX):
+            request = post_pb.BatchGetPostsRequest(ids=post_ids[start : start + BATCH_GET_MAX])
+            try:
+                response = await self._stub.BatchGetPosts(request, timeout=self._timeout_s)
+            except grpc.aio.AioRpcError as exc:
+                raise from_rpc_error(exc, service="post service") from exc
+            found.update(
+                (p.id, p) for p in response.posts if p.state == post_pb.POST_STATE_PUBLISHED
+            )
+        return found
+
+    async def recent(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> AsyncGenerator[list[Candidate], None]:
+        if not author_ids:
+            return
+        request = post_pb.StreamRecentPostsRequest(author_ids=author_ids, limit=limit)
+        if before is not None:
+            request.before.published_at_ms, request.before.post_id = before
+        call = self._stub.StreamRecentPosts(request, timeout=self._stream_timeout_s)
+        try:
+            async for response in call:
+                yield [Candidate(_entry(p), p) for p in response.posts]
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="post service") from exc
+        finally:
+            call.cancel()
+
+
+def _entry(post: post_pb.Post) -> FeedEntry:
+    return FeedEntry(post.published_at.ToMilliseconds(), post.id, post.author_id)

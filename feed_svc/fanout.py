@@ -1,0 +1,69 @@
+"""Fan-out on write, and keeping timelines right when people follow and unfollow."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from feed_svc.models import FeedEntry, FollowGraph, PostSource
+from feed_svc.storage.base import TimelineStore
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutPolicy:
+    celebrity_threshold: int = 10_000
+    chunk_size: int = 1_000
+    follow_backfill: int = 200
+
+
+class Fanout:
+    """Pushes new posts of ordinary authors into their followers' timelines.
+
+    Example:
+        fanout = Fanout(store, graph_client, post_client)
+        delivered = await fanout.post_published(FeedEntry(published_at_ms, post_id, author_id))
+    """
+
+    def __init__(
+        self,
+        store: TimelineStore,
+        graph: FollowGraph,
+        posts: PostSource,
+        policy: FanoutPolicy = FanoutPolicy(),
+    ) -> None:
+        self._store = store
+        self._graph = graph
+        self._posts = posts
+        self._policy = policy
+
+    async def post_published(self, entry: FeedEntry) -> int:
+        """Returns how many follower timelines the post was pushed to (0 for celebrities,
+        whose posts are pulled at read time)."""
+        await self._store.push([entry.author_id], entry)
+        if await self._is_celebrity(entry.author_id):
+            return 0
+        delivered = 0
+        chunks = self._graph.follower_id_chunks(entry.author_id, self._policy.chunk_size)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                await self._store.push(chunk, entry)
+                delivered += len(chunk)
+        return delivered
+
+    async def followed(self, follower_id: int, followed_id: int) -> None:
+        """Backfills the followee's recent posts into the follower's timeline."""
+        if not await self._store.is_ready(follower_id) or await self._is_celebrity(followed_id):
+            return
+        entries = []
+        recent = self._posts.recent([followed_id], None, self._policy.follow_backfill)
+        async with aclosing(recent):
+            async for batch in recent:
+                entries += [c.entry for c in batch]
+        await self._store.add(follower_id, entries)
+
+    async def unfollowed(self, follower_id: int, followed_id: int) -> None:
+        # Reads already hide the followee at once; this frees the timeline of their posts.
+        await self._store.remove_author(follower_id, followed_id)
+
+    async def _is_celebrity(self, user_id: int) -> bool:
+        return await self._graph.follower_count(user_id) >= self._policy.celebrity_threshold

@@ -1,0 +1,144 @@
+"""Reading the home feed: the pushed timeline merged with celebrities' posts pulled now."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from common.errors import check_page_size
+from common.signing import KeysetCursor, Signer
+from feed_svc.merge import each, merge_newest_first, take
+from feed_svc.models import (
+    Candidate,
+    FeedKey,
+    FeedPage,
+    FollowGraph,
+    PostSource,
+    TimelinePage,
+)
+from feed_svc.storage.base import TimelineStore
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+TIMELINE_BATCH = 200
+# How far a single read may pull from the stores below a trimmed timeline or from celebrities.
+PULL_LIMIT = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPolicy:
+    celebrity_threshold: int = 10_000
+    timeline_max_len: int = 800
+
+
+class HomeFeed:
+    """The read path.
+
+    Example:
+        feed = HomeFeed(store, graph_client, post_client, Signer(secret, purpose="feed-cursor"))
+        page = await feed.read(reader_id, limit=20, cursor="")
+    """
+
+    def __init__(
+        self,
+        store: TimelineStore,
+        graph: FollowGraph,
+        posts: PostSource,
+        cursor_signer: Signer,
+        policy: FeedPolicy = FeedPolicy(),
+    ) -> None:
+        self._store = store
+        self._graph = graph
+        self._posts = posts
+        self._cursors = KeysetCursor(cursor_signer, what="cursor")
+        self._policy = policy
+
+    async def read(self, reader_id: int, limit: int, cursor: str) -> FeedPage:
+        size = check_page_size(limit, name="limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+        before = self._cursors.decode(cursor, reader_id) if cursor else None
+        await self.ensure_timeline(reader_id)
+        celebrities = await self._graph.followed_celebrities(
+            reader_id, self._policy.celebrity_threshold
+        )
+        sources = [self._pushed(reader_id, before)]
+        if celebrities:
+            sources.append(each(self._posts.recent(celebrities, before, PULL_LIMIT)))
+        page: list[Candidate] = []
+        async with aclosing(merge_newest_first(*sources)) as candidates:
+            while len(page) <= size:
+                batch = await take(candidates, size + 1 - len(page))
+                if not batch:
+                    break
+                page += await self._visible(reader_id, batch)
+        more = len(page) > size
+        page = page[:size]
+        next_cursor = self._cursors.encode(reader_id, page[-1].entry.key) if more else None
+        return FeedPage([c.post for c in page if c.post is not None], next_cursor)
+
+    async def ensure_timeline(self, reader_id: int) -> None:
+        """A missing timeline is rebuilt from the stores, never shown as empty."""
+        if await self._store.is_ready(reader_id):
+            return
+        await self._store.begin(reader_id)  # from here on, fan-out lands in it too
+        authors = await self._pushed_authors(reader_id)
+        max_len = self._policy.timeline_max_len
+        entries = []
+        async with aclosing(self._posts.recent(authors, None, max_len)) as batches:
+            async for batch in batches:
+                entries += [c.entry for c in batch]
+        floor = entries[-1].key if len(entries) >= max_len else None
+        await self._store.complete(reader_id, entries, floor)
+
+    async def _pushed_authors(self, reader_id: int) -> list[int]:
+        """Whose posts fan-out pushes to this reader: ordinary followees and the reader."""
+        followees = await self._graph.followees(reader_id)
+        threshold = self._policy.celebrity_threshold
+        return [f.user_id for f in followees if f.follower_count < threshold] + [reader_id]
+
+    async def _pushed(
+        self, reader_id: int, before: FeedKey | None
+    ) -> AsyncGenerator[Candidate, None]:
+        position = before
+        page: TimelinePage | None = None
+        while True:
+            page = await self._store.page(reader_id, position, TIMELINE_BATCH)
+            if page is None:
+                break  # evicted while reading: the pull below still serves this page
+            for entry in page.entries:
+                yield Candidate(entry)
+            if len(page.entries) < TIMELINE_BATCH:
+                break
+            position = page.entries[-1].key
+        floor = page.floor if page is not None else position
+        if page is not None and floor is None:
+            return  # the timeline holds the reader's whole history
+        # Below the floor the timeline was trimmed: read on from the stores.
+        start = _older(position, floor)
+        authors = await self._pushed_authors(reader_id)
+        async with aclosing(each(self._posts.recent(authors, start, PULL_LIMIT))) as pulled:
+            async for candidate in pulled:
+                yield candidate
+
+    async def _visible(self, reader_id: int, batch: Sequence[Candidate]) -> list[Candidate]:
+        """Drops posts of people the reader no longer follows and hydrates the rest."""
+        authors = {c.entry.author_id for c in batch} - {reader_id}
+        followed = await self._graph.filter_followed(reader_id, sorted(authors))
+        kept = [c for c in batch if c.entry.author_id == reader_id or c.entry.author_id in followed]
+        missing = [c.entry.post_id for c in kept if c.post is None]
+        posts = await self._posts.get_many(missing) if missing else {}
+        hydrated = []
+        for candidate in kept:
+            post = candidate.post or posts.get(candidate.entry.post_id)
+            if post is not None:
+                hydrated.append(Candidate(candidate.entry, post))
+        return hydrated
+
+
+def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:
+    """The stricter of two exclusive upper bounds."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

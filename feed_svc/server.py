@@ -1,0 +1,89 @@
+"""Wiring of feed_svc: settings -> stores and clients -> domain -> servicer -> server."""
+
+from __future__ import annotations
+
+from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
+
+from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
+from common.events.codec import decode
+from common.events.sqlite import SqliteEventLog
+from common.server import ServiceApp, configure_logging, insecure_channel, serve
+from common.settings import Settings
+from common.signing import Signer, load_secret
+from feed_svc.clients import GraphClient, PostClient
+from feed_svc.fanout import Fanout, FanoutPolicy
+from feed_svc.feed import FeedPolicy, HomeFeed
+from feed_svc.models import FeedEntry
+from feed_svc.service import FeedServicer
+from feed_svc.storage.memory import InMemoryTimelineStore
+
+SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
+STREAM_TIMEOUT_S = 30.0
+
+
+def build(settings: Settings) -> ServiceApp:
+    store = InMemoryTimelineStore(
+        max_len=settings.timeline_max_len, max_timelines=settings.timeline_cache_users
+    )
+    event_log = SqliteEventLog(
+        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
+    )
+    graph = GraphClient(
+        insecure_channel(settings.graph_addr),
+        timeout_s=settings.rpc_timeout_s,
+        stream_timeout_s=STREAM_TIMEOUT_S,
+    )
+    posts = PostClient(
+        insecure_channel(settings.post_addr),
+        timeout_s=settings.rpc_timeout_s,
+        stream_timeout_s=STREAM_TIMEOUT_S,
+    )
+    secret = load_secret(settings.secret, settings.data_dir)
+    feed = HomeFeed(
+        store,
+        graph,
+        posts,
+        Signer(secret, purpose="feed-cursor"),
+        FeedPolicy(settings.celebrity_threshold, settings.timeline_max_len),
+    )
+    fanout = Fanout(
+        store,
+        graph,
+        posts,
+        FanoutPolicy(settings.celebrity_threshold, follow_backfill=settings.follow_backfill),
+    )
+    servicer = FeedServicer(feed)
+
+    async def on_event(record: EventRecord) -> None:
+        event = decode(record)
+        kind = event.WhichOneof("payload")
+        if kind == "post_published":
+            published = event.post_published
+            await fanout.post_published(
+                FeedEntry(
+                    published.published_at.ToMilliseconds(), published.post_id, published.author_id
+                )
+            )
+        elif kind == "follow_changed":
+            change = event.follow_changed
+            if change.following:
+                await fanout.followed(change.follower_id, change.followed_id)
+            else:
+                await fanout.unfollowed(change.follower_id, change.followed_id)
+
+    return ServiceApp(
+        service_names=(SERVICE_NAME,),
+        registrations=(
+            lambda server: feed_service_pb2_grpc.add_FeedServiceServicer_to_server(
+                servicer, server
+            ),
+        ),
+        resources=(store, event_log),
+        workers=(lambda: event_log.run("feed", [TOPIC_POSTS, TOPIC_FOLLOWS], on_event),),
+    )
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    await serve(build(settings), settings.feed_addr)

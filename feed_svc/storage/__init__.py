@@ -1,0 +1,1 @@
+"""Where feed_svc keeps home timelines."""

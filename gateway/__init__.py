@@ -1,0 +1,1 @@
+"""gateway: REST/JSON for external clients, routed from the protos' google.api.http rules."""

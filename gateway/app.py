@@ -1,0 +1,152 @@
+"""The aiohttp application: match a route, authenticate, call the service, answer JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import grpc
+from aiohttp import web
+from google.protobuf import json_format
+from google.rpc import error_details_pb2  # noqa: F401  (registers detail types for JSON)
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from common.errors import PhotoshareError
+from common.http import domain_error_response, error_response
+from common.metadata import as_caller
+from gateway.auth import TokenResolver
+from gateway.routes import Route
+from gateway.transcode import build_request, to_json
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+HEALTH_TIMEOUT_S = 1.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Gateway:
+    """Turns REST calls into gRPC calls, one channel per backend service.
+
+    Example:
+        gateway = Gateway(routes_for(services), channels, TokenResolver(graph_channel, ...))
+        web.run_app(gateway.app())
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        channels: Mapping[str, grpc.aio.Channel],
+        tokens: TokenResolver,
+        *,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self._routes = list(routes)
+        self._channels = channels
+        self._tokens = tokens
+        self._timeout_s = timeout_s
+        self._calls = {
+            route.grpc_path: channels[route.service_name].unary_unary(
+                route.grpc_path,
+                request_serializer=route.request_cls.SerializeToString,
+                response_deserializer=route.response_cls.FromString,
+            )
+            for route in self._routes
+        }
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_json_errors])
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        route, params = self._match(request)
+        if route is None:
+            allowed = self._methods_for(request.path)
+            if allowed:
+                return error_response(
+                    "UNIMPLEMENTED",
+                    f"{request.method} is not allowed on {request.path}",
+                    http_status=405,
+                    headers={"Allow": ", ".join(sorted(allowed))},
+                )
+            return error_response("NOT_FOUND", f"no API at {request.method} {request.path}")
+        try:
+            metadata = (
+                ()
+                if route.public
+                else as_caller(await self._tokens.user_id(request.headers.get("Authorization")))
+            )
+            message = build_request(route, params, request.query, await request.read())
+            response = await self._calls[route.grpc_path](
+                message, metadata=metadata, timeout=self._timeout_s
+            )
+        except PhotoshareError as exc:
+            return domain_error_response(exc)
+        except grpc.aio.AioRpcError as exc:
+            return _rpc_error_response(exc)
+        return web.json_response(to_json(response))
+
+    def _match(self, request: web.Request) -> tuple[Route | None, dict[str, str]]:
+        for route in self._routes:
+            if route.http_method != request.method:
+                continue
+            match = route.pattern.match(request.path)
+            if match:
+                return route, match.groupdict()
+        return None, {}
+
+    def _methods_for(self, path: str) -> set[str]:
+        return {r.http_method for r in self._routes if r.pattern.match(path)}
+
+    async def healthz(self, request: web.Request) -> web.StreamResponse:
+        async def status(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
+            stub = health_pb2_grpc.HealthStub(channel)
+            try:
+                reply = await stub.Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=HEALTH_TIMEOUT_S
+                )
+                return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.aio.AioRpcError as exc:
+                return name, f"UNREACHABLE ({exc.code().name})"
+
+        results = dict(await asyncio.gather(*(status(n, c) for n, c in self._channels.items())))
+        serving = all(s == "SERVING" for s in results.values())
+        return web.json_response(
+            {"status": "SERVING" if serving else "NOT_SERVING", "services": results},
+            status=200 if serving else 503,
+        )
+
+
+def _rpc_error_response(exc: grpc.aio.AioRpcError) -> web.Response:
+    details: list[dict[str, Any]] = []
+    status = rpc_status.from_call(exc)
+    for detail in status.details if status else ():
+        try:
+            details.append(json_format.MessageToDict(detail))
+        except (json_format.Error, TypeError):
+            continue
+    code = exc.code()
+    message = exc.details() or code.name
+    if code is grpc.StatusCode.UNAVAILABLE:
+        message = "a backend service is unavailable; try again shortly"
+    return error_response(code.name, message, details=details)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own errors (body too large...) and any surprise keep the JSON error shape."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        status = {413: "RESOURCE_EXHAUSTED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED"}.get(
+            exc.status, "INVALID_ARGUMENT" if exc.status < 500 else "INTERNAL"
+        )
+        return error_response(status, exc.reason, http_status=exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("INTERNAL", "internal error")

@@ -1,0 +1,52 @@
+"""Wiring of the gateway: channels to every service, routes from their descriptors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+from photoshare.feed.v1 import feed_service_pb2
+from photoshare.graph.v1 import graph_service_pb2
+from photoshare.media.v1 import media_service_pb2
+from photoshare.post.v1 import post_service_pb2
+
+from common.server import configure_logging, insecure_channel
+from common.settings import Settings
+from gateway.app import Gateway
+from gateway.auth import TokenResolver
+from gateway.routes import routes_for
+
+log = logging.getLogger(__name__)
+
+
+def build(settings: Settings) -> Gateway:
+    addresses = {
+        graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
+        post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
+        media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]: settings.media_addr,
+        feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"]: settings.feed_addr,
+    }
+    channels = {service.full_name: insecure_channel(a) for service, a in addresses.items()}
+    tokens = TokenResolver(
+        channels["photoshare.graph.v1.GraphService"], timeout_s=settings.rpc_timeout_s
+    )
+    return Gateway(routes_for(addresses), channels, tokens, timeout_s=settings.rpc_timeout_s)
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    runner = web.AppRunner(build(settings).app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.http_port).start()
+    log.info("gateway listening on http://%s:%d", settings.host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()

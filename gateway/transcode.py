@@ -1,0 +1,109 @@
+"""HTTP request -> request message, response message -> JSON (the proto3 JSON mapping)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from google.protobuf import descriptor, json_format
+from google.protobuf.message import Message
+
+from common.errors import InvalidArgument
+from gateway.routes import Route
+
+
+def build_request(
+    route: Route, path_params: Mapping[str, str], query: Mapping[str, str], body: bytes
+) -> Message:
+    fields: dict[str, Any] = {}
+    if route.body:
+        payload = _json_body(body)
+        if route.body == "*":
+            fields.update(payload)
+        else:
+            fields[route.body] = payload
+    elif body.strip():
+        raise InvalidArgument(f"{route.http_method} {route.template} takes no request body")
+    request_type: descriptor.Descriptor = route.request_cls.DESCRIPTOR  # type: ignore[assignment]
+    known: dict[str, descriptor.FieldDescriptor] = {f.json_name: f for f in request_type.fields}
+    known.update({f.name: f for f in request_type.fields})
+    for name, value in query.items():
+        field = known.get(name)
+        if field is None or field.message_type is not None:
+            raise InvalidArgument(f"unknown query parameter {name!r}", field=name)
+        fields[field.json_name] = _scalar(field, value)
+    for group, value in path_params.items():
+        name = group.replace("__", ".")
+        fields[name] = _scalar(known[name], unquote(value)) if name in known else unquote(value)
+    _expand_enum_short_names(fields, request_type)
+    message = route.request_cls()
+    try:
+        json_format.ParseDict(fields, message)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(_readable(str(exc))) from exc
+    return message
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+
+
+_INTEGER_TYPES = {
+    descriptor.FieldDescriptor.TYPE_INT32,
+    descriptor.FieldDescriptor.TYPE_INT64,
+    descriptor.FieldDescriptor.TYPE_UINT32,
+    descriptor.FieldDescriptor.TYPE_UINT64,
+    descriptor.FieldDescriptor.TYPE_SINT32,
+    descriptor.FieldDescriptor.TYPE_SINT64,
+}
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+def _scalar(field: descriptor.FieldDescriptor, value: str) -> str:
+    """Checks a path or query value against its field's type before protobuf sees it."""
+    if field.type in _INTEGER_TYPES and not _INTEGER.fullmatch(value):
+        raise InvalidArgument(
+            f"{field.json_name} must be an integer, got {value!r}", field=field.json_name
+        )
+    return value
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    return payload
+
+
+def _expand_enum_short_names(fields: dict[str, Any], message: descriptor.Descriptor) -> None:
+    """Accepts "PHOTO" for MEDIA_TYPE_PHOTO: clients should not have to spell the prefix."""
+    by_name = {f.json_name: f for f in message.fields} | {f.name: f for f in message.fields}
+    for key, value in fields.items():
+        field = by_name.get(key)
+        if field is None:
+            continue
+        if field.enum_type is not None and isinstance(value, str):
+            fields[key] = _full_enum_name(field.enum_type, value)
+        elif field.message_type is not None and isinstance(value, dict):
+            _expand_enum_short_names(value, field.message_type)
+
+
+def _full_enum_name(enum: descriptor.EnumDescriptor, value: str) -> str:
+    if value in enum.values_by_name:
+        return value
+    prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
+    return prefix + value if prefix + value in enum.values_by_name else value
+
+
+def _readable(message: str) -> str:
+    # "Failed to parse limit field: Couldn't parse integer: "x"." is already readable;
+    # drop the message-type noise protobuf adds to unknown-field errors.
+    return message.replace('Message type "', "").replace('" has no field named', " has no field")

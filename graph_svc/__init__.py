@@ -1,0 +1,1 @@
+"""graph_svc: users, API tokens and the follow graph."""

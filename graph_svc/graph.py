@@ -1,0 +1,170 @@
+"""The social graph's rules: who may sign up, follow whom, and how lists are paged."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from common.errors import InvalidArgument, NotFound, Unauthenticated, check_page_size
+from common.ids import IdGenerator, now_ms
+from common.signing import KeysetCursor, Signer
+from graph_svc.models import Edge, Followee, User, UserPage
+from graph_svc.storage.base import GraphStore
+
+USERNAME = re.compile(r"[a-z0-9._]{3,30}")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_FILTER_CANDIDATES = 1000
+
+
+class FollowEvents(Protocol):
+    async def follow_changed(self, follower_id: int, followed_id: int, following: bool) -> None:
+        """Tells the rest of the mesh (the feed) that an edge appeared or went away."""
+        ...
+
+
+def hash_token(token: str) -> bytes:
+    # Tokens are 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Graph:
+    """Users, tokens and follows.
+
+    Example:
+        graph = Graph(store, events, IdGenerator(0), Signer(secret, purpose="graph-page"))
+        user, token = await graph.create_user("ada")
+        await graph.follow(user.id, other_id)
+    """
+
+    def __init__(
+        self,
+        store: GraphStore,
+        events: FollowEvents,
+        ids: IdGenerator,
+        page_signer: Signer,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._ids = ids
+        self._pages = KeysetCursor(page_signer, what="page_token")
+        self._clock = clock
+
+    async def create_user(self, username: str) -> tuple[User, str]:
+        if not USERNAME.fullmatch(username):
+            raise InvalidArgument(
+                "username must be 3-30 characters of a-z, 0-9, '.' and '_'",
+                reason="INVALID_USERNAME",
+                field="username",
+            )
+        user = User(id=self._ids.next_id(), username=username, created_at_ms=self._clock())
+        token = "ps_" + secrets.token_urlsafe(32)
+        await self._store.create_user(user, hash_token(token))
+        return user, token
+
+    async def authenticate(self, token: str) -> int:
+        user_id = await self._store.user_id_for_token(hash_token(token)) if token else None
+        if user_id is None:
+            raise Unauthenticated("the bearer token is not valid", reason="INVALID_TOKEN")
+        return user_id
+
+    async def get_user(self, user_id: int) -> User:
+        found = await self._store.get_users([user_id])
+        if user_id not in found:
+            raise NotFound(
+                f"user {user_id} does not exist",
+                reason="USER_NOT_FOUND",
+                metadata={"userId": str(user_id)},
+            )
+        return found[user_id]
+
+    async def lookup(self, username: str) -> User:
+        if not username:
+            raise InvalidArgument("username is required", field="username")
+        user = await self._store.get_user_by_username(username)
+        if user is None:
+            raise NotFound(
+                f"no user is named {username!r}",
+                reason="USER_NOT_FOUND",
+                metadata={"username": username},
+            )
+        return user
+
+    async def follow(self, follower_id: int, followed_id: int) -> None:
+        if followed_id == follower_id:
+            raise InvalidArgument(
+                "you cannot follow yourself", reason="SELF_FOLLOW", field="followed_id"
+            )
+        await self.get_user(followed_id)
+        await self._store.add_follow(follower_id, followed_id, self._clock())
+        # Published even when the edge existed: a retried call repairs a lost event.
+        await self._events.follow_changed(follower_id, followed_id, True)
+
+    async def unfollow(self, follower_id: int, followed_id: int) -> None:
+        if followed_id == follower_id:
+            raise InvalidArgument("you cannot unfollow yourself", field="followed_id")
+        await self._store.remove_follow(follower_id, followed_id)
+        await self._events.follow_changed(follower_id, followed_id, False)
+
+    async def followers_page(self, user_id: int, page_size: int, page_token: str) -> UserPage:
+        return await self._page(user_id, page_size, page_token, self._store.followers)
+
+    async def following_page(self, user_id: int, page_size: int, page_token: str) -> UserPage:
+        return await self._page(user_id, page_size, page_token, self._store.following)
+
+    async def _page(
+        self, user_id: int, page_size: int, page_token: str, edges_of: EdgeQuery
+    ) -> UserPage:
+        size = check_page_size(
+            page_size, name="page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+        )
+        before = self._pages.decode(page_token, user_id) if page_token else None
+        await self.get_user(user_id)
+        edges = await edges_of(user_id, before, size + 1)
+        more = len(edges) > size
+        edges = edges[:size]
+        users = await self._store.get_users([e.user_id for e in edges])
+        token = self._pages.encode(user_id, edges[-1].sort_key) if more else None
+        return UserPage([users[e.user_id] for e in edges if e.user_id in users], token)
+
+    async def follower_id_chunks(self, user_id: int, chunk_size: int) -> AsyncIterator[list[int]]:
+        after = 0
+        while chunk := await self._store.follower_ids(user_id, after, _chunk(chunk_size)):
+            yield chunk
+            after = chunk[-1]
+
+    async def followee_chunks(self, user_id: int, chunk_size: int) -> AsyncIterator[list[Followee]]:
+        after = 0
+        while chunk := await self._store.followees(user_id, after, _chunk(chunk_size)):
+            yield chunk
+            after = chunk[-1].user_id
+
+    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
+        if min_follower_count <= 0:
+            raise InvalidArgument("min_follower_count must be positive", field="min_follower_count")
+        return await self._store.followed_with_min_followers(user_id, min_follower_count)
+
+    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> list[int]:
+        if len(candidate_ids) > MAX_FILTER_CANDIDATES:
+            raise InvalidArgument(
+                f"at most {MAX_FILTER_CANDIDATES} candidates per call", field="candidate_ids"
+            )
+        followed = await self._store.filter_followed(user_id, candidate_ids)
+        return [c for c in candidate_ids if c in followed]
+
+    async def record_post(self, author_id: int, post_id: int) -> None:
+        await self._store.record_post(author_id, post_id)
+
+
+class EdgeQuery(Protocol):
+    async def __call__(
+        self, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]: ...
+
+
+def _chunk(requested: int) -> int:
+    return min(max(requested, 1), 5000) if requested else 1000

@@ -1,0 +1,110 @@
+"""GraphService RPCs: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from photoshare.graph.v1 import graph_service_pb2 as pb
+from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
+
+from common.metadata import caller_id
+from graph_svc.graph import Graph
+from graph_svc.models import User
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def user_to_proto(user: User) -> pb.User:
+    message = pb.User(
+        id=user.id,
+        username=user.username,
+        follower_count=user.follower_count,
+        following_count=user.following_count,
+        post_count=user.post_count,
+    )
+    message.created_at.FromMilliseconds(user.created_at_ms)
+    return message
+
+
+class GraphServicer(pb_grpc.GraphServiceServicer):
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    async def CreateUser(
+        self, request: pb.CreateUserRequest, context: Context
+    ) -> pb.CreateUserResponse:
+        user, token = await self._graph.create_user(request.username)
+        return pb.CreateUserResponse(user=user_to_proto(user), token=token)
+
+    async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:
+        return pb.GetUserResponse(user=user_to_proto(await self._graph.get_user(request.id)))
+
+    async def LookupUser(
+        self, request: pb.LookupUserRequest, context: Context
+    ) -> pb.LookupUserResponse:
+        user = await self._graph.lookup(request.username)
+        return pb.LookupUserResponse(user=user_to_proto(user))
+
+    async def Follow(self, request: pb.FollowRequest, context: Context) -> pb.FollowResponse:
+        await self._graph.follow(caller_id(context), request.followed_id)
+        return pb.FollowResponse()
+
+    async def Unfollow(self, request: pb.UnfollowRequest, context: Context) -> pb.UnfollowResponse:
+        await self._graph.unfollow(caller_id(context), request.followed_id)
+        return pb.UnfollowResponse()
+
+    async def ListFollowers(
+        self, request: pb.ListFollowersRequest, context: Context
+    ) -> pb.ListFollowersResponse:
+        page = await self._graph.followers_page(
+            request.user_id, request.page_size, request.page_token
+        )
+        return pb.ListFollowersResponse(
+            users=[user_to_proto(u) for u in page.users], next_page_token=page.next_page_token
+        )
+
+    async def ListFollowing(
+        self, request: pb.ListFollowingRequest, context: Context
+    ) -> pb.ListFollowingResponse:
+        page = await self._graph.following_page(
+            request.user_id, request.page_size, request.page_token
+        )
+        return pb.ListFollowingResponse(
+            users=[user_to_proto(u) for u in page.users], next_page_token=page.next_page_token
+        )
+
+    async def Authenticate(
+        self, request: pb.AuthenticateRequest, context: Context
+    ) -> pb.AuthenticateResponse:
+        return pb.AuthenticateResponse(user_id=await self._graph.authenticate(request.token))
+
+    async def StreamFollowerIds(
+        self, request: pb.StreamFollowerIdsRequest, context: Context
+    ) -> AsyncIterator[pb.StreamFollowerIdsResponse]:
+        async for chunk in self._graph.follower_id_chunks(request.user_id, request.chunk_size):
+            yield pb.StreamFollowerIdsResponse(follower_ids=chunk)
+
+    async def StreamFollowing(
+        self, request: pb.StreamFollowingRequest, context: Context
+    ) -> AsyncIterator[pb.StreamFollowingResponse]:
+        async for chunk in self._graph.followee_chunks(request.user_id, request.chunk_size):
+            yield pb.StreamFollowingResponse(
+                followees=[
+                    pb.Followee(user_id=f.user_id, follower_count=f.follower_count) for f in chunk
+                ]
+            )
+
+    async def StreamFollowedCelebrities(
+        self, request: pb.StreamFollowedCelebritiesRequest, context: Context
+    ) -> AsyncIterator[pb.StreamFollowedCelebritiesResponse]:
+        ids = await self._graph.followed_celebrities(request.user_id, request.min_follower_count)
+        for start in range(0, len(ids), 1000):
+            yield pb.StreamFollowedCelebritiesResponse(user_ids=ids[start : start + 1000])
+
+    async def FilterFollowed(
+        self, request: pb.FilterFollowedRequest, context: Context
+    ) -> pb.FilterFollowedResponse:
+        followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
+        return pb.FilterFollowedResponse(followed_ids=followed)

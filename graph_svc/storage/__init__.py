@@ -1,0 +1,1 @@
+"""Where graph_svc keeps users, tokens, follows and counters."""

@@ -1,0 +1,196 @@
+"""The embedded graph store on SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from common.errors import AlreadyExists
+from common.sqlite import SqliteStore
+from graph_svc.models import Edge, Followee, User
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        created_at_ms INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id))""",
+    """CREATE TABLE IF NOT EXISTS follows (
+        follower_id INTEGER NOT NULL,
+        followed_id INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (follower_id, followed_id)) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS followers_by_time
+        ON follows (followed_id, created_at_ms, follower_id)""",
+    """CREATE INDEX IF NOT EXISTS following_by_time
+        ON follows (follower_id, created_at_ms, followed_id)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS followers_by_id ON follows (followed_id, follower_id)""",
+    """CREATE TABLE IF NOT EXISTS counters (
+        user_id INTEGER PRIMARY KEY,
+        followers INTEGER NOT NULL DEFAULT 0,
+        following INTEGER NOT NULL DEFAULT 0,
+        posts INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS counted_posts (
+        post_id INTEGER PRIMARY KEY,
+        author_id INTEGER NOT NULL)""",
+)
+
+_USER_COLUMNS = """u.id, u.username, u.created_at_ms, COALESCE(c.followers, 0) AS followers,
+    COALESCE(c.following, 0) AS following, COALESCE(c.posts, 0) AS posts
+    FROM users u LEFT JOIN counters c ON c.user_id = u.id"""
+
+# SQLite's limit on bound parameters is far above this; chunks keep statements small.
+_IN_CHUNK = 500
+
+
+class SqliteGraphStore(SqliteStore):
+    schema = SCHEMA
+
+    async def create_user(self, user: User, token_hash: bytes) -> None:
+        try:
+            async with self._db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
+                    (user.id, user.username, user.created_at_ms),
+                )
+                await tx.execute("INSERT INTO tokens VALUES (?, ?)", (token_hash, user.id))
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(
+                f"username {user.username!r} is taken", reason="USERNAME_TAKEN", field="username"
+            ) from exc
+
+    async def user_id_for_token(self, token_hash: bytes) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT user_id FROM tokens WHERE token_hash = ?", (token_hash,)
+        )
+        return int(row["user_id"]) if row else None
+
+    async def get_users(self, ids: Sequence[int]) -> dict[int, User]:
+        found: dict[int, User] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(f"SELECT {_USER_COLUMNS} WHERE u.id IN ({marks})", chunk)
+            found.update((row["id"], _user(row)) for row in rows)
+        return found
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        row = await self._db.fetchone(f"SELECT {_USER_COLUMNS} WHERE u.username = ?", (username,))
+        return _user(row) if row else None
+
+    async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT OR IGNORE INTO follows VALUES (?, ?, ?)", (follower_id, followed_id, at_ms)
+            )
+            if cursor.rowcount == 0:
+                return False
+            await _bump(tx, follower_id, "following", +1)
+            await _bump(tx, followed_id, "followers", +1)
+            return True
+
+    async def remove_follow(self, follower_id: int, followed_id: int) -> bool:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "DELETE FROM follows WHERE follower_id = ? AND followed_id = ?",
+                (follower_id, followed_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await _bump(tx, follower_id, "following", -1)
+            await _bump(tx, followed_id, "followers", -1)
+            return True
+
+    async def followers(
+        self, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]:
+        return await self._edges("follower_id", "followed_id", user_id, before, limit)
+
+    async def following(
+        self, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]:
+        return await self._edges("followed_id", "follower_id", user_id, before, limit)
+
+    async def _edges(
+        self, other: str, own: str, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]:
+        bound = before or (2**62, 2**62)
+        rows = await self._db.fetchall(
+            f"SELECT {other} AS user_id, created_at_ms FROM follows WHERE {own} = ? "
+            f"AND (created_at_ms, {other}) < (?, ?) "
+            f"ORDER BY created_at_ms DESC, {other} DESC LIMIT ?",
+            (user_id, *bound, limit),
+        )
+        return [Edge(row["user_id"], row["created_at_ms"]) for row in rows]
+
+    async def follower_ids(self, user_id: int, after_id: int, limit: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT follower_id FROM follows WHERE followed_id = ? AND follower_id > ? "
+            "ORDER BY follower_id LIMIT ?",
+            (user_id, after_id, limit),
+        )
+        return [row["follower_id"] for row in rows]
+
+    async def followees(self, user_id: int, after_id: int, limit: int) -> list[Followee]:
+        rows = await self._db.fetchall(
+            "SELECT f.followed_id, COALESCE(c.followers, 0) AS followers FROM follows f "
+            "LEFT JOIN counters c ON c.user_id = f.followed_id "
+            "WHERE f.follower_id = ? AND f.followed_id > ? ORDER BY f.followed_id LIMIT ?",
+            (user_id, after_id, limit),
+        )
+        return [Followee(row["followed_id"], row["followers"]) for row in rows]
+
+    async def followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT f.followed_id FROM follows f JOIN counters c ON c.user_id = f.followed_id "
+            "WHERE f.follower_id = ? AND c.followers >= ? ORDER BY f.followed_id",
+            (user_id, min_count),
+        )
+        return [row["followed_id"] for row in rows]
+
+    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
+        followed: set[int] = set()
+        for chunk in _chunks(list(dict.fromkeys(candidate_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT followed_id FROM follows "
+                f"WHERE follower_id = ? AND followed_id IN ({marks})",
+                (user_id, *chunk),
+            )
+            followed.update(row["followed_id"] for row in rows)
+        return followed
+
+    async def record_post(self, author_id: int, post_id: int) -> None:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT OR IGNORE INTO counted_posts VALUES (?, ?)", (post_id, author_id)
+            )
+            if cursor.rowcount:
+                await _bump(tx, author_id, "posts", +1)
+
+
+async def _bump(tx: aiosqlite.Connection, user_id: int, column: str, delta: int) -> None:
+    await tx.execute(
+        f"INSERT INTO counters (user_id, {column}) VALUES (?, ?) "
+        f"ON CONFLICT (user_id) DO UPDATE SET {column} = {column} + excluded.{column}",
+        (user_id, delta),
+    )
+
+
+def _user(row: Any) -> User:
+    return User(
+        row["id"],
+        row["username"],
+        row["created_at_ms"],
+        row["followers"],
+        row["following"],
+        row["posts"],
+    )
+
+
+def _chunks(items: list[int]) -> list[list[int]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]

@@ -1,0 +1,1 @@
+"""media_svc: upload slots, photo validation and processing, media serving."""

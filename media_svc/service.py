@@ -1,0 +1,33 @@
+"""MediaService RPCs: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
+
+from media_svc.uploads import Uploads
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class MediaServicer(media_service_pb2_grpc.MediaServiceServicer):
+    def __init__(self, uploads: Uploads) -> None:
+        self._uploads = uploads
+
+    async def CreateUpload(
+        self, request: media_service_pb2.CreateUploadRequest, context: Context
+    ) -> media_service_pb2.CreateUploadResponse:
+        target = await self._uploads.open_slot(
+            request.post_id,
+            request.author_id,
+            media_pb2.MediaType.Name(request.type).removeprefix("MEDIA_TYPE_"),
+            request.content_type,
+            request.size_bytes,
+        )
+        response = media_service_pb2.CreateUploadResponse()
+        response.upload.url = target.url
+        response.upload.method = target.method
+        response.upload.expires_at.FromMilliseconds(target.expires_at_ms)
+        return response

@@ -1,0 +1,1 @@
+"""Where media_svc keeps upload slots (metadata) and bytes (originals and renditions)."""

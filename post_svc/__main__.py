@@ -1,0 +1,5 @@
+import asyncio
+
+from post_svc.server import main
+
+asyncio.run(main())

@@ -1,0 +1,32 @@
+"""post_svc's view of the media service."""
+
+from __future__ import annotations
+
+import grpc
+from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
+
+from common.rpc_errors import from_rpc_error
+from post_svc.models import MediaSpec, UploadTarget
+
+
+class MediaUploadsClient:
+    """UploadSlots over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = media_service_pb2_grpc.MediaServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def open_upload(self, post_id: int, author_id: int, spec: MediaSpec) -> UploadTarget:
+        request = media_service_pb2.CreateUploadRequest(
+            post_id=post_id,
+            author_id=author_id,
+            type=media_pb2.MediaType.Value(f"MEDIA_TYPE_{spec.type}"),
+            content_type=spec.content_type,
+            size_bytes=spec.size_bytes,
+        )
+        try:
+            response = await self._stub.CreateUpload(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="media service") from exc
+        upload = response.upload
+        return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())

@@ -1,0 +1,58 @@
+"""Posts as the domain sees them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from photoshare.media.v1 import media_pb2
+
+# A position in time order: (published_at_ms, post_id); feeds sort by it, newest first.
+FeedKey = tuple[int, int]
+
+
+class PostState(enum.Enum):
+    PENDING_MEDIA = "PENDING_MEDIA"
+    PUBLISHED = "PUBLISHED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: int
+    author_id: int
+    caption: str
+    created_at_ms: int
+    state: PostState = PostState.PENDING_MEDIA
+    failure_reason: str | None = None
+    # The processed photo; a protobuf value object that the store keeps as bytes.
+    media: media_pb2.Media | None = None
+    published_at_ms: int | None = None
+
+    @property
+    def feed_key(self) -> FeedKey:
+        if self.published_at_ms is None:
+            raise ValueError(f"post {self.id} is not published")
+        return (self.published_at_ms, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSpec:
+    """What the client says it will upload."""
+
+    type: str
+    content_type: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTarget:
+    url: str
+    method: str
+    expires_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostPage:
+    posts: list[Post]
+    next_cursor: str | None

@@ -1,0 +1,137 @@
+"""Post rules: what a new post may carry, how it is published, how grids are paged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from photoshare.media.v1 import media_pb2
+
+from common.errors import InvalidArgument, NotFound, check_page_size
+from common.ids import IdGenerator, now_ms
+from common.signing import KeysetCursor, Signer
+from post_svc.models import FeedKey, MediaSpec, Post, PostPage, PostState, UploadTarget
+from post_svc.storage.base import PostStore
+
+MAX_CAPTION_CHARS = 2200
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_BATCH = 500
+MAX_AUTHORS = 20_000
+STREAM_BATCH = 100
+
+
+class UploadSlots(Protocol):
+    async def open_upload(self, post_id: int, author_id: int, spec: MediaSpec) -> UploadTarget:
+        """Asks the media service for a signed upload URL; it validates the spec."""
+        ...
+
+
+class PostEvents(Protocol):
+    async def post_published(self, post_id: int, author_id: int, published_at_ms: int) -> None: ...
+
+
+class Posts:
+    """Creating, reading and publishing posts.
+
+    Example:
+        posts = Posts(store, media_client, events, IdGenerator(2), Signer(secret, purpose="grid"))
+        spec = MediaSpec("PHOTO", "image/jpeg", 1234)
+        post, upload = await posts.create(author_id, "sunset", spec)
+    """
+
+    def __init__(
+        self,
+        store: PostStore,
+        uploads: UploadSlots,
+        events: PostEvents,
+        ids: IdGenerator,
+        cursor_signer: Signer,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._uploads = uploads
+        self._events = events
+        self._ids = ids
+        self._cursors = KeysetCursor(cursor_signer, what="cursor")
+        self._clock = clock
+
+    async def create(
+        self, author_id: int, caption: str, media: MediaSpec | None
+    ) -> tuple[Post, UploadTarget]:
+        if len(caption) > MAX_CAPTION_CHARS:
+            raise InvalidArgument(
+                f"caption is {len(caption)} characters; at most {MAX_CAPTION_CHARS} are allowed",
+                reason="CAPTION_TOO_LONG",
+                field="caption",
+            )
+        if media is None:
+            raise InvalidArgument("media is required: a post is a photo", field="media")
+        post = Post(
+            id=self._ids.next_id(),
+            author_id=author_id,
+            caption=caption,
+            created_at_ms=self._clock(),
+        )
+        # Slot first: if the media service refuses the spec, no post is left dangling.
+        upload = await self._uploads.open_upload(post.id, author_id, media)
+        await self._store.insert(post)
+        return post, upload
+
+    async def get(self, post_id: int) -> Post:
+        found = await self._store.get_many([post_id])
+        if post_id not in found:
+            raise NotFound(
+                f"post {post_id} does not exist",
+                reason="POST_NOT_FOUND",
+                metadata={"postId": str(post_id)},
+            )
+        return found[post_id]
+
+    async def batch_get(self, ids: Sequence[int]) -> list[Post]:
+        if len(ids) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} ids per batch", field="ids")
+        found = await self._store.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    async def user_posts(self, user_id: int, limit: int, cursor: str) -> PostPage:
+        size = check_page_size(
+            limit, name="limit", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+        )
+        before = self._cursors.decode(cursor, user_id) if cursor else None
+        posts = await self._store.published_by_authors([user_id], before, size + 1)
+        more = len(posts) > size
+        posts = posts[:size]
+        next_cursor = self._cursors.encode(user_id, posts[-1].feed_key) if more else None
+        return PostPage(posts, next_cursor)
+
+    async def recent_by_authors(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> AsyncIterator[list[Post]]:
+        """Published posts of the authors, newest first, in batches, `limit` in all."""
+        if len(author_ids) > MAX_AUTHORS:
+            raise InvalidArgument(f"at most {MAX_AUTHORS} authors per call", field="author_ids")
+        if limit <= 0:
+            raise InvalidArgument("limit must be positive", field="limit")
+        remaining = limit
+        while remaining > 0 and author_ids:
+            want = min(STREAM_BATCH, remaining)
+            batch = await self._store.published_by_authors(author_ids, before, want)
+            if batch:
+                yield batch
+            if len(batch) < want:
+                return
+            remaining -= len(batch)
+            before = batch[-1].feed_key
+
+    async def on_media_processed(self, post_id: int, media: media_pb2.Media) -> None:
+        post = await self._store.publish(post_id, media, self._clock())
+        if post is None or post.state is not PostState.PUBLISHED:
+            return
+        # Sent again on a redelivery too: the publish may have been done before a crash
+        # that lost the event. Consumers of PostPublished are idempotent.
+        assert post.published_at_ms is not None
+        await self._events.post_published(post.id, post.author_id, post.published_at_ms)
+
+    async def on_media_failed(self, post_id: int, reason: str) -> None:
+        await self._store.fail(post_id, reason)

@@ -1,0 +1,1 @@
+"""Where post_svc keeps posts."""

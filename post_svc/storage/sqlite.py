@@ -1,0 +1,131 @@
+"""The embedded post store on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from photoshare.media.v1 import media_pb2
+
+from common.sqlite import SqliteStore
+from post_svc.models import FeedKey, Post, PostState
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS posts (
+        id INTEGER PRIMARY KEY,
+        author_id INTEGER NOT NULL,
+        caption TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        failure_reason TEXT,
+        media BLOB,
+        published_at_ms INTEGER)""",
+    """CREATE INDEX IF NOT EXISTS published_by_author
+        ON posts (author_id, published_at_ms, id) WHERE published_at_ms IS NOT NULL""",
+)
+
+_COLUMNS = "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
+_NEWEST = (2**62, 2**62)
+# Authors per statement: each gets its own index range scan with a LIMIT.
+_AUTHORS_PER_QUERY = 200
+
+
+class SqlitePostStore(SqliteStore):
+    schema = SCHEMA
+
+    async def insert(self, post: Post) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO posts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(post)
+            )
+
+    async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
+        found: dict[int, Post] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((row["id"], _post(row)) for row in rows)
+        return found
+
+    async def publish(
+        self, post_id: int, media: media_pb2.Media, published_at_ms: int
+    ) -> Post | None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE posts SET state = ?, media = ?, published_at_ms = ? "
+                "WHERE id = ? AND state = ?",
+                (
+                    PostState.PUBLISHED.value,
+                    media.SerializeToString(),
+                    published_at_ms,
+                    post_id,
+                    PostState.PENDING_MEDIA.value,
+                ),
+            )
+            return await _fetch(tx, post_id)
+
+    async def fail(self, post_id: int, reason: str) -> Post | None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE posts SET state = ?, failure_reason = ? WHERE id = ? AND state = ?",
+                (PostState.FAILED.value, reason, post_id, PostState.PENDING_MEDIA.value),
+            )
+            return await _fetch(tx, post_id)
+
+    async def published_by_authors(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> list[Post]:
+        bound = before or _NEWEST
+        unique = list(dict.fromkeys(author_ids))
+        found: list[Post] = []
+        for start in range(0, len(unique), _AUTHORS_PER_QUERY):
+            chunk = unique[start : start + _AUTHORS_PER_QUERY]
+            per_author = (
+                f"SELECT * FROM (SELECT {_COLUMNS} FROM posts WHERE author_id = ? "
+                "AND published_at_ms IS NOT NULL AND (published_at_ms, id) < (?, ?) "
+                "ORDER BY published_at_ms DESC, id DESC LIMIT ?)"
+            )
+            sql = " UNION ALL ".join([per_author] * len(chunk))
+            params: list[int] = []
+            for author in chunk:
+                params += [author, *bound, limit]
+            found += [_post(row) for row in await self._db.fetchall(sql, params)]
+        found.sort(key=lambda p: p.feed_key, reverse=True)
+        return found[:limit]
+
+
+async def _fetch(tx: Any, post_id: int) -> Post | None:
+    async with tx.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", (post_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _post(row) if row else None
+
+
+def _row(post: Post) -> tuple[Any, ...]:
+    media = post.media.SerializeToString() if post.media is not None else None
+    return (
+        post.id,
+        post.author_id,
+        post.caption,
+        post.created_at_ms,
+        post.state.value,
+        post.failure_reason,
+        media,
+        post.published_at_ms,
+    )
+
+
+def _post(row: Any) -> Post:
+    media = media_pb2.Media.FromString(row["media"]) if row["media"] is not None else None
+    return Post(
+        id=row["id"],
+        author_id=row["author_id"],
+        caption=row["caption"],
+        created_at_ms=row["created_at_ms"],
+        state=PostState(row["state"]),
+        failure_reason=row["failure_reason"],
+        media=media,
+        published_at_ms=row["published_at_ms"],
+    )

@@ -1,0 +1,72 @@
+"""GraphStore contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.errors import AlreadyExists
+from graph_svc.models import User
+from graph_svc.storage.base import GraphStore
+
+
+async def add_users(store: GraphStore, *ids: int) -> None:
+    for i in ids:
+        await store.create_user(User(i, f"user{i}", 1000 + i), f"token{i}".encode())
+
+
+async def test_usernames_are_unique(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1)
+    with pytest.raises(AlreadyExists, match="taken"):
+        await graph_store.create_user(User(2, "user1", 5), b"other")
+    assert await graph_store.get_users([2]) == {}
+
+
+async def test_tokens_resolve_to_their_user(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1, 2)
+    assert await graph_store.user_id_for_token(b"token2") == 2
+    assert await graph_store.user_id_for_token(b"nope") is None
+    assert (await graph_store.get_user_by_username("user1")) == User(1, "user1", 1001)
+
+
+async def test_follow_is_idempotent_and_counted_once(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1, 2)
+    assert await graph_store.add_follow(1, 2, 50) is True
+    assert await graph_store.add_follow(1, 2, 60) is False
+    users = await graph_store.get_users([1, 2])
+    assert (users[1].following_count, users[2].follower_count) == (1, 1)
+    assert await graph_store.remove_follow(1, 2) is True
+    assert await graph_store.remove_follow(1, 2) is False
+    users = await graph_store.get_users([1, 2])
+    assert (users[1].following_count, users[2].follower_count) == (0, 0)
+
+
+async def test_lists_page_newest_first(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1, 2, 3, 4)
+    for at, follower in ((10, 2), (20, 3), (30, 4)):
+        await graph_store.add_follow(follower, 1, at)
+    first = await graph_store.followers(1, None, 2)
+    assert [e.user_id for e in first] == [4, 3]
+    rest = await graph_store.followers(1, first[-1].sort_key, 2)
+    assert [e.user_id for e in rest] == [2]
+    assert [e.user_id for e in await graph_store.following(2, None, 5)] == [1]
+
+
+async def test_scans_for_fanout_and_celebrities(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1, 2, 3, 4)
+    for follower in (2, 3, 4):
+        await graph_store.add_follow(follower, 1, 5)
+    await graph_store.add_follow(2, 3, 5)
+    assert await graph_store.follower_ids(1, 0, 2) == [2, 3]
+    assert await graph_store.follower_ids(1, 3, 2) == [4]
+    followees = await graph_store.followees(2, 0, 10)
+    assert [(f.user_id, f.follower_count) for f in followees] == [(1, 3), (3, 1)]
+    assert await graph_store.followed_with_min_followers(2, 3) == [1]
+    assert await graph_store.filter_followed(2, [1, 4, 3, 99]) == {1, 3}
+
+
+async def test_posts_are_counted_once(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1)
+    for _ in range(3):
+        await graph_store.record_post(1, 77)
+    await graph_store.record_post(1, 78)
+    assert (await graph_store.get_users([1]))[1].post_count == 2

@@ -1,0 +1,55 @@
+"""PostStore contract."""
+
+from __future__ import annotations
+
+from photoshare.media.v1 import media_pb2
+
+from post_svc.models import Post, PostState
+from post_svc.storage.base import PostStore
+
+MEDIA = media_pb2.Media(type=media_pb2.MEDIA_TYPE_PHOTO, width=10, height=20)
+
+
+async def test_publish_moves_pending_once(post_store: PostStore) -> None:
+    await post_store.insert(Post(1, 7, "hello", 100))
+    published = await post_store.publish(1, MEDIA, 500)
+    assert published is not None
+    assert (published.state, published.published_at_ms, published.media) == (
+        PostState.PUBLISHED,
+        500,
+        MEDIA,
+    )
+    again = await post_store.publish(1, MEDIA, 900)
+    assert again is not None
+    assert again.published_at_ms == 500  # redelivery keeps the first publish time
+    assert await post_store.fail(1, "late failure") == again
+    assert await post_store.publish(404, MEDIA, 1) is None
+
+
+async def test_fail_records_the_reason(post_store: PostStore) -> None:
+    await post_store.insert(Post(1, 7, "", 100))
+    failed = await post_store.fail(1, "the photo could not be decoded")
+    assert failed is not None
+    assert (failed.state, failed.failure_reason) == (
+        PostState.FAILED,
+        "the photo could not be decoded",
+    )
+    assert (await post_store.get_many([1, 2])) == {1: failed}
+
+
+async def test_published_by_authors_newest_first_before_a_key(post_store: PostStore) -> None:
+    for post_id, author, published_at in (
+        (1, 7, 10),
+        (2, 8, 30),
+        (3, 7, 20),
+        (4, 9, 40),
+        (5, 7, 30),
+    ):
+        await post_store.insert(Post(post_id, author, "", post_id))
+        await post_store.publish(post_id, MEDIA, published_at)
+    await post_store.insert(Post(6, 7, "", 6))  # pending: never listed
+    found = await post_store.published_by_authors([7, 8], None, 10)
+    assert [p.id for p in found] == [5, 2, 3, 1]
+    assert [p.id for p in await post_store.published_by_authors([7, 8], (30, 5), 2)] == [2, 3]
+    many = [*range(1000, 1500), 7]  # more authors than one statement takes
+    assert [p.id for p in await post_store.published_by_authors(many, None, 10)] == [5, 3, 1]

@@ -1,0 +1,177 @@
+"""The whole mesh as real processes, driven over REST like any client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from deploy.local import Mesh
+
+CELEBRITY_THRESHOLD = 3
+TIMELINE_MAX_LEN = 12
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mesh_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
+    env.update(
+        {
+            "PHOTOSHARE_DATA_DIR": str(data_dir),
+            "PHOTOSHARE_HTTP_PORT": str(free_port()),
+            "PHOTOSHARE_MEDIA_HTTP_PORT": str(free_port()),
+            "PHOTOSHARE_GRAPH_ADDR": f"127.0.0.1:{free_port()}",
+            "PHOTOSHARE_POST_ADDR": f"127.0.0.1:{free_port()}",
+            "PHOTOSHARE_MEDIA_ADDR": f"127.0.0.1:{free_port()}",
+            "PHOTOSHARE_FEED_ADDR": f"127.0.0.1:{free_port()}",
+            "PHOTOSHARE_CELEBRITY_THRESHOLD": str(CELEBRITY_THRESHOLD),
+            "PHOTOSHARE_TIMELINE_MAX_LEN": str(TIMELINE_MAX_LEN),
+            "PHOTOSHARE_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """A REST client as thin as curl."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        url = path if path.startswith("http") else self.base_url + path
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return Reply(reply.status, dict(reply.headers), reply.read())
+        except urllib.error.HTTPError as exc:
+            return Reply(exc.code, dict(exc.headers), exc.read())
+
+    def ok(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> Any:
+        reply = self.call(method, path, body, token=token)
+        assert reply.status == 200, (method, path, reply.status, reply.body)
+        return reply.json()
+
+    def sign_up(self, username: str) -> tuple[str, str]:
+        created = self.ok("POST", "/v1/users", {"username": username})
+        return created["user"]["id"], created["token"]
+
+    def create_post(
+        self, token: str, photo: Path, content_type: str = "image/jpeg", caption: str = ""
+    ) -> dict[str, Any]:
+        created: dict[str, Any] = self.ok(
+            "POST",
+            "/v1/posts",
+            {
+                "caption": caption,
+                "media": {
+                    "type": "PHOTO",
+                    "contentType": content_type,
+                    "sizeBytes": str(photo.stat().st_size),
+                },
+            },
+            token=token,
+        )
+        return created
+
+    def post_photo(
+        self, token: str, photo: Path, content_type: str = "image/jpeg", caption: str = ""
+    ) -> str:
+        """Creates a post, uploads the photo, and waits until it leaves PENDING_MEDIA."""
+        created = self.create_post(token, photo, content_type, caption)
+        put = self.call(
+            "PUT",
+            created["upload"]["url"],
+            data=photo.read_bytes(),
+            headers={"Content-Type": content_type},
+        )
+        assert put.status == 202, put.body
+        post_id: str = created["post"]["id"]
+        eventually(
+            lambda: (
+                self.ok("GET", f"/v1/posts/{post_id}", token=token)["post"]["state"]
+                != "POST_STATE_PENDING_MEDIA"
+            )
+        )
+        return post_id
+
+    def feed_ids(self, token: str, limit: int = 100) -> list[str]:
+        return [p["id"] for p in self.ok("GET", f"/v1/feed?limit={limit}", token=token)["posts"]]
+
+
+def eventually(check: Callable[[], T], timeout_s: float = 15.0) -> T:
+    """Polls until `check` returns something truthy; no fixed sleeps."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s: {check}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    root = tmp_path_factory.mktemp("mesh")
+    running = Mesh(mesh_env(root / "data"), log_dir=root / "logs")
+    running.start()
+    try:
+        running.wait_healthy()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def api(mesh: Mesh) -> Api:
+    return Api(mesh.base_url)
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def username() -> Callable[[str], str]:
+    """Unique usernames across the session's shared mesh."""
+    return lambda prefix: f"{prefix}{os.getpid() % 1000}_{next(_counter)}"

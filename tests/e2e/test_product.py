@@ -1,0 +1,307 @@
+"""The product through the REST API alone, against the real processes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pyvips
+
+from tests.e2e.conftest import CELEBRITY_THRESHOLD, Api, eventually
+
+pytestmark = pytest.mark.e2e
+Names = Callable[[str], str]
+
+
+def rendition_url(post: dict[str, Any], size: str, content_type: str = "image/jpeg") -> str:
+    for rendition in post["media"]["renditions"]:
+        if (
+            rendition["size"] == f"RENDITION_SIZE_{size}"
+            and rendition["contentType"] == content_type
+        ):
+            return str(rendition["url"])
+    raise AssertionError(f"no {size} {content_type} rendition in {post}")
+
+
+def test_healthz_reports_every_service(api: Api) -> None:
+    health = api.ok("GET", "/healthz")
+    assert health["status"] == "SERVING"
+    assert len(health["services"]) == 4
+
+
+def test_phone_photo_reaches_the_followers_feed_upright_and_without_gps(
+    api: Api, samples: Path, username: Names
+) -> None:
+    ada_id, ada = api.sign_up(username("ada"))
+    _, bob = api.sign_up(username("bob"))
+    assert api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob) == {}
+    assert api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob) == {}  # idempotent
+
+    post_id = api.post_photo(ada, samples / "orientation" / "Landscape_6.jpg", caption="sunset")
+
+    def in_feed() -> dict[str, Any] | None:
+        posts = api.ok("GET", "/v1/feed", token=bob)["posts"]
+        return next((p for p in posts if p["id"] == post_id), None)
+
+    post = eventually(in_feed)
+    assert post is not None
+    assert post["state"] == "POST_STATE_PUBLISHED"
+    assert (post["caption"], post["authorId"]) == ("sunset", ada_id)
+    assert (post["media"]["width"], post["media"]["height"]) == (1800, 1200)
+    assert len(post["media"]["renditions"]) == 6
+
+    reply = api.call("GET", rendition_url(post, "FEED"))
+    assert reply.status == 200
+    assert reply.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    image = pyvips.Image.new_from_buffer(reply.body, "")
+    assert (image.width, image.height) == (640, 427)  # landscape: rotated upright
+    assert (
+        api.call(
+            "GET", rendition_url(post, "FEED"), headers={"If-None-Match": reply.headers["ETag"]}
+        ).status
+        == 304
+    )
+
+    gps_post = api.post_photo(ada, samples / "camera" / "DSCN0010_gps.jpg")
+    published = api.ok("GET", f"/v1/posts/{gps_post}", token=ada)["post"]
+    for rendition in published["media"]["renditions"]:
+        data = api.call("GET", rendition["url"]).body
+        assert b"GPS" not in data
+        fields = pyvips.Image.new_from_buffer(data, "").get_fields()
+        assert not [f for f in fields if f.startswith(("exif", "xmp", "orientation"))]
+
+    profile = api.ok("GET", f"/v1/users/{ada_id}", token=bob)["user"]
+    assert profile["followerCount"] == "1"
+    eventually(lambda: api.ok("GET", f"/v1/users/{ada_id}", token=bob)["user"]["postCount"] == "2")
+    grid = api.ok("GET", f"/v1/users/{ada_id}/posts?limit=1", token=bob)
+    assert [p["id"] for p in grid["posts"]] == [gps_post]
+    rest = api.ok("GET", f"/v1/users/{ada_id}/posts?limit=5&cursor={grid['nextCursor']}", token=bob)
+    assert [p["id"] for p in rest["posts"]] == [post_id]
+    assert "nextCursor" not in rest
+
+
+def test_iphone_heic_is_published_without_location(
+    api: Api, samples: Path, username: Names
+) -> None:
+    _, ada = api.sign_up(username("heic"))
+    post_id = api.post_photo(ada, samples / "heif" / "IMG_5195.HEIC", "image/heic")
+    post = api.ok("GET", f"/v1/posts/{post_id}", token=ada)["post"]
+    assert post["state"] == "POST_STATE_PUBLISHED"
+    data = api.call("GET", rendition_url(post, "FULL", "image/webp")).body
+    image = pyvips.Image.new_from_buffer(data, "")
+    assert (image.width, image.height) == (1080, 1394)
+    assert b"GPS" not in data
+    assert post_id in api.feed_ids(ada)  # your own posts are in your feed
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "reason"),
+    [
+        ("bad/corrupted.jpg", "image/jpeg", "premature end of data segment"),
+        ("bad/heic_clap_overflow.heic", "image/heic", "could not be decoded"),
+    ],
+)
+def test_broken_photos_end_failed_with_a_reason(
+    api: Api, samples: Path, username: Names, name: str, content_type: str, reason: str
+) -> None:
+    _, ada = api.sign_up(username("broken"))
+    post_id = api.post_photo(ada, samples / name, content_type)
+    post = api.ok("GET", f"/v1/posts/{post_id}", token=ada)["post"]
+    assert post["state"] == "POST_STATE_FAILED"
+    assert reason in post["failureReason"]
+    assert post_id not in api.feed_ids(ada)
+
+
+def test_upload_url_is_checked(api: Api, samples: Path, username: Names) -> None:
+    _, ada = api.sign_up(username("upl"))
+    photo = samples / "camera" / "Canon_40D.jpg"
+    created = api.create_post(ada, photo)
+    url = created["upload"]["url"]
+    tampered = url.replace("token=", "token=x")
+    assert api.call("PUT", tampered, data=photo.read_bytes()).status == 403
+    other_post = url.replace(created["post"]["id"], "1")
+    assert api.call("PUT", other_post, data=photo.read_bytes()).status == 403
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * (photo.stat().st_size - 8)
+    wrong = api.call("PUT", url, data=png)
+    assert wrong.status == 415
+    assert "PNG" in wrong.json()["error"]["message"]
+    assert api.call("PUT", url, data=photo.read_bytes()[:-10]).status == 400
+    assert api.call("PUT", url, data=photo.read_bytes() + b"extra").status == 413
+    assert api.call("PUT", url, data=photo.read_bytes()).status == 202
+    assert api.call("PUT", url, data=photo.read_bytes()).status == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("POST", "/v1/users", {"username": "No Spaces!"}, 400, "3-30 characters"),
+        ("POST", "/v1/users", {"username": "ab"}, 400, "3-30 characters"),
+        ("POST", "/v1/users", {}, 400, "3-30 characters"),
+        ("POST", "/v1/users", {"username": "okname", "extra": 1}, 400, "extra"),
+        ("GET", "/v1/users/123", None, 404, "does not exist"),
+        ("GET", "/v1/users/abc", None, 400, "integer"),
+        ("GET", "/v1/users:lookup?username=nobody_here", None, 404, "nobody_here"),
+        ("POST", "/v1/follows", {"followedId": "123"}, 404, "does not exist"),
+        ("GET", "/v1/feed?limit=101", None, 400, "at most 100"),
+        ("GET", "/v1/feed?limit=-1", None, 400, "negative"),
+        ("GET", "/v1/feed?cursor=forged", None, 400, "cursor"),
+        ("GET", "/v1/posts/1", None, 404, "does not exist"),
+        (
+            "POST",
+            "/v1/posts",
+            {
+                "caption": "x" * 2201,
+                "media": {"type": "PHOTO", "contentType": "image/jpeg", "sizeBytes": "10"},
+            },
+            400,
+            "2200",
+        ),
+        ("POST", "/v1/posts", {"caption": "hi"}, 400, "media is required"),
+        (
+            "POST",
+            "/v1/posts",
+            {"media": {"type": "PHOTO", "contentType": "image/gif", "sizeBytes": "10"}},
+            400,
+            "image/gif",
+        ),
+        (
+            "POST",
+            "/v1/posts",
+            {"media": {"type": "PHOTO", "contentType": "image/jpeg", "sizeBytes": "999999999999"}},
+            400,
+            "sizeBytes",
+        ),
+        ("GET", "/v1/nothing", None, 404, "no API"),
+        ("PATCH", "/v1/feed", None, 405, "not allowed"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(
+    api: Api, username: Names, method: str, path: str, body: object, status: int, message: str
+) -> None:
+    _, token = api.sign_up(username("bad"))
+    reply = api.call(method, path, body, token=token)
+    assert reply.status == status, reply.body
+    error = reply.json()["error"]
+    assert error["code"] == status
+    assert message in error["message"]
+
+
+def test_auth_is_required_and_checked(api: Api, username: Names) -> None:
+    me, token = api.sign_up(username("auth"))
+    assert api.call("GET", "/v1/feed").status == 401
+    assert api.call("GET", "/v1/feed", token="ps_wrong").status == 401
+    assert api.call("POST", "/v1/follows", {"followedId": me}, token=token).status == 400
+    taken = api.call(
+        "POST",
+        "/v1/users",
+        {"username": api.ok("GET", f"/v1/users/{me}", token=token)["user"]["username"]},
+    )
+    assert taken.status == 409
+    assert (
+        api.call(
+            "POST", "/v1/users", data=b"{oops", headers={"Content-Type": "application/json"}
+        ).status
+        == 400
+    )
+
+
+def test_pages_have_no_duplicates_or_gaps_while_others_post(
+    api: Api, samples: Path, username: Names
+) -> None:
+    photo = samples / "camera" / "Nikon_D70.jpg"
+    authors = [api.sign_up(username("pg")) for _ in range(2)]
+    reader_id, reader = api.sign_up(username("reader"))
+    for author_id, _ in authors:
+        api.ok("POST", "/v1/follows", {"followedId": author_id}, token=reader)
+    api.feed_ids(reader)  # the reader's timeline exists before the posts: they are pushed
+    existing = [api.post_photo(authors[i % 2][1], photo) for i in range(16)]
+    eventually(lambda: len(api.feed_ids(reader)) == 16)
+
+    stop = threading.Event()
+    newer: list[str] = []
+
+    def keep_posting() -> None:
+        while not stop.is_set() and len(newer) < 6:
+            newer.append(api.post_photo(authors[0][1], photo))
+
+    poster = threading.Thread(target=keep_posting)
+    poster.start()
+    seen: list[str] = []
+    cursor = ""
+    try:
+        while True:
+            page = api.ok("GET", f"/v1/feed?limit=5&cursor={cursor}", token=reader)
+            seen += [p["id"] for p in page["posts"]]
+            if "nextCursor" not in page:
+                break
+            cursor = page["nextCursor"]
+    finally:
+        stop.set()
+        poster.join()
+    assert len(seen) == len(set(seen)), "a post came twice"
+    assert [s for s in seen if s in existing] == existing[::-1], "a post was skipped"
+    assert reader_id not in seen
+
+
+def test_long_feed_pages_past_the_trimmed_timeline(
+    api: Api, samples: Path, username: Names
+) -> None:
+    author_id, author = api.sign_up(username("long"))
+    _, reader = api.sign_up(username("longreader"))
+    api.ok("POST", "/v1/follows", {"followedId": author_id}, token=reader)
+    api.feed_ids(reader)
+    photo = samples / "camera" / "Canon_40D.jpg"
+    posted = [api.post_photo(author, photo) for _ in range(20)]  # timelines keep 12
+    eventually(lambda: api.feed_ids(reader, limit=1) == [posted[-1]])
+    seen, cursor = [], ""
+    while True:
+        page = api.ok("GET", f"/v1/feed?limit=7&cursor={cursor}", token=reader)
+        seen += [p["id"] for p in page["posts"]]
+        if "nextCursor" not in page:
+            break
+        cursor = page["nextCursor"]
+    assert seen == posted[::-1]
+
+
+def test_celebrity_posts_are_merged_in_order(api: Api, samples: Path, username: Names) -> None:
+    celeb_id, celeb = api.sign_up(username("celeb"))
+    friend_id, friend = api.sign_up(username("friend"))
+    reader_id, reader = api.sign_up(username("fan"))
+    fans = [reader] + [api.sign_up(username("fan"))[1] for _ in range(CELEBRITY_THRESHOLD - 1)]
+    for token in fans:
+        api.ok("POST", "/v1/follows", {"followedId": celeb_id}, token=token)
+    api.ok("POST", "/v1/follows", {"followedId": friend_id}, token=reader)
+    api.feed_ids(reader)
+    photo = samples / "camera" / "Canon_40D.jpg"
+    order = [api.post_photo(token, photo) for token in (celeb, friend, celeb, friend, celeb)]
+    feed = eventually(lambda: (ids := api.feed_ids(reader)) == order[::-1] and ids)
+    assert feed == order[::-1]
+    followers = api.ok("GET", f"/v1/users/{celeb_id}/followers?pageSize=2", token=reader)
+    assert len(followers["users"]) == 2
+    more = api.ok(
+        "GET",
+        f"/v1/users/{celeb_id}/followers?pageSize=2&pageToken={followers['nextPageToken']}",
+        token=reader,
+    )
+    assert len(more["users"]) == CELEBRITY_THRESHOLD - 2
+    assert "nextPageToken" not in more
+    following = api.ok("GET", f"/v1/users/{reader_id}/following", token=reader)
+    assert {u["id"] for u in following["users"]} == {celeb_id, friend_id}
+
+
+def test_unfollow_hides_at_once_and_follow_backfills(
+    api: Api, samples: Path, username: Names
+) -> None:
+    author_id, author = api.sign_up(username("uf"))
+    _, reader = api.sign_up(username("ufreader"))
+    photo = samples / "camera" / "Canon_40D.jpg"
+    api.feed_ids(reader)
+    earlier = api.post_photo(author, photo)
+    api.ok("POST", "/v1/follows", {"followedId": author_id}, token=reader)
+    eventually(lambda: api.feed_ids(reader) == [earlier])  # backfilled
+    assert api.ok("DELETE", f"/v1/follows/{author_id}", token=reader) == {}
+    assert api.feed_ids(reader) == []  # at once, not eventually
+    assert api.ok("DELETE", f"/v1/follows/{author_id}", token=reader) == {}

@@ -1,0 +1,42 @@
+"""Nothing acknowledged is lost when the mesh restarts, gracefully or by a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.local import Mesh
+from tests.e2e.conftest import Api, eventually, mesh_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill"])
+def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str) -> None:
+    env = mesh_env(tmp_path / "data")
+    mesh = Mesh(env, log_dir=tmp_path / "logs")
+    mesh.start()
+    try:
+        mesh.wait_healthy()
+        api = Api(mesh.base_url)
+        ada_id, ada = api.sign_up("ada")
+        _, bob = api.sign_up("bob")
+        api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
+        post_id = api.post_photo(ada, samples / "camera" / "Canon_40D.jpg", caption="kept")
+        eventually(lambda: api.feed_ids(bob) == [post_id])
+    finally:
+        mesh.kill() if how == "kill" else mesh.stop()
+
+    mesh = Mesh(env, log_dir=tmp_path / "logs")  # same data directory, same ports
+    mesh.start()
+    try:
+        mesh.wait_healthy()
+        # The in-memory timelines are gone: the feed is rebuilt from the stores, not empty.
+        assert api.feed_ids(bob) == [post_id]
+        assert api.ok("GET", f"/v1/users/{ada_id}", token=bob)["user"]["followerCount"] == "1"
+        assert api.call("POST", "/v1/users", {"username": "ada"}).status == 409
+        newer = api.post_photo(ada, samples / "camera" / "Canon_40D.jpg")
+        eventually(lambda: api.feed_ids(bob) == [newer, post_id])
+    finally:
+        mesh.stop()

@@ -1,0 +1,86 @@
+"""In-memory stand-ins for the graph and post services, for unit tests of feed logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+
+from photoshare.post.v1 import post_service_pb2 as post_pb
+
+from feed_svc.models import Candidate, FeedEntry, FeedKey, Followee
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.follows: set[tuple[int, int]] = set()  # (follower, followed)
+
+    def follow(self, follower: int, followed: int) -> None:
+        self.follows.add((follower, followed))
+
+    def unfollow(self, follower: int, followed: int) -> None:
+        self.follows.discard((follower, followed))
+
+    async def follower_count(self, user_id: int) -> int:
+        return sum(1 for _, b in self.follows if b == user_id)
+
+    async def follower_id_chunks(
+        self, user_id: int, chunk_size: int
+    ) -> AsyncGenerator[list[int], None]:
+        ids = sorted(a for a, b in self.follows if b == user_id)
+        for start in range(0, len(ids), chunk_size):
+            yield ids[start : start + chunk_size]
+
+    async def followees(self, user_id: int) -> list[Followee]:
+        return [Followee(b, await self.follower_count(b)) for a, b in self.follows if a == user_id]
+
+    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
+        return [
+            f.user_id
+            for f in await self.followees(user_id)
+            if f.follower_count >= min_follower_count
+        ]
+
+    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
+        return {c for c in candidate_ids if (user_id, c) in self.follows}
+
+
+class FakePosts:
+    def __init__(self) -> None:
+        self.posts: dict[int, post_pb.Post] = {}
+        self._next_id = 1
+
+    def publish(self, author_id: int, at_ms: int) -> FeedEntry:
+        post = post_pb.Post(
+            id=self._next_id,
+            author_id=author_id,
+            state=post_pb.POST_STATE_PUBLISHED,
+            caption=f"post {self._next_id}",
+        )
+        post.published_at.FromMilliseconds(at_ms)
+        self.posts[post.id] = post
+        self._next_id += 1
+        return FeedEntry(at_ms, post.id, author_id)
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
+        return {i: self.posts[i] for i in post_ids if i in self.posts}
+
+    async def recent(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> AsyncGenerator[list[Candidate], None]:
+        authors = set(author_ids)
+        matching = sorted(
+            (
+                p
+                for p in self.posts.values()
+                if p.author_id in authors and (before is None or _key(p) < before)
+            ),
+            key=_key,
+            reverse=True,
+        )[:limit]
+        for start in range(0, len(matching), 7):  # small batches, to exercise batching
+            yield [
+                Candidate(FeedEntry(*_key(p), p.author_id), p) for p in matching[start : start + 7]
+            ]
+
+
+def _key(post: post_pb.Post) -> FeedKey:
+    return (post.published_at.ToMilliseconds(), post.id)

@@ -1,0 +1,170 @@
+"""The home feed's read path: merge, cursor, celebrities, unfollow, trimming, cold start."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.errors import InvalidArgument
+from common.signing import Signer
+from feed_svc.fanout import Fanout, FanoutPolicy
+from feed_svc.feed import FeedPolicy, HomeFeed
+from feed_svc.storage.memory import InMemoryTimelineStore
+from tests.fakes import FakeGraph, FakePosts
+
+READER = 1
+THRESHOLD = 3
+
+
+class World:
+    def __init__(self, *, max_len: int = 800) -> None:
+        self.graph = FakeGraph()
+        self.posts = FakePosts()
+        self.store = InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
+        self.feed = HomeFeed(
+            self.store,
+            self.graph,
+            self.posts,
+            Signer(b"k", purpose="feed"),
+            FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=max_len),
+        )
+        self.fanout = Fanout(
+            self.store,
+            self.graph,
+            self.posts,
+            FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
+        )
+        self.clock = 1_000
+
+    async def post(self, author: int) -> int:
+        self.clock += 10
+        entry = self.posts.publish(author, self.clock)
+        await self.fanout.post_published(entry)
+        return entry.post_id
+
+    async def read_all(self, reader: int = READER, limit: int = 3) -> list[int]:
+        seen: list[int] = []
+        cursor = ""
+        while True:
+            page = await self.feed.read(reader, limit, cursor)
+            seen += [p.id for p in page.posts]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+
+def make_celebrity(world: World, user: int) -> None:
+    for fan in range(100, 100 + THRESHOLD):
+        world.graph.follow(fan, user)
+
+
+async def test_feed_is_newest_first_with_own_posts() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    ids = [await world.post(2), await world.post(READER), await world.post(2)]
+    assert await world.read_all() == ids[::-1]
+
+
+async def test_cold_start_rebuilds_instead_of_showing_empty() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    ids = [await world.post(2) for _ in range(5)]  # nobody had a timeline: nothing pushed
+    assert await world.read_all() == ids[::-1]
+
+
+async def test_pages_never_duplicate_or_skip_while_new_posts_arrive() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    old = [await world.post(2) for _ in range(10)]
+    first = await world.feed.read(READER, 4, "")
+    for _ in range(5):
+        await world.post(2)  # arrive between pages, above the cursor
+    seen = [p.id for p in first.posts]
+    cursor = first.next_cursor
+    while cursor:
+        page = await world.feed.read(READER, 4, cursor)
+        seen += [p.id for p in page.posts]
+        cursor = page.next_cursor
+    assert seen == old[::-1]
+
+
+async def test_celebrity_posts_are_pulled_and_merged_in_order() -> None:
+    world = World()
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    ids = []
+    for author in (2, 9, 2, 9, 9, 2):
+        ids.append(await world.post(author))
+    assert await world.fanout.post_published(world.posts.publish(9, 1)) == 0  # nothing pushed
+    assert ids[-1] in await world.read_all()
+    assert (await world.read_all())[: len(ids)] == ids[::-1]
+    page = await world.store.page(READER, None, 100)
+    assert page is not None
+    assert {e.author_id for e in page.entries} == {2}
+
+
+async def test_unfollow_hides_posts_at_once() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    world.graph.follow(READER, 3)
+    await world.feed.ensure_timeline(READER)
+    kept, hidden = await world.post(3), await world.post(2)
+    world.graph.unfollow(READER, 2)  # before the unfollow event reaches the fan-out
+    assert await world.read_all() == [kept]
+    await world.fanout.unfollowed(READER, 2)
+    page = await world.store.page(READER, None, 9)
+    assert page is not None
+    assert hidden not in [e.post_id for e in page.entries]
+
+
+async def test_follow_backfills_recent_posts() -> None:
+    world = World()
+    await world.feed.ensure_timeline(READER)
+    ids = [await world.post(2) for _ in range(3)]
+    world.graph.follow(READER, 2)
+    await world.fanout.followed(READER, 2)
+    page = await world.store.page(READER, None, 10)
+    assert page is not None
+    assert [e.post_id for e in page.entries] == ids[::-1]
+
+
+async def test_trimmed_timeline_reads_on_from_the_stores_to_the_true_end() -> None:
+    world = World(max_len=5)
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    ids = [await world.post(2) for _ in range(12)]
+    page = await world.store.page(READER, None, 100)
+    assert page is not None
+    assert len(page.entries) == 5
+    assert page.floor is not None
+    assert await world.read_all(limit=4) == ids[::-1]
+
+
+async def test_limit_and_cursor_are_validated() -> None:
+    world = World()
+    with pytest.raises(InvalidArgument, match="at most 100"):
+        await world.feed.read(READER, 101, "")
+    with pytest.raises(InvalidArgument, match="cursor"):
+        await world.feed.read(READER, 10, "not-a-cursor")
+    world.graph.follow(2, 3)
+    for _ in range(3):
+        world.posts.publish(3, world.clock)
+        world.clock += 1
+    other = await world.feed.read(2, 1, "")
+    assert other.next_cursor
+    with pytest.raises(InvalidArgument, match="another list"):
+        await world.feed.read(READER, 1, other.next_cursor)
+
+
+async def test_no_next_cursor_only_at_the_true_end() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    for _ in range(4):
+        await world.post(2)
+    page = await world.feed.read(READER, 4, "")
+    assert len(page.posts) == 4
+    assert page.next_cursor is None
+    page = await world.feed.read(READER, 3, "")
+    assert page.next_cursor is not None
