@@ -1,0 +1,69 @@
+"""Ids, signing and settings: the small pieces every service leans on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.errors import InvalidArgument
+from common.ids import EPOCH_MS, IdGenerator, timestamp_ms
+from common.settings import ConfigError, Settings
+from common.signing import KeysetCursor, Signer, load_secret
+
+
+def test_ids_increase_and_carry_their_time() -> None:
+    ticks = iter([EPOCH_MS + 5, EPOCH_MS + 5, EPOCH_MS + 4, EPOCH_MS + 9])  # clock steps back
+    ids = IdGenerator(worker_id=3, clock=lambda: next(ticks))
+    made = [ids.next_id() for _ in range(4)]
+    assert made == sorted(made)
+    assert len(set(made)) == 4
+    assert [timestamp_ms(i) for i in made] == [EPOCH_MS + 5] * 3 + [EPOCH_MS + 9]
+
+
+def test_ids_stay_unique_past_4096_in_one_millisecond() -> None:
+    ids = IdGenerator(worker_id=1, clock=lambda: EPOCH_MS + 1)
+    made = [ids.next_id() for _ in range(10_000)]
+    assert len(set(made)) == 10_000
+    assert made == sorted(made)
+
+
+def test_worker_id_is_bounded() -> None:
+    with pytest.raises(ValueError, match="worker_id"):
+        IdGenerator(worker_id=1024)
+
+
+def test_signed_tokens_reject_any_change() -> None:
+    signer = Signer(b"secret", purpose="a")
+    token = signer.sign(b"payload")
+    assert signer.verify(token, what="cursor") == b"payload"
+    for bad in (token[:-1], token + "A", "x" + token[1:], "", "!!!"):
+        with pytest.raises(InvalidArgument, match="cursor is not valid"):
+            signer.verify(bad, what="cursor")
+    with pytest.raises(InvalidArgument):
+        Signer(b"secret", purpose="b").verify(token, what="cursor")  # other purpose, other key
+
+
+def test_keyset_cursor_is_bound_to_its_list() -> None:
+    cursors = KeysetCursor(Signer(b"s", purpose="p"), what="cursor")
+    token = cursors.encode(7, (1_700_000_000_000, 42))
+    assert cursors.decode(token, 7) == (1_700_000_000_000, 42)
+    with pytest.raises(InvalidArgument, match="another list"):
+        cursors.decode(token, 8)
+
+
+def test_secret_is_made_once_and_shared(tmp_path: Path) -> None:
+    first = load_secret("", tmp_path)
+    assert len(first) == 32
+    assert load_secret("", tmp_path) == first
+    assert load_secret("configured", tmp_path) == b"configured"
+
+
+def test_settings_from_env_report_every_bad_value() -> None:
+    settings = Settings.from_env({"PHOTOSHARE_HTTP_PORT": "9000", "PHOTOSHARE_DATA_DIR": "/tmp/x"})
+    assert (settings.http_port, settings.data_dir) == (9000, Path("/tmp/x"))
+    assert settings.public_media_base == "http://127.0.0.1:8081"
+    with pytest.raises(ConfigError, match=r"HTTP_PORT.*RPC_TIMEOUT_S"):
+        Settings.from_env({"PHOTOSHARE_HTTP_PORT": "x", "PHOTOSHARE_RPC_TIMEOUT_S": "soon"})
+    with pytest.raises(ConfigError, match="CELEBRITY_THRESHOLD"):
+        Settings.from_env({"PHOTOSHARE_CELEBRITY_THRESHOLD": "0"})
