@@ -38,6 +38,19 @@ class Settings:
     event_poll_interval_s: float = 0.02
     log_level: str = "INFO"
     secret: str = ""
+    # "embedded" (SQLite, files, in-process caches) or "production" (Cassandra, Redis, Kafka).
+    backend: str = "embedded"
+    cassandra_hosts: str = "127.0.0.1"
+    cassandra_port: int = 9042
+    cassandra_keyspace: str = "photoshare"
+    cassandra_replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    cassandra_local_dc: str = "datacenter1"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "ps:"
+    timeline_ttl_s: int = 7 * 86_400
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = "photoshare."
+    kafka_partitions: int = 6
 
     @property
     def public_media_base(self) -> str:
@@ -81,6 +94,12 @@ class Settings:
             raise ConfigError(
                 "must be positive: " + ", ".join(f"PHOTOSHARE_{b.upper()}" for b in bad)
             )
+        if self.backend not in ("embedded", "production"):
+            raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")
+
+    @property
+    def production(self) -> bool:
+        return self.backend == "production"
 
 
 def _path(raw: str) -> Path:

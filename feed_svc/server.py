@@ -4,39 +4,40 @@ from __future__ import annotations
 
 from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 
+from common.backends import event_log as event_log_for
 from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
 from common.events.codec import decode
-from common.events.sqlite import SqliteEventLog
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
 from feed_svc.models import FeedEntry
 from feed_svc.service import FeedServicer
-from feed_svc.storage.memory import InMemoryTimelineStore
+from feed_svc.storage import make_post_cache, make_timeline_store
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 STREAM_TIMEOUT_S = 30.0
 
 
 def build(settings: Settings) -> ServiceApp:
-    store = InMemoryTimelineStore(
-        max_len=settings.timeline_max_len, max_timelines=settings.timeline_cache_users
-    )
-    event_log = SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
-    )
+    store = make_timeline_store(settings)
+    post_cache = make_post_cache(settings)
+    event_log = event_log_for(settings)
     graph = GraphClient(
         insecure_channel(settings.graph_addr),
         timeout_s=settings.rpc_timeout_s,
         stream_timeout_s=STREAM_TIMEOUT_S,
     )
-    posts = PostClient(
-        insecure_channel(settings.post_addr),
-        timeout_s=settings.rpc_timeout_s,
-        stream_timeout_s=STREAM_TIMEOUT_S,
+    posts = CachedPosts(
+        PostClient(
+            insecure_channel(settings.post_addr),
+            timeout_s=settings.rpc_timeout_s,
+            stream_timeout_s=STREAM_TIMEOUT_S,
+        ),
+        post_cache,
     )
     secret = load_secret(settings.secret, settings.data_dir)
     feed = HomeFeed(
@@ -78,7 +79,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, event_log),
+        resources=(store, post_cache, event_log),
         workers=(lambda: event_log.run("feed", [TOPIC_POSTS, TOPIC_FOLLOWS], on_event),),
     )
 

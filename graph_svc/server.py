@@ -5,16 +5,16 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 
+from common.backends import event_log as event_log_for
 from common.events.base import TOPIC_POSTS, EventPublisher, EventRecord
 from common.events.codec import decode, publish_event
-from common.events.sqlite import SqliteEventLog
 from common.ids import IdGenerator
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.graph import Graph
 from graph_svc.service import GraphServicer
-from graph_svc.storage.sqlite import SqliteGraphStore
+from graph_svc.storage import make_graph_store
 
 SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].full_name
 WORKER_ID = 1
@@ -34,10 +34,8 @@ class EventFollowEvents:
 
 
 def build(settings: Settings) -> ServiceApp:
-    store = SqliteGraphStore(settings.data_dir / "graph.db")
-    event_log = SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
-    )
+    store = make_graph_store(settings)
+    event_log = event_log_for(settings)
     secret = load_secret(settings.secret, settings.data_dir)
     graph = Graph(
         store,

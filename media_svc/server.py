@@ -9,17 +9,17 @@ from aiohttp import web
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 
+from common.backends import event_log as event_log_for
 from common.events.base import EventPublisher
 from common.events.codec import publish_event
-from common.events.sqlite import SqliteEventLog
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from media_svc.http import make_app
 from media_svc.imaging import ImageLimits, PhotoRenderer, lock_down
 from media_svc.service import MediaServicer
+from media_svc.storage import make_upload_store
 from media_svc.storage.files import FileBlobStore
-from media_svc.storage.sqlite import SqliteUploadStore
 from media_svc.uploads import UploadPolicy, Uploads
 
 SERVICE_NAME = media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
@@ -58,11 +58,9 @@ class HttpListener:
 
 def build(settings: Settings) -> ServiceApp:
     lock_down()
-    store = SqliteUploadStore(settings.data_dir / "media.db")
+    store = make_upload_store(settings)
     blobs = FileBlobStore(settings.data_dir)
-    event_log = SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
-    )
+    event_log = event_log_for(settings)
     secret = load_secret(settings.secret, settings.data_dir)
     renderer = PhotoRenderer(ImageLimits(settings.max_image_pixels, settings.max_image_side))
     executor = ThreadPoolExecutor(settings.media_workers, thread_name_prefix="vips")

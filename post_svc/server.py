@@ -5,9 +5,9 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 
+from common.backends import event_log as event_log_for
 from common.events.base import TOPIC_MEDIA, EventPublisher, EventRecord
 from common.events.codec import decode, publish_event
-from common.events.sqlite import SqliteEventLog
 from common.ids import IdGenerator
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
@@ -15,7 +15,7 @@ from common.signing import Signer, load_secret
 from post_svc.clients import MediaUploadsClient
 from post_svc.posts import Posts
 from post_svc.service import PostServicer
-from post_svc.storage.sqlite import SqlitePostStore
+from post_svc.storage import make_post_store
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 WORKER_ID = 2
@@ -36,10 +36,8 @@ class EventPostEvents:
 
 
 def build(settings: Settings) -> ServiceApp:
-    store = SqlitePostStore(settings.data_dir / "posts.db")
-    event_log = SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
-    )
+    store = make_post_store(settings)
+    event_log = event_log_for(settings)
     media = MediaUploadsClient(
         insecure_channel(settings.media_addr), timeout_s=settings.rpc_timeout_s
     )

@@ -1,1 +1,34 @@
-"""Where feed_svc keeps home timelines."""
+"""Where feed_svc keeps home timelines and its hydration cache."""
+
+from __future__ import annotations
+
+from common.backends import redis_client
+from common.settings import Settings
+from feed_svc.storage.base import PostCache, TimelineStore
+
+
+def make_timeline_store(settings: Settings) -> TimelineStore:
+    if settings.production:
+        from feed_svc.storage.redis import RedisTimelineStore
+
+        return RedisTimelineStore(
+            redis_client(settings),
+            max_len=settings.timeline_max_len,
+            ttl_s=settings.timeline_ttl_s,
+            prefix=settings.redis_prefix,
+        )
+    from feed_svc.storage.memory import InMemoryTimelineStore
+
+    return InMemoryTimelineStore(
+        max_len=settings.timeline_max_len, max_timelines=settings.timeline_cache_users
+    )
+
+
+def make_post_cache(settings: Settings) -> PostCache:
+    if settings.production:
+        from feed_svc.storage.redis_cache import RedisPostCache
+
+        return RedisPostCache(redis_client(settings), prefix=settings.redis_prefix)
+    from feed_svc.storage.memory_cache import InMemoryPostCache
+
+    return InMemoryPostCache()

@@ -1,0 +1,47 @@
+"""Backends chosen by configuration: the same interfaces, embedded or production."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from common.events.sqlite import SqliteEventLog
+from common.settings import Settings
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from common.cassandra import CassandraConfig
+    from common.events.kafka import KafkaEventLog
+
+
+def event_log(settings: Settings) -> SqliteEventLog | KafkaEventLog:
+    if settings.production:
+        from common.events.kafka import KafkaEventLog
+
+        return KafkaEventLog(
+            settings.kafka_bootstrap,
+            topic_prefix=settings.kafka_topic_prefix,
+            partitions=settings.kafka_partitions,
+        )
+    return SqliteEventLog(
+        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
+    )
+
+
+def cassandra_config(settings: Settings) -> CassandraConfig:
+    from common.cassandra import CassandraConfig
+
+    return CassandraConfig(
+        hosts=tuple(h.strip() for h in settings.cassandra_hosts.split(",") if h.strip()),
+        port=settings.cassandra_port,
+        keyspace=settings.cassandra_keyspace,
+        replication=settings.cassandra_replication,
+        local_dc=settings.cassandra_local_dc,
+        request_timeout_s=settings.rpc_timeout_s,
+    )
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    import redis.asyncio as aioredis
+
+    return aioredis.Redis.from_url(settings.redis_url, socket_timeout=settings.rpc_timeout_s)

@@ -1,0 +1,122 @@
+"""Cassandra for the production backend: one session per store, prepared statements made once
+at start, every call bridged to asyncio without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cassandra import ConsistencyLevel, ProtocolVersion
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import PreparedStatement, dict_factory
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CassandraConfig:
+    hosts: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 9042
+    keyspace: str = "photoshare"
+    replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    local_dc: str = "datacenter1"
+    request_timeout_s: float = 5.0
+
+
+class CassandraStore:
+    """Base of the Cassandra backends: connects, migrates its tables, prepares its statements.
+
+    Subclasses list `schema` (idempotent CQL, `{ks}` for the keyspace) and `statements`
+    (name -> CQL); `await self.run("name", params)` executes one and returns its rows.
+    """
+
+    schema: Sequence[str] = ()
+    statements: Mapping[str, str] = {}
+
+    def __init__(self, config: CassandraConfig) -> None:
+        self._config = config
+        self._cluster: Cluster | None = None
+        self._session: Session | None = None
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    async def open(self) -> None:
+        # Connecting, DDL and preparing block: all of it runs off the event loop, once.
+        await asyncio.to_thread(self._connect_and_migrate)
+
+    def _connect_and_migrate(self) -> None:
+        config = self._config
+        profile = ExecutionProfile(
+            # Token-aware: prepared statements carry their routing key to the right replica.
+            load_balancing_policy=TokenAwarePolicy(
+                DCAwareRoundRobinPolicy(local_dc=config.local_dc)
+            ),
+            consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+            serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
+            request_timeout=config.request_timeout_s,
+            row_factory=dict_factory,
+        )
+        self._cluster = Cluster(
+            list(config.hosts),
+            port=config.port,
+            protocol_version=ProtocolVersion.V5,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        )
+        session = self._cluster.connect()
+        session.execute(
+            f"CREATE KEYSPACE IF NOT EXISTS {config.keyspace} "
+            f"WITH replication = {config.replication}"
+        )
+        for statement in self.schema:
+            session.execute(statement.format(ks=config.keyspace), timeout=60)
+        session.set_keyspace(config.keyspace)
+        self._prepared = {
+            name: session.prepare(cql.format(ks=config.keyspace))
+            for name, cql in self.statements.items()
+        }
+        self._session = session
+
+    async def close(self) -> None:
+        if self._cluster is not None:
+            await asyncio.to_thread(self._cluster.shutdown)
+        self._cluster = self._session = None
+
+    async def run(self, name: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Executes a prepared statement; follows result pages until the last."""
+        if self._session is None:
+            raise RuntimeError("the Cassandra store is not open")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[Row]] = loop.create_future()
+        rows: list[Row] = []
+        response = self._session.execute_async(self._prepared[name], tuple(params))
+
+        def on_page(page: list[Row]) -> None:
+            rows.extend(page or ())  # writes answer with no rows
+            if response.has_more_pages:
+                response.start_fetching_next_page()
+            else:
+                loop.call_soon_threadsafe(_resolve, done, rows)
+
+        def on_error(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_fail, done, exc)
+
+        # Callbacks run on the driver's I/O thread; the future is completed on the loop.
+        response.add_callbacks(on_page, on_error)
+        return await done
+
+    async def applied(self, name: str, params: Sequence[Any] = ()) -> bool:
+        """Runs a lightweight transaction and says whether it took effect."""
+        rows = await self.run(name, params)
+        return bool(rows and rows[0]["[applied]"])
+
+
+def _resolve(future: asyncio.Future[list[Row]], rows: list[Row]) -> None:
+    if not future.done():
+        future.set_result(rows)
+
+
+def _fail(future: asyncio.Future[list[Row]], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

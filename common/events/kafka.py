@@ -1,0 +1,307 @@
+"""The event log on Kafka (kafka-python, whose calls block: each runs off the event loop).
+
+Topics are `<prefix><topic>`; keys keep one entity's events in one partition, in order. A
+consumer commits its offsets only after its handler returned. A handler that still fails after
+quick in-place retries sends the event to `<prefix><group>.retry`, where a second consumer
+retries it with growing delays and finally parks it in `<prefix><group>.dlq`: a poison event
+never blocks its partition and never disappears silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from common.events.base import TOPIC_FOLLOWS, TOPIC_MEDIA, TOPIC_POSTS, EventRecord, Handler
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+LAG_LOG_INTERVAL_S = 30.0
+
+
+class KafkaEventLog:
+    """EventPublisher and EventSubscriber on Kafka.
+
+    Example:
+        events = KafkaEventLog("127.0.0.1:9092", topic_prefix="photoshare.")
+        await events.open()
+        await events.publish("posts", "42", payload)
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topic_prefix: str = "photoshare.",
+        partitions: int = 6,
+        inline_retry_delays_s: Sequence[float] = (0.05, 0.2),
+        retry_delays_s: Sequence[float] = (1.0, 5.0, 30.0),
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._prefix = topic_prefix
+        self._partitions = partitions
+        self._inline_delays = tuple(inline_retry_delays_s)
+        self._retry_delays = tuple(retry_delays_s)
+        self._producer: KafkaProducer | None = None
+        self._known_topics: set[str] = set()
+        self._producer_thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-producer")
+
+    def topic_name(self, topic: str) -> str:
+        return f"{self._prefix}{topic}"
+
+    async def open(self) -> None:
+        await self._create_topics(
+            [self.topic_name(t) for t in (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS)]
+        )
+        self._producer = await self._in(
+            self._producer_thread,
+            lambda: KafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                enable_idempotence=True,  # no duplicates from the producer's own retries
+                acks="all",
+                linger_ms=2,
+                max_block_ms=10_000,
+                request_timeout_ms=10_000,
+            delivery_timeout_ms=30_000,
+            ),
+        )
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await self._in(self._producer_thread, lambda: producer.close(timeout=10))
+        self._producer_thread.shutdown(wait=False)
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        name = self.topic_name(topic)
+        await self._create_topics([name])
+        await self._send(name, key, value, [])
+
+    async def _send(
+        self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("the Kafka event log is not open")
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+        # send() may block on metadata or a full buffer: it runs on the producer's thread.
+        sent = await self._in(
+            self._producer_thread,
+            lambda: producer.send(topic, key=key.encode(), value=value, headers=headers),
+        )
+        sent.add_callback(lambda _: loop.call_soon_threadsafe(_settle, acked, None))
+        sent.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, exc))
+        await acked  # acknowledged by all in-sync replicas
+
+    async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
+        retry, dead = self.topic_name(f"{group}.retry"), self.topic_name(f"{group}.dlq")
+        await self._create_topics([retry, dead, *(self.topic_name(t) for t in topics)])
+        await asyncio.gather(
+            self._consume(
+                group,
+                [self.topic_name(t) for t in topics],
+                lambda record, headers: self._first_delivery(record, handler, retry),
+            ),
+            self._consume(
+                f"{group}.retry",
+                [retry],
+                lambda record, headers: self._redelivery(record, headers, handler, retry, dead),
+            ),
+        )
+
+    async def _consume(
+        self, group: str, topics: list[str], deliver: Callable[[EventRecord, dict[str, bytes]], Any]
+    ) -> None:
+        thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group}")  # owns the consumer
+        consumer = await self._in(
+            thread,
+            lambda: KafkaConsumer(
+                *topics,
+                bootstrap_servers=self._bootstrap,
+                group_id=self.topic_name(group),
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=200,
+            ),
+        )
+        next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
+        handled: dict[TopicPartition, OffsetAndMetadata] = {}
+
+        def commit() -> None:
+            # Explicit offsets: a batch cut short by a stop commits only what was handled.
+            if handled:
+                consumer.commit(dict(handled))
+                handled.clear()
+
+        try:
+            while True:
+                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=200))
+                for partition, records in batch.items():
+                    for message in records:
+                        headers = dict(message.headers or [])
+                        record = EventRecord(
+                            topic=headers.get("origin", message.topic.encode())
+                            .decode()
+                            .removeprefix(self._prefix),
+                            key=(message.key or b"").decode(),
+                            value=message.value,
+                            offset=message.offset,
+                        )
+                        await deliver(record, headers)
+                        handled[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+                await self._in(thread, commit)  # only after the work is done
+                if time.monotonic() > next_lag_log:
+                    next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
+                    lag = await self._in(thread, lambda: _lag(consumer))
+                    log.info("consumer group %s lag %d", group, lag)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._in(thread, commit))
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._in(thread, consumer.close))
+            thread.shutdown(wait=False)
+
+    async def _first_delivery(self, record: EventRecord, handler: Handler, retry: str) -> None:
+        error = await self._try(record, handler, self._inline_delays)
+        if error is not None:
+            log.warning(
+                "event %s/%s failed, sent for retry: %r", record.topic, record.offset, error
+            )
+            await self._park(record, retry, attempt=1, error=error)
+
+    async def _redelivery(
+        self,
+        record: EventRecord,
+        headers: dict[str, bytes],
+        handler: Handler,
+        retry: str,
+        dead: str,
+    ) -> None:
+        wait_s = int(headers.get("not-before", b"0")) / 1000 - time.time()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)  # holds back only this retry queue, not the live topics
+        attempt = int(headers.get("attempt", b"1"))
+        error = await self._try(record, handler, ())
+        if error is None:
+            return
+        if attempt >= len(self._retry_delays):
+            log.error(
+                "event %s/%s failed %d times, parked in %s: %r",
+                record.topic,
+                record.offset,
+                attempt,
+                dead,
+                error,
+            )
+            await self._park(record, dead, attempt=attempt, error=error)
+        else:
+            await self._park(record, retry, attempt=attempt + 1, error=error)
+
+    async def _try(
+        self, record: EventRecord, handler: Handler, delays: Sequence[float]
+    ) -> Exception | None:
+        for delay in (*delays, None):
+            try:
+                await handler(record)
+                return None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if delay is None:
+                    return exc
+                await asyncio.sleep(delay)
+        return None
+
+    async def _park(
+        self, record: EventRecord, topic: str, *, attempt: int, error: Exception
+    ) -> None:
+        delay = self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
+        headers = [
+            ("origin", self.topic_name(record.topic).encode()),
+            ("attempt", str(attempt).encode()),
+            ("error", repr(error)[:500].encode()),
+        ]
+        if topic.endswith(".retry"):
+            # The retry consumer waits for this moment, so retries back off.
+            headers.append(("not-before", str(int((time.time() + delay) * 1000)).encode()))
+        await self._send(topic, record.key, record.value, headers)
+
+    async def dead_letters(self, group: str) -> list[EventRecord]:
+        """The events parked in the group's dead-letter topic (for operators and tests)."""
+        dead = self.topic_name(f"{group}.dlq")
+
+        def read() -> list[EventRecord]:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                consumer_timeout_ms=1000,
+            )
+            try:
+                consumer.subscribe([dead])
+                return [
+                    EventRecord(
+                        dict(m.headers).get("origin", b"").decode().removeprefix(self._prefix),
+                        (m.key or b"").decode(),
+                        m.value,
+                        m.offset,
+                    )
+                    for m in consumer
+                ]
+            finally:
+                consumer.close()
+
+        return await asyncio.to_thread(read)
+
+    async def _create_topics(self, names: list[str]) -> None:
+        """Creates missing topics (the broker does not auto-create): partitions are a choice."""
+        names = [n for n in names if n not in self._known_topics]
+        if not names:
+            return
+
+        def create() -> None:
+            admin = KafkaAdminClient(bootstrap_servers=self._bootstrap)
+            try:
+                existing = set(admin.list_topics())
+                wanted = [NewTopic(n, self._partitions, 1) for n in names if n not in existing]
+                if wanted:
+                    with contextlib.suppress(TopicAlreadyExistsError):
+                        admin.create_topics(wanted)
+            finally:
+                admin.close()
+
+        await asyncio.to_thread(create)
+        self._known_topics.update(names)
+
+    @staticmethod
+    async def _in(thread: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread, call)
+
+
+def _lag(consumer: KafkaConsumer) -> int:
+    total = 0
+    for partition in consumer.assignment():
+        highwater = consumer.highwater(partition)
+        if highwater is not None:
+            total += max(0, highwater - consumer.position(partition))
+    return total
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

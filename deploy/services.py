@@ -1,0 +1,419 @@
+"""Real Cassandra, Kafka (KRaft) and Redis on 127.0.0.1, from the package registries only.
+
+    python -m deploy.services start    # what `make services` does; safe to run twice
+    python -m deploy.services stop     # `make services-stop`
+    python -m deploy.services status
+
+Jars come from Maven Central (deploy/servers/*/pom.xml), Redis from Debian. Everything the
+servers write lives under .services/ (PHOTOSHARE_SERVICES_DIR).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ROOT / "deploy" / "servers"
+STATE = Path(os.environ.get("PHOTOSHARE_SERVICES_DIR", ROOT / ".services")).resolve()
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    port: int
+    prepare: Callable[[], list[str]]  # installs what is missing, returns the command
+    ready: Callable[[], None]  # raises until the server answers its protocol
+    start_timeout_s: float
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def _run(command: list[str], **kwargs: object) -> None:
+    subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def _maven_libs(name: str) -> Path:
+    lib = STATE / name / "lib"
+    marker = lib / ".complete"
+    pom = SERVERS / name / "pom.xml"
+    if marker.exists() and marker.read_text() == pom.read_text():
+        return lib
+    shutil.rmtree(lib, ignore_errors=True)  # two versions of a jar on one classpath break the JVM
+    print(f"fetching {name} jars from Maven Central ...", flush=True)
+    _run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+        ]
+    )
+    marker.write_text(pom.read_text())
+    return lib
+
+
+def _template(source: Path, target: Path, **values: object) -> Path:
+    text = source.read_text()
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+REDIS_PORT = 6379
+
+
+def _redis() -> list[str]:
+    if shutil.which("redis-server") is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        _run([*sudo, "apt-get", "update", "-qq"])
+        _run(
+            [*sudo, "apt-get", "install", "-y", "-qq", "redis-server"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
+    data = STATE / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    # Timelines and caches only: they are rebuilt from Cassandra, so no persistence is needed.
+    return [
+        "redis-server",
+        "--port",
+        str(REDIS_PORT),
+        "--bind",
+        HOST,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data),
+        "--protected-mode",
+        "yes",
+    ]
+
+
+def _redis_ready() -> None:
+    with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        if not s.recv(16).startswith(b"+PONG"):
+            raise ConnectionError("redis did not answer PONG")
+
+
+# --- Kafka -------------------------------------------------------------------------------
+
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+
+
+def _kafka() -> list[str]:
+    lib = _maven_libs("kafka")
+    home = STATE / "kafka"
+    conf = SERVERS / "kafka" / "conf"
+    properties = _template(
+        conf / "server.properties.template",
+        home / "server.properties",
+        data=home / "data",
+        port=KAFKA_PORT,
+        controller_port=KAFKA_CONTROLLER_PORT,
+    )
+    classpath = f"{lib}/*"
+    if not (home / "data" / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        _run(
+            [
+                "java",
+                "-Xmx256m",
+                "-cp",
+                classpath,
+                f"-Dlog4j.configuration=file:{conf / 'tools-log4j.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+                "--ignore-formatted",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    return [
+        "java",
+        "-Xms512m",
+        "-Xmx512m",
+        "-server",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:InitiatingHeapOccupancyPercent=35",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-Djava.awt.headless=true",
+        f"-Djava.io.tmpdir={home / 'tmp'}",
+        f"-Dkafka.logs.dir={home / 'logs'}",
+        f"-Dlog4j.configuration=file:{conf / 'log4j.properties'}",
+        "-cp",
+        classpath,
+        "kafka.Kafka",
+        str(properties),
+    ]
+
+
+def _kafka_ready() -> None:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=f"{HOST}:{KAFKA_PORT}", request_timeout_ms=5000)
+    try:
+        admin.list_topics()
+    finally:
+        admin.close()
+
+
+# --- Cassandra ---------------------------------------------------------------------------
+
+CASSANDRA_PORT = 9042
+CASSANDRA_STORAGE_PORT = 7000
+
+_CASSANDRA_JVM = [
+    "-Xms1G",
+    "-Xmx1G",
+    "-ea",
+    "-da:net.openhft...",
+    "-XX:+UseThreadPriorities",
+    "-XX:+HeapDumpOnOutOfMemoryError",
+    "-Xss256k",
+    "-XX:+UseTLAB",
+    "-XX:+ResizeTLAB",
+    "-XX:+PerfDisableSharedMem",
+    "-Djava.net.preferIPv4Stack=true",
+    "-XX:+UseG1GC",
+    "-XX:+ParallelRefProcEnabled",
+    "-XX:MaxTenuringThreshold=1",
+    "-XX:G1HeapRegionSize=16m",
+    "-XX:G1RSetUpdatingPauseTimePercent=5",
+    "-XX:MaxGCPauseMillis=300",
+    "-XX:InitiatingHeapOccupancyPercent=70",
+    "-Djdk.attach.allowAttachSelf=true",
+    "--add-exports",
+    "java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports",
+    "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+    "--add-exports",
+    "java.management/com.sun.jmx.remote.security=ALL-UNNAMED",
+    "--add-exports",
+    "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports",
+    "java.rmi/sun.rmi.server=ALL-UNNAMED",
+    "--add-exports",
+    "java.sql/java.sql=ALL-UNNAMED",
+    "--add-exports",
+    "java.base/java.lang.ref=ALL-UNNAMED",
+    "--add-exports",
+    "jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang.module=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.loader=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.reflect=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.math=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.module=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+    "--add-opens",
+    "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.io=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.util=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.nio=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dio.netty.allocator.useCacheForAllThreads=true",
+    "-Dio.netty.allocator.maxOrder=11",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Dcassandra-foreground=yes",
+    "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+]
+
+
+def _cassandra() -> list[str]:
+    lib = _maven_libs("cassandra")
+    home = STATE / "cassandra"
+    for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs", "tmp", "triggers"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    conf_dir = home / "conf"
+    _template(
+        SERVERS / "cassandra" / "conf" / "cassandra.yaml.template",
+        conf_dir / "cassandra.yaml",
+        dir=home,
+        port=CASSANDRA_PORT,
+        storage_port=CASSANDRA_STORAGE_PORT,
+    )
+    shutil.copy(SERVERS / "cassandra" / "conf" / "logback.xml", conf_dir / "logback.xml")
+    jamm = next(lib.glob("*jamm-*.jar"))
+    return [
+        "java",
+        *_CASSANDRA_JVM,
+        f"-XX:HeapDumpPath={home / 'logs'}",
+        f"-javaagent:{jamm}",
+        f"-Dcassandra.config=file://{conf_dir / 'cassandra.yaml'}",
+        f"-Dlogback.configurationFile={conf_dir / 'logback.xml'}",
+        f"-Dcassandra.logdir={home / 'logs'}",
+        f"-Dcassandra.storagedir={home}",
+        f"-Dcassandra.triggers_dir={home / 'triggers'}",
+        f"-Djava.io.tmpdir={home / 'tmp'}",
+        f"-Djna.tmpdir={home / 'tmp'}",
+        "-cp",
+        f"{conf_dir}:{lib}/*",
+        "org.apache.cassandra.service.CassandraDaemon",
+    ]
+
+
+def _cassandra_ready() -> None:
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster([HOST], port=CASSANDRA_PORT, protocol_version=5, connect_timeout=5)
+    try:
+        cluster.connect().execute("SELECT release_version FROM system.local").one()
+    finally:
+        cluster.shutdown()
+
+
+SERVERS_BY_NAME = {
+    s.name: s
+    for s in (
+        Server("redis", REDIS_PORT, _redis, _redis_ready, 20),
+        Server("kafka", KAFKA_PORT, _kafka, _kafka_ready, 120),
+        Server("cassandra", CASSANDRA_PORT, _cassandra, _cassandra_ready, 240),
+    )
+}
+
+
+def _pid_file(name: str) -> Path:
+    return STATE / f"{name}.pid"
+
+
+def _running_pid(name: str) -> int | None:
+    try:
+        pid = int(_pid_file(name).read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def start(names: list[str]) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    launched: dict[str, subprocess.Popen[bytes]] = {}
+    for name in names:
+        server = SERVERS_BY_NAME[name]
+        if _running_pid(name) is not None or _port_open(server.port):
+            print(f"{name}: already running on {HOST}:{server.port}", flush=True)
+            continue
+        command = server.prepare()
+        log = open(STATE / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child
+        launched[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=STATE
+        )
+        log.close()
+        _pid_file(name).write_text(str(launched[name].pid))
+        print(f"{name}: starting (pid {launched[name].pid})", flush=True)
+    for name in names:
+        _wait_ready(SERVERS_BY_NAME[name], launched.get(name))
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen[bytes] | None) -> None:
+    started = time.monotonic()
+    deadline = started + server.start_timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(
+                f"{server.name} exited with {proc.returncode}; see {STATE / (server.name + '.out')}"
+            )
+        try:
+            server.ready()
+            print(
+                f"{server.name}: ready on {HOST}:{server.port} "
+                f"({time.monotonic() - started:.1f} s)",
+                flush=True,
+            )
+            return
+        except Exception as exc:  # not up yet: any failure to answer means wait
+            last = exc
+            time.sleep(0.5)
+    raise SystemExit(f"{server.name} not ready after {server.start_timeout_s:.0f} s: {last}")
+
+
+def stop(names: list[str]) -> None:
+    for name in reversed(names):
+        pid = _running_pid(name)
+        if pid is None:
+            print(f"{name}: not running", flush=True)
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _running_pid(name) is not None:
+            time.sleep(0.2)
+        if _running_pid(name) is not None:
+            os.killpg(pid, signal.SIGKILL)
+        _pid_file(name).unlink(missing_ok=True)
+        print(f"{name}: stopped", flush=True)
+
+
+def status(names: list[str]) -> None:
+    for name in names:
+        server = SERVERS_BY_NAME[name]
+        up = "up" if _port_open(server.port) else "down"
+        print(f"{name}: {up} on {HOST}:{server.port} (pid {_running_pid(name)})")
+
+
+def main(argv: list[str]) -> int:
+    action = argv[1] if len(argv) > 1 else "status"
+    names = argv[2:] or list(SERVERS_BY_NAME)
+    unknown = [n for n in names if n not in SERVERS_BY_NAME]
+    actions = {"start": start, "stop": stop, "status": status}
+    if action not in actions or unknown:
+        print(
+            f"usage: python -m deploy.services start|stop|status [{'|'.join(SERVERS_BY_NAME)}]",
+            file=sys.stderr,
+        )
+        return 2
+    actions[action](names)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

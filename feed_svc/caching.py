@@ -1,0 +1,33 @@
+"""The post source with the hydration cache in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+
+from photoshare.post.v1.post_service_pb2 import Post
+
+from feed_svc.models import Candidate, FeedKey, PostSource
+from feed_svc.storage.base import PostCache
+
+
+class CachedPosts:
+    """Hydration reads published posts from the cache first; they never change once published."""
+
+    def __init__(self, posts: PostSource, cache: PostCache) -> None:
+        self._posts = posts
+        self._cache = cache
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, Post]:
+        cached = await self._cache.get_posts(post_ids)
+        found = {i: Post.FromString(data) for i, data in cached.items()}
+        missing = [i for i in post_ids if i not in found]
+        if missing:
+            fetched = await self._posts.get_many(missing)
+            await self._cache.put_posts({i: p.SerializeToString() for i, p in fetched.items()})
+            found.update(fetched)
+        return found
+
+    def recent(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> AsyncGenerator[list[Candidate], None]:
+        return self._posts.recent(author_ids, before, limit)

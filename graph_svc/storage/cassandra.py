@@ -1,0 +1,216 @@
+"""The graph store on Cassandra: one table per access pattern."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from common.cassandra import CassandraConfig, CassandraStore
+from common.errors import AlreadyExists
+from graph_svc.models import Edge, Followee, User
+from graph_svc.storage.following_cache import RedisFollowingCache
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {ks}.users (
+        id bigint PRIMARY KEY, username text, created_at_ms bigint)""",
+    # Uniqueness of names is a lightweight transaction on this table.
+    """CREATE TABLE IF NOT EXISTS {ks}.users_by_username (
+        username text PRIMARY KEY, id bigint)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.tokens (token_hash blob PRIMARY KEY, user_id bigint)""",
+    # The edge itself: existence checks, FilterFollowed, followees in id order.
+    """CREATE TABLE IF NOT EXISTS {ks}.follows (
+        follower_id bigint, followed_id bigint, created_at_ms bigint,
+        PRIMARY KEY (follower_id, followed_id))""",
+    # Lists, newest follow first.
+    """CREATE TABLE IF NOT EXISTS {ks}.followers_by_time (
+        user_id bigint, created_at_ms bigint, follower_id bigint,
+        PRIMARY KEY (user_id, created_at_ms, follower_id))
+        WITH CLUSTERING ORDER BY (created_at_ms DESC, follower_id DESC)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.following_by_time (
+        user_id bigint, created_at_ms bigint, followed_id bigint,
+        PRIMARY KEY (user_id, created_at_ms, followed_id))
+        WITH CLUSTERING ORDER BY (created_at_ms DESC, followed_id DESC)""",
+    # Fan-out scans followers in id order, chunk by chunk.
+    """CREATE TABLE IF NOT EXISTS {ks}.followers_by_id (
+        user_id bigint, follower_id bigint, PRIMARY KEY (user_id, follower_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.user_counters (
+        user_id bigint PRIMARY KEY, followers counter, following counter, posts counter)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
+        post_id bigint PRIMARY KEY, author_id bigint)""",
+)
+
+STATEMENTS = {
+    "claim_username": "INSERT INTO users_by_username (username, id) VALUES (?, ?) IF NOT EXISTS",
+    "insert_user": "INSERT INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
+    "insert_token": "INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)",
+    "token": "SELECT user_id FROM tokens WHERE token_hash = ?",
+    "user": "SELECT id, username, created_at_ms FROM users WHERE id = ?",
+    "counters": "SELECT followers, following, posts FROM user_counters WHERE user_id = ?",
+    "id_by_username": "SELECT id FROM users_by_username WHERE username = ?",
+    "claim_follow": "INSERT INTO follows (follower_id, followed_id, created_at_ms) "
+    "VALUES (?, ?, ?) IF NOT EXISTS",
+    "follow_edge": "SELECT created_at_ms FROM follows WHERE follower_id = ? AND followed_id = ?",
+    "release_follow": "DELETE FROM follows WHERE follower_id = ? AND followed_id = ? IF EXISTS",
+    "add_follower": "INSERT INTO followers_by_time (user_id, created_at_ms, follower_id) "
+    "VALUES (?, ?, ?)",
+    "add_following": "INSERT INTO following_by_time (user_id, created_at_ms, followed_id) "
+    "VALUES (?, ?, ?)",
+    "add_follower_id": "INSERT INTO followers_by_id (user_id, follower_id) VALUES (?, ?)",
+    "del_follower": "DELETE FROM followers_by_time "
+    "WHERE user_id = ? AND created_at_ms = ? AND follower_id = ?",
+    "del_following": "DELETE FROM following_by_time "
+    "WHERE user_id = ? AND created_at_ms = ? AND followed_id = ?",
+    "del_follower_id": "DELETE FROM followers_by_id WHERE user_id = ? AND follower_id = ?",
+    "bump_followers": "UPDATE user_counters SET followers = followers + ? WHERE user_id = ?",
+    "bump_following": "UPDATE user_counters SET following = following + ? WHERE user_id = ?",
+    "bump_posts": "UPDATE user_counters SET posts = posts + ? WHERE user_id = ?",
+    "followers_page": "SELECT follower_id AS other, created_at_ms FROM followers_by_time "
+    "WHERE user_id = ? AND (created_at_ms, follower_id) < (?, ?) LIMIT ?",
+    "following_page": "SELECT followed_id AS other, created_at_ms FROM following_by_time "
+    "WHERE user_id = ? AND (created_at_ms, followed_id) < (?, ?) LIMIT ?",
+    "follower_ids": "SELECT follower_id FROM followers_by_id "
+    "WHERE user_id = ? AND follower_id > ? LIMIT ?",
+    "followee_ids": "SELECT followed_id FROM follows "
+    "WHERE follower_id = ? AND followed_id > ? LIMIT ?",
+    "count_post": "INSERT INTO counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
+}
+
+_NEWEST = (2**62, 2**62)
+
+
+class CassandraGraphStore(CassandraStore):
+    schema = SCHEMA
+    statements = STATEMENTS
+
+    def __init__(self, config: CassandraConfig, following: RedisFollowingCache) -> None:
+        super().__init__(config)
+        self._following = following
+
+    async def close(self) -> None:
+        await super().close()
+        await self._following.close()
+
+    async def create_user(self, user: User, token_hash: bytes) -> None:
+        if not await self.applied("claim_username", (user.username, user.id)):
+            raise AlreadyExists(
+                f"username {user.username!r} is taken", reason="USERNAME_TAKEN", field="username"
+            )
+        await self.run("insert_user", (user.id, user.username, user.created_at_ms))
+        await self.run("insert_token", (token_hash, user.id))
+
+    async def user_id_for_token(self, token_hash: bytes) -> int | None:
+        rows = await self.run("token", (token_hash,))
+        return int(rows[0]["user_id"]) if rows else None
+
+    async def get_users(self, ids: Sequence[int]) -> dict[int, User]:
+        unique = list(dict.fromkeys(ids))
+        users = await asyncio.gather(*(self._user(i) for i in unique))
+        return {u.id: u for u in users if u is not None}
+
+    async def _user(self, user_id: int) -> User | None:
+        user_rows, counter_rows = await asyncio.gather(
+            self.run("user", (user_id,)), self.run("counters", (user_id,))
+        )
+        if not user_rows:
+            return None
+        row = user_rows[0]
+        counts = counter_rows[0] if counter_rows else {}
+        return User(
+            row["id"],
+            row["username"],
+            row["created_at_ms"],
+            counts.get("followers") or 0,
+            counts.get("following") or 0,
+            counts.get("posts") or 0,
+        )
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        rows = await self.run("id_by_username", (username,))
+        if not rows:
+            return None
+        return await self._user(rows[0]["id"])
+
+    async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
+        if not await self.applied("claim_follow", (follower_id, followed_id, at_ms)):
+            # Existing edge: make sure its index rows exist (a crash may have cut them short).
+            rows = await self.run("follow_edge", (follower_id, followed_id))
+            if rows:
+                await self._index_follow(follower_id, followed_id, rows[0]["created_at_ms"])
+            return False
+        await self._index_follow(follower_id, followed_id, at_ms)
+        await self._following.invalidate(follower_id)
+        await asyncio.gather(
+            self.run("bump_following", (1, follower_id)),
+            self.run("bump_followers", (1, followed_id)),
+        )
+        return True
+
+    async def _index_follow(self, follower_id: int, followed_id: int, at_ms: int) -> None:
+        await asyncio.gather(
+            self.run("add_follower", (followed_id, at_ms, follower_id)),
+            self.run("add_following", (follower_id, at_ms, followed_id)),
+            self.run("add_follower_id", (followed_id, follower_id)),
+        )
+
+    async def remove_follow(self, follower_id: int, followed_id: int) -> bool:
+        rows = await self.run("follow_edge", (follower_id, followed_id))
+        if not rows or not await self.applied("release_follow", (follower_id, followed_id)):
+            return False
+        at_ms = rows[0]["created_at_ms"]
+        await self._following.invalidate(follower_id)  # before answering: hidden at once
+        await asyncio.gather(
+            self.run("del_follower", (followed_id, at_ms, follower_id)),
+            self.run("del_following", (follower_id, at_ms, followed_id)),
+            self.run("del_follower_id", (followed_id, follower_id)),
+            self.run("bump_following", (-1, follower_id)),
+            self.run("bump_followers", (-1, followed_id)),
+        )
+        return True
+
+    async def followers(
+        self, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]:
+        rows = await self.run("followers_page", (user_id, *(before or _NEWEST), limit))
+        return [Edge(r["other"], r["created_at_ms"]) for r in rows]
+
+    async def following(
+        self, user_id: int, before: tuple[int, int] | None, limit: int
+    ) -> list[Edge]:
+        rows = await self.run("following_page", (user_id, *(before or _NEWEST), limit))
+        return [Edge(r["other"], r["created_at_ms"]) for r in rows]
+
+    async def follower_ids(self, user_id: int, after_id: int, limit: int) -> list[int]:
+        rows = await self.run("follower_ids", (user_id, after_id, limit))
+        return [r["follower_id"] for r in rows]
+
+    async def followees(self, user_id: int, after_id: int, limit: int) -> list[Followee]:
+        ids = [r["followed_id"] for r in await self.run("followee_ids", (user_id, after_id, limit))]
+        counts = await asyncio.gather(*(self.run("counters", (i,)) for i in ids))
+        return [
+            Followee(i, (c[0].get("followers") or 0) if c else 0)
+            for i, c in zip(ids, counts, strict=True)
+        ]
+
+    async def followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
+        followees: list[int] = []
+        after = 0
+        while chunk := await self.followees(user_id, after, 500):
+            followees += [f.user_id for f in chunk if f.follower_count >= min_count]
+            after = chunk[-1].user_id
+        return followees
+
+    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
+        cached = await self._following.followed_among(user_id, candidate_ids)
+        if cached is not None:
+            return cached
+        followed: list[int] = []
+        after = 0
+        while chunk := await self.run("followee_ids", (user_id, after, 5000)):
+            followed += [r["followed_id"] for r in chunk]
+            after = followed[-1]
+        await self._following.fill(user_id, followed)
+        return set(candidate_ids) & set(followed)
+
+    async def record_post(self, author_id: int, post_id: int) -> None:
+        if await self.applied("count_post", (post_id, author_id)):
+            await self.run("bump_posts", (1, author_id))

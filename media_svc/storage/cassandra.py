@@ -1,0 +1,112 @@
+"""Upload slots on Cassandra; state changes are lightweight transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from common.cassandra import CassandraStore, Row
+from common.ids import now_ms
+from media_svc.models import Upload, UploadState
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {ks}.uploads (
+        upload_id bigint PRIMARY KEY, author_id bigint, media_type text, content_type text,
+        size_bytes bigint, expires_at_ms bigint, state text, failure_reason text, media blob,
+        updated_at_ms bigint)""",
+    # The few slots that still owe work (OPEN until expiry, RECEIVED until processed), for the
+    # sweeper and for recovery after a restart; finished slots leave it.
+    """CREATE TABLE IF NOT EXISTS {ks}.uploads_pending (
+        state text, upload_id bigint, expires_at_ms bigint,
+        PRIMARY KEY (state, upload_id))""",
+)
+_COLUMNS = (
+    "upload_id, author_id, media_type, content_type, size_bytes, expires_at_ms, state, "
+    "failure_reason, media"
+)
+STATEMENTS = {
+    "create": f"INSERT INTO uploads ({_COLUMNS}, updated_at_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "get": f"SELECT {_COLUMNS} FROM uploads WHERE upload_id = ?",
+    "move": "UPDATE uploads SET state = ?, updated_at_ms = ? WHERE upload_id = ? IF state = ?",
+    "processed": "UPDATE uploads SET state = ?, media = ?, updated_at_ms = ? "
+    "WHERE upload_id = ? IF state = ?",
+    "failed": "UPDATE uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
+    "WHERE upload_id = ? IF state = ?",
+    "pending_add": "INSERT INTO uploads_pending (state, upload_id, expires_at_ms) VALUES (?, ?, ?)",
+    "pending_del": "DELETE FROM uploads_pending WHERE state = ? AND upload_id = ?",
+    "pending": "SELECT upload_id, expires_at_ms FROM uploads_pending WHERE state = ?",
+}
+OPEN, RECEIVED = UploadState.OPEN.value, UploadState.RECEIVED.value
+
+
+class CassandraUploadStore(CassandraStore):
+    schema = SCHEMA
+    statements = STATEMENTS
+
+    async def create(self, upload: Upload) -> None:
+        if await self.applied(
+            "create",
+            (
+                upload.upload_id,
+                upload.author_id,
+                upload.media_type,
+                upload.content_type,
+                upload.size_bytes,
+                upload.expires_at_ms,
+                upload.state.value,
+                upload.failure_reason,
+                upload.media,
+                now_ms(),
+            ),
+        ):
+            await self.run("pending_add", (OPEN, upload.upload_id, upload.expires_at_ms))
+
+    async def get(self, upload_id: int) -> Upload | None:
+        rows = await self.run("get", (upload_id,))
+        return _upload(rows[0]) if rows else None
+
+    async def mark_received(self, upload_id: int) -> bool:
+        if not await self.applied("move", (RECEIVED, now_ms(), upload_id, OPEN)):
+            return False
+        await self.run("pending_add", (RECEIVED, upload_id, 0))
+        await self.run("pending_del", (OPEN, upload_id))
+        return True
+
+    async def mark_processed(self, upload_id: int, media: bytes) -> None:
+        await self.run(
+            "processed", (UploadState.PROCESSED.value, media, now_ms(), upload_id, RECEIVED)
+        )
+        await self.run("pending_del", (RECEIVED, upload_id))
+
+    async def mark_failed(self, upload_id: int, reason: str) -> None:
+        for source in (OPEN, RECEIVED):
+            await self.run(
+                "failed", (UploadState.FAILED.value, reason, now_ms(), upload_id, source)
+            )
+            await self.run("pending_del", (source, upload_id))
+
+    async def in_state_received(self) -> list[Upload]:
+        return await self._pending(RECEIVED, lambda row: True)
+
+    async def expired_open(self, now_ms: int) -> list[Upload]:
+        return await self._pending(OPEN, lambda row: row["expires_at_ms"] < now_ms)
+
+    async def _pending(self, state: str, keep: Callable[[Row], bool]) -> list[Upload]:
+        rows = [r for r in await self.run("pending", (state,)) if keep(r)]
+        uploads = await asyncio.gather(*(self.get(r["upload_id"]) for r in rows))
+        return [u for u in uploads if u is not None and u.state.value == state]
+
+
+def _upload(row: Row) -> Upload:
+    return Upload(
+        upload_id=row["upload_id"],
+        author_id=row["author_id"],
+        media_type=row["media_type"],
+        content_type=row["content_type"],
+        size_bytes=row["size_bytes"],
+        expires_at_ms=row["expires_at_ms"],
+        state=UploadState(row["state"]),
+        failure_reason=row["failure_reason"],
+        media=row["media"],
+    )

@@ -1,0 +1,156 @@
+"""The post store on Cassandra: posts by id, and published posts by author, newest first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from photoshare.media.v1 import media_pb2
+
+from common.cassandra import CassandraStore, Row
+from post_svc.models import FeedKey, Post, PostState
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {ks}.posts (
+        id bigint PRIMARY KEY, author_id bigint, caption text, created_at_ms bigint,
+        state text, failure_reason text, media blob, published_at_ms bigint)""",
+    # The profile grid and the feed's pull: one partition per author, newest first. A
+    # published post never changes, so the row carries all of it and a read needs no join.
+    """CREATE TABLE IF NOT EXISTS {ks}.published_by_author (
+        author_id bigint, published_at_ms bigint, post_id bigint,
+        caption text, created_at_ms bigint, media blob,
+        PRIMARY KEY (author_id, published_at_ms, post_id))
+        WITH CLUSTERING ORDER BY (published_at_ms DESC, post_id DESC)""",
+)
+
+_POST_COLUMNS = (
+    "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
+)
+STATEMENTS = {
+    "insert": f"INSERT INTO posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "get": f"SELECT {_POST_COLUMNS} FROM posts WHERE id = ?",
+    "publish": "UPDATE posts SET state = ?, media = ?, published_at_ms = ? "
+    "WHERE id = ? IF state = ?",
+    "fail": "UPDATE posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
+    "index": "INSERT INTO published_by_author "
+    "(author_id, published_at_ms, post_id, caption, created_at_ms, media) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
+    "by_author": "SELECT author_id, published_at_ms, post_id, caption, created_at_ms, media "
+    "FROM published_by_author "
+    "WHERE author_id = ? AND (published_at_ms, post_id) < (?, ?) LIMIT ?",
+}
+
+_NEWEST = (2**62, 2**62)
+# Authors read at once when pulling for a feed; each is one single-partition query.
+_CONCURRENT_AUTHORS = 64
+
+
+class CassandraPostStore(CassandraStore):
+    schema = SCHEMA
+    statements = STATEMENTS
+
+    async def insert(self, post: Post) -> None:
+        media = post.media.SerializeToString() if post.media is not None else None
+        await self.run(
+            "insert",
+            (
+                post.id,
+                post.author_id,
+                post.caption,
+                post.created_at_ms,
+                post.state.value,
+                post.failure_reason,
+                media,
+                post.published_at_ms,
+            ),
+        )
+
+    async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
+        results = await asyncio.gather(*(self.run("get", (i,)) for i in dict.fromkeys(ids)))
+        return {rows[0]["id"]: _post(rows[0]) for rows in results if rows}
+
+    async def publish(
+        self, post_id: int, media: media_pb2.Media, published_at_ms: int
+    ) -> Post | None:
+        await self.run(
+            "publish",
+            (
+                PostState.PUBLISHED.value,
+                media.SerializeToString(),
+                published_at_ms,
+                post_id,
+                PostState.PENDING_MEDIA.value,
+            ),
+        )
+        post = await self._get(post_id)
+        if post is not None and post.state is PostState.PUBLISHED:
+            # Also on a redelivery: the index row may be what a crash left unwritten.
+            assert post.published_at_ms is not None
+            assert post.media is not None
+            await self.run(
+                "index",
+                (
+                    post.author_id,
+                    post.published_at_ms,
+                    post.id,
+                    post.caption,
+                    post.created_at_ms,
+                    post.media.SerializeToString(),
+                ),
+            )
+        return post
+
+    async def fail(self, post_id: int, reason: str) -> Post | None:
+        await self.run(
+            "fail", (PostState.FAILED.value, reason, post_id, PostState.PENDING_MEDIA.value)
+        )
+        return await self._get(post_id)
+
+    async def _get(self, post_id: int) -> Post | None:
+        rows = await self.run("get", (post_id,))
+        return _post(rows[0]) if rows else None
+
+    async def published_by_authors(
+        self, author_ids: Sequence[int], before: FeedKey | None, limit: int
+    ) -> list[Post]:
+        bound = before or _NEWEST
+        gate = asyncio.Semaphore(_CONCURRENT_AUTHORS)
+
+        async def newest_of(author_id: int) -> list[Row]:
+            async with gate:
+                return await self.run("by_author", (author_id, *bound, limit))
+
+        results = await asyncio.gather(*(newest_of(a) for a in dict.fromkeys(author_ids)))
+        posts = [_published(row) for rows in results for row in rows]
+        posts.sort(key=lambda p: p.feed_key, reverse=True)
+        return posts[:limit]
+
+
+def _media(raw: Any) -> media_pb2.Media | None:
+    return media_pb2.Media.FromString(raw) if raw is not None else None
+
+
+def _post(row: Row) -> Post:
+    return Post(
+        id=row["id"],
+        author_id=row["author_id"],
+        caption=row["caption"] or "",
+        created_at_ms=row["created_at_ms"],
+        state=PostState(row["state"]),
+        failure_reason=row["failure_reason"],
+        media=_media(row["media"]),
+        published_at_ms=row["published_at_ms"],
+    )
+
+
+def _published(row: Row) -> Post:
+    return Post(
+        id=row["post_id"],
+        author_id=row["author_id"],
+        caption=row["caption"] or "",
+        created_at_ms=row["created_at_ms"],
+        state=PostState.PUBLISHED,
+        media=_media(row["media"]),
+        published_at_ms=row["published_at_ms"],
+    )

@@ -1,0 +1,42 @@
+"""The real servers the production-backend tests run against (started by `make services`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+
+from common.cassandra import CassandraConfig
+
+CASSANDRA_PORT = int(os.environ.get("PHOTOSHARE_CASSANDRA_PORT", "9042"))
+REDIS_URL = os.environ.get("PHOTOSHARE_REDIS_URL", "redis://127.0.0.1:6379/0")
+KAFKA_BOOTSTRAP = os.environ.get("PHOTOSHARE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+# One keyspace per test session; tables are emptied between tests.
+TEST_KEYSPACE = f"photoshare_test_{uuid.uuid4().hex[:8]}"
+
+
+def require(name: str, port: int) -> None:
+    """Production tests never skip: a missing server is a failure that says what to run."""
+    with socket.socket() as s:
+        s.settimeout(1)
+        if s.connect_ex(("127.0.0.1", port)) != 0:
+            pytest.fail(f"{name} is not running on 127.0.0.1:{port}: run `make services` first")
+
+
+def cassandra_config() -> CassandraConfig:
+    require("Cassandra", CASSANDRA_PORT)
+    return CassandraConfig(port=CASSANDRA_PORT, keyspace=TEST_KEYSPACE)
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+def require_redis() -> None:
+    require("Redis", int(REDIS_URL.rsplit(":", 1)[1].split("/")[0]))
+
+
+def require_kafka() -> None:
+    require("Kafka", int(KAFKA_BOOTSTRAP.rsplit(":", 1)[1]))
