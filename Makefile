@@ -7,7 +7,7 @@ PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 GENERATED ?= generated
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
-.PHONY: help setup system-deps run test lint typecheck proto fmt clean
+.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,11 +27,21 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## install system packages and the Python environment
 
-run: $(STAMP)  ## the whole mesh on the embedded default (gateway on :8080)
+run: $(STAMP)  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
+	@if [ "$$PHOTOSHARE_BACKEND" = production ]; then $(MAKE) --no-print-directory services; fi
 	$(PY) -m deploy.local
 
-test: $(STAMP) lint typecheck  ## lint, types, then every test (one of them checks generated/)
+test: $(STAMP) lint typecheck services  ## lint, types, then every test on both backends
 	$(PY) -m pytest
+
+test-embedded: $(STAMP)  ## only what needs no servers (quick loop while developing)
+	$(PY) -m pytest -m "not production"
+
+services: $(STAMP)  ## install and start Cassandra, Kafka and Redis on 127.0.0.1 (safe to run twice)
+	$(PY) -m deploy.services start
+
+services-stop: $(STAMP)  ## stop them
+	$(PY) -m deploy.services stop
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
@@ -53,4 +63,4 @@ proto: $(STAMP)  ## regenerate generated/ from protos/
 	  $(PROTO_FILES)
 
 clean:  ## remove the environment and local data
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) data build *.egg-info .services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 from common.events.sqlite import SqliteEventLog
@@ -22,6 +23,7 @@ def event_log(settings: Settings) -> SqliteEventLog | KafkaEventLog:
             settings.kafka_bootstrap,
             topic_prefix=settings.kafka_topic_prefix,
             partitions=settings.kafka_partitions,
+            instance_id=settings.instance_id or socket.gethostname(),
         )
     return SqliteEventLog(
         settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s

@@ -29,8 +29,8 @@ class CassandraConfig:
 class CassandraStore:
     """Base of the Cassandra backends: connects, migrates its tables, prepares its statements.
 
-    Subclasses list `schema` (idempotent CQL, `{ks}` for the keyspace) and `statements`
-    (name -> CQL); `await self.run("name", params)` executes one and returns its rows.
+    Subclasses list `schema` and `statements` (name -> CQL), both naming tables as `{ks}.table`
+    (fully qualified: no `USE`); `await self.run("name", params)` executes one, returns rows.
     """
 
     schema: Sequence[str] = ()
@@ -71,7 +71,6 @@ class CassandraStore:
         )
         for statement in self.schema:
             session.execute(statement.format(ks=config.keyspace), timeout=60)
-        session.set_keyspace(config.keyspace)
         self._prepared = {
             name: session.prepare(cql.format(ks=config.keyspace))
             for name, cql in self.statements.items()

@@ -51,6 +51,8 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = "photoshare."
     kafka_partitions: int = 6
+    # Names this process to Kafka (static group membership); unique per process of a service.
+    instance_id: str = ""
 
     @property
     def public_media_base(self) -> str:

@@ -37,6 +37,10 @@ class Mesh:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
+    def env(self) -> dict[str, str]:
+        return dict(self._env)
+
+    @property
     def base_url(self) -> str:
         return f"http://{self._settings.host}:{self._settings.http_port}"
 

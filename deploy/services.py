@@ -196,12 +196,11 @@ CASSANDRA_PORT = 9042
 CASSANDRA_STORAGE_PORT = 7000
 
 _CASSANDRA_JVM = [
-    "-Xms1G",
-    "-Xmx1G",
+    "-Xms2G",
+    "-Xmx2G",
     "-ea",
     "-da:net.openhft...",
     "-XX:+UseThreadPriorities",
-    "-XX:+HeapDumpOnOutOfMemoryError",
     "-Xss256k",
     "-XX:+UseTLAB",
     "-XX:+ResizeTLAB",
@@ -286,7 +285,6 @@ def _cassandra() -> list[str]:
     return [
         "java",
         *_CASSANDRA_JVM,
-        f"-XX:HeapDumpPath={home / 'logs'}",
         f"-javaagent:{jamm}",
         f"-Dcassandra.config=file://{conf_dir / 'cassandra.yaml'}",
         f"-Dlogback.configurationFile={conf_dir / 'logback.xml'}",

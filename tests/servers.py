@@ -25,8 +25,13 @@ def require(name: str, port: int) -> None:
             pytest.fail(f"{name} is not running on 127.0.0.1:{port}: run `make services` first")
 
 
+used_cassandra = False
+
+
 def cassandra_config() -> CassandraConfig:
+    global used_cassandra
     require("Cassandra", CASSANDRA_PORT)
+    used_cassandra = True
     return CassandraConfig(port=CASSANDRA_PORT, keyspace=TEST_KEYSPACE)
 
 
@@ -40,3 +45,27 @@ def require_redis() -> None:
 
 def require_kafka() -> None:
     require("Kafka", int(KAFKA_BOOTSTRAP.rsplit(":", 1)[1]))
+
+
+def drop_keyspace(keyspace: str) -> None:
+    """Tests leave no keyspace behind: every table costs the single test node heap."""
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster(["127.0.0.1"], port=CASSANDRA_PORT, protocol_version=5)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+    finally:
+        cluster.shutdown()
+
+
+def drop_topics(prefix: str) -> None:
+    """Deletes the topics a test made (all named with its own prefix)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP)
+    try:
+        doomed = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            admin.delete_topics(doomed)
+    finally:
+        admin.close()

@@ -44,12 +44,14 @@ class KafkaEventLog:
         *,
         topic_prefix: str = "photoshare.",
         partitions: int = 6,
+        instance_id: str = "",
         inline_retry_delays_s: Sequence[float] = (0.05, 0.2),
         retry_delays_s: Sequence[float] = (1.0, 5.0, 30.0),
     ) -> None:
         self._bootstrap = bootstrap
         self._prefix = topic_prefix
         self._partitions = partitions
+        self._instance_id = instance_id
         self._inline_delays = tuple(inline_retry_delays_s)
         self._retry_delays = tuple(retry_delays_s)
         self._producer: KafkaProducer | None = None
@@ -72,7 +74,7 @@ class KafkaEventLog:
                 linger_ms=2,
                 max_block_ms=10_000,
                 request_timeout_ms=10_000,
-            delivery_timeout_ms=30_000,
+                delivery_timeout_ms=30_000,
             ),
         )
 
@@ -130,6 +132,12 @@ class KafkaEventLog:
                 *topics,
                 bootstrap_servers=self._bootstrap,
                 group_id=self.topic_name(group),
+                # Static membership: a consumer restarted after a crash takes its partitions
+                # back at once instead of waiting for the dead member's session to expire.
+                group_instance_id=(
+                    f"{self.topic_name(group)}:{self._instance_id}" if self._instance_id else None
+                ),
+                session_timeout_ms=15_000,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=200,

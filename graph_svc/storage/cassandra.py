@@ -40,39 +40,42 @@ SCHEMA = (
 )
 
 STATEMENTS = {
-    "claim_username": "INSERT INTO users_by_username (username, id) VALUES (?, ?) IF NOT EXISTS",
-    "insert_user": "INSERT INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
-    "insert_token": "INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)",
-    "token": "SELECT user_id FROM tokens WHERE token_hash = ?",
-    "user": "SELECT id, username, created_at_ms FROM users WHERE id = ?",
-    "counters": "SELECT followers, following, posts FROM user_counters WHERE user_id = ?",
-    "id_by_username": "SELECT id FROM users_by_username WHERE username = ?",
-    "claim_follow": "INSERT INTO follows (follower_id, followed_id, created_at_ms) "
+    "claim_username": "INSERT INTO {ks}.users_by_username (username, id) VALUES (?, ?) "
+    "IF NOT EXISTS",
+    "insert_user": "INSERT INTO {ks}.users (id, username, created_at_ms) VALUES (?, ?, ?)",
+    "insert_token": "INSERT INTO {ks}.tokens (token_hash, user_id) VALUES (?, ?)",
+    "token": "SELECT user_id FROM {ks}.tokens WHERE token_hash = ?",
+    "user": "SELECT id, username, created_at_ms FROM {ks}.users WHERE id = ?",
+    "counters": "SELECT followers, following, posts FROM {ks}.user_counters WHERE user_id = ?",
+    "id_by_username": "SELECT id FROM {ks}.users_by_username WHERE username = ?",
+    "claim_follow": "INSERT INTO {ks}.follows (follower_id, followed_id, created_at_ms) "
     "VALUES (?, ?, ?) IF NOT EXISTS",
-    "follow_edge": "SELECT created_at_ms FROM follows WHERE follower_id = ? AND followed_id = ?",
-    "release_follow": "DELETE FROM follows WHERE follower_id = ? AND followed_id = ? IF EXISTS",
-    "add_follower": "INSERT INTO followers_by_time (user_id, created_at_ms, follower_id) "
+    "follow_edge": "SELECT created_at_ms FROM {ks}.follows "
+    "WHERE follower_id = ? AND followed_id = ?",
+    "release_follow": "DELETE FROM {ks}.follows WHERE follower_id = ? AND followed_id = ? "
+    "IF EXISTS",
+    "add_follower": "INSERT INTO {ks}.followers_by_time (user_id, created_at_ms, follower_id) "
     "VALUES (?, ?, ?)",
-    "add_following": "INSERT INTO following_by_time (user_id, created_at_ms, followed_id) "
+    "add_following": "INSERT INTO {ks}.following_by_time (user_id, created_at_ms, followed_id) "
     "VALUES (?, ?, ?)",
-    "add_follower_id": "INSERT INTO followers_by_id (user_id, follower_id) VALUES (?, ?)",
-    "del_follower": "DELETE FROM followers_by_time "
+    "add_follower_id": "INSERT INTO {ks}.followers_by_id (user_id, follower_id) VALUES (?, ?)",
+    "del_follower": "DELETE FROM {ks}.followers_by_time "
     "WHERE user_id = ? AND created_at_ms = ? AND follower_id = ?",
-    "del_following": "DELETE FROM following_by_time "
+    "del_following": "DELETE FROM {ks}.following_by_time "
     "WHERE user_id = ? AND created_at_ms = ? AND followed_id = ?",
-    "del_follower_id": "DELETE FROM followers_by_id WHERE user_id = ? AND follower_id = ?",
-    "bump_followers": "UPDATE user_counters SET followers = followers + ? WHERE user_id = ?",
-    "bump_following": "UPDATE user_counters SET following = following + ? WHERE user_id = ?",
-    "bump_posts": "UPDATE user_counters SET posts = posts + ? WHERE user_id = ?",
-    "followers_page": "SELECT follower_id AS other, created_at_ms FROM followers_by_time "
+    "del_follower_id": "DELETE FROM {ks}.followers_by_id WHERE user_id = ? AND follower_id = ?",
+    "bump_followers": "UPDATE {ks}.user_counters SET followers = followers + ? WHERE user_id = ?",
+    "bump_following": "UPDATE {ks}.user_counters SET following = following + ? WHERE user_id = ?",
+    "bump_posts": "UPDATE {ks}.user_counters SET posts = posts + ? WHERE user_id = ?",
+    "followers_page": "SELECT follower_id AS other, created_at_ms FROM {ks}.followers_by_time "
     "WHERE user_id = ? AND (created_at_ms, follower_id) < (?, ?) LIMIT ?",
-    "following_page": "SELECT followed_id AS other, created_at_ms FROM following_by_time "
+    "following_page": "SELECT followed_id AS other, created_at_ms FROM {ks}.following_by_time "
     "WHERE user_id = ? AND (created_at_ms, followed_id) < (?, ?) LIMIT ?",
-    "follower_ids": "SELECT follower_id FROM followers_by_id "
+    "follower_ids": "SELECT follower_id FROM {ks}.followers_by_id "
     "WHERE user_id = ? AND follower_id > ? LIMIT ?",
-    "followee_ids": "SELECT followed_id FROM follows "
+    "followee_ids": "SELECT followed_id FROM {ks}.follows "
     "WHERE follower_id = ? AND followed_id > ? LIMIT ?",
-    "count_post": "INSERT INTO counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
+    "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
 }
 
 _NEWEST = (2**62, 2**62)

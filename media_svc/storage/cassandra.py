@@ -25,17 +25,18 @@ _COLUMNS = (
     "failure_reason, media"
 )
 STATEMENTS = {
-    "create": f"INSERT INTO uploads ({_COLUMNS}, updated_at_ms) "
+    "create": f"INSERT INTO {{ks}}.uploads ({_COLUMNS}, updated_at_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-    "get": f"SELECT {_COLUMNS} FROM uploads WHERE upload_id = ?",
-    "move": "UPDATE uploads SET state = ?, updated_at_ms = ? WHERE upload_id = ? IF state = ?",
-    "processed": "UPDATE uploads SET state = ?, media = ?, updated_at_ms = ? "
+    "get": f"SELECT {_COLUMNS} FROM {{ks}}.uploads WHERE upload_id = ?",
+    "move": "UPDATE {ks}.uploads SET state = ?, updated_at_ms = ? WHERE upload_id = ? IF state = ?",
+    "processed": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
-    "failed": "UPDATE uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
+    "failed": "UPDATE {ks}.uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
-    "pending_add": "INSERT INTO uploads_pending (state, upload_id, expires_at_ms) VALUES (?, ?, ?)",
-    "pending_del": "DELETE FROM uploads_pending WHERE state = ? AND upload_id = ?",
-    "pending": "SELECT upload_id, expires_at_ms FROM uploads_pending WHERE state = ?",
+    "pending_add": "INSERT INTO {ks}.uploads_pending (state, upload_id, expires_at_ms) "
+    "VALUES (?, ?, ?)",
+    "pending_del": "DELETE FROM {ks}.uploads_pending WHERE state = ? AND upload_id = ?",
+    "pending": "SELECT upload_id, expires_at_ms FROM {ks}.uploads_pending WHERE state = ?",
 }
 OPEN, RECEIVED = UploadState.OPEN.value, UploadState.RECEIVED.value
 

@@ -28,16 +28,16 @@ _POST_COLUMNS = (
     "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
 )
 STATEMENTS = {
-    "insert": f"INSERT INTO posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "get": f"SELECT {_POST_COLUMNS} FROM posts WHERE id = ?",
-    "publish": "UPDATE posts SET state = ?, media = ?, published_at_ms = ? "
+    "insert": f"INSERT INTO {{ks}}.posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "get": f"SELECT {_POST_COLUMNS} FROM {{ks}}.posts WHERE id = ?",
+    "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
-    "fail": "UPDATE posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
-    "index": "INSERT INTO published_by_author "
+    "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
+    "index": "INSERT INTO {ks}.published_by_author "
     "(author_id, published_at_ms, post_id, caption, created_at_ms, media) "
     "VALUES (?, ?, ?, ?, ?, ?)",
     "by_author": "SELECT author_id, published_at_ms, post_id, caption, created_at_ms, media "
-    "FROM published_by_author "
+    "FROM {ks}.published_by_author "
     "WHERE author_id = ? AND (published_at_ms, post_id) < (?, ?) LIMIT ?",
 }
 

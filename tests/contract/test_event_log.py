@@ -10,8 +10,9 @@ from typing import Any
 from common.events.base import EventRecord
 
 
-async def consume_until(log: Any, group: str, poison: set[bytes], count: int,
-                        topics: tuple[str, ...] = ("a", "b")) -> list[EventRecord]:
+async def consume_until(
+    log: Any, group: str, poison: set[bytes], count: int, topics: tuple[str, ...] = ("a", "b")
+) -> list[EventRecord]:
     got: list[EventRecord] = []
     done = asyncio.Event()
 
@@ -67,7 +68,7 @@ async def test_poison_event_goes_to_dead_letters_and_the_rest_flow(event_log: An
 
     # The poison event is retried, then parked: wait for it with a deadline.
     async def eventually_parked() -> None:
-        while await parked() != [b"poison"]:
+        while await parked() != [b"poison"]:  # noqa: ASYNC110 - polls a topic, not a flag
             await asyncio.sleep(0.05)
 
     retrying = asyncio.create_task(consume_until(event_log, "g", {b"poison"}, 10**9))

@@ -8,6 +8,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from deploy.local import Mesh
+from tests import servers
 
 CELEBRITY_THRESHOLD = 3
 TIMELINE_MAX_LEN = 12
@@ -28,7 +30,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def mesh_env(data_dir: Path) -> dict[str, str]:
+BACKENDS = ["embedded", pytest.param("production", marks=pytest.mark.production)]
+
+
+def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
     env.update(
         {
@@ -41,9 +46,23 @@ def mesh_env(data_dir: Path) -> dict[str, str]:
             "PHOTOSHARE_FEED_ADDR": f"127.0.0.1:{free_port()}",
             "PHOTOSHARE_CELEBRITY_THRESHOLD": str(CELEBRITY_THRESHOLD),
             "PHOTOSHARE_TIMELINE_MAX_LEN": str(TIMELINE_MAX_LEN),
-            "PHOTOSHARE_LOG_LEVEL": "WARNING",
+            "PHOTOSHARE_LOG_LEVEL": os.environ.get("PHOTOSHARE_TEST_LOG_LEVEL", "WARNING"),
         }
     )
+    if backend == "production":
+        servers.require("Cassandra", servers.CASSANDRA_PORT)
+        servers.require_redis()
+        servers.require_kafka()
+        run = uuid.uuid4().hex[:8]
+        env.update(
+            {
+                "PHOTOSHARE_BACKEND": "production",
+                "PHOTOSHARE_CASSANDRA_KEYSPACE": f"photoshare_e2e_{run}",
+                "PHOTOSHARE_KAFKA_TOPIC_PREFIX": f"e2e{run}.",
+                "PHOTOSHARE_REDIS_PREFIX": f"e2e{run}:",
+                "PHOTOSHARE_KAFKA_PARTITIONS": "2",
+            }
+        )
     return env
 
 
@@ -151,16 +170,26 @@ def eventually(check: Callable[[], T], timeout_s: float = 15.0) -> T:
         time.sleep(0.02)
 
 
-@pytest.fixture(scope="session")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    root = tmp_path_factory.mktemp("mesh")
-    running = Mesh(mesh_env(root / "data"), log_dir=root / "logs")
+@pytest.fixture(scope="session", params=BACKENDS)
+def mesh(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Mesh]:
+    root = tmp_path_factory.mktemp(f"mesh-{request.param}")
+    running = Mesh(mesh_env(root / "data", request.param), log_dir=root / "logs")
     running.start()
     try:
         running.wait_healthy()
         yield running
     finally:
         running.stop()
+        cleanup_servers(running.env)
+
+
+def cleanup_servers(env: dict[str, str]) -> None:
+    """A production run leaves no keyspace or topics behind on the shared servers."""
+    if env.get("PHOTOSHARE_BACKEND") == "production":
+        servers.drop_keyspace(env["PHOTOSHARE_CASSANDRA_KEYSPACE"])
+        servers.drop_topics(env["PHOTOSHARE_KAFKA_TOPIC_PREFIX"])
 
 
 @pytest.fixture(scope="session")

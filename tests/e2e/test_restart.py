@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from deploy.local import Mesh
-from tests.e2e.conftest import Api, eventually, mesh_env
+from tests.e2e.conftest import BACKENDS, Api, cleanup_servers, eventually, mesh_env
 
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("how", ["sigterm", "kill"])
-def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str) -> None:
-    env = mesh_env(tmp_path / "data")
+def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str, backend: str) -> None:
+    env = mesh_env(tmp_path / "data", backend)
     mesh = Mesh(env, log_dir=tmp_path / "logs")
     mesh.start()
     try:
@@ -40,3 +41,4 @@ def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str) -> No
         eventually(lambda: api.feed_ids(bob) == [newer, post_id])
     finally:
         mesh.stop()
+        cleanup_servers(env)
