@@ -95,6 +95,7 @@ def configure_logging(level: str) -> None:
     )
     # libvips narrates every resize at INFO.
     logging.getLogger("pyvips").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # a line per connection otherwise
 
 
 def insecure_channel(address: str) -> grpc.aio.Channel:

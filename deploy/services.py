@@ -398,14 +398,32 @@ def status(names: list[str]) -> None:
         print(f"{name}: {up} on {HOST}:{server.port} (pid {_running_pid(name)})")
 
 
+def lag(names: list[str]) -> None:
+    """Consumer lag per group: how many events each consumer group still has to handle."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+
+    bootstrap = f"{HOST}:{KAFKA_PORT}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        for group in sorted(g["group_id"] for g in admin.list_groups()):
+            committed = admin.list_group_offsets([group]).get(group, {})
+            ends = consumer.end_offsets(list(committed)) if committed else {}
+            behind = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items())
+            print(f"{group}: {behind} events behind")
+    finally:
+        consumer.close()
+        admin.close()
+
+
 def main(argv: list[str]) -> int:
     action = argv[1] if len(argv) > 1 else "status"
     names = argv[2:] or list(SERVERS_BY_NAME)
     unknown = [n for n in names if n not in SERVERS_BY_NAME]
-    actions = {"start": start, "stop": stop, "status": status}
+    actions = {"start": start, "stop": stop, "status": status, "lag": lag}
     if action not in actions or unknown:
         print(
-            f"usage: python -m deploy.services start|stop|status [{'|'.join(SERVERS_BY_NAME)}]",
+            f"usage: python -m deploy.services start|stop|status|lag [{'|'.join(SERVERS_BY_NAME)}]",
             file=sys.stderr,
         )
         return 2

@@ -67,5 +67,8 @@ def drop_topics(prefix: str) -> None:
         doomed = [t for t in admin.list_topics() if t.startswith(prefix)]
         if doomed:
             admin.delete_topics(doomed)
+        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix)]
+        if groups:
+            admin.delete_groups(groups)
     finally:
         admin.close()
