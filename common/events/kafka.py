@@ -138,6 +138,8 @@ class KafkaEventLog:
                     f"{self.topic_name(group)}:{self._instance_id}" if self._instance_id else None
                 ),
                 session_timeout_ms=15_000,
+                # A topic created after this consumer subscribed is seen within seconds.
+                metadata_max_age_ms=5_000,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=200,
@@ -286,6 +288,13 @@ class KafkaEventLog:
                 if wanted:
                     with contextlib.suppress(TopicAlreadyExistsError):
                         admin.create_topics(wanted)
+                # Clients that look a new topic up too early miss it until their next metadata
+                # refresh: return only once the broker lists every topic.
+                deadline = time.monotonic() + 30
+                while not set(names) <= set(admin.list_topics()):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"Kafka did not create {names}")
+                    time.sleep(0.1)
             finally:
                 admin.close()
 
