@@ -288,12 +288,12 @@ class KafkaEventLog:
                 if wanted:
                     with contextlib.suppress(TopicAlreadyExistsError):
                         admin.create_topics(wanted)
-                # Clients that look a new topic up too early miss it until their next metadata
-                # refresh: return only once the broker lists every topic.
+                # A consumer that joins its group while a topic has no partition leaders yet
+                # is assigned nothing for it: return only once every partition has a leader.
                 deadline = time.monotonic() + 30
-                while not set(names) <= set(admin.list_topics()):
+                while not _all_led(admin.describe_topics(names)):
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"Kafka did not create {names}")
+                        raise TimeoutError(f"Kafka did not make {names} ready in 30 s")
                     time.sleep(0.1)
             finally:
                 admin.close()
@@ -304,6 +304,15 @@ class KafkaEventLog:
     @staticmethod
     async def _in(thread: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, call)
+
+
+def _all_led(topics: list[dict[str, Any]]) -> bool:
+    return all(
+        t["error_code"] == 0
+        and t["partitions"]
+        and all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in t["partitions"])
+        for t in topics
+    )
 
 
 def _lag(consumer: KafkaConsumer) -> int:
