@@ -7,7 +7,7 @@ PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 GENERATED ?= generated
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
-.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop
+.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,16 @@ test: $(STAMP) lint typecheck services  ## lint, types, then every test on both 
 
 test-embedded: $(STAMP)  ## only what needs no servers (quick loop while developing)
 	$(PY) -m pytest -m "not production"
+
+BENCH_BACKEND ?= both
+BENCH_ARGS ?=
+
+bench: $(STAMP)  ## load, fan-out, freshness and media benchmarks (BENCH_BACKEND=embedded|production|both)
+	@if [ "$(BENCH_BACKEND)" != embedded ]; then $(MAKE) --no-print-directory services; fi
+	$(PY) -m tests.bench --backend $(BENCH_BACKEND) --out bench-results $(BENCH_ARGS)
+	@for f in bench-results/production.json bench-results/embedded.json; do \
+	  if [ -f $$f ]; then $(PY) -m tests.bench.capacity $$f > bench-results/capacity.md; break; fi; done
+	@echo "capacity model: bench-results/capacity.md"
 
 services: $(STAMP)  ## install and start Cassandra, Kafka and Redis on 127.0.0.1 (safe to run twice)
 	$(PY) -m deploy.services start

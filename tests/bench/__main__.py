@@ -1,0 +1,105 @@
+"""`make bench`: seeds a power-law graph, drives the mesh with an open-loop load, and reports
+feed latency against offered load, fan-out, freshness, media timings and the hybrid/push/pull
+comparison. JSON, a printed table and a PNG chart land in the output directory.
+
+    python -m tests.bench --backend embedded --out bench-results
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench.report import print_table, write_chart
+from tests.bench.scenarios import Bench, BenchConfig
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--backend", choices=["embedded", "production", "both"], default="both")
+    parser.add_argument("--users", type=int, default=5_200)
+    parser.add_argument(
+        "--rates",
+        default="25,50,100,200,400",
+        help="offered loads in requests/s, each run for --step-seconds",
+    )
+    parser.add_argument("--step-seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--threshold", type=int, default=300, help="celebrity threshold for the bench graph"
+    )
+    parser.add_argument(
+        "--strategy-users",
+        type=int,
+        default=1_500,
+        help="graph size for the hybrid/push/pull comparison",
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=Path(__file__).resolve().parents[3] / "shared" / "media-samples",
+    )
+    return parser.parse_args(argv)
+
+
+async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    rates = [float(r) for r in args.rates.split(",")]
+    results: dict[str, Any] = {"backend": backend, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with tempfile.TemporaryDirectory(prefix="photoshare-bench-") as tmp:
+        config = BenchConfig(
+            backend=backend,
+            root=Path(tmp),
+            users=args.users,
+            threshold=args.threshold,
+            samples=args.samples,
+        )
+        async with Bench(config) as bench:
+            results["graph"] = bench.describe_graph()
+            results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
+            results["load_grpc"] = await bench.load_curve(rates, args.step_seconds, via="grpc")
+            results["freshness"] = await bench.freshness()
+            results["fanout"] = bench.fanout_summary(results["freshness"])
+            results["media"] = await bench.media()
+        strategies = {}
+        for strategy, threshold in (("hybrid", args.threshold), ("push", 10**12), ("pull", 1)):
+            config = BenchConfig(
+                backend=backend,
+                root=Path(tmp) / strategy,
+                users=args.strategy_users,
+                threshold=threshold,
+                samples=args.samples,
+                big_author_followers=0,
+            )
+            async with Bench(config) as bench:
+                strategies[strategy] = await bench.strategy_run(rate=50, seconds=args.step_seconds)
+        results["strategies"] = strategies
+    return results
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    backends = ["embedded", "production"] if args.backend == "both" else [args.backend]
+    everything = {}
+    for backend in backends:
+        print(f"== {backend}: seeding and measuring ...", flush=True)
+        random.seed(7)
+        result = asyncio.run(run_backend(backend, args))
+        everything[backend] = result
+        (args.out / f"{backend}.json").write_text(json.dumps(result, indent=2))
+        print_table(result)
+    write_chart(everything, args.out / "feed-latency.png")
+    (args.out / "all.json").write_text(json.dumps(everything, indent=2))
+    print(f"results in {args.out}/ (JSON per backend, feed-latency.png)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+"""The bench's printed table and its chart of feed latency against offered load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def print_table(result: dict[str, Any]) -> None:
+    backend = result["backend"]
+    graph = result["graph"]
+    print(
+        f"\n=== {backend}: {graph['users']} users, {graph['follows']} follows, "
+        f"celebrity threshold {graph['celebrity_threshold']}, "
+        f"celebrities {list(graph['celebrities'].values())} followers"
+    )
+    for via in ("load", "load_grpc"):
+        label = "REST gateway, 60/30/10 mix" if via == "load" else "feed_svc over gRPC"
+        print(f"\nfeed reads via {label}")
+        print(
+            f"{'offered/s':>10} {'feed/s':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8} "
+            f"{'errors':>7}"
+        )
+        for step in result[via]:
+            feed = step["feed"]
+            print(
+                f"{step['offered_rps']:>10.0f} {step['feed_throughput_rps']:>8.1f} "
+                f"{feed.get('p50_ms', 0):>8.1f} {feed.get('p95_ms', 0):>8.1f} "
+                f"{feed.get('p99_ms', 0):>8.1f} {feed.get('max_ms', 0):>8.1f} "
+                f"{feed['errors']:>7}"
+            )
+    print("\nfreshness (published -> in the follower's feed), ms")
+    for name, row in result["freshness"].items():
+        print(
+            f"  {name:<24} followers {row['followers']:>5}  p50 {row['p50_ms']:>7.1f}  "
+            f"p99 {row['p99_ms']:>7.1f}  max {row['max_ms']:>7.1f}"
+        )
+    fanout = result["fanout"]
+    print(
+        f"\nfan-out: {fanout['timelines_written_per_s']} timelines/s, "
+        f"{fanout['write_amplification_per_post']} timeline writes per post (mean)"
+    )
+    media = result["media"]
+    print("\nmedia: last byte -> published, ms")
+    for name in ("jpeg_12mp", "heic_iphone"):
+        print(
+            f"  {name:<12} {media[name]['last_byte_to_published_ms']} "
+            f"(median {media[name]['median_ms']})"
+        )
+    get = media["feed_rendition_get"]
+    print(
+        f"  feed rendition GET at {get['offered_rps']}/s: p50 {get.get('p50_ms')} "
+        f"p99 {get.get('p99_ms')} ms"
+    )
+    print("\nstrategies (same graph, feed reads at 50/s)")
+    print(f"{'':>8} {'p50':>8} {'p99':>8} {'writes/post':>12} {'entries':>9} {'memory':>10}")
+    for name, row in result["strategies"].items():
+        read = row["feed_read"]
+        print(
+            f"{name:>8} {read.get('p50_ms', 0):>8.1f} {read.get('p99_ms', 0):>8.1f} "
+            f"{row['timeline_writes_per_post']:>12} {row['timeline_entries']:>9} "
+            f"{row['timeline_memory_bytes']:>10}"
+        )
+    print(flush=True)
+
+
+def write_chart(results: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for backend, result in results.items():
+        for via, style in (("load", "-o"), ("load_grpc", "--s")):
+            steps = result[via]
+            axes.plot(
+                [s["offered_rps"] for s in steps],
+                [s["feed"].get("p99_ms", 0) for s in steps],
+                style,
+                label=f"{backend} {'REST' if via == 'load' else 'gRPC'} p99",
+            )
+            axes.plot(
+                [s["offered_rps"] for s in steps],
+                [s["feed"].get("p50_ms", 0) for s in steps],
+                style,
+                alpha=0.4,
+                label=f"{backend} {'REST' if via == 'load' else 'gRPC'} p50",
+            )
+    axes.axhline(200, color="red", linewidth=0.8, linestyle=":", label="target p99 200 ms")
+    axes.set_xlabel("offered load (feed reads + mix, requests/s, open loop)")
+    axes.set_ylabel("feed read latency (ms)")
+    axes.set_yscale("log")
+    axes.set_title("Photoshare home feed: latency against offered load")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)

@@ -1,0 +1,417 @@
+"""What `make bench` measures, against a real mesh of processes it starts and seeds."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import grpc
+import pyvips
+from photoshare.feed.v1 import feed_service_pb2 as fpb
+from photoshare.feed.v1 import feed_service_pb2_grpc as fgrpc
+
+from common.metadata import as_caller
+from deploy.local import Mesh
+from tests.bench.load import Mix, Stats, run_open_loop
+from tests.bench.seed import Graph, bounded, post_photo, seed_graph
+from tests.e2e.conftest import cleanup_servers, mesh_env
+
+SATURATED_P99_MS = 1_000.0
+SATURATED_ERRORS = 0.05
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    backend: str
+    root: Path
+    users: int
+    threshold: int
+    samples: Path
+    celebrities: int = 3
+    celebrity_followers: int = 1_200
+    big_author_followers: int = 5_000
+    seeded_posts: int = 300
+    readers: int = 300
+
+
+class Bench:
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        self.rng = random.Random(11)
+        env = mesh_env(config.root / "data", config.backend)
+        env["PHOTOSHARE_CELEBRITY_THRESHOLD"] = str(config.threshold)
+        env.pop("PHOTOSHARE_TIMELINE_MAX_LEN")  # the product default
+        env["PHOTOSHARE_LOG_LEVEL"] = "WARNING"
+        self.env = env
+        self.mesh = Mesh(env, log_dir=config.root / "logs")
+        self.small_photo = (config.samples / "camera" / "Canon_40D.jpg").read_bytes()
+        self.graph = Graph()
+        self.readers: list[int] = []
+        self.authors_with_posts: list[int] = []
+        self.redis_baseline = 0
+
+    async def __aenter__(self) -> Bench:
+        await asyncio.to_thread(self.mesh.start)
+        await asyncio.to_thread(self.mesh.wait_healthy, 120)
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+        self.redis_baseline = await self._redis_memory()
+        config = self.config
+        big = min(config.big_author_followers, config.users - 1) or 10
+        self.graph = await seed_graph(
+            self.env["PHOTOSHARE_GRAPH_ADDR"],
+            users=config.users,
+            celebrities=config.celebrities,
+            celebrity_followers=config.celebrity_followers,
+            big_author_followers=big,
+            rng=self.rng,
+        )
+        followed = [u for u in self.graph.users if self.graph.followers.get(u)]
+        self.authors_with_posts = self.rng.sample(followed, min(config.seeded_posts, len(followed)))
+        await bounded(self._post, self.authors_with_posts, 8)
+        fans = sorted({f for fs in self.graph.followers.values() for f in fs})
+        self.readers = self.rng.sample(fans, min(config.readers, len(fans)))
+        await self._wait_published()
+        await bounded(self._read_feed, self.readers, 16)  # prime
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.session.close()
+        await asyncio.to_thread(self.mesh.stop)
+        await asyncio.to_thread(cleanup_servers, self.env)
+
+    # --- operations -------------------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        return self.mesh.base_url
+
+    def _auth(self, user: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.graph.tokens[user]}"}
+
+    async def _read_feed(self, reader: int, limit: int = 20) -> list[dict[str, Any]]:
+        async with self.session.get(
+            f"{self.base}/v1/feed?limit={limit}", headers=self._auth(reader)
+        ) as reply:
+            reply.raise_for_status()
+            posts: list[dict[str, Any]] = (await reply.json())["posts"]
+            return posts
+
+    async def _post(
+        self, author: int, photo: bytes | None = None, content_type: str = "image/jpeg"
+    ) -> tuple[int, float]:
+        return await post_photo(
+            self.env["PHOTOSHARE_POST_ADDR"],
+            self.session,
+            author,
+            photo or self.small_photo,
+            content_type,
+        )
+
+    async def _post_state(self, post_id: int, token_of: int) -> dict[str, Any]:
+        async with self.session.get(
+            f"{self.base}/v1/posts/{post_id}", headers=self._auth(token_of)
+        ) as reply:
+            reply.raise_for_status()
+            post: dict[str, Any] = (await reply.json())["post"]
+            return post
+
+    async def _wait_published(self) -> None:
+        for author in self.authors_with_posts[-5:]:
+            async with self.session.get(
+                f"{self.base}/v1/users/{author}/posts?limit=1", headers=self._auth(author)
+            ) as reply:
+                await reply.read()
+        await asyncio.sleep(0)
+
+    async def _redis_memory(self) -> int:
+        if self.config.backend != "production":
+            return 0
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(
+            self.env.get("PHOTOSHARE_REDIS_URL", "redis://127.0.0.1:6379/0")
+        )
+        try:
+            return int((await client.info("memory"))["used_memory"])
+        finally:
+            await client.aclose()
+
+    def _gateway_mix(self) -> Mix:
+        rng = self.rng
+
+        async def feed() -> bool:
+            async with self.session.get(
+                f"{self.base}/v1/feed?limit=20", headers=self._auth(rng.choice(self.readers))
+            ) as r:
+                await r.read()
+                return r.status == 200
+
+        async def profile() -> bool:
+            author = rng.choice(self.authors_with_posts)
+            async with self.session.get(
+                f"{self.base}/v1/users/{author}/posts?limit=12",
+                headers=self._auth(rng.choice(self.readers)),
+            ) as r:
+                await r.read()
+                return r.status == 200
+
+        async def new_post() -> bool:
+            author = rng.choice(self.graph.users)
+            body = {
+                "caption": "bench",
+                "media": {
+                    "type": "PHOTO",
+                    "contentType": "image/jpeg",
+                    "sizeBytes": str(len(self.small_photo)),
+                },
+            }
+            async with self.session.post(
+                f"{self.base}/v1/posts", json=body, headers=self._auth(author)
+            ) as r:
+                if r.status != 200:
+                    return False
+                url = (await r.json())["upload"]["url"]
+            async with self.session.put(url, data=self.small_photo) as r:
+                await r.read()
+                return r.status == 202
+
+        # The DeathStarBench social-network mix.
+        return Mix([("feed", 60, feed), ("profile", 30, profile), ("post", 10, new_post)])
+
+    def _grpc_mix(self, stub: fgrpc.FeedServiceStub) -> Mix:
+        rng = self.rng
+
+        async def feed() -> bool:
+            reader = rng.choice(self.readers)
+            await stub.GetHomeFeed(
+                fpb.GetHomeFeedRequest(limit=20), metadata=as_caller(reader), timeout=10
+            )
+            return True
+
+        return Mix([("feed", 1, feed)])
+
+    # --- scenarios --------------------------------------------------------------------
+
+    def describe_graph(self) -> dict[str, Any]:
+        counts = sorted((len(f) for f in self.graph.followers.values()), reverse=True)
+        return {
+            "users": len(self.graph.users),
+            "follows": sum(counts),
+            "followers_max": counts[0] if counts else 0,
+            "followers_median": counts[len(counts) // 2] if counts else 0,
+            "celebrity_threshold": self.config.threshold,
+            "celebrities": {str(c): len(self.graph.followers[c]) for c in self.graph.celebrities},
+            "seeded_posts": len(self.authors_with_posts),
+            "readers": len(self.readers),
+        }
+
+    async def load_curve(
+        self, rates: list[float], seconds: float, *, via: str
+    ) -> list[dict[str, Any]]:
+        curve = []
+        channel = grpc.aio.insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"])
+        try:
+            mix = (
+                self._gateway_mix()
+                if via == "gateway"
+                else self._grpc_mix(fgrpc.FeedServiceStub(channel))
+            )
+            for rate in rates:
+                stats = await run_open_loop(mix, rate, seconds)
+                step: dict[str, Any] = {"offered_rps": rate}
+                for name, stat in stats.items():
+                    step[name] = stat.summary()
+                feed = stats["feed"]
+                step["feed_throughput_rps"] = round(len(feed.latencies_ms) / seconds, 1)
+                curve.append(step)
+                print(f"   {via} {rate:>6.0f} rps: feed {step['feed']}", flush=True)
+                total = len(feed.latencies_ms) + feed.errors
+                if feed.summary().get(
+                    "p99_ms", 0
+                ) > SATURATED_P99_MS or feed.errors > SATURATED_ERRORS * max(1, total):
+                    break  # saturated: higher rates only measure the queue
+        finally:
+            await channel.close()
+        return curve
+
+    async def freshness(self) -> dict[str, Any]:
+        graph = self.graph
+        cases = {
+            "author_10_followers": graph.author10,
+            "author_5000_followers": graph.author5000,
+            "celebrity": graph.celebrities[0],
+        }
+        results: dict[str, Any] = {}
+        for name, author in cases.items():
+            fans = sorted(graph.followers[author])
+            sample = sorted(set(self.rng.sample(fans, min(40, len(fans)))) | {fans[-1]})
+            await bounded(lambda r: self._read_feed(r, 1), sample, 16)  # timelines
+            post_id, _ = await self._post(author)
+            published = await self._until_published(post_id, author)
+            published_at = _epoch_ms(published["publishedAt"]) / 1000
+
+            delays = sorted(
+                await bounded(
+                    functools.partial(self._seen_after, post_id=post_id, published_at=published_at),
+                    sample,
+                    16,
+                )
+            )
+            results[name] = {
+                "followers": len(fans),
+                "sampled_followers": len(sample),
+                "p50_ms": round(delays[len(delays) // 2] * 1000, 1),
+                "p99_ms": round(delays[min(len(delays) - 1, int(0.99 * len(delays)))] * 1000, 1),
+                "max_ms": round(delays[-1] * 1000, 1),
+            }
+            print(f"   freshness {name}: {results[name]}", flush=True)
+        return results
+
+    async def _seen_after(self, reader: int, post_id: int, published_at: float) -> float:
+        """Seconds from the post's publish time until it is in the reader's feed."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            posts = await self._read_feed(reader, 5)
+            if any(p["id"] == str(post_id) for p in posts):
+                return time.time() - published_at
+            await asyncio.sleep(0.01)
+        return float("inf")
+
+    def fanout_summary(self, freshness: dict[str, Any]) -> dict[str, Any]:
+        big = freshness["author_5000_followers"]
+        written = big["followers"] + 1
+        seconds = max(big["max_ms"], 1) / 1000  # the last follower in fan-out order was sampled
+        return {
+            "timelines_written_per_s": round(written / seconds),
+            "write_amplification_per_post": round(
+                self.graph.pushed_writes_per_post(self.graph.users, self.config.threshold), 2
+            ),
+            "note": "timelines/s from the 5000-follower author: its followers+1 entries over "
+            "the time until its last follower (in fan-out order) saw the post",
+        }
+
+    async def _until_published(self, post_id: int, author: int) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            post = await self._post_state(post_id, author)
+            if post["state"] != "POST_STATE_PENDING_MEDIA":
+                return post
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"post {post_id} was not published within 60 s")
+
+    async def media(self) -> dict[str, Any]:
+        photos = {
+            "jpeg_12mp": (
+                await asyncio.to_thread(_twelve_megapixel_jpeg, self.config.samples),
+                "image/jpeg",
+            ),
+            "heic_iphone": (
+                (self.config.samples / "heif" / "IMG_5195.HEIC").read_bytes(),
+                "image/heic",
+            ),
+        }
+        author = self.graph.author10
+        results: dict[str, Any] = {}
+        feed_url = ""
+        for name, (photo, content_type) in photos.items():
+            timings = []
+            for _ in range(3):
+                post_id, _ = await self._post(author, photo, content_type)
+                uploaded = time.monotonic()
+                post = await self._until_published(post_id, author)
+                timings.append((time.monotonic() - uploaded) * 1000)
+                feed_url = next(
+                    r["url"]
+                    for r in post["media"]["renditions"]
+                    if r["size"] == "RENDITION_SIZE_FEED"
+                )
+            results[name] = {
+                "bytes": len(photo),
+                "last_byte_to_published_ms": [round(t) for t in timings],
+                "median_ms": round(sorted(timings)[1]),
+            }
+            print(f"   media {name}: {results[name]}", flush=True)
+
+        async def get_rendition() -> bool:
+            async with self.session.get(feed_url) as reply:
+                await reply.read()
+                return reply.status == 200
+
+        stats = await run_open_loop(Mix([("media", 1, get_rendition)]), 200, 5)
+        results["feed_rendition_get"] = {"offered_rps": 200, **stats["media"].summary()}
+        print(f"   media GET: {results['feed_rendition_get']}", flush=True)
+        return results
+
+    async def strategy_run(self, rate: float, seconds: float) -> dict[str, Any]:
+        rng = self.rng
+
+        async def feed() -> bool:
+            async with self.session.get(
+                f"{self.base}/v1/feed?limit=20", headers=self._auth(rng.choice(self.readers))
+            ) as r:
+                await r.read()
+                return r.status == 200
+
+        stats: dict[str, Stats] = await run_open_loop(Mix([("feed", 1, feed)]), rate, seconds)
+        entries = self._timeline_entries()
+        memory = await self._redis_memory()
+        result = {
+            "celebrity_threshold": self.config.threshold,
+            "feed_read": stats["feed"].summary(),
+            "timeline_writes_per_post": round(
+                self.graph.pushed_writes_per_post(self.graph.users, self.config.threshold), 2
+            ),
+            "timeline_entries": entries,
+            "timeline_memory_bytes": (
+                memory - self.redis_baseline
+                if self.config.backend == "production"
+                else entries * ENTRY_BYTES_ESTIMATE
+            ),
+        }
+        print(f"   strategy threshold={self.config.threshold}: {result}", flush=True)
+        return result
+
+    def _timeline_entries(self) -> int:
+        """Entries the primed timelines hold: each reader's seeded posts of pushed authors."""
+        posted = set(self.authors_with_posts)
+        pushed = {
+            a for a, fans in self.graph.followers.items() if len(fans) < self.config.threshold
+        }
+        total = 0
+        for reader in self.readers:
+            authors = {a for a in posted if a in pushed and reader in self.graph.followers[a]}
+            total += len(authors) + (1 if reader in posted else 0)
+        return total
+
+
+# In-process timelines: a key tuple, an entry object and index slots, measured with
+# tracemalloc at about this size per entry on CPython 3.11.
+ENTRY_BYTES_ESTIMATE = 250
+
+
+def _epoch_ms(rfc3339: str) -> float:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    stamp = Timestamp()
+    stamp.FromJsonString(rfc3339)
+    return float(stamp.ToMilliseconds())
+
+
+def _twelve_megapixel_jpeg(samples: Path) -> bytes:
+    """A 4000x3000 phone-like JPEG made from a real photo (no 12 MP sample is shipped)."""
+    image = pyvips.Image.new_from_file(str(samples / "camera" / "jolla_phone.jpg"))
+    image = image.resize(4000 / image.width, vscale=3000 / image.height)
+    data: bytes = image.write_to_buffer(".jpg", Q=90)
+    return data
