@@ -47,8 +47,21 @@ class Mesh:
     def start(self) -> None:
         # Made before the services start, so all of them read the same secret.
         load_secret(self._settings.secret, self._settings.data_dir)
+        profile_dir = self._env.get("PHOTOSHARE_PROFILE_DIR")
         for name in PROCESSES:
             command = [sys.executable, "-m", name]
+            if profile_dir:
+                # cProfile writes <dir>/<process>.prof when the process exits on SIGTERM.
+                Path(profile_dir).mkdir(parents=True, exist_ok=True)
+                command = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(Path(profile_dir) / f"{name}.prof"),
+                    "-m",
+                    name,
+                ]
             if self._log_dir is None:
                 self._procs[name] = subprocess.Popen(command, env=self._env)
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -58,19 +59,27 @@ class HomeFeed:
         size = check_page_size(limit, name="limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         before = self._cursors.decode(cursor, reader_id) if cursor else None
         await self.ensure_timeline(reader_id)
-        celebrities = await self._graph.followed_celebrities(
-            reader_id, self._policy.celebrity_threshold
+        # The first timeline page is local: check its authors while the celebrities are
+        # looked up, so a typical read waits for one round trip to the graph, not two.
+        peek = await self._store.page(reader_id, before, size + 1)
+        authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
+        celebrities, followed = await asyncio.gather(
+            self._graph.followed_celebrities(reader_id, self._policy.celebrity_threshold),
+            self._graph.filter_followed(reader_id, sorted(authors)),
         )
-        sources = [self._pushed(reader_id, before)]
+        follows = _Follows(
+            reader_id, checked=authors | set(celebrities), followed=followed | set(celebrities)
+        )
+        sources = [self._pushed(reader_id, before, first_batch=size + 1)]
         if celebrities:
-            sources.append(each(self._posts.recent(celebrities, before, PULL_LIMIT)))
+            sources.append(self._pulled(celebrities, before, first_batch=size + 1))
         page: list[Candidate] = []
         async with aclosing(merge_newest_first(*sources)) as candidates:
             while len(page) <= size:
                 batch = await take(candidates, size + 1 - len(page))
                 if not batch:
                     break
-                page += await self._visible(reader_id, batch)
+                page += await self._visible(follows, batch)
         more = len(page) > size
         page = page[:size]
         next_cursor = self._cursors.encode(reader_id, page[-1].entry.key) if more else None
@@ -97,34 +106,56 @@ class HomeFeed:
         return [f.user_id for f in followees if f.follower_count < threshold] + [reader_id]
 
     async def _pushed(
-        self, reader_id: int, before: FeedKey | None
+        self, reader_id: int, before: FeedKey | None, *, first_batch: int
     ) -> AsyncGenerator[Candidate, None]:
         position = before
         page: TimelinePage | None = None
+        batch = first_batch
         while True:
-            page = await self._store.page(reader_id, position, TIMELINE_BATCH)
+            page = await self._store.page(reader_id, position, batch)
             if page is None:
                 break  # evicted while reading: the pull below still serves this page
             for entry in page.entries:
                 yield Candidate(entry)
-            if len(page.entries) < TIMELINE_BATCH:
+            if len(page.entries) < batch:
                 break
             position = page.entries[-1].key
+            batch = TIMELINE_BATCH
         floor = page.floor if page is not None else position
         if page is not None and floor is None:
             return  # the timeline holds the reader's whole history
         # Below the floor the timeline was trimmed: read on from the stores.
         start = _older(position, floor)
         authors = await self._pushed_authors(reader_id)
-        async with aclosing(each(self._posts.recent(authors, start, PULL_LIMIT))) as pulled:
+        async with aclosing(self._pulled(authors, start, first_batch=first_batch)) as pulled:
             async for candidate in pulled:
                 yield candidate
 
-    async def _visible(self, reader_id: int, batch: Sequence[Candidate]) -> list[Candidate]:
+    async def _pulled(
+        self, authors: Sequence[int], before: FeedKey | None, *, first_batch: int
+    ) -> AsyncGenerator[Candidate, None]:
+        """Posts read from the stores, a page's worth first and more only when asked."""
+        position, limit = before, first_batch
+        while True:
+            got = 0
+            async with aclosing(each(self._posts.recent(authors, position, limit))) as pulled:
+                async for candidate in pulled:
+                    got += 1
+                    position = candidate.entry.key
+                    yield candidate
+            if got < limit:
+                return
+            limit = min(limit * 4, PULL_LIMIT)
+
+    async def _visible(self, follows: _Follows, batch: Sequence[Candidate]) -> list[Candidate]:
         """Drops posts of people the reader no longer follows and hydrates the rest."""
-        authors = {c.entry.author_id for c in batch} - {reader_id}
-        followed = await self._graph.filter_followed(reader_id, sorted(authors))
-        kept = [c for c in batch if c.entry.author_id == reader_id or c.entry.author_id in followed]
+        unknown = {c.entry.author_id for c in batch} - follows.checked - {follows.reader_id}
+        if unknown:
+            follows.checked |= unknown
+            follows.followed |= await self._graph.filter_followed(
+                follows.reader_id, sorted(unknown)
+            )
+        kept = [c for c in batch if c.entry.author_id in (follows.reader_id, *follows.followed)]
         missing = [c.entry.post_id for c in kept if c.post is None]
         posts = await self._posts.get_many(missing) if missing else {}
         hydrated = []
@@ -133,6 +164,15 @@ class HomeFeed:
             if post is not None:
                 hydrated.append(Candidate(candidate.entry, post))
         return hydrated
+
+
+@dataclass
+class _Follows:
+    """Who the reader follows, as far as this read has asked the graph."""
+
+    reader_id: int
+    checked: set[int]
+    followed: set[int]
 
 
 def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:
