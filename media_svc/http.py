@@ -52,13 +52,54 @@ class _Handlers:
             return error_response("NOT_FOUND", f"no media is named {name!r}")
         digest, _, extension = name.partition(".")
         etag = f'"{digest}"'
-        headers = {"Cache-Control": _IMMUTABLE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        headers = {
+            "Cache-Control": _IMMUTABLE,
+            "ETag": etag,
+            "X-Content-Type-Options": "nosniff",
+            "Accept-Ranges": "bytes",
+        }
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
         data = await self._uploads.rendition(name)
         if data is None:
             return error_response("NOT_FOUND", f"no media is named {name!r}")
-        return web.Response(body=data, content_type=_CONTENT_TYPES[extension], headers=headers)
+        content_type = _CONTENT_TYPES[extension]
+        if "Range" in request.headers:
+            span = byte_range(request.headers["Range"], len(data))
+            if span is None:
+                return web.Response(
+                    status=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"}
+                )
+            if span != (0, len(data) - 1):
+                first, last = span
+                return web.Response(
+                    status=206,
+                    body=data[first : last + 1],
+                    content_type=content_type,
+                    headers={**headers, "Content-Range": f"bytes {first}-{last}/{len(data)}"},
+                )
+        return web.Response(body=data, content_type=content_type, headers=headers)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) bytes a single-range `Range` header asks for, or None when it cannot
+    be satisfied. Anything else (several ranges, other units) means the whole file."""
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or size == 0:
+        return (0, size - 1) if size else None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return (0, size - 1)
+    if not first_text:  # the last N bytes
+        return (max(0, size - int(last_text)), size - 1) if int(last_text) > 0 else None
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    if first >= size or last < first:
+        return None
+    return (first, last)
 
 
 async def _body(request: web.Request) -> AsyncIterator[bytes]:

@@ -129,7 +129,6 @@ class KafkaEventLog:
         consumer = await self._in(
             thread,
             lambda: KafkaConsumer(
-                *topics,
                 bootstrap_servers=self._bootstrap,
                 group_id=self.topic_name(group),
                 # Static membership: a consumer restarted after a crash takes its partitions
@@ -145,6 +144,7 @@ class KafkaEventLog:
                 max_poll_records=200,
             ),
         )
+        await self._in(thread, lambda: _subscribe_when_known(consumer, topics))
         next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
         handled: dict[TopicPartition, OffsetAndMetadata] = {}
 
@@ -304,6 +304,18 @@ class KafkaEventLog:
     @staticmethod
     async def _in(thread: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, call)
+
+
+def _subscribe_when_known(consumer: KafkaConsumer, topics: list[str]) -> None:
+    """Subscribes once the consumer's own metadata knows every topic's partitions: a group
+    joined earlier is assigned nothing for a topic it does not know, and kafka-python 3.0
+    does not always rebalance when the partitions show up later."""
+    deadline = time.monotonic() + 30
+    while any(not consumer.partitions_for_topic(t) for t in topics):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no partition metadata for {topics} after 30 s")
+        time.sleep(0.1)
+    consumer.subscribe(topics)
 
 
 def _all_led(topics: list[dict[str, Any]]) -> bool:

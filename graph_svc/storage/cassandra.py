@@ -195,6 +195,15 @@ class CassandraGraphStore(CassandraStore):
         ]
 
     async def followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
+        cached = await self._following.celebrities(user_id, min_count)
+        if cached is not None:
+            return cached
+        # One counter read per followee: cached, because every feed read asks.
+        celebrities = await self._followed_with_min_followers(user_id, min_count)
+        await self._following.put_celebrities(user_id, min_count, celebrities)
+        return celebrities
+
+    async def _followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
         followees: list[int] = []
         after = 0
         while chunk := await self.followees(user_id, after, 500):

@@ -1,4 +1,5 @@
-"""Each user's following set, cached in Redis for FilterFollowed (the feed asks it per page).
+"""Each user's following set, cached in Redis for FilterFollowed (the feed asks it per page),
+and the celebrities among their followees (the feed asks that per read).
 
 Writes invalidate instead of updating, and leave a short "dirty" mark: a reload that started
 before the write cannot put the old set back. So an unfollow is honoured at once.
@@ -6,6 +7,7 @@ before the write cannot put the old set back. So an unfollow is honoured at once
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
@@ -19,6 +21,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 DIRTY_MS = 5_000
+# Who among the followees is a celebrity changes only when their follower counts cross the
+# threshold; a reader's list may be this stale (their own follows invalidate it at once).
+CELEBRITIES_TTL_S = 30
 
 
 class RedisFollowingCache:
@@ -27,6 +32,22 @@ class RedisFollowingCache:
         self._prefix = prefix
         self._ttl_s = ttl_s
         self._fill = client.register_script(_FILL)
+
+    async def celebrities(self, user_id: int, min_follower_count: int) -> list[int] | None:
+        raw = await self._redis.hget(self._celebrities_key(user_id), str(min_follower_count))
+        return [int(i) for i in json.loads(raw)] if raw is not None else None
+
+    async def put_celebrities(
+        self, user_id: int, min_follower_count: int, celebrity_ids: Sequence[int]
+    ) -> None:
+        key = self._celebrities_key(user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, str(min_follower_count), json.dumps(list(celebrity_ids)))
+            pipe.expire(key, CELEBRITIES_TTL_S)
+            await pipe.execute()
+
+    def _celebrities_key(self, user_id: int) -> str:
+        return f"{self._prefix}celebrities:{{{user_id}}}"
 
     def _keys(self, user_id: int) -> list[str]:
         return [
@@ -54,7 +75,7 @@ class RedisFollowingCache:
         key, dirty = self._keys(user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(dirty, 1, px=DIRTY_MS)
-            pipe.delete(key)
+            pipe.delete(key, self._celebrities_key(user_id))
             await pipe.execute()
 
     async def close(self) -> None:

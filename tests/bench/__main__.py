@@ -42,6 +42,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
+        "--skip-strategies",
+        action="store_true",
+        help="leave out the hybrid/push/pull comparison (three more graphs)",
+    )
+    parser.add_argument(
         "--samples",
         type=Path,
         default=Path(__file__).resolve().parents[3] / "shared" / "media-samples",
@@ -67,8 +72,13 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             results["freshness"] = await bench.freshness()
             results["fanout"] = bench.fanout_summary(results["freshness"])
             results["media"] = await bench.media()
-        strategies = {}
-        for strategy, threshold in (("hybrid", args.threshold), ("push", 10**12), ("pull", 1)):
+        strategies: dict[str, Any] = {}
+        chosen = (
+            ()
+            if args.skip_strategies
+            else (("hybrid", args.threshold), ("push", 10**12), ("pull", 1))
+        )
+        for strategy, threshold in chosen:
             config = BenchConfig(
                 backend=backend,
                 root=Path(tmp) / strategy,

@@ -52,6 +52,9 @@ def print_table(result: dict[str, Any]) -> None:
         f"  feed rendition GET at {get['offered_rps']}/s: p50 {get.get('p50_ms')} "
         f"p99 {get.get('p99_ms')} ms"
     )
+    if not result["strategies"]:
+        print(flush=True)
+        return
     print("\nstrategies (same graph, feed reads at 50/s)")
     print(f"{'':>8} {'p50':>8} {'p99':>8} {'writes/post':>12} {'entries':>9} {'memory':>10}")
     for name, row in result["strategies"].items():

@@ -64,6 +64,12 @@ def test_phone_photo_reaches_the_followers_feed_upright_and_without_gps(
         ).status
         == 304
     )
+    part = api.call("GET", rendition_url(post, "FEED"), headers={"Range": "bytes=10-19"})
+    assert part.status == 206
+    assert part.body == reply.body[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(reply.body)}"
+    past_end = {"Range": f"bytes={len(reply.body)}-"}
+    assert api.call("GET", rendition_url(post, "FEED"), headers=past_end).status == 416
 
     gps_post = api.post_photo(ada, samples / "camera" / "DSCN0010_gps.jpg")
     published = api.ok("GET", f"/v1/posts/{gps_post}", token=ada)["post"]
