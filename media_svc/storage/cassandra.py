@@ -8,6 +8,7 @@ from collections.abc import Callable
 from common.cassandra import CassandraStore, Row
 from common.ids import now_ms
 from media_svc.models import Upload, UploadState
+from media_svc.storage.rows import COLUMNS, upload_from_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.uploads (
@@ -20,14 +21,10 @@ SCHEMA = (
         state text, upload_id bigint, expires_at_ms bigint,
         PRIMARY KEY (state, upload_id))""",
 )
-_COLUMNS = (
-    "upload_id, author_id, media_type, content_type, size_bytes, expires_at_ms, state, "
-    "failure_reason, media"
-)
 STATEMENTS = {
-    "create": f"INSERT INTO {{ks}}.uploads ({_COLUMNS}, updated_at_ms) "
+    "create": f"INSERT INTO {{ks}}.uploads ({COLUMNS}, updated_at_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-    "get": f"SELECT {_COLUMNS} FROM {{ks}}.uploads WHERE upload_id = ?",
+    "get": f"SELECT {COLUMNS} FROM {{ks}}.uploads WHERE upload_id = ?",
     "move": "UPDATE {ks}.uploads SET state = ?, updated_at_ms = ? WHERE upload_id = ? IF state = ?",
     "processed": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
@@ -65,7 +62,7 @@ class CassandraUploadStore(CassandraStore):
 
     async def get(self, upload_id: int) -> Upload | None:
         rows = await self.run("get", (upload_id,))
-        return _upload(rows[0]) if rows else None
+        return upload_from_row(rows[0]) if rows else None
 
     async def mark_received(self, upload_id: int) -> bool:
         if not await self.applied("move", (RECEIVED, now_ms(), upload_id, OPEN)):
@@ -97,17 +94,3 @@ class CassandraUploadStore(CassandraStore):
         rows = [r for r in await self.run("pending", (state,)) if keep(r)]
         uploads = await asyncio.gather(*(self.get(r["upload_id"]) for r in rows))
         return [u for u in uploads if u is not None and u.state.value == state]
-
-
-def _upload(row: Row) -> Upload:
-    return Upload(
-        upload_id=row["upload_id"],
-        author_id=row["author_id"],
-        media_type=row["media_type"],
-        content_type=row["content_type"],
-        size_bytes=row["size_bytes"],
-        expires_at_ms=row["expires_at_ms"],
-        state=UploadState(row["state"]),
-        failure_reason=row["failure_reason"],
-        media=row["media"],
-    )

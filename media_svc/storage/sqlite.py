@@ -7,6 +7,7 @@ from typing import Any
 from common.ids import now_ms
 from common.sqlite import SqliteStore
 from media_svc.models import Upload, UploadState
+from media_svc.storage.rows import COLUMNS, upload_from_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS uploads (
@@ -22,10 +23,6 @@ SCHEMA = (
         updated_at_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS uploads_by_state ON uploads (state, expires_at_ms)",
 )
-_COLUMNS = (
-    "upload_id, author_id, media_type, content_type, size_bytes, expires_at_ms, state, "
-    "failure_reason, media"
-)
 
 
 class SqliteUploadStore(SqliteStore):
@@ -34,7 +31,7 @@ class SqliteUploadStore(SqliteStore):
     async def create(self, upload: Upload) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT OR IGNORE INTO uploads ({_COLUMNS}, updated_at_ms) "
+                f"INSERT OR IGNORE INTO uploads ({COLUMNS}, updated_at_ms) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload.upload_id,
@@ -52,9 +49,9 @@ class SqliteUploadStore(SqliteStore):
 
     async def get(self, upload_id: int) -> Upload | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)
+            f"SELECT {COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)
         )
-        return _upload(row) if row else None
+        return upload_from_row(row) if row else None
 
     async def mark_received(self, upload_id: int) -> bool:
         return await self._move(upload_id, UploadState.OPEN, UploadState.RECEIVED)
@@ -80,27 +77,13 @@ class SqliteUploadStore(SqliteStore):
 
     async def in_state_received(self) -> list[Upload]:
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM uploads WHERE state = ?", (UploadState.RECEIVED.value,)
+            f"SELECT {COLUMNS} FROM uploads WHERE state = ?", (UploadState.RECEIVED.value,)
         )
-        return [_upload(row) for row in rows]
+        return [upload_from_row(row) for row in rows]
 
     async def expired_open(self, now_ms: int) -> list[Upload]:
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM uploads WHERE state = ? AND expires_at_ms < ?",
+            f"SELECT {COLUMNS} FROM uploads WHERE state = ? AND expires_at_ms < ?",
             (UploadState.OPEN.value, now_ms),
         )
-        return [_upload(row) for row in rows]
-
-
-def _upload(row: Any) -> Upload:
-    return Upload(
-        upload_id=row["upload_id"],
-        author_id=row["author_id"],
-        media_type=row["media_type"],
-        content_type=row["content_type"],
-        size_bytes=row["size_bytes"],
-        expires_at_ms=row["expires_at_ms"],
-        state=UploadState(row["state"]),
-        failure_reason=row["failure_reason"],
-        media=row["media"],
-    )
+        return [upload_from_row(row) for row in rows]

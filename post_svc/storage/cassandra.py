@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from photoshare.media.v1 import media_pb2
 
 from common.cassandra import CassandraStore, Row
 from post_svc.models import FeedKey, Post, PostState
+from post_svc.storage.rows import COLUMNS, media_from, post_from_row, post_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.posts (
@@ -24,12 +24,9 @@ SCHEMA = (
         WITH CLUSTERING ORDER BY (published_at_ms DESC, post_id DESC)""",
 )
 
-_POST_COLUMNS = (
-    "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
-)
 STATEMENTS = {
-    "insert": f"INSERT INTO {{ks}}.posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "get": f"SELECT {_POST_COLUMNS} FROM {{ks}}.posts WHERE id = ?",
+    "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "get": f"SELECT {COLUMNS} FROM {{ks}}.posts WHERE id = ?",
     "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
@@ -51,24 +48,11 @@ class CassandraPostStore(CassandraStore):
     statements = STATEMENTS
 
     async def insert(self, post: Post) -> None:
-        media = post.media.SerializeToString() if post.media is not None else None
-        await self.run(
-            "insert",
-            (
-                post.id,
-                post.author_id,
-                post.caption,
-                post.created_at_ms,
-                post.state.value,
-                post.failure_reason,
-                media,
-                post.published_at_ms,
-            ),
-        )
+        await self.run("insert", post_row(post))
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
         results = await asyncio.gather(*(self.run("get", (i,)) for i in dict.fromkeys(ids)))
-        return {rows[0]["id"]: _post(rows[0]) for rows in results if rows}
+        return {rows[0]["id"]: post_from_row(rows[0]) for rows in results if rows}
 
     async def publish(
         self, post_id: int, media: media_pb2.Media, published_at_ms: int
@@ -109,7 +93,7 @@ class CassandraPostStore(CassandraStore):
 
     async def _get(self, post_id: int) -> Post | None:
         rows = await self.run("get", (post_id,))
-        return _post(rows[0]) if rows else None
+        return post_from_row(rows[0]) if rows else None
 
     async def published_by_authors(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int
@@ -127,23 +111,6 @@ class CassandraPostStore(CassandraStore):
         return posts[:limit]
 
 
-def _media(raw: Any) -> media_pb2.Media | None:
-    return media_pb2.Media.FromString(raw) if raw is not None else None
-
-
-def _post(row: Row) -> Post:
-    return Post(
-        id=row["id"],
-        author_id=row["author_id"],
-        caption=row["caption"] or "",
-        created_at_ms=row["created_at_ms"],
-        state=PostState(row["state"]),
-        failure_reason=row["failure_reason"],
-        media=_media(row["media"]),
-        published_at_ms=row["published_at_ms"],
-    )
-
-
 def _published(row: Row) -> Post:
     return Post(
         id=row["post_id"],
@@ -151,6 +118,6 @@ def _published(row: Row) -> Post:
         caption=row["caption"] or "",
         created_at_ms=row["created_at_ms"],
         state=PostState.PUBLISHED,
-        media=_media(row["media"]),
+        media=media_from(row["media"]),
         published_at_ms=row["published_at_ms"],
     )

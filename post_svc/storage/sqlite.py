@@ -9,6 +9,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.sqlite import SqliteStore
 from post_svc.models import FeedKey, Post, PostState
+from post_svc.storage.rows import COLUMNS, post_from_row, post_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS posts (
@@ -24,7 +25,6 @@ SCHEMA = (
         ON posts (author_id, published_at_ms, id) WHERE published_at_ms IS NOT NULL""",
 )
 
-_COLUMNS = "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
 _NEWEST = (2**62, 2**62)
 # Authors per statement: each gets its own index range scan with a LIMIT.
 _AUTHORS_PER_QUERY = 200
@@ -36,7 +36,7 @@ class SqlitePostStore(SqliteStore):
     async def insert(self, post: Post) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT INTO posts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(post)
+                f"INSERT INTO posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_row(post)
             )
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
@@ -45,9 +45,9 @@ class SqlitePostStore(SqliteStore):
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT {COLUMNS} FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
-            found.update((row["id"], _post(row)) for row in rows)
+            found.update((row["id"], post_from_row(row)) for row in rows)
         return found
 
     async def publish(
@@ -84,7 +84,7 @@ class SqlitePostStore(SqliteStore):
         for start in range(0, len(unique), _AUTHORS_PER_QUERY):
             chunk = unique[start : start + _AUTHORS_PER_QUERY]
             per_author = (
-                f"SELECT * FROM (SELECT {_COLUMNS} FROM posts WHERE author_id = ? "
+                f"SELECT * FROM (SELECT {COLUMNS} FROM posts WHERE author_id = ? "
                 "AND published_at_ms IS NOT NULL AND (published_at_ms, id) < (?, ?) "
                 "ORDER BY published_at_ms DESC, id DESC LIMIT ?)"
             )
@@ -92,40 +92,12 @@ class SqlitePostStore(SqliteStore):
             params: list[int] = []
             for author in chunk:
                 params += [author, *bound, limit]
-            found += [_post(row) for row in await self._db.fetchall(sql, params)]
+            found += [post_from_row(row) for row in await self._db.fetchall(sql, params)]
         found.sort(key=lambda p: p.feed_key, reverse=True)
         return found[:limit]
 
 
 async def _fetch(tx: Any, post_id: int) -> Post | None:
-    async with tx.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", (post_id,)) as cursor:
+    async with tx.execute(f"SELECT {COLUMNS} FROM posts WHERE id = ?", (post_id,)) as cursor:
         row = await cursor.fetchone()
-    return _post(row) if row else None
-
-
-def _row(post: Post) -> tuple[Any, ...]:
-    media = post.media.SerializeToString() if post.media is not None else None
-    return (
-        post.id,
-        post.author_id,
-        post.caption,
-        post.created_at_ms,
-        post.state.value,
-        post.failure_reason,
-        media,
-        post.published_at_ms,
-    )
-
-
-def _post(row: Any) -> Post:
-    media = media_pb2.Media.FromString(row["media"]) if row["media"] is not None else None
-    return Post(
-        id=row["id"],
-        author_id=row["author_id"],
-        caption=row["caption"],
-        created_at_ms=row["created_at_ms"],
-        state=PostState(row["state"]),
-        failure_reason=row["failure_reason"],
-        media=media,
-        published_at_ms=row["published_at_ms"],
-    )
+    return post_from_row(row) if row else None

@@ -1,0 +1,27 @@
+"""The upload row every backend stores, and how it reads back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from media_svc.models import Upload, UploadState
+
+COLUMNS = (
+    "upload_id, author_id, media_type, content_type, size_bytes, expires_at_ms, state, "
+    "failure_reason, media"
+)
+
+
+def upload_from_row(row: Any) -> Upload:
+    """From a row of either backend (anything indexed by column name)."""
+    return Upload(
+        upload_id=row["upload_id"],
+        author_id=row["author_id"],
+        media_type=row["media_type"],
+        content_type=row["content_type"],
+        size_bytes=row["size_bytes"],
+        expires_at_ms=row["expires_at_ms"],
+        state=UploadState(row["state"]),
+        failure_reason=row["failure_reason"],
+        media=row["media"],
+    )
