@@ -8,7 +8,7 @@ from collections.abc import Callable
 from common.cassandra import CassandraStore, Row
 from common.ids import now_ms
 from media_svc.models import Upload, UploadState
-from media_svc.storage.rows import COLUMNS, upload_from_row
+from media_svc.storage.rows import COLUMNS, upload_from_row, upload_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.uploads (
@@ -43,21 +43,7 @@ class CassandraUploadStore(CassandraStore):
     statements = STATEMENTS
 
     async def create(self, upload: Upload) -> None:
-        if await self.applied(
-            "create",
-            (
-                upload.upload_id,
-                upload.author_id,
-                upload.media_type,
-                upload.content_type,
-                upload.size_bytes,
-                upload.expires_at_ms,
-                upload.state.value,
-                upload.failure_reason,
-                upload.media,
-                now_ms(),
-            ),
-        ):
+        if await self.applied("create", (*upload_row(upload), now_ms())):
             await self.run("pending_add", (OPEN, upload.upload_id, upload.expires_at_ms))
 
     async def get(self, upload_id: int) -> Upload | None:

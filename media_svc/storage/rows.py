@@ -12,6 +12,21 @@ COLUMNS = (
 )
 
 
+def upload_row(upload: Upload) -> tuple[Any, ...]:
+    """Values in COLUMNS order."""
+    return (
+        upload.upload_id,
+        upload.author_id,
+        upload.media_type,
+        upload.content_type,
+        upload.size_bytes,
+        upload.expires_at_ms,
+        upload.state.value,
+        upload.failure_reason,
+        upload.media,
+    )
+
+
 def upload_from_row(row: Any) -> Upload:
     """From a row of either backend (anything indexed by column name)."""
     return Upload(

@@ -7,7 +7,7 @@ from typing import Any
 from common.ids import now_ms
 from common.sqlite import SqliteStore
 from media_svc.models import Upload, UploadState
-from media_svc.storage.rows import COLUMNS, upload_from_row
+from media_svc.storage.rows import COLUMNS, upload_from_row, upload_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS uploads (
@@ -33,18 +33,7 @@ class SqliteUploadStore(SqliteStore):
             await tx.execute(
                 f"INSERT OR IGNORE INTO uploads ({COLUMNS}, updated_at_ms) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    upload.upload_id,
-                    upload.author_id,
-                    upload.media_type,
-                    upload.content_type,
-                    upload.size_bytes,
-                    upload.expires_at_ms,
-                    upload.state.value,
-                    upload.failure_reason,
-                    upload.media,
-                    now_ms(),
-                ),
+                (*upload_row(upload), now_ms()),
             )
 
     async def get(self, upload_id: int) -> Upload | None:

@@ -152,15 +152,17 @@ class Bench:
         finally:
             await client.aclose()
 
+    async def _random_feed_read(self) -> bool:
+        """One home-feed read by a random primed reader, through the gateway."""
+        reader = self.rng.choice(self.readers)
+        async with self.session.get(
+            f"{self.base}/v1/feed?limit=20", headers=self._auth(reader)
+        ) as reply:
+            await reply.read()
+            return reply.status == 200
+
     def _gateway_mix(self) -> Mix:
         rng = self.rng
-
-        async def feed() -> bool:
-            async with self.session.get(
-                f"{self.base}/v1/feed?limit=20", headers=self._auth(rng.choice(self.readers))
-            ) as r:
-                await r.read()
-                return r.status == 200
 
         async def profile() -> bool:
             author = rng.choice(self.authors_with_posts)
@@ -192,7 +194,9 @@ class Bench:
                 return r.status == 202
 
         # The DeathStarBench social-network mix.
-        return Mix([("feed", 60, feed), ("profile", 30, profile), ("post", 10, new_post)])
+        return Mix(
+            [("feed", 60, self._random_feed_read), ("profile", 30, profile), ("post", 10, new_post)]
+        )
 
     def _grpc_mix(self, stub: fgrpc.FeedServiceStub) -> Mix:
         rng = self.rng
@@ -359,16 +363,8 @@ class Bench:
         return results
 
     async def strategy_run(self, rate: float, seconds: float) -> dict[str, Any]:
-        rng = self.rng
-
-        async def feed() -> bool:
-            async with self.session.get(
-                f"{self.base}/v1/feed?limit=20", headers=self._auth(rng.choice(self.readers))
-            ) as r:
-                await r.read()
-                return r.status == 200
-
-        stats: dict[str, Stats] = await run_open_loop(Mix([("feed", 1, feed)]), rate, seconds)
+        mix = Mix([("feed", 1, self._random_feed_read)])
+        stats: dict[str, Stats] = await run_open_loop(mix, rate, seconds)
         entries = self._timeline_entries()
         memory = await self._redis_memory()
         result = {
