@@ -12,10 +12,10 @@ PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(o
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-system-deps:  ## Debian's libvips (it decodes iPhone HEIC; the PyPI binary cannot)
-	@if ! ldconfig -p | grep -q 'libvips.so.42'; then \
+system-deps:  ## Debian's libvips (it decodes iPhone HEIC; the PyPI binary cannot) and ffmpeg
+	@if ! ldconfig -p | grep -q 'libvips.so.42' || ! command -v ffmpeg >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libvips42 >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libvips42 ffmpeg >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml

@@ -33,7 +33,14 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_image_side: int = 16_384
+    max_video_bytes: int = 300 * 1024 * 1024
+    max_video_seconds: float = 60.0
+    # Worker processes that decode uploads (each one job at a time), their memory cap and
+    # how long a job may take before its worker is killed.
     media_workers: int = 2
+    media_worker_memory_mb: int = 3072
+    photo_timeout_s: float = 30.0
+    video_timeout_s: float = 300.0
     rpc_timeout_s: float = 5.0
     event_poll_interval_s: float = 0.02
     log_level: str = "INFO"

@@ -11,7 +11,8 @@ from feed_svc.storage.base import PostCache
 
 
 class CachedPosts:
-    """Hydration reads published posts from the cache first; they never change once published."""
+    """Hydration reads published posts from the cache first; a post that changed after it was
+    published (AVIF renditions added) is refreshed by `refresh`."""
 
     def __init__(self, posts: PostSource, cache: PostCache) -> None:
         self._posts = posts
@@ -26,6 +27,10 @@ class CachedPosts:
             await self._cache.put_posts({i: p.SerializeToString() for i, p in fetched.items()})
             found.update(fetched)
         return found
+
+    async def refresh(self, post_ids: Sequence[int]) -> None:
+        fetched = await self._posts.get_many(post_ids)
+        await self._cache.refresh_posts({i: p.SerializeToString() for i, p in fetched.items()})
 
     def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

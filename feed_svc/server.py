@@ -65,6 +65,8 @@ def build(settings: Settings) -> ServiceApp:
                     published.published_at.ToMilliseconds(), published.post_id, published.author_id
                 )
             )
+        elif kind == "post_updated":
+            await posts.refresh([event.post_updated.post_id])
         elif kind == "follow_changed":
             change = event.follow_changed
             if change.following:

@@ -1,52 +1,142 @@
-"""The media HTTP endpoints: PUT to a signed upload URL, GET content-addressed renditions."""
+"""The media HTTP endpoints.
+
+- PUT /uploads/{id}?token=...: the whole file in one request.
+- The same URL speaks tus 1.0 core (https://tus.io/protocols/resumable-upload): OPTIONS,
+  HEAD for Upload-Offset, PATCH to append; with the expiration extension.
+- GET /media/{sha256}.{jpg|webp|avif|mp4}: content-addressed renditions, cacheable forever,
+  with byte ranges and ETag/304.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from email.utils import formatdate
+from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
-from common.errors import InvalidArgument, PhotoshareError
+from common.errors import InvalidArgument, NotFound, PermissionDenied, PhotoshareError
 from common.http import domain_error_response, error_response
-from media_svc.uploads import TOO_LARGE, WRONG_TYPE, Uploads
+from media_svc import uploads as upload_reasons
+from media_svc.storage.base import BlobStore
+from media_svc.uploads import Uploads
 
-_RENDITION_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|webp)")
-_CONTENT_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
+_RENDITION_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|webp|avif|mp4)")
+_CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "mp4": "video/mp4",
+}
 _CHUNK_BYTES = 256 * 1024
 # Renditions never change under their name: let every cache keep them for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
+TUS_VERSION = "1.0.0"
+_TUS_PATCH_TYPE = "application/offset+octet-stream"
+_STATUS_BY_REASON = {
+    upload_reasons.TOO_LARGE: 413,
+    upload_reasons.WRONG_TYPE: 415,
+    upload_reasons.ALREADY_UPLOADED: 409,
+    upload_reasons.OFFSET_MISMATCH: 409,
+    upload_reasons.UPLOAD_BUSY: 409,
+    upload_reasons.UPLOAD_FAILED: 410,
+}
 
 
-def make_app(uploads: Uploads, *, max_upload_bytes: int) -> web.Application:
+def make_app(uploads: Uploads, blobs: BlobStore, *, max_upload_bytes: int) -> web.Application:
     app = web.Application(client_max_size=max_upload_bytes)
-    handlers = _Handlers(uploads)
-    app.router.add_put(r"/uploads/{upload_id}", handlers.put_upload)
-    app.router.add_get(r"/media/{name}", handlers.get_media)
+    upload_handlers = _Uploads(uploads, max_upload_bytes)
+    app.router.add_put(r"/uploads/{upload_id}", upload_handlers.put)
+    app.router.add_route("OPTIONS", r"/uploads/{upload_id}", upload_handlers.options)
+    app.router.add_route("HEAD", r"/uploads/{upload_id}", upload_handlers.head)
+    app.router.add_patch(r"/uploads/{upload_id}", upload_handlers.patch)
+    app.router.add_get(r"/media/{name}", _Media(blobs).get, allow_head=True)
     return app
 
 
-class _Handlers:
-    def __init__(self, uploads: Uploads) -> None:
+class _Uploads:
+    def __init__(self, uploads: Uploads, max_upload_bytes: int) -> None:
         self._uploads = uploads
+        self._max_upload_bytes = max_upload_bytes
 
-    async def put_upload(self, request: web.Request) -> web.StreamResponse:
+    async def put(self, request: web.Request) -> web.StreamResponse:
         try:
-            upload_id = _int(request.match_info["upload_id"], "upload id")
             upload = await self._uploads.receive(
-                upload_id,
+                _upload_id(request),
                 request.query.get("token", ""),
                 _body(request),
                 content_length=request.content_length,
             )
         except PhotoshareError as exc:
-            status = {TOO_LARGE: 413, WRONG_TYPE: 415, "ALREADY_UPLOADED": 409}.get(exc.reason)
-            return domain_error_response(exc, http_status=status)
+            return domain_error_response(exc, http_status=_STATUS_BY_REASON.get(exc.reason))
         return web.json_response(
             {"postId": str(upload.upload_id), "state": "PROCESSING"}, status=202
         )
 
-    async def get_media(self, request: web.Request) -> web.StreamResponse:
+    async def options(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            status=204,
+            headers={
+                "Tus-Resumable": TUS_VERSION,
+                "Tus-Version": TUS_VERSION,
+                "Tus-Max-Size": str(self._max_upload_bytes),
+                "Tus-Extension": "expiration",
+            },
+        )
+
+    async def head(self, request: web.Request) -> web.StreamResponse:
+        refused = _tus_version_refused(request)
+        if refused:
+            return refused
+        try:
+            progress = await self._uploads.progress(
+                _upload_id(request), request.query.get("token", "")
+            )
+        except PhotoshareError as exc:
+            return web.Response(status=_tus_status(exc), headers=_tus_headers())
+        return web.Response(
+            status=200,
+            headers={
+                **_tus_headers(),
+                "Upload-Offset": str(progress.offset),
+                "Upload-Length": str(progress.length),
+                "Upload-Expires": _http_date(progress.expires_at_ms),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    async def patch(self, request: web.Request) -> web.StreamResponse:
+        refused = _tus_version_refused(request)
+        if refused:
+            return refused
+        try:
+            if request.content_type != _TUS_PATCH_TYPE:
+                raise InvalidArgument(
+                    f"a tus PATCH must have Content-Type: {_TUS_PATCH_TYPE}",
+                    reason="TUS_CONTENT_TYPE",
+                )
+            offset = _int(request.headers.get("Upload-Offset", ""), "Upload-Offset header")
+            new_offset = await self._uploads.append(
+                _upload_id(request), request.query.get("token", ""), offset, _body(request)
+            )
+        except PhotoshareError as exc:
+            status = _tus_status(exc) if exc.reason != "TUS_CONTENT_TYPE" else 415
+            return domain_error_response(exc, http_status=status)
+        except (ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
+            # The connection broke mid-body; the bytes that arrived are kept for a resume.
+            return web.Response(status=400, headers=_tus_headers())
+        return web.Response(
+            status=204, headers={**_tus_headers(), "Upload-Offset": str(new_offset)}
+        )
+
+
+class _Media:
+    def __init__(self, blobs: BlobStore) -> None:
+        self._blobs = blobs
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if not _RENDITION_NAME.fullmatch(name):
             return error_response("NOT_FOUND", f"no media is named {name!r}")
@@ -60,25 +150,41 @@ class _Handlers:
         }
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
-        data = await self._uploads.rendition(name)
-        if data is None:
+        path = self._blobs.rendition_path(digest, extension)
+        if path is None:
             return error_response("NOT_FOUND", f"no media is named {name!r}")
-        content_type = _CONTENT_TYPES[extension]
-        if "Range" in request.headers:
-            span = byte_range(request.headers["Range"], len(data))
+        size = (await asyncio.to_thread(path.stat)).st_size
+        first, last, status = 0, size - 1, 200
+        if "Range" in request.headers and "If-Range" not in request.headers:
+            span = byte_range(request.headers["Range"], size)
             if span is None:
                 return web.Response(
-                    status=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"}
+                    status=416, headers={**headers, "Content-Range": f"bytes */{size}"}
                 )
-            if span != (0, len(data) - 1):
+            if span != (0, size - 1):
                 first, last = span
-                return web.Response(
-                    status=206,
-                    body=data[first : last + 1],
-                    content_type=content_type,
-                    headers={**headers, "Content-Range": f"bytes {first}-{last}/{len(data)}"},
-                )
-        return web.Response(body=data, content_type=content_type, headers=headers)
+                status = 206
+                headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_type = _CONTENT_TYPES[extension]
+        response.content_length = last - first + 1
+        await response.prepare(request)
+        if request.method != "HEAD":
+            await _send_span(response, path, first, last)
+        await response.write_eof()
+        return response
+
+
+async def _send_span(response: web.StreamResponse, path: Path, first: int, last: int) -> None:
+    with open(path, "rb") as file:  # noqa: ASYNC230 - reads go through to_thread below
+        await asyncio.to_thread(file.seek, first)
+        remaining = last - first + 1
+        while remaining > 0:
+            chunk = await asyncio.to_thread(file.read, min(_CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            await response.write(chunk)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -102,9 +208,52 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     return (first, last)
 
 
+def _tus_headers() -> dict[str, str]:
+    return {"Tus-Resumable": TUS_VERSION}
+
+
+def _tus_version_refused(request: web.Request) -> web.Response | None:
+    if request.headers.get("Tus-Resumable") == TUS_VERSION:
+        return None
+    return web.Response(
+        status=412,
+        headers={"Tus-Version": TUS_VERSION},
+        text="" if request.method == "HEAD" else f"send Tus-Resumable: {TUS_VERSION}",
+    )
+
+
+def _tus_status(error: PhotoshareError) -> int:
+    if error.reason == upload_reasons.URL_EXPIRED:
+        return 410  # tus: an expired upload is gone
+    status = _STATUS_BY_REASON.get(error.reason)
+    if status:
+        return status
+    if isinstance(error, NotFound):
+        return 404
+    return 403 if isinstance(error, PermissionDenied) else 400
+
+
+def _http_date(ms: int) -> str:
+    return formatdate(ms / 1000, usegmt=True)
+
+
 async def _body(request: web.Request) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_chunked(_CHUNK_BYTES):
-        yield chunk
+    """The body as it arrives, so a broken connection loses as little as possible."""
+    stream = request.content
+    try:
+        async for chunk in stream.iter_any():
+            yield chunk
+    except (ClientPayloadError, ConnectionError):
+        # aiohttp reports a lost connection before handing over bytes it had buffered;
+        # take them too, so that a tus resume starts after everything that arrived.
+        buffered = stream._read_nowait(-1)
+        if buffered:
+            yield buffered
+        raise
+
+
+def _upload_id(request: web.Request) -> int:
+    return _int(request.match_info["upload_id"], "upload id")
 
 
 def _int(raw: str, what: str) -> int:

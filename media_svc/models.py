@@ -4,48 +4,63 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 
 # Declared content type -> what its first bytes must look like is in media_svc.formats.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+CONTENT_TYPES = {"PHOTO": PHOTO_TYPES, "VIDEO": VIDEO_TYPES}
 
 
 class UploadState(enum.Enum):
-    OPEN = "OPEN"  # URL handed out, no bytes yet
+    OPEN = "OPEN"  # URL handed out, bytes may be arriving (tus)
     RECEIVED = "RECEIVED"  # original stored durably, processing owed
-    PROCESSED = "PROCESSED"
+    PUBLISHED = "PUBLISHED"  # JPEG/WebP announced, AVIF still owed
+    PROCESSED = "PROCESSED"  # nothing owed
     FAILED = "FAILED"
 
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    upload_id: int  # the post id: one photo per post
+    upload_id: int  # the post id: one photo or clip per post
     author_id: int
-    media_type: str
+    media_type: str  # PHOTO or VIDEO
     content_type: str
     size_bytes: int
     expires_at_ms: int
     state: UploadState = UploadState.OPEN
     failure_reason: str | None = None
-    # The serialized photoshare.media.v1.Media once processed, to re-announce it.
+    # The serialized photoshare.media.v1.Media once published, to re-announce it.
     media: bytes | None = None
+    sha256: str | None = None  # of the original, once received
+    attempts: int = 0  # processing attempts started
+    updated_at_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedImage:
+class RenderedFile:
     size: str  # THUMBNAIL, FEED or FULL
     content_type: str
     extension: str
     width: int
     height: int
-    data: bytes
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    blurhash: str
+    color: str  # #rrggbb
 
 
 @dataclass(frozen=True, slots=True)
 class RenderResult:
     width: int  # of the upright original
     height: int
-    renditions: list[RenderedImage]
+    renditions: list[RenderedFile]
+    placeholder: Placeholder | None = None
+    duration_ms: int = 0
 
 
-class RejectedImage(Exception):
-    """The bytes are not a photo we can publish; the message is for the person posting."""
+class RejectedMedia(Exception):
+    """The bytes are not media we can publish; the message is for the person posting."""

@@ -1,20 +1,16 @@
-"""Upload slots, receiving bytes, and turning an upload into a published photo."""
+"""Upload slots and receiving bytes: one PUT, or resumable tus 1.0 PATCHes on the same URL."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import struct
 import uuid
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
-
-from photoshare.media.v1 import media_pb2
+from typing import BinaryIO
 
 from common.errors import (
     FailedPrecondition,
@@ -25,37 +21,31 @@ from common.errors import (
 from common.ids import now_ms
 from common.signing import Signer
 from media_svc import formats
-from media_svc.models import PHOTO_TYPES, RejectedImage, RenderResult, Upload, UploadState
+from media_svc.models import CONTENT_TYPES, Upload, UploadState
+from media_svc.publishing import Publisher
 from media_svc.storage.base import BlobStore, UploadStore
 
 log = logging.getLogger(__name__)
 
-# Reasons the HTTP layer turns into 413 and 415.
+# Reasons the HTTP layer turns into status codes.
 TOO_LARGE = "UPLOAD_TOO_LARGE"
 WRONG_TYPE = "UPLOAD_WRONG_TYPE"
-EXPIRED_REASON = "the upload URL expired before the photo arrived; create the post again"
-
-
-class Renderer(Protocol):
-    def render(self, path: Path, content_type: str) -> RenderResult:
-        """Blocking; raises RejectedImage with a reason a person can read."""
-        ...
-
-
-class MediaEvents(Protocol):
-    async def media_processed(
-        self, post_id: int, author_id: int, media: media_pb2.Media
-    ) -> None: ...
-
-    async def media_failed(self, post_id: int, author_id: int, reason: str) -> None: ...
+ALREADY_UPLOADED = "ALREADY_UPLOADED"
+UPLOAD_FAILED = "UPLOAD_FAILED"
+OFFSET_MISMATCH = "UPLOAD_OFFSET_MISMATCH"
+UPLOAD_BUSY = "UPLOAD_BUSY"
+URL_EXPIRED = "UPLOAD_URL_EXPIRED"
 
 
 @dataclass(frozen=True, slots=True)
 class UploadPolicy:
     public_base: str
     url_ttl_s: int = 3600
-    max_bytes: int = 50 * 1024 * 1024
-    process_timeout_s: float = 60.0
+    max_photo_bytes: int = 50 * 1024 * 1024
+    max_video_bytes: int = 300 * 1024 * 1024
+
+    def max_bytes(self, media_type: str) -> int:
+        return self.max_video_bytes if media_type == "VIDEO" else self.max_photo_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,52 +55,60 @@ class UploadTarget:
     expires_at_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class UploadProgress:
+    """What a tus HEAD reports."""
+
+    offset: int
+    length: int
+    expires_at_ms: int
+
+
 class Uploads:
-    """From an upload slot to a published photo.
+    """From an upload slot to an original stored durably and queued for publishing.
 
     Example:
-        uploads = Uploads(store, blobs, PhotoRenderer(limits), events, signer, policy, executor)
+        uploads = Uploads(store, blobs, publisher, signer, policy)
         target = await uploads.open_slot(post_id, author_id, "PHOTO", "image/jpeg", 123456)
-        await uploads.receive(post_id, token, body_chunks, content_length=123456)
-        # processing follows in the background; events tell post_svc the outcome
+        await uploads.receive(post_id, token, body_chunks, content_length=123456)  # one PUT
+        # or, resumably: progress = await uploads.progress(post_id, token)
+        #                await uploads.append(post_id, token, progress.offset, more_chunks)
     """
 
     def __init__(
         self,
         store: UploadStore,
         blobs: BlobStore,
-        renderer: Renderer,
-        events: MediaEvents,
+        publisher: Publisher,
         url_signer: Signer,
         policy: UploadPolicy,
-        executor: Executor,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._blobs = blobs
-        self._renderer = renderer
-        self._events = events
+        self._publisher = publisher
         self._signer = url_signer
         self._policy = policy
-        self._executor = executor
         self._clock = clock
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._writing: set[int] = set()  # uploads a PATCH or PUT is writing right now
 
     async def open_slot(
         self, post_id: int, author_id: int, media_type: str, content_type: str, size_bytes: int
     ) -> UploadTarget:
-        if media_type != "PHOTO":
-            raise InvalidArgument("media.type must be PHOTO", field="media.type")
-        if content_type not in PHOTO_TYPES:
+        accepted = CONTENT_TYPES.get(media_type)
+        if accepted is None:
+            raise InvalidArgument("media.type must be PHOTO or VIDEO", field="media.type")
+        if content_type not in accepted:
             raise InvalidArgument(
-                f"media.contentType {content_type!r} is not accepted; use one of "
-                + ", ".join(PHOTO_TYPES),
+                f"media.contentType {content_type!r} is not accepted for a {media_type}; "
+                "use one of " + ", ".join(accepted),
                 reason="UNSUPPORTED_CONTENT_TYPE",
                 field="media.content_type",
             )
-        if not 0 < size_bytes <= self._policy.max_bytes:
+        max_bytes = self._policy.max_bytes(media_type)
+        if not 0 < size_bytes <= max_bytes:
             raise InvalidArgument(
-                f"media.sizeBytes must be between 1 and {self._policy.max_bytes}",
+                f"media.sizeBytes must be between 1 and {max_bytes} for a {media_type}",
                 reason=TOO_LARGE,
                 field="media.size_bytes",
             )
@@ -130,8 +128,8 @@ class Uploads:
         *,
         content_length: int | None,
     ) -> Upload:
-        """Stores the bytes durably and queues processing; returns once they are safe."""
-        upload = await self._authorised_slot(upload_id, token)
+        """The whole file in one request; returns once it is stored durably."""
+        upload = await self._open_slot(upload_id, token)
         if content_length is not None and content_length != upload.size_bytes:
             reason = TOO_LARGE if content_length > upload.size_bytes else "UPLOAD_SIZE_MISMATCH"
             raise InvalidArgument(
@@ -140,18 +138,68 @@ class Uploads:
             )
         staging = self._blobs.staging_path(upload_id).with_suffix(f".{uuid.uuid4().hex}.part")
         try:
-            await self._write(upload, chunks, staging)
-            await self._blobs.put_original(upload_id, staging)
+            with self._exclusive(upload_id):
+                received = await self._write(upload, staging, 0, chunks)
+                if received != upload.size_bytes:
+                    raise InvalidArgument(
+                        f"the post declared {upload.size_bytes} bytes but {received} arrived",
+                        reason="UPLOAD_SIZE_MISMATCH",
+                    )
+                await self._complete(upload, staging)
         finally:
             staging.unlink(missing_ok=True)
-        if not await self._store.mark_received(upload_id):
-            raise FailedPrecondition(
-                "this post's photo was already uploaded", reason="ALREADY_UPLOADED"
-            )
-        self._queue.put_nowait(upload_id)
         return upload
 
-    async def _authorised_slot(self, upload_id: int, token: str) -> Upload:
+    async def progress(self, upload_id: int, token: str) -> UploadProgress:
+        """How many bytes are stored (tus HEAD); a finished upload reports all of them."""
+        upload = await self._slot(upload_id, token)
+        if upload.state is UploadState.FAILED:
+            raise FailedPrecondition(
+                f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED
+            )
+        offset = (
+            await self._blobs.staged_bytes(upload_id)
+            if upload.state is UploadState.OPEN
+            else upload.size_bytes
+        )
+        return UploadProgress(offset, upload.size_bytes, upload.expires_at_ms)
+
+    async def append(
+        self, upload_id: int, token: str, offset: int, chunks: AsyncIterator[bytes]
+    ) -> int:
+        """Appends at `offset` (tus PATCH); returns the new offset. Bytes that arrived before
+        the connection broke are kept, so the client resumes from there."""
+        upload = await self._open_slot(upload_id, token)
+        staging = self._blobs.staging_path(upload_id)
+        with self._exclusive(upload_id):
+            stored = await self._blobs.staged_bytes(upload_id)
+            if offset != stored:
+                raise FailedPrecondition(
+                    f"Upload-Offset is {offset} but {stored} bytes are stored; "
+                    "ask with HEAD and continue from there",
+                    reason=OFFSET_MISMATCH,
+                )
+            stored += await self._write(upload, staging, stored, chunks)
+            if stored == upload.size_bytes:
+                await self._complete(upload, staging)
+        return stored
+
+    def _exclusive(self, upload_id: int) -> _Exclusive:
+        return _Exclusive(self._writing, upload_id)
+
+    async def _open_slot(self, upload_id: int, token: str) -> Upload:
+        upload = await self._slot(upload_id, token)
+        if upload.state is UploadState.FAILED:
+            raise FailedPrecondition(
+                f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED
+            )
+        if upload.state is not UploadState.OPEN:
+            raise FailedPrecondition(
+                "this post's file was already uploaded", reason=ALREADY_UPLOADED
+            )
+        return upload
+
+    async def _slot(self, upload_id: int, token: str) -> Upload:
         try:
             signed_id, expires_at_ms = struct.unpack(
                 ">qq", self._signer.verify(token, what="token")
@@ -168,120 +216,82 @@ class Uploads:
             )
         if expires_at_ms < self._clock():
             raise PermissionDenied(
-                "the upload URL has expired; create the post again", reason="UPLOAD_URL_EXPIRED"
+                "the upload URL has expired; create the post again", reason=URL_EXPIRED
             )
         upload = await self._store.get(upload_id)
         if upload is None:
             raise NotFound(f"upload {upload_id} does not exist", reason="UPLOAD_NOT_FOUND")
-        if upload.state is not UploadState.OPEN:
-            raise FailedPrecondition(
-                "this post's photo was already uploaded", reason="ALREADY_UPLOADED"
-            )
         return upload
 
-    async def _write(self, upload: Upload, chunks: AsyncIterator[bytes], path: Path) -> None:
+    async def _write(
+        self, upload: Upload, path: Path, offset: int, chunks: AsyncIterator[bytes]
+    ) -> int:
+        """Appends chunks to path (which holds `offset` bytes); returns how many arrived.
+        Checks the first bytes against the declared type as soon as they are in."""
         received = 0
-        head = b""
-        with open(path, "wb") as file:  # noqa: ASYNC230 - writes go through to_thread below
-            async for chunk in chunks:
-                received += len(chunk)
-                if received > upload.size_bytes:
-                    raise InvalidArgument(
-                        f"more than the declared {upload.size_bytes} bytes were sent",
-                        reason=TOO_LARGE,
-                    )
-                if len(head) < 16:
-                    head = (head + chunk)[:16]
-                    if len(head) >= 12:
-                        _check_magic(head, upload.content_type)
-                await asyncio.to_thread(file.write, chunk)
-            if received != upload.size_bytes:
-                raise InvalidArgument(
-                    f"the post declared {upload.size_bytes} bytes but {received} arrived",
-                    reason="UPLOAD_SIZE_MISMATCH",
-                )
-            _check_magic(head, upload.content_type)
-            await asyncio.to_thread(_sync, file)
-
-    async def run_processing(self) -> None:
-        """A processing worker: takes received uploads off the queue until cancelled."""
-        while True:
-            upload_id = await self._queue.get()
+        with open(path, "ab") as file:  # noqa: ASYNC230 - writes go through to_thread below
             try:
-                await self.process(upload_id)
-            except Exception:
-                log.exception(
-                    "processing upload %s failed; it stays RECEIVED for a retry", upload_id
-                )
+                async for chunk in chunks:
+                    received += len(chunk)
+                    if offset + received > upload.size_bytes:
+                        raise InvalidArgument(
+                            f"more than the declared {upload.size_bytes} bytes were sent",
+                            reason=TOO_LARGE,
+                        )
+                    await asyncio.to_thread(file.write, chunk)
+                    if offset < formats.HEAD_BYTES <= offset + received or (
+                        offset + received == upload.size_bytes
+                    ):
+                        await self._check_head(upload, file, path)
             finally:
-                self._queue.task_done()
+                # Whatever arrived is kept and counted, even when the connection broke.
+                await asyncio.to_thread(_sync, file)
+        return received
 
-    async def resume(self) -> None:
-        """Re-queues uploads whose processing a restart interrupted."""
-        for upload in await self._store.in_state_received():
-            self._queue.put_nowait(upload.upload_id)
-
-    async def process(self, upload_id: int) -> None:
-        upload = await self._store.get(upload_id)
-        if upload is None or upload.state is not UploadState.RECEIVED:
+    async def _check_head(self, upload: Upload, file: BinaryIO, path: Path) -> None:
+        await asyncio.to_thread(file.flush)
+        head = await asyncio.to_thread(_read_head, path)
+        actual = formats.sniff(head)
+        if formats.matches(actual, upload.content_type):
             return
-        loop = asyncio.get_running_loop()
-        path = self._blobs.original_path(upload_id)
-        try:
-            result = await asyncio.wait_for(
-                loop.run_in_executor(
-                    self._executor, self._renderer.render, path, upload.content_type
-                ),
-                self._policy.process_timeout_s,
+        what = formats.NAMES.get(actual or "", "not a file we accept")
+        reason = f"the file is {what}, but the post declared {upload.content_type}"
+        # Terminal: the post ends FAILED with this reason rather than waiting for expiry.
+        await self._publisher.fail(upload, reason)
+        await self._blobs.discard_staging(upload.upload_id)
+        raise InvalidArgument(reason, reason=WRONG_TYPE)
+
+    async def _complete(self, upload: Upload, staging: Path) -> None:
+        digest = await self._blobs.put_original(upload.upload_id, staging)
+        await self._blobs.discard_staging(upload.upload_id)  # an abandoned tus attempt's bytes
+        if not await self._store.mark_received(upload.upload_id, digest):
+            raise FailedPrecondition(
+                "this post's file was already uploaded", reason=ALREADY_UPLOADED
             )
-        except RejectedImage as exc:
-            await self._fail(upload, str(exc))
-            return
-        except TimeoutError:
-            await self._fail(upload, "the photo took too long to process")
-            return
-        media = media_pb2.Media(
-            type=media_pb2.MEDIA_TYPE_PHOTO, width=result.width, height=result.height
-        )
-        for image in result.renditions:
-            digest = hashlib.sha256(image.data).hexdigest()
-            await self._blobs.put_rendition(digest, image.extension, image.data)
-            media.renditions.add(
-                size=media_pb2.RenditionSize.Value(f"RENDITION_SIZE_{image.size}"),
-                content_type=image.content_type,
-                width=image.width,
-                height=image.height,
-                url=f"{self._policy.public_base}/media/{digest}.{image.extension}",
+        self._publisher.enqueue(upload.upload_id)
+
+
+class _Exclusive:
+    """One writer per upload at a time; a second one is told to retry, not queued."""
+
+    def __init__(self, writing: set[int], upload_id: int) -> None:
+        self._writing, self._upload_id = writing, upload_id
+
+    def __enter__(self) -> None:
+        if self._upload_id in self._writing:
+            raise FailedPrecondition(
+                "another request is sending this upload's bytes; wait for it to end",
+                reason=UPLOAD_BUSY,
             )
-        # Announce first, then record: a crash in between re-announces (idempotent downstream).
-        await self._events.media_processed(upload.upload_id, upload.author_id, media)
-        await self._store.mark_processed(upload_id, media.SerializeToString())
+        self._writing.add(self._upload_id)
 
-    async def expire_stale(self) -> int:
-        """Fails the posts whose upload URL expired unused, so none stays pending forever."""
-        stale = await self._store.expired_open(self._clock())
-        for upload in stale:
-            await self._fail(upload, EXPIRED_REASON)
-        return len(stale)
-
-    async def _fail(self, upload: Upload, reason: str) -> None:
-        log.info("upload %s failed: %s", upload.upload_id, reason)
-        await self._events.media_failed(upload.upload_id, upload.author_id, reason)
-        await self._store.mark_failed(upload.upload_id, reason)
-
-    async def rendition(self, name: str) -> bytes | None:
-        digest, _, extension = name.partition(".")
-        return await self._blobs.get_rendition(digest, extension)
+    def __exit__(self, *exc_info: object) -> None:
+        self._writing.discard(self._upload_id)
 
 
-def _check_magic(head: bytes, declared: str) -> None:
-    actual = formats.sniff(head)
-    if actual != declared:
-        what = formats.NAMES.get(actual or "", "not a photo we accept")
-        raise InvalidArgument(
-            f"the file is {what}, but the post declared {declared}",
-            reason=WRONG_TYPE,
-        )
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(formats.HEAD_BYTES)
 
 
 def _sync(file: BinaryIO) -> None:

@@ -30,6 +30,8 @@ class UploadSlots(Protocol):
 class PostEvents(Protocol):
     async def post_published(self, post_id: int, author_id: int, published_at_ms: int) -> None: ...
 
+    async def post_updated(self, post_id: int, author_id: int) -> None: ...
+
 
 class Posts:
     """Creating, reading and publishing posts.
@@ -132,6 +134,11 @@ class Posts:
         # that lost the event. Consumers of PostPublished are idempotent.
         assert post.published_at_ms is not None
         await self._events.post_published(post.id, post.author_id, post.published_at_ms)
+
+    async def on_media_updated(self, post_id: int, media: media_pb2.Media) -> None:
+        post = await self._store.update_media(post_id, media)
+        if post is not None:
+            await self._events.post_updated(post.id, post.author_id)
 
     async def on_media_failed(self, post_id: int, reason: str) -> None:
         await self._store.fail(post_id, reason)

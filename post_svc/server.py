@@ -34,6 +34,12 @@ class EventPostEvents:
         event.post_published.published_at.FromMilliseconds(published_at_ms)
         await publish_event(self._publisher, event)
 
+    async def post_updated(self, post_id: int, author_id: int) -> None:
+        event = events_pb2.Event(
+            post_updated=events_pb2.PostUpdated(post_id=post_id, author_id=author_id)
+        )
+        await publish_event(self._publisher, event)
+
 
 def build(settings: Settings) -> ServiceApp:
     store = make_post_store(settings)
@@ -58,6 +64,8 @@ def build(settings: Settings) -> ServiceApp:
             await posts.on_media_processed(
                 event.media_processed.post_id, event.media_processed.media
             )
+        elif kind == "media_updated":
+            await posts.on_media_updated(event.media_updated.post_id, event.media_updated.media)
         elif kind == "media_failed":
             await posts.on_media_failed(event.media_failed.post_id, event.media_failed.reason)
 

@@ -22,6 +22,10 @@ def route(event: events_pb2.Event) -> tuple[str, str]:
         return TOPIC_MEDIA, str(event.media_processed.post_id)
     if kind == "media_failed":
         return TOPIC_MEDIA, str(event.media_failed.post_id)
+    if kind == "media_updated":
+        return TOPIC_MEDIA, str(event.media_updated.post_id)
+    if kind == "post_updated":
+        return TOPIC_POSTS, str(event.post_updated.author_id)
     if kind == "post_published":
         return TOPIC_POSTS, str(event.post_published.author_id)
     if kind == "follow_changed":

@@ -46,7 +46,8 @@ class TimelineStore(Protocol):
 
 
 class PostCache(Protocol):
-    """Published posts by id, for hydration; they never change, so losing one loses nothing."""
+    """Published posts by id, for hydration; losing one loses nothing. A published post only
+    changes when renditions are added to its media, and then it is refreshed."""
 
     async def open(self) -> None: ...
 
@@ -54,4 +55,10 @@ class PostCache(Protocol):
 
     async def get_posts(self, post_ids: Sequence[int]) -> dict[int, bytes]: ...
 
-    async def put_posts(self, posts: dict[int, bytes]) -> None: ...
+    async def put_posts(self, posts: dict[int, bytes]) -> None:
+        """Fills the cache; an entry already there wins (it may be newer than this read)."""
+        ...
+
+    async def refresh_posts(self, posts: dict[int, bytes]) -> None:
+        """Overwrites entries with posts read after they changed."""
+        ...

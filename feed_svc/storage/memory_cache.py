@@ -27,6 +27,14 @@ class InMemoryPostCache:
         return found
 
     async def put_posts(self, posts: dict[int, bytes]) -> None:
+        for post_id, data in posts.items():
+            self._posts.setdefault(post_id, data)
+        self._evict()
+
+    async def refresh_posts(self, posts: dict[int, bytes]) -> None:
         self._posts.update(posts)
+        self._evict()
+
+    def _evict(self) -> None:
         while len(self._posts) > self._max_posts:
             self._posts.popitem(last=False)

@@ -27,7 +27,13 @@ class RedisPostCache:
         return {i: v for i, v in zip(post_ids, values, strict=True) if isinstance(v, bytes)}
 
     async def put_posts(self, posts: dict[int, bytes]) -> None:
+        await self._set(posts, only_new=True)
+
+    async def refresh_posts(self, posts: dict[int, bytes]) -> None:
+        await self._set(posts, only_new=False)
+
+    async def _set(self, posts: dict[int, bytes], *, only_new: bool) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for post_id, data in posts.items():
-                pipe.set(f"{self._prefix}post:{post_id}", data, ex=POST_TTL_S)
+                pipe.set(f"{self._prefix}post:{post_id}", data, ex=POST_TTL_S, nx=only_new)
             await pipe.execute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from media_svc.models import Upload
+from media_svc.models import Upload, UploadState
 
 
 class UploadStore(Protocol):
@@ -19,34 +19,68 @@ class UploadStore(Protocol):
 
     async def get(self, upload_id: int) -> Upload | None: ...
 
-    async def mark_received(self, upload_id: int) -> bool:
+    async def mark_received(self, upload_id: int, sha256: str) -> bool:
         """OPEN -> RECEIVED; False when the slot already had its bytes."""
         ...
 
-    async def mark_processed(self, upload_id: int, media: bytes) -> None: ...
+    async def mark_published(self, upload_id: int, media: bytes) -> bool:
+        """RECEIVED -> PUBLISHED (renditions announced, more owed)."""
+        ...
 
-    async def mark_failed(self, upload_id: int, reason: str) -> None: ...
+    async def mark_processed(self, upload_id: int, media: bytes) -> None:
+        """RECEIVED or PUBLISHED -> PROCESSED."""
+        ...
 
-    async def in_state_received(self) -> list[Upload]:
-        """Uploads whose processing is owed (e.g. interrupted by a restart)."""
+    async def mark_failed(self, upload_id: int, reason: str) -> None:
+        """OPEN or RECEIVED -> FAILED; published media never fails."""
+        ...
+
+    async def record_attempt(self, upload_id: int, attempts: int) -> None:
+        """Counts a processing attempt; also marks the upload as worked on now."""
+        ...
+
+    async def in_state(self, state: UploadState) -> list[Upload]:
+        """Uploads that still owe work: OPEN, RECEIVED or PUBLISHED."""
         ...
 
     async def expired_open(self, now_ms: int) -> list[Upload]: ...
 
+    async def media_for_content(self, sha256: str) -> bytes | None:
+        """The finished media of an earlier upload of the same bytes."""
+        ...
+
+    async def remember_content(self, sha256: str, media: bytes) -> None: ...
+
 
 class BlobStore(Protocol):
-    async def put_original(self, upload_id: int, source: Path) -> Path:
-        """Moves a fully written, synced temp file into place; returns where it lives."""
+    def staging_path(self, upload_id: int) -> Path:
+        """Where an upload's bytes collect until they are complete (tus appends here)."""
+        ...
+
+    async def staged_bytes(self, upload_id: int) -> int: ...
+
+    async def discard_staging(self, upload_id: int) -> None:
+        """Drops partial bytes of an upload (finished elsewhere, failed or expired)."""
         ...
 
     def original_path(self, upload_id: int) -> Path: ...
 
-    def staging_path(self, upload_id: int) -> Path:
-        """Where an incoming upload is written before it is complete."""
+    async def put_original(self, upload_id: int, source: Path) -> str:
+        """Moves a fully written, synced file into place; returns its SHA-256."""
         ...
 
-    async def put_rendition(self, digest: str, extension: str, data: bytes) -> None:
-        """Stores under a content address; storing the same bytes twice is a no-op."""
+    async def work_dir(self, upload_id: int) -> Path:
+        """An empty folder for one processing attempt's output."""
         ...
 
-    async def get_rendition(self, digest: str, extension: str) -> bytes | None: ...
+    async def discard_work(self, upload_id: int) -> None: ...
+
+    async def put_rendition(self, source: Path, extension: str) -> str:
+        """Moves a finished file under its content address; returns the digest."""
+        ...
+
+    def rendition_path(self, digest: str, extension: str) -> Path | None: ...
+
+    async def verify_rendition(self, digest: str, extension: str) -> bool:
+        """The rendition is there and its bytes still hash to its name."""
+        ...

@@ -1,4 +1,5 @@
-"""Upload slots on Cassandra; state changes are lightweight transactions."""
+"""Upload slots and content fingerprints on Cassandra; state changes are lightweight
+transactions."""
 
 from __future__ import annotations
 
@@ -8,34 +9,44 @@ from collections.abc import Callable
 from common.cassandra import CassandraStore, Row
 from common.ids import now_ms
 from media_svc.models import Upload, UploadState
-from media_svc.storage.rows import COLUMNS, upload_from_row, upload_row
+from media_svc.storage.rows import COLUMNS, PLACEHOLDERS, upload_from_row, upload_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.uploads (
         upload_id bigint PRIMARY KEY, author_id bigint, media_type text, content_type text,
         size_bytes bigint, expires_at_ms bigint, state text, failure_reason text, media blob,
-        updated_at_ms bigint)""",
-    # The few slots that still owe work (OPEN until expiry, RECEIVED until processed), for the
-    # sweeper and for recovery after a restart; finished slots leave it.
+        sha256 text, attempts int, updated_at_ms bigint)""",
+    # The few slots that still owe work (OPEN until expiry, RECEIVED until processed,
+    # PUBLISHED until AVIF is added), for the sweeper and the reconciler; finished slots leave.
     """CREATE TABLE IF NOT EXISTS {ks}.uploads_pending (
         state text, upload_id bigint, expires_at_ms bigint,
         PRIMARY KEY (state, upload_id))""",
+    # Finished media by the SHA-256 of its original: identical uploads reuse it.
+    "CREATE TABLE IF NOT EXISTS {ks}.media_by_content (sha256 text PRIMARY KEY, media blob)",
 )
 STATEMENTS = {
-    "create": f"INSERT INTO {{ks}}.uploads ({COLUMNS}, updated_at_ms) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "create": f"INSERT INTO {{ks}}.uploads ({COLUMNS}) VALUES ({PLACEHOLDERS}) IF NOT EXISTS",
     "get": f"SELECT {COLUMNS} FROM {{ks}}.uploads WHERE upload_id = ?",
-    "move": "UPDATE {ks}.uploads SET state = ?, updated_at_ms = ? WHERE upload_id = ? IF state = ?",
-    "processed": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
+    "received": "UPDATE {ks}.uploads SET state = ?, sha256 = ?, updated_at_ms = ? "
+    "WHERE upload_id = ? IF state = ?",
+    "with_media": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
     "failed": "UPDATE {ks}.uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
+    "attempt": "UPDATE {ks}.uploads SET attempts = ?, updated_at_ms = ? WHERE upload_id = ? "
+    "IF EXISTS",
     "pending_add": "INSERT INTO {ks}.uploads_pending (state, upload_id, expires_at_ms) "
     "VALUES (?, ?, ?)",
     "pending_del": "DELETE FROM {ks}.uploads_pending WHERE state = ? AND upload_id = ?",
     "pending": "SELECT upload_id, expires_at_ms FROM {ks}.uploads_pending WHERE state = ?",
+    "content_get": "SELECT media FROM {ks}.media_by_content WHERE sha256 = ?",
+    "content_put": "INSERT INTO {ks}.media_by_content (sha256, media) VALUES (?, ?)",
 }
-OPEN, RECEIVED = UploadState.OPEN.value, UploadState.RECEIVED.value
+OPEN, RECEIVED, PUBLISHED = (
+    UploadState.OPEN.value,
+    UploadState.RECEIVED.value,
+    UploadState.PUBLISHED.value,
+)
 
 
 class CassandraUploadStore(CassandraStore):
@@ -43,35 +54,50 @@ class CassandraUploadStore(CassandraStore):
     statements = STATEMENTS
 
     async def create(self, upload: Upload) -> None:
-        if await self.applied("create", (*upload_row(upload), now_ms())):
+        if await self.applied("create", upload_row(upload, now_ms())):
             await self.run("pending_add", (OPEN, upload.upload_id, upload.expires_at_ms))
 
     async def get(self, upload_id: int) -> Upload | None:
         rows = await self.run("get", (upload_id,))
         return upload_from_row(rows[0]) if rows else None
 
-    async def mark_received(self, upload_id: int) -> bool:
-        if not await self.applied("move", (RECEIVED, now_ms(), upload_id, OPEN)):
+    async def mark_received(self, upload_id: int, sha256: str) -> bool:
+        if not await self.applied("received", (RECEIVED, sha256, now_ms(), upload_id, OPEN)):
             return False
-        await self.run("pending_add", (RECEIVED, upload_id, 0))
-        await self.run("pending_del", (OPEN, upload_id))
+        await self._pending_moves(upload_id, OPEN, RECEIVED)
+        return True
+
+    async def mark_published(self, upload_id: int, media: bytes) -> bool:
+        if not await self.applied("with_media", (PUBLISHED, media, now_ms(), upload_id, RECEIVED)):
+            return False
+        await self._pending_moves(upload_id, RECEIVED, PUBLISHED)
         return True
 
     async def mark_processed(self, upload_id: int, media: bytes) -> None:
-        await self.run(
-            "processed", (UploadState.PROCESSED.value, media, now_ms(), upload_id, RECEIVED)
-        )
-        await self.run("pending_del", (RECEIVED, upload_id))
+        processed = UploadState.PROCESSED.value
+        for source in (RECEIVED, PUBLISHED):
+            if await self.applied("with_media", (processed, media, now_ms(), upload_id, source)):
+                await self._pending_moves(upload_id, source, None)
+                return
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
+        failed = UploadState.FAILED.value
         for source in (OPEN, RECEIVED):
-            await self.run(
-                "failed", (UploadState.FAILED.value, reason, now_ms(), upload_id, source)
-            )
-            await self.run("pending_del", (source, upload_id))
+            if await self.applied("failed", (failed, reason, now_ms(), upload_id, source)):
+                await self._pending_moves(upload_id, source, None)
+                return
 
-    async def in_state_received(self) -> list[Upload]:
-        return await self._pending(RECEIVED, lambda row: True)
+    async def record_attempt(self, upload_id: int, attempts: int) -> None:
+        await self.run("attempt", (attempts, now_ms(), upload_id))
+
+    async def _pending_moves(self, upload_id: int, source: str, target: str | None) -> None:
+        # Add before delete: a crash in between leaves a stale entry, which readers skip.
+        if target is not None:
+            await self.run("pending_add", (target, upload_id, 0))
+        await self.run("pending_del", (source, upload_id))
+
+    async def in_state(self, state: UploadState) -> list[Upload]:
+        return await self._pending(state.value, lambda row: True)
 
     async def expired_open(self, now_ms: int) -> list[Upload]:
         return await self._pending(OPEN, lambda row: row["expires_at_ms"] < now_ms)
@@ -80,3 +106,10 @@ class CassandraUploadStore(CassandraStore):
         rows = [r for r in await self.run("pending", (state,)) if keep(r)]
         uploads = await asyncio.gather(*(self.get(r["upload_id"]) for r in rows))
         return [u for u in uploads if u is not None and u.state.value == state]
+
+    async def media_for_content(self, sha256: str) -> bytes | None:
+        rows = await self.run("content_get", (sha256,))
+        return bytes(rows[0]["media"]) if rows else None
+
+    async def remember_content(self, sha256: str, media: bytes) -> None:
+        await self.run("content_put", (sha256, media))

@@ -1,61 +1,104 @@
-"""Originals and renditions as files under the data directory."""
+"""Originals, partial uploads, work files and renditions as files under the data directory."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import shutil
 from pathlib import Path
+
+_HASH_BLOCK = 1024 * 1024
 
 
 class FileBlobStore:
-    """Originals at uploads/<id> (private), renditions at media/<ab>/<digest>.<ext>."""
+    """Originals at uploads/<id> (private), partial uploads at uploads/<id>.part, processing
+    output at work/<id>/, renditions at media/<ab>/<digest>.<ext> (public, immutable)."""
 
     def __init__(self, root: Path) -> None:
         self._uploads = root / "uploads"
+        self._work = root / "work"
         self._media = root / "media"
-        self._uploads.mkdir(parents=True, exist_ok=True)
-        self._media.mkdir(parents=True, exist_ok=True)
+        for folder in (self._uploads, self._work, self._media):
+            folder.mkdir(parents=True, exist_ok=True)
 
     def staging_path(self, upload_id: int) -> Path:
         return self._uploads / f"{upload_id}.part"
 
+    async def staged_bytes(self, upload_id: int) -> int:
+        try:
+            return (await asyncio.to_thread(self.staging_path(upload_id).stat)).st_size
+        except FileNotFoundError:
+            return 0
+
+    async def discard_staging(self, upload_id: int) -> None:
+        def discard() -> None:
+            for path in self._uploads.glob(f"{upload_id}.*part"):
+                path.unlink(missing_ok=True)
+
+        await asyncio.to_thread(discard)
+
     def original_path(self, upload_id: int) -> Path:
         return self._uploads / str(upload_id)
 
-    async def put_original(self, upload_id: int, source: Path) -> Path:
-        target = self.original_path(upload_id)
-        await asyncio.to_thread(_durable_rename, source, target)
-        return target
+    async def put_original(self, upload_id: int, source: Path) -> str:
+        """Moves a fully written, synced file into place; returns its SHA-256."""
+        digest = await asyncio.to_thread(_sha256, source)
+        await asyncio.to_thread(_durable_rename, source, self.original_path(upload_id))
+        return digest
 
-    async def put_rendition(self, digest: str, extension: str, data: bytes) -> None:
+    async def work_dir(self, upload_id: int) -> Path:
+        """An empty folder for one processing attempt's output."""
+        folder = self._work / str(upload_id)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        await asyncio.to_thread(folder.mkdir, parents=True)
+        return folder
+
+    async def discard_work(self, upload_id: int) -> None:
+        await asyncio.to_thread(shutil.rmtree, self._work / str(upload_id), True)
+
+    async def put_rendition(self, source: Path, extension: str) -> str:
+        """Moves a finished file under its content address; returns the digest."""
+        digest = await asyncio.to_thread(_sha256, source)
+        target = self._rendition_path(digest, extension)
+        await asyncio.to_thread(_durable_place, source, target)
+        return digest
+
+    def rendition_path(self, digest: str, extension: str) -> Path | None:
         path = self._rendition_path(digest, extension)
-        if not path.exists():
-            await asyncio.to_thread(_durable_write, path, data)
+        return path if path.is_file() else None
 
-    async def get_rendition(self, digest: str, extension: str) -> bytes | None:
+    async def verify_rendition(self, digest: str, extension: str) -> bool:
+        """The rendition is there and its bytes still hash to its name."""
         path = self._rendition_path(digest, extension)
         try:
-            return await asyncio.to_thread(path.read_bytes)
+            return await asyncio.to_thread(_sha256, path) == digest
         except FileNotFoundError:
-            return None
+            return False
 
     def _rendition_path(self, digest: str, extension: str) -> Path:
         return self._media / digest[:2] / f"{digest}.{extension}"
 
 
-def _durable_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    _durable_rename(tmp, path)
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _durable_place(source: Path, target: Path) -> None:
+    # Replaces even an existing file: the same name means the same bytes, unless it was damaged.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb+") as file:
+        os.fsync(file.fileno())
+    _durable_rename(source, target)
 
 
 def _durable_rename(source: Path, target: Path) -> None:
     os.replace(source, target)
-    # The rename itself must reach the disk before the upload is acknowledged.
+    # The rename itself must reach the disk before anyone is told the file exists.
     fd = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(fd)

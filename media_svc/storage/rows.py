@@ -8,11 +8,12 @@ from media_svc.models import Upload, UploadState
 
 COLUMNS = (
     "upload_id, author_id, media_type, content_type, size_bytes, expires_at_ms, state, "
-    "failure_reason, media"
+    "failure_reason, media, sha256, attempts, updated_at_ms"
 )
+PLACEHOLDERS = ", ".join("?" for _ in COLUMNS.split(", "))
 
 
-def upload_row(upload: Upload) -> tuple[Any, ...]:
+def upload_row(upload: Upload, updated_at_ms: int) -> tuple[Any, ...]:
     """Values in COLUMNS order."""
     return (
         upload.upload_id,
@@ -24,6 +25,9 @@ def upload_row(upload: Upload) -> tuple[Any, ...]:
         upload.state.value,
         upload.failure_reason,
         upload.media,
+        upload.sha256,
+        upload.attempts,
+        updated_at_ms,
     )
 
 
@@ -39,4 +43,7 @@ def upload_from_row(row: Any) -> Upload:
         state=UploadState(row["state"]),
         failure_reason=row["failure_reason"],
         media=row["media"],
+        sha256=row["sha256"],
+        attempts=row["attempts"] or 0,
+        updated_at_ms=row["updated_at_ms"] or 0,
     )

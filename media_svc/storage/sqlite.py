@@ -1,4 +1,4 @@
-"""Upload slots on SQLite."""
+"""Upload slots and content fingerprints on SQLite."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from common.ids import now_ms
 from common.sqlite import SqliteStore
 from media_svc.models import Upload, UploadState
-from media_svc.storage.rows import COLUMNS, upload_from_row, upload_row
+from media_svc.storage.rows import COLUMNS, PLACEHOLDERS, upload_from_row, upload_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS uploads (
@@ -20,9 +20,16 @@ SCHEMA = (
         state TEXT NOT NULL,
         failure_reason TEXT,
         media BLOB,
+        sha256 TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
         updated_at_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS uploads_by_state ON uploads (state, expires_at_ms)",
+    # Finished media by the SHA-256 of its original: identical uploads reuse it.
+    """CREATE TABLE IF NOT EXISTS media_by_content (
+        sha256 TEXT PRIMARY KEY,
+        media BLOB NOT NULL)""",
 )
+OPEN, RECEIVED, PUBLISHED = UploadState.OPEN, UploadState.RECEIVED, UploadState.PUBLISHED
 
 
 class SqliteUploadStore(SqliteStore):
@@ -31,9 +38,8 @@ class SqliteUploadStore(SqliteStore):
     async def create(self, upload: Upload) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT OR IGNORE INTO uploads ({COLUMNS}, updated_at_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*upload_row(upload), now_ms()),
+                f"INSERT OR IGNORE INTO uploads ({COLUMNS}) VALUES ({PLACEHOLDERS})",
+                upload_row(upload, now_ms()),
             )
 
     async def get(self, upload_id: int) -> Upload | None:
@@ -42,37 +48,70 @@ class SqliteUploadStore(SqliteStore):
         )
         return upload_from_row(row) if row else None
 
-    async def mark_received(self, upload_id: int) -> bool:
-        return await self._move(upload_id, UploadState.OPEN, UploadState.RECEIVED)
+    async def mark_received(self, upload_id: int, sha256: str) -> bool:
+        return await self._move(upload_id, (OPEN,), UploadState.RECEIVED, sha256=sha256)
+
+    async def mark_published(self, upload_id: int, media: bytes) -> bool:
+        return await self._move(upload_id, (RECEIVED,), UploadState.PUBLISHED, media=media)
 
     async def mark_processed(self, upload_id: int, media: bytes) -> None:
-        await self._move(upload_id, UploadState.RECEIVED, UploadState.PROCESSED, media=media)
+        await self._move(upload_id, (RECEIVED, PUBLISHED), UploadState.PROCESSED, media=media)
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
-        for source in (UploadState.OPEN, UploadState.RECEIVED):
-            await self._move(upload_id, source, UploadState.FAILED, failure_reason=reason)
+        await self._move(upload_id, (OPEN, RECEIVED), UploadState.FAILED, failure_reason=reason)
+
+    async def record_attempt(self, upload_id: int, attempts: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE uploads SET attempts = ?, updated_at_ms = ? WHERE upload_id = ?",
+                (attempts, now_ms(), upload_id),
+            )
 
     async def _move(
-        self, upload_id: int, source: UploadState, target: UploadState, **values: Any
+        self,
+        upload_id: int,
+        sources: tuple[UploadState, ...],
+        target: UploadState,
+        **values: Any,
     ) -> bool:
         assignments = "".join(f", {name} = ?" for name in values)
+        states = ", ".join("?" for _ in sources)
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 f"UPDATE uploads SET state = ?, updated_at_ms = ?{assignments} "
-                "WHERE upload_id = ? AND state = ?",
-                (target.value, now_ms(), *values.values(), upload_id, source.value),
+                f"WHERE upload_id = ? AND state IN ({states})",
+                (
+                    target.value,
+                    now_ms(),
+                    *values.values(),
+                    upload_id,
+                    *(source.value for source in sources),
+                ),
             )
             return cursor.rowcount == 1
 
-    async def in_state_received(self) -> list[Upload]:
+    async def in_state(self, state: UploadState) -> list[Upload]:
         rows = await self._db.fetchall(
-            f"SELECT {COLUMNS} FROM uploads WHERE state = ?", (UploadState.RECEIVED.value,)
+            f"SELECT {COLUMNS} FROM uploads WHERE state = ?", (state.value,)
         )
         return [upload_from_row(row) for row in rows]
 
     async def expired_open(self, now_ms: int) -> list[Upload]:
         rows = await self._db.fetchall(
             f"SELECT {COLUMNS} FROM uploads WHERE state = ? AND expires_at_ms < ?",
-            (UploadState.OPEN.value, now_ms),
+            (OPEN.value, now_ms),
         )
         return [upload_from_row(row) for row in rows]
+
+    async def media_for_content(self, sha256: str) -> bytes | None:
+        row = await self._db.fetchone(
+            "SELECT media FROM media_by_content WHERE sha256 = ?", (sha256,)
+        )
+        return bytes(row["media"]) if row else None
+
+    async def remember_content(self, sha256: str, media: bytes) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO media_by_content (sha256, media) VALUES (?, ?)",
+                (sha256, media),
+            )

@@ -26,6 +26,11 @@ class PostStore(Protocol):
         published keeps its first publish time); None for an unknown post."""
         ...
 
+    async def update_media(self, post_id: int, media: media_pb2.Media) -> Post | None:
+        """Replaces a published post's media (renditions were added); None when the post
+        is not published."""
+        ...
+
     async def fail(self, post_id: int, reason: str) -> Post | None:
         """PENDING_MEDIA -> FAILED; other states are left alone."""
         ...

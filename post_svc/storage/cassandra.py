@@ -30,6 +30,7 @@ STATEMENTS = {
     "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
+    "update_media": "UPDATE {ks}.posts SET media = ? WHERE id = ? IF state = ?",
     "index": "INSERT INTO {ks}.published_by_author "
     "(author_id, published_at_ms, post_id, caption, created_at_ms, media) "
     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -70,20 +71,33 @@ class CassandraPostStore(CassandraStore):
         post = await self._get(post_id)
         if post is not None and post.state is PostState.PUBLISHED:
             # Also on a redelivery: the index row may be what a crash left unwritten.
-            assert post.published_at_ms is not None
-            assert post.media is not None
-            await self.run(
-                "index",
-                (
-                    post.author_id,
-                    post.published_at_ms,
-                    post.id,
-                    post.caption,
-                    post.created_at_ms,
-                    post.media.SerializeToString(),
-                ),
-            )
+            await self._index(post)
         return post
+
+    async def update_media(self, post_id: int, media: media_pb2.Media) -> Post | None:
+        if not await self.applied(
+            "update_media", (media.SerializeToString(), post_id, PostState.PUBLISHED.value)
+        ):
+            return None
+        post = await self._get(post_id)
+        if post is not None:
+            await self._index(post)
+        return post
+
+    async def _index(self, post: Post) -> None:
+        assert post.published_at_ms is not None
+        assert post.media is not None
+        await self.run(
+            "index",
+            (
+                post.author_id,
+                post.published_at_ms,
+                post.id,
+                post.caption,
+                post.created_at_ms,
+                post.media.SerializeToString(),
+            ),
+        )
 
     async def fail(self, post_id: int, reason: str) -> Post | None:
         await self.run(

@@ -67,6 +67,14 @@ class SqlitePostStore(SqliteStore):
             )
             return await _fetch(tx, post_id)
 
+    async def update_media(self, post_id: int, media: media_pb2.Media) -> Post | None:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE posts SET media = ? WHERE id = ? AND state = ?",
+                (media.SerializeToString(), post_id, PostState.PUBLISHED.value),
+            )
+            return await _fetch(tx, post_id) if cursor.rowcount == 1 else None
+
     async def fail(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:
             await tx.execute(

@@ -26,6 +26,23 @@ async def test_publish_moves_pending_once(post_store: PostStore) -> None:
     assert await post_store.publish(404, MEDIA, 1) is None
 
 
+async def test_published_media_can_gain_renditions(post_store: PostStore) -> None:
+    await post_store.insert(Post(1, 7, "hello", 100))
+    await post_store.insert(Post(2, 7, "pending", 100))
+    await post_store.publish(1, MEDIA, 500)
+    fuller = media_pb2.Media()
+    fuller.CopyFrom(MEDIA)
+    fuller.renditions.add(content_type="image/avif", url="http://cdn/media/x.avif")
+    updated = await post_store.update_media(1, fuller)
+    assert updated is not None
+    assert updated.media == fuller
+    assert updated.published_at_ms == 500
+    [listed] = await post_store.published_by_authors([7], None, 10)
+    assert listed.media == fuller  # the author's grid sees it too
+    assert await post_store.update_media(2, fuller) is None  # not published: left alone
+    assert await post_store.update_media(404, fuller) is None
+
+
 async def test_fail_records_the_reason(post_store: PostStore) -> None:
     await post_store.insert(Post(1, 7, "", 100))
     failed = await post_store.fail(1, "the photo could not be decoded")

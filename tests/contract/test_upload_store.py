@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from media_svc.models import Upload, UploadState
 from media_svc.storage.base import UploadStore
 
@@ -10,29 +12,83 @@ def slot(upload_id: int, expires_at_ms: int = 10_000) -> Upload:
     return Upload(upload_id, 7, "PHOTO", "image/jpeg", 1234, expires_at_ms)
 
 
+def ids(uploads: list[Upload]) -> list[int]:
+    return sorted(u.upload_id for u in uploads)
+
+
 async def test_states_move_forward_only(upload_store: UploadStore) -> None:
     await upload_store.create(slot(1))
     await upload_store.create(slot(1, expires_at_ms=1))  # a retried open keeps the first slot
-    assert (await upload_store.get(1)) == slot(1)
-    assert await upload_store.mark_received(1) is True
-    assert await upload_store.mark_received(1) is False
-    assert [u.upload_id for u in await upload_store.in_state_received()] == [1]
-    await upload_store.mark_processed(1, b"media")
-    await upload_store.mark_failed(1, "too late")
+    opened = await upload_store.get(1)
+    assert opened is not None
+    assert opened.updated_at_ms > 0
+    assert replace(opened, updated_at_ms=0) == slot(1)
+    assert await upload_store.mark_received(1, "ab" * 32) is True
+    assert await upload_store.mark_received(1, "cd" * 32) is False
+    assert ids(await upload_store.in_state(UploadState.RECEIVED)) == [1]
+    assert await upload_store.mark_published(1, b"jpeg+webp") is True
+    assert ids(await upload_store.in_state(UploadState.RECEIVED)) == []
+    assert ids(await upload_store.in_state(UploadState.PUBLISHED)) == [1]
+    await upload_store.mark_failed(1, "too late")  # published media never fails
+    await upload_store.mark_processed(1, b"jpeg+webp+avif")
+    assert await upload_store.in_state(UploadState.PUBLISHED) == []
     done = await upload_store.get(1)
     assert done is not None
-    assert (done.state, done.media, done.failure_reason) == (UploadState.PROCESSED, b"media", None)
+    assert (done.state, done.media, done.failure_reason, done.sha256) == (
+        UploadState.PROCESSED,
+        b"jpeg+webp+avif",
+        None,
+        "ab" * 32,
+    )
     assert await upload_store.get(2) is None
+
+
+async def test_attempts_are_counted(upload_store: UploadStore) -> None:
+    await upload_store.create(slot(1))
+    await upload_store.mark_received(1, "ab" * 32)
+    before = await upload_store.get(1)
+    await upload_store.record_attempt(1, 2)
+    after = await upload_store.get(1)
+    assert before is not None
+    assert after is not None
+    assert (before.attempts, after.attempts) == (0, 2)
+    assert after.updated_at_ms >= before.updated_at_ms
+    assert after.state is UploadState.RECEIVED
+
+
+async def test_received_uploads_can_fail_and_processed_ones_skip_publishing(
+    upload_store: UploadStore,
+) -> None:
+    for upload_id in (1, 2):
+        await upload_store.create(slot(upload_id))
+        await upload_store.mark_received(upload_id, "ab" * 32)
+    await upload_store.mark_failed(1, "the photo could not be decoded")
+    await upload_store.mark_processed(2, b"video")  # videos owe nothing after publishing
+    assert await upload_store.in_state(UploadState.RECEIVED) == []
+    failed, done = await upload_store.get(1), await upload_store.get(2)
+    assert failed is not None
+    assert failed.state is UploadState.FAILED
+    assert done is not None
+    assert done.state is UploadState.PROCESSED
 
 
 async def test_expired_open_slots_are_found(upload_store: UploadStore) -> None:
     await upload_store.create(slot(1, expires_at_ms=100))
     await upload_store.create(slot(2, expires_at_ms=100))
     await upload_store.create(slot(3, expires_at_ms=900))
-    await upload_store.mark_received(2)
-    assert [u.upload_id for u in await upload_store.expired_open(500)] == [1]
+    await upload_store.mark_received(2, "ab" * 32)
+    assert ids(await upload_store.expired_open(500)) == [1]
+    assert ids(await upload_store.in_state(UploadState.OPEN)) == [1, 3]
     await upload_store.mark_failed(1, "expired")
     failed = await upload_store.get(1)
     assert failed is not None
     assert (failed.state, failed.failure_reason) == (UploadState.FAILED, "expired")
     assert await upload_store.expired_open(500) == []
+
+
+async def test_media_is_remembered_by_content(upload_store: UploadStore) -> None:
+    assert await upload_store.media_for_content("ab" * 32) is None
+    await upload_store.remember_content("ab" * 32, b"media")
+    await upload_store.remember_content("ab" * 32, b"media, reprocessed")
+    assert await upload_store.media_for_content("ab" * 32) == b"media, reprocessed"
+    assert await upload_store.media_for_content("cd" * 32) is None

@@ -116,7 +116,12 @@ class Api:
         return created["user"]["id"], created["token"]
 
     def create_post(
-        self, token: str, photo: Path, content_type: str = "image/jpeg", caption: str = ""
+        self,
+        token: str,
+        photo: Path,
+        content_type: str = "image/jpeg",
+        caption: str = "",
+        media_type: str = "PHOTO",
     ) -> dict[str, Any]:
         created: dict[str, Any] = self.ok(
             "POST",
@@ -124,7 +129,7 @@ class Api:
             {
                 "caption": caption,
                 "media": {
-                    "type": "PHOTO",
+                    "type": media_type,
                     "contentType": content_type,
                     "sizeBytes": str(photo.stat().st_size),
                 },
@@ -134,10 +139,15 @@ class Api:
         return created
 
     def post_photo(
-        self, token: str, photo: Path, content_type: str = "image/jpeg", caption: str = ""
+        self,
+        token: str,
+        photo: Path,
+        content_type: str = "image/jpeg",
+        caption: str = "",
+        media_type: str = "PHOTO",
     ) -> str:
-        """Creates a post, uploads the photo, and waits until it leaves PENDING_MEDIA."""
-        created = self.create_post(token, photo, content_type, caption)
+        """Creates a post, uploads the file, and waits until it leaves PENDING_MEDIA."""
+        created = self.create_post(token, photo, content_type, caption, media_type)
         put = self.call(
             "PUT",
             created["upload"]["url"],
@@ -146,13 +156,17 @@ class Api:
         )
         assert put.status == 202, put.body
         post_id: str = created["post"]["id"]
-        eventually(
-            lambda: (
-                self.ok("GET", f"/v1/posts/{post_id}", token=token)["post"]["state"]
-                != "POST_STATE_PENDING_MEDIA"
-            )
-        )
+        self.wait_until_settled(token, post_id)
         return post_id
+
+    def wait_until_settled(self, token: str, post_id: str, timeout_s: float = 30.0) -> Any:
+        """The post once it is PUBLISHED or FAILED."""
+
+        def settled() -> Any:
+            post = self.ok("GET", f"/v1/posts/{post_id}", token=token)["post"]
+            return post if post["state"] != "POST_STATE_PENDING_MEDIA" else None
+
+        return eventually(settled, timeout_s)
 
     def feed_ids(self, token: str, limit: int = 100) -> list[str]:
         return [p["id"] for p in self.ok("GET", f"/v1/feed?limit={limit}", token=token)["posts"]]

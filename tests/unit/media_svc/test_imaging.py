@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,21 @@ import pyvips
 
 from media_svc.formats import sniff
 from media_svc.imaging import ImageLimits, PhotoRenderer, drop_webp_metadata, lock_down
-from media_svc.models import RejectedImage, RenderResult
+from media_svc.inspection import find_embedded_content
+from media_svc.models import RejectedMedia, RenderResult
+from tests.hostile import png_header
 
 lock_down()
 RENDERER = PhotoRenderer(ImageLimits())
 
 
-def render(path: Path) -> RenderResult:
-    return RENDERER.render(path, sniff(path.read_bytes()[:16]) or "image/jpeg")
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path
 
 
-def png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\0" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+def render(path: Path, out_dir: Path) -> RenderResult:
+    return RENDERER.render(path, sniff(path.read_bytes()[:16]) or "image/jpeg", out_dir)
 
 
 def metadata_fields(data: bytes) -> list[str]:
@@ -37,8 +33,10 @@ def metadata_fields(data: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
-def test_every_exif_orientation_renders_upright_landscape(samples: Path, orientation: int) -> None:
-    result = render(samples / "orientation" / f"Landscape_{orientation}.jpg")
+def test_every_exif_orientation_renders_upright_landscape(
+    samples: Path, orientation: int, out: Path
+) -> None:
+    result = render(samples / "orientation" / f"Landscape_{orientation}.jpg", out)
     assert (result.width, result.height) == (1800, 1200)
     sizes = {(r.size, r.content_type): (r.width, r.height) for r in result.renditions}
     assert sizes == {
@@ -51,13 +49,15 @@ def test_every_exif_orientation_renders_upright_landscape(samples: Path, orienta
     }
 
 
-def test_orientations_look_alike(samples: Path) -> None:
+def test_orientations_look_alike(samples: Path, tmp_path: Path) -> None:
     # Rotated wrongly, the pictures would differ far more than JPEG noise.
     feeds = []
     for orientation in (1, 3, 6, 8):
-        result = render(samples / "orientation" / f"Landscape_{orientation}.jpg")
+        out = tmp_path / str(orientation)
+        out.mkdir()
+        result = render(samples / "orientation" / f"Landscape_{orientation}.jpg", out)
         feed = next(r for r in result.renditions if r.size == "FEED" and r.extension == "jpg")
-        feeds.append(pyvips.Image.new_from_buffer(feed.data, ""))
+        feeds.append(pyvips.Image.new_from_file(str(feed.path)))
     for other in feeds[1:]:
         assert (feeds[0] - other).abs().avg() < 8
 
@@ -65,21 +65,28 @@ def test_orientations_look_alike(samples: Path) -> None:
 @pytest.mark.parametrize(
     "name", ["camera/DSCN0010_gps.jpg", "heif/IMG_5195.HEIC", "camera/Canon_40D.jpg"]
 )
-def test_metadata_and_gps_are_stripped(samples: Path, name: str) -> None:
-    for rendition in render(samples / name).renditions:
-        assert metadata_fields(rendition.data) == []
-        assert b"GPS" not in rendition.data
+def test_metadata_and_gps_are_stripped(samples: Path, name: str, out: Path) -> None:
+    avif = RENDERER.render_avif(samples / name, sniff_file(samples / name), out)
+    renditions = render(samples / name, out).renditions + avif.renditions
+    assert {r.extension for r in renditions} == {"jpg", "webp", "avif"}
+    for rendition in renditions:
+        data = rendition.path.read_bytes()
+        assert metadata_fields(data) == []
+        assert b"GPS" not in data
+        assert b"Exif" not in data
 
 
-def test_iphone_heic_is_accepted_and_upright(samples: Path) -> None:
-    result = render(samples / "heif" / "IMG_5195.HEIC")
+def test_iphone_heic_is_accepted_and_upright(samples: Path, out: Path) -> None:
+    result = render(samples / "heif" / "IMG_5195.HEIC", out)
     assert (result.width, result.height) == (2566, 3313)
     full = next(r for r in result.renditions if r.size == "FULL")
     assert (full.width, full.height) == (1080, 1394)
 
 
-def test_small_photos_are_not_upscaled_and_broken_exif_is_harmless(samples: Path) -> None:
-    result = render(samples / "camera" / "broken_exif.jpg")
+def test_small_photos_are_not_upscaled_and_broken_exif_is_harmless(
+    samples: Path, out: Path
+) -> None:
+    result = render(samples / "camera" / "broken_exif.jpg", out)
     feed = next(r for r in result.renditions if r.size == "FEED")
     assert (feed.width, feed.height) == (88, 64)
 
@@ -95,19 +102,24 @@ def test_small_photos_are_not_upscaled_and_broken_exif_is_harmless(samples: Path
     ],
 )
 def test_bad_files_are_rejected_with_a_reason(
-    samples: Path, name: str, content_type: str, reason: str
+    samples: Path, name: str, content_type: str, reason: str, out: Path
 ) -> None:
-    with pytest.raises(RejectedImage, match=reason):
-        RENDERER.render(samples / name, content_type)
+    with pytest.raises(RejectedMedia, match=reason) as refused:
+        RENDERER.render(samples / name, content_type, out)
+    assert str(samples) not in str(refused.value)  # no server paths in a user-facing reason
 
 
 def test_pixel_limits_are_checked_before_decoding(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_header(20_000, 20_000))  # claims 400 MP in a few bytes
-    with pytest.raises(RejectedImage, match="no side may exceed"):
-        PhotoRenderer(ImageLimits(max_pixels=50_000_000, max_side=16_384)).render(bomb, "image/png")
-    with pytest.raises(RejectedImage, match="megapixels"):
-        PhotoRenderer(ImageLimits(max_pixels=1_000_000, max_side=30_000)).render(bomb, "image/png")
+    with pytest.raises(RejectedMedia, match="no side may exceed"):
+        PhotoRenderer(ImageLimits(max_pixels=50_000_000, max_side=16_384)).render(
+            bomb, "image/png", tmp_path
+        )
+    with pytest.raises(RejectedMedia, match="megapixels"):
+        PhotoRenderer(ImageLimits(max_pixels=1_000_000, max_side=30_000)).render(
+            bomb, "image/png", tmp_path
+        )
 
 
 def test_svg_loader_is_blocked(tmp_path: Path) -> None:
@@ -126,9 +138,75 @@ def test_webp_metadata_chunks_are_dropped() -> None:
     assert pyvips.Image.new_from_buffer(cleaned, "").width == 8
 
 
+def sniff_file(path: Path) -> str:
+    return sniff(path.read_bytes()[:16]) or ""
+
+
+def test_placeholder_and_aspect_ratio_come_with_every_photo(samples: Path, out: Path) -> None:
+    result = render(samples / "heif" / "IMG_5195.HEIC", out)
+    assert result.placeholder is not None
+    assert len(result.placeholder.blurhash) == 28  # 4x3 components
+    assert result.placeholder.color.startswith("#")
+    assert len(result.placeholder.color) == 7
+    black = out / "black.png"
+    pyvips.Image.black(64, 32).pngsave(str(black))
+    assert render(black, out).placeholder.color == "#000000"  # type: ignore[union-attr]
+
+
+def test_frame_counts_are_checked_before_decoding(tmp_path: Path) -> None:
+    frames = pyvips.Image.arrayjoin(
+        [pyvips.Image.black(8, 8) + 12 * i for i in range(20)], across=1
+    )
+    frames = frames.cast("uchar").copy()
+    frames.set_type(pyvips.GValue.gint_type, "page-height", 8)
+    animated = tmp_path / "many.webp"
+    frames.webpsave(str(animated), lossless=True)
+    with pytest.raises(RejectedMedia, match="holds 20 images; at most 16"):
+        RENDERER.render(animated, "image/webp", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"<script>alert(1)</script>", "web page markup"),
+        (b"<svg onload=alert(1)>", "web page markup"),
+        (b"<?php system($_GET[1]); ?>", "web page markup"),
+        (None, "ZIP archive"),
+    ],
+)
+def test_polyglots_are_refused(
+    samples: Path, tmp_path: Path, payload: bytes | None, reason: str
+) -> None:
+    photo = (samples / "camera" / "Canon_40D.jpg").read_bytes()
+    if payload is None:  # a JPEG that is also a ZIP (the old GIFAR trick)
+        zipped = tmp_path / "x.zip"
+        import zipfile
+
+        with zipfile.ZipFile(zipped, "w") as archive:
+            archive.writestr("evil.html", "<b>hi</b>")
+        data = photo + zipped.read_bytes()
+    else:  # markup in a JPEG comment segment, where a sniffing browser would find it
+        comment = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
+        data = photo[:2] + comment + photo[2:]
+    polyglot = tmp_path / "polyglot.jpg"
+    polyglot.write_bytes(data)
+    assert find_embedded_content(data) is not None
+    with pytest.raises(RejectedMedia, match=reason):
+        RENDERER.render(polyglot, "image/jpeg", tmp_path)
+
+
+def test_ordinary_photos_are_not_polyglots(samples: Path) -> None:
+    for path in samples.glob("*/*"):
+        if path.parent.name != "bad" and path.suffix != ".md":
+            assert find_embedded_content(path.read_bytes()) is None, path
+
+
 def test_sniff_recognises_each_format(samples: Path) -> None:
     assert sniff((samples / "camera" / "Canon_40D.jpg").read_bytes()[:16]) == "image/jpeg"
     assert sniff((samples / "heif" / "IMG_5195.HEIC").read_bytes()[:16]) == "image/heic"
     assert sniff(b"\x89PNG\r\n\x1a\n" + b"\0" * 8) == "image/png"
     assert sniff(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
-    assert sniff(b"<svg xmlns=...") is None
+    assert sniff(b"<svg xmlns=...") == "image/svg+xml"
+    assert sniff(b"\0\0\0\x14ftypqt  \0\0\0\0") == "video/quicktime"
+    assert sniff(b"\0\0\0\x18ftypmp42\0\0\0\0") == "video/mp4"
+    assert sniff(b"GIF89a\1\0\1\0") == "image/gif"

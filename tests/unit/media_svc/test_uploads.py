@@ -1,9 +1,13 @@
-"""Upload slots: signed URLs, expiry, size and type checks, and failing expired slots."""
+"""Upload slots, PUT and tus receiving, publishing, AVIF, dedupe, reconciling and expiry.
+
+The processor is a fake (the real pipeline is tested in test_imaging/test_video and end to
+end); stores and files are the real embedded ones.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,10 +15,11 @@ from photoshare.media.v1 import media_pb2
 
 from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from common.signing import Signer
-from media_svc.models import RejectedImage, RenderedImage, RenderResult, UploadState
+from media_svc.models import Placeholder, RejectedMedia, RenderedFile, RenderResult, UploadState
+from media_svc.publishing import EXPIRED_REASON, Publisher, PublishPolicy
 from media_svc.storage.files import FileBlobStore
 from media_svc.storage.sqlite import SqliteUploadStore
-from media_svc.uploads import EXPIRED_REASON, UploadPolicy, Uploads
+from media_svc.uploads import UploadPolicy, Uploads
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 60
 
@@ -22,24 +27,40 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 60
 class Events:
     def __init__(self) -> None:
         self.processed: list[tuple[int, media_pb2.Media]] = []
+        self.updated: list[tuple[int, media_pb2.Media]] = []
         self.failed: list[tuple[int, str]] = []
 
     async def media_processed(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
         self.processed.append((post_id, media))
 
+    async def media_updated(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
+        self.updated.append((post_id, media))
+
     async def media_failed(self, post_id: int, author_id: int, reason: str) -> None:
         self.failed.append((post_id, reason))
 
 
-class Renderer:
-    def __init__(self, reject: str | None = None) -> None:
-        self.reject = reject
+class Processor:
+    """Writes one rendition per job: the original's bytes, tagged with the job's kind."""
 
-    def render(self, path: Path, content_type: str) -> RenderResult:
+    def __init__(self) -> None:
+        self.reject: str | None = None
+        self.jobs: list[str] = []
+
+    async def render(
+        self, kind: str, source: Path, content_type: str, out_dir: Path
+    ) -> RenderResult:
+        self.jobs.append(kind)
         if self.reject:
-            raise RejectedImage(self.reject)
-        image = RenderedImage("FEED", "image/jpeg", "jpg", 4, 3, path.read_bytes())
-        return RenderResult(4, 3, [image])
+            raise RejectedMedia(self.reject)
+        extension = "avif" if kind == "avif" else "jpg"
+        target = out_dir / f"feed.{extension}"
+        target.write_bytes(kind.encode() + source.read_bytes())  # noqa: ASYNC240 - tiny files
+        content_type = "image/avif" if kind == "avif" else "image/jpeg"
+        rendition = RenderedFile("FEED", content_type, extension, 4, 3, target)
+        return RenderResult(
+            4, 3, [rendition], Placeholder("L00000fQfQfQfQfQfQfQfQfQfQfQ", "#000000")
+        )
 
 
 class Clock:
@@ -49,22 +70,30 @@ class Clock:
         return self.now
 
 
+@dataclass
+class World:
+    uploads: Uploads
+    publisher: Publisher
+    processor: Processor
+    events: Events
+    clock: Clock
+    store: SqliteUploadStore
+    blobs: FileBlobStore
+
+
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[Uploads, Events, Clock, SqliteUploadStore]]:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
     store = SqliteUploadStore(tmp_path / "media.db")
     await store.open()
-    events, clock = Events(), Clock()
-    uploads = Uploads(
-        store,
-        FileBlobStore(tmp_path),
-        Renderer(),
-        events,
-        Signer(b"k", purpose="u"),
-        UploadPolicy("http://cdn", url_ttl_s=60),
-        ThreadPoolExecutor(1),
-        clock=clock,
+    events, clock, processor = Events(), Clock(), Processor()
+    blobs = FileBlobStore(tmp_path)
+    publisher = Publisher(
+        store, blobs, processor, events, PublishPolicy("http://cdn", stale_after_ms=1000)
     )
-    yield uploads, events, clock, store
+    uploads = Uploads(
+        store, blobs, publisher, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
+    )
+    yield World(uploads, publisher, processor, events, clock, store, blobs)
     await store.close()
 
 
@@ -73,26 +102,50 @@ async def body(*chunks: bytes) -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def broken(*chunks: bytes) -> AsyncIterator[bytes]:
+    """A request body whose connection drops after these chunks."""
+    for chunk in chunks:
+        yield chunk
+    raise ConnectionResetError("client went away")
+
+
 def token_of(url: str) -> str:
     return url.split("token=", 1)[1]
 
 
-async def test_upload_is_stored_processed_and_announced(world) -> None:
-    uploads, events, _, store = world
-    target = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
+async def uploaded(world: World, upload_id: int, data: bytes = JPEG) -> None:
+    target = await world.uploads.open_slot(upload_id, 9, "PHOTO", "image/jpeg", len(data))
+    await world.uploads.receive(upload_id, token_of(target.url), body(data), content_length=None)
+
+
+async def test_upload_is_published_then_gains_avif(world: World) -> None:
+    target = await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
     assert target.url.startswith("http://cdn/uploads/5?token=")
-    await uploads.receive(5, token_of(target.url), body(JPEG[:10], JPEG[10:]), content_length=None)
-    await uploads.process(5)
-    [(post_id, media)] = events.processed
+    token = token_of(target.url)
+    await world.uploads.receive(5, token, body(JPEG[:10], JPEG[10:]), content_length=None)
+    await world.publisher.process(5)
+    [(post_id, media)] = world.events.processed
     assert post_id == 5
-    assert media.renditions[0].url.startswith("http://cdn/media/")
-    name = media.renditions[0].url.rsplit("/", 1)[1]
-    assert await uploads.rendition(name) == JPEG
-    assert (await store.get(5)).state is UploadState.PROCESSED
+    assert (media.width, media.height) == (4, 3)
+    assert media.aspect_ratio == pytest.approx(4 / 3)
+    assert media.placeholder.color == "#000000"
+    [jpeg] = media.renditions
+    assert jpeg.url.startswith("http://cdn/media/")
+    assert jpeg.url.endswith(".jpg")
+    digest = jpeg.url.rsplit("/", 1)[1].removesuffix(".jpg")
+    assert world.blobs.rendition_path(digest, "jpg").read_bytes() == b"photo" + JPEG  # type: ignore[union-attr]
+    assert (await world.store.get(5)).state is UploadState.PUBLISHED  # type: ignore[union-attr]
+
+    await world.publisher.enhance(5)
+    [(_, fuller)] = world.events.updated
+    assert [r.content_type for r in fuller.renditions] == ["image/jpeg", "image/avif"]
+    assert fuller.renditions[1].url.endswith(".avif")
+    assert (await world.store.get(5)).state is UploadState.PROCESSED  # type: ignore[union-attr]
+    assert world.processor.jobs == ["photo", "avif"]
 
 
-async def test_url_must_be_unchanged_and_unexpired(world) -> None:
-    uploads, _, clock, _ = world
+async def test_url_must_be_unchanged_and_unexpired(world: World) -> None:
+    uploads, clock = world.uploads, world.clock
     target = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
     with pytest.raises(PermissionDenied, match="not valid"):
         await uploads.receive(6, token_of(target.url), body(JPEG), content_length=len(JPEG))
@@ -101,14 +154,12 @@ async def test_url_must_be_unchanged_and_unexpired(world) -> None:
     clock.now += 61_000
     with pytest.raises(PermissionDenied, match="expired"):
         await uploads.receive(5, token_of(target.url), body(JPEG), content_length=len(JPEG))
+    with pytest.raises(PermissionDenied, match="expired"):
+        await uploads.progress(5, token_of(target.url))
 
 
-async def test_bytes_must_match_the_declared_size_and_type(world) -> None:
-    uploads, _, _, _ = world
-    target = await uploads.open_slot(5, 9, "PHOTO", "image/png", len(JPEG))
-    token = token_of(target.url)
-    with pytest.raises(InvalidArgument, match="is a JPEG, but the post declared image/png"):
-        await uploads.receive(5, token, body(JPEG), content_length=None)
+async def test_bytes_must_match_the_declared_size(world: World) -> None:
+    uploads = world.uploads
     target = await uploads.open_slot(6, 9, "PHOTO", "image/jpeg", len(JPEG))
     token = token_of(target.url)
     with pytest.raises(InvalidArgument, match="more than the declared"):
@@ -120,24 +171,132 @@ async def test_bytes_must_match_the_declared_size_and_type(world) -> None:
         await uploads.receive(6, token, body(JPEG), content_length=len(JPEG))
 
 
-async def test_slot_spec_is_validated(world) -> None:
-    uploads, _, _, _ = world
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (JPEG, "is a JPEG"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "is an SVG drawing"),
+        (b"GIF89a" + b"\0" * 30, "is a GIF"),
+        (b"#!/bin/sh\nrm -rf /\n" + b"\0" * 20, "is not a file we accept"),
+    ],
+)
+async def test_a_file_of_another_type_fails_its_post_at_once(
+    world: World, data: bytes, what: str
+) -> None:
+    target = await world.uploads.open_slot(5, 9, "PHOTO", "image/png", len(data))
+    with pytest.raises(InvalidArgument, match=what):
+        await world.uploads.receive(5, token_of(target.url), body(data), content_length=None)
+    [(post_id, reason)] = world.events.failed
+    assert post_id == 5
+    assert what in reason
+    assert (await world.store.get(5)).state is UploadState.FAILED  # type: ignore[union-attr]
+
+
+async def test_slot_spec_is_validated(world: World) -> None:
+    uploads = world.uploads
     with pytest.raises(InvalidArgument, match="image/gif"):
         await uploads.open_slot(5, 9, "PHOTO", "image/gif", 10)
     with pytest.raises(InvalidArgument, match="sizeBytes"):
         await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", 0)
-    with pytest.raises(InvalidArgument, match="PHOTO"):
+    with pytest.raises(InvalidArgument, match="PHOTO or VIDEO"):
         await uploads.open_slot(5, 9, "UNSPECIFIED", "image/jpeg", 10)
+    with pytest.raises(InvalidArgument, match="for a VIDEO"):
+        await uploads.open_slot(5, 9, "VIDEO", "image/jpeg", 10)
+    with pytest.raises(InvalidArgument, match="sizeBytes"):
+        await uploads.open_slot(5, 9, "VIDEO", "video/mp4", 301 * 1024 * 1024)
+    await uploads.open_slot(5, 9, "VIDEO", "video/quicktime", 100 * 1024 * 1024)
 
 
-async def test_rejected_photo_and_expired_slot_fail_their_post(world, tmp_path: Path) -> None:
-    uploads, events, clock, store = world
+async def test_tus_resumes_where_the_connection_broke(world: World) -> None:
+    uploads = world.uploads
     target = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
-    await uploads.open_slot(6, 9, "PHOTO", "image/jpeg", len(JPEG))
-    await uploads.receive(5, token_of(target.url), body(JPEG), content_length=None)
-    uploads._renderer = Renderer(reject="the photo could not be decoded: truncated")
-    await uploads.process(5)
-    clock.now += 61_000
-    assert await uploads.expire_stale() == 1
-    assert events.failed == [(5, "the photo could not be decoded: truncated"), (6, EXPIRED_REASON)]
-    assert (await store.get(6)).state is UploadState.FAILED
+    token = token_of(target.url)
+    assert (await uploads.progress(5, token)).offset == 0
+    with pytest.raises(ConnectionResetError):
+        await uploads.append(5, token, 0, broken(JPEG[:20], JPEG[20:30]))
+    progress = await uploads.progress(5, token)
+    assert (progress.offset, progress.length) == (30, len(JPEG))
+    with pytest.raises(FailedPrecondition, match="Upload-Offset is 0 but 30"):
+        await uploads.append(5, token, 0, body(JPEG))
+    assert await uploads.append(5, token, 30, body(JPEG[30:50])) == 50
+    assert world.publisher._to_process.empty()
+    assert await uploads.append(5, token, 50, body(JPEG[50:])) == len(JPEG)
+    assert (await uploads.progress(5, token)).offset == len(JPEG)
+    assert (await world.store.get(5)).state is UploadState.RECEIVED  # type: ignore[union-attr]
+    await world.publisher.process(5)
+    [(_, media)] = world.events.processed
+    digest = media.renditions[0].url.rsplit("/", 1)[1].removesuffix(".jpg")
+    assert world.blobs.rendition_path(digest, "jpg").read_bytes() == b"photo" + JPEG  # type: ignore[union-attr]
+    with pytest.raises(FailedPrecondition, match="already uploaded"):
+        await uploads.append(5, token, len(JPEG), body(b"x"))
+
+
+async def test_tus_checks_the_type_once_the_first_bytes_are_in(world: World) -> None:
+    target = await world.uploads.open_slot(5, 9, "PHOTO", "image/png", len(JPEG))
+    token = token_of(target.url)
+    assert await world.uploads.append(5, token, 0, body(JPEG[:8])) == 8
+    with pytest.raises(InvalidArgument, match="is a JPEG"):
+        await world.uploads.append(5, token, 8, body(JPEG[8:20]))
+    with pytest.raises(FailedPrecondition, match="upload failed: the file is a JPEG"):
+        await world.uploads.progress(5, token)
+    assert await world.blobs.staged_bytes(5) == 0
+
+
+async def test_rejected_media_and_expired_slots_fail_their_post(world: World) -> None:
+    await uploaded(world, 5)
+    target = await world.uploads.open_slot(6, 9, "PHOTO", "image/jpeg", len(JPEG))
+    await world.uploads.append(6, token_of(target.url), 0, body(JPEG[:20]))
+    world.processor.reject = "the photo could not be decoded: truncated"
+    await world.publisher.process(5)
+    world.clock.now += 61_000
+    assert await world.publisher.expire_stale() == 1
+    assert world.events.failed == [
+        (5, "the photo could not be decoded: truncated"),
+        (6, EXPIRED_REASON),
+    ]
+    assert (await world.store.get(6)).state is UploadState.FAILED  # type: ignore[union-attr]
+    assert await world.blobs.staged_bytes(6) == 0  # the partial bytes are gone
+
+
+async def test_identical_uploads_reuse_verified_renditions(world: World) -> None:
+    await uploaded(world, 5)
+    await world.publisher.process(5)
+    await world.publisher.enhance(5)
+    await uploaded(world, 6)
+    await world.publisher.process(6)
+    assert world.processor.jobs == ["photo", "avif"]  # nothing decoded for the copy
+    first, second = world.events.processed[0][1], world.events.processed[1][1]
+    assert len(second.renditions) == 2
+    assert second.renditions[0] == first.renditions[0]
+    assert (await world.store.get(6)).state is UploadState.PROCESSED  # type: ignore[union-attr]
+
+    # A damaged stored rendition is not trusted: the third copy is processed afresh.
+    digest, _, extension = first.renditions[0].url.rsplit("/", 1)[1].partition(".")
+    world.blobs.rendition_path(digest, extension).write_bytes(b"bit rot")  # type: ignore[union-attr]
+    await uploaded(world, 7)
+    await world.publisher.process(7)
+    assert world.processor.jobs == ["photo", "avif", "photo"]
+    assert await world.blobs.verify_rendition(digest, extension)  # and it is repaired
+
+
+async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
+    world: World,
+) -> None:
+    await uploaded(world, 5)  # queued, but pretend the process died before working on it
+    publisher = world.publisher
+    publisher._to_process.get_nowait()
+    publisher._queued.clear()
+    assert await publisher.reconcile(stale_after_ms=10**12) == 0  # not stale yet
+    assert await publisher.reconcile(stale_after_ms=0) == 1
+    assert publisher._to_process.get_nowait() == 5
+    publisher._queued.clear()
+
+    world.processor.reject = None
+    for _ in range(3):  # each attempt "dies" before it can record an outcome
+        upload = await world.store.get(5)
+        await world.store.record_attempt(5, upload.attempts + 1)  # type: ignore[union-attr]
+    await publisher.process(5)
+    [(post_id, reason)] = world.events.failed
+    assert post_id == 5
+    assert "stopped unfinished 3 times" in reason
+    assert world.processor.jobs == []

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!photoshare/events/v1/events.proto\x12\x14photoshare.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xcf\x02\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0fmedia_processed\x18\x03 \x01(\x0b\x32$.photoshare.events.v1.MediaProcessedH\x00\x12\x39\n\x0cmedia_failed\x18\x04 \x01(\x0b\x32!.photoshare.events.v1.MediaFailedH\x00\x12=\n\x0epost_published\x18\x05 \x01(\x0b\x32#.photoshare.events.v1.PostPublishedH\x00\x12=\n\x0e\x66ollow_changed\x18\x06 \x01(\x0b\x32#.photoshare.events.v1.FollowChangedH\x00\x42\t\n\x07payload\"_\n\x0eMediaProcessed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x0bMediaFailed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"e\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\rFollowChanged\x12\x13\n\x0b\x66ollower_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ollowed_id\x18\x02 \x01(\x03\x12\x11\n\tfollowing\x18\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!photoshare/events/v1/events.proto\x12\x14photoshare.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xc7\x03\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0fmedia_processed\x18\x03 \x01(\x0b\x32$.photoshare.events.v1.MediaProcessedH\x00\x12\x39\n\x0cmedia_failed\x18\x04 \x01(\x0b\x32!.photoshare.events.v1.MediaFailedH\x00\x12=\n\x0epost_published\x18\x05 \x01(\x0b\x32#.photoshare.events.v1.PostPublishedH\x00\x12=\n\x0e\x66ollow_changed\x18\x06 \x01(\x0b\x32#.photoshare.events.v1.FollowChangedH\x00\x12;\n\rmedia_updated\x18\x07 \x01(\x0b\x32\".photoshare.events.v1.MediaUpdatedH\x00\x12\x39\n\x0cpost_updated\x18\x08 \x01(\x0b\x32!.photoshare.events.v1.PostUpdatedH\x00\x42\t\n\x07payload\"_\n\x0eMediaProcessed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x0bMediaFailed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"]\n\x0cMediaUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"1\n\x0bPostUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\"e\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\rFollowChanged\x12\x13\n\x0b\x66ollower_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ollowed_id\x18\x02 \x01(\x03\x12\x11\n\tfollowing\x18\x03 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photoshare.events.v1.events
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENT']._serialized_start=126
-  _globals['_EVENT']._serialized_end=461
-  _globals['_MEDIAPROCESSED']._serialized_start=463
-  _globals['_MEDIAPROCESSED']._serialized_end=558
-  _globals['_MEDIAFAILED']._serialized_start=560
-  _globals['_MEDIAFAILED']._serialized_end=625
-  _globals['_POSTPUBLISHED']._serialized_start=627
-  _globals['_POSTPUBLISHED']._serialized_end=728
-  _globals['_FOLLOWCHANGED']._serialized_start=730
-  _globals['_FOLLOWCHANGED']._serialized_end=806
+  _globals['_EVENT']._serialized_end=581
+  _globals['_MEDIAPROCESSED']._serialized_start=583
+  _globals['_MEDIAPROCESSED']._serialized_end=678
+  _globals['_MEDIAFAILED']._serialized_start=680
+  _globals['_MEDIAFAILED']._serialized_end=745
+  _globals['_MEDIAUPDATED']._serialized_start=747
+  _globals['_MEDIAUPDATED']._serialized_end=840
+  _globals['_POSTUPDATED']._serialized_start=842
+  _globals['_POSTUPDATED']._serialized_end=891
+  _globals['_POSTPUBLISHED']._serialized_start=893
+  _globals['_POSTPUBLISHED']._serialized_end=994
+  _globals['_FOLLOWCHANGED']._serialized_start=996
+  _globals['_FOLLOWCHANGED']._serialized_end=1072
 # @@protoc_insertion_point(module_scope)

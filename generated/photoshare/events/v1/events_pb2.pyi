@@ -30,6 +30,8 @@ class Event(_message.Message):
     MEDIA_FAILED_FIELD_NUMBER: _builtins.int
     POST_PUBLISHED_FIELD_NUMBER: _builtins.int
     FOLLOW_CHANGED_FIELD_NUMBER: _builtins.int
+    MEDIA_UPDATED_FIELD_NUMBER: _builtins.int
+    POST_UPDATED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once."""
     @_builtins.property
@@ -42,6 +44,10 @@ class Event(_message.Message):
     def post_published(self) -> Global___PostPublished: ...
     @_builtins.property
     def follow_changed(self) -> Global___FollowChanged: ...
+    @_builtins.property
+    def media_updated(self) -> Global___MediaUpdated: ...
+    @_builtins.property
+    def post_updated(self) -> Global___PostUpdated: ...
     def __init__(
         self,
         *,
@@ -51,12 +57,14 @@ class Event(_message.Message):
         media_failed: Global___MediaFailed | None = ...,
         post_published: Global___PostPublished | None = ...,
         follow_changed: Global___FollowChanged | None = ...,
+        media_updated: Global___MediaUpdated | None = ...,
+        post_updated: Global___PostUpdated | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -117,6 +125,62 @@ class MediaFailed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MediaFailed: _TypeAlias = MediaFailed  # noqa: Y015
+
+@_typing.final
+class MediaUpdated(_message.Message):
+    """media_svc added renditions (AVIF) to a published post's media. Topic `media`, key post id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    author_id: _builtins.int
+    @_builtins.property
+    def media(self) -> _media_pb2.Media:
+        """The whole media as it now is."""
+
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+        media: _media_pb2.Media | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "media", b"media", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MediaUpdated: _TypeAlias = MediaUpdated  # noqa: Y015
+
+@_typing.final
+class PostUpdated(_message.Message):
+    """A published post changed (its media gained renditions); caches of it are stale.
+    Topic `posts`, key author id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    author_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostUpdated: _TypeAlias = PostUpdated  # noqa: Y015
 
 @_typing.final
 class PostPublished(_message.Message):

@@ -25,21 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fphotoshare/media/v1/media.proto\x12\x13photoshare.media.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\tRendition\x12\x30\n\x04size\x18\x01 \x01(\x0e\x32\".photoshare.media.v1.RenditionSize\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x0b\n\x03url\x18\x05 \x01(\t\"\x88\x01\n\x05Media\x12,\n\x04type\x18\x01 \x01(\x0e\x32\x1e.photoshare.media.v1.MediaType\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12\x32\n\nrenditions\x18\x04 \x03(\x0b\x32\x1e.photoshare.media.v1.Rendition\"[\n\x0cUploadTarget\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*=\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_TYPE_PHOTO\x10\x01*\x7f\n\rRenditionSize\x12\x1e\n\x1aRENDITION_SIZE_UNSPECIFIED\x10\x00\x12\x1c\n\x18RENDITION_SIZE_THUMBNAIL\x10\x01\x12\x17\n\x13RENDITION_SIZE_FEED\x10\x02\x12\x17\n\x13RENDITION_SIZE_FULL\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fphotoshare/media/v1/media.proto\x12\x13photoshare.media.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\tRendition\x12\x30\n\x04size\x18\x01 \x01(\x0e\x32\".photoshare.media.v1.RenditionSize\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x0b\n\x03url\x18\x05 \x01(\t\".\n\x0bPlaceholder\x12\x10\n\x08\x62lurhash\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\"\xea\x01\n\x05Media\x12,\n\x04type\x18\x01 \x01(\x0e\x32\x1e.photoshare.media.v1.MediaType\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12\x32\n\nrenditions\x18\x04 \x03(\x0b\x32\x1e.photoshare.media.v1.Rendition\x12\x35\n\x0bplaceholder\x18\x05 \x01(\x0b\x32 .photoshare.media.v1.Placeholder\x12\x14\n\x0c\x61spect_ratio\x18\x06 \x01(\x02\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x05\"[\n\x0cUploadTarget\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*S\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_TYPE_PHOTO\x10\x01\x12\x14\n\x10MEDIA_TYPE_VIDEO\x10\x02*\x7f\n\rRenditionSize\x12\x1e\n\x1aRENDITION_SIZE_UNSPECIFIED\x10\x00\x12\x1c\n\x18RENDITION_SIZE_THUMBNAIL\x10\x01\x12\x17\n\x13RENDITION_SIZE_FEED\x10\x02\x12\x17\n\x13RENDITION_SIZE_FULL\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photoshare.media.v1.media_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MEDIATYPE']._serialized_start=450
-  _globals['_MEDIATYPE']._serialized_end=511
-  _globals['_RENDITIONSIZE']._serialized_start=513
-  _globals['_RENDITIONSIZE']._serialized_end=640
+  _globals['_MEDIATYPE']._serialized_start=596
+  _globals['_MEDIATYPE']._serialized_end=679
+  _globals['_RENDITIONSIZE']._serialized_start=681
+  _globals['_RENDITIONSIZE']._serialized_end=808
   _globals['_RENDITION']._serialized_start=89
   _globals['_RENDITION']._serialized_end=216
-  _globals['_MEDIA']._serialized_start=219
-  _globals['_MEDIA']._serialized_end=355
-  _globals['_UPLOADTARGET']._serialized_start=357
-  _globals['_UPLOADTARGET']._serialized_end=448
+  _globals['_PLACEHOLDER']._serialized_start=218
+  _globals['_PLACEHOLDER']._serialized_end=264
+  _globals['_MEDIA']._serialized_start=267
+  _globals['_MEDIA']._serialized_end=501
+  _globals['_UPLOADTARGET']._serialized_start=503
+  _globals['_UPLOADTARGET']._serialized_end=594
 # @@protoc_insertion_point(module_scope)

@@ -28,11 +28,15 @@ class _MediaTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MediaType.V
     DESCRIPTOR: _descriptor.EnumDescriptor
     MEDIA_TYPE_UNSPECIFIED: _MediaType.ValueType  # 0
     MEDIA_TYPE_PHOTO: _MediaType.ValueType  # 1
+    MEDIA_TYPE_VIDEO: _MediaType.ValueType  # 2
+    """MP4 or MOV (H.264 or HEVC), played from a 720p H.264 MP4 rendition."""
 
 class MediaType(_MediaType, metaclass=_MediaTypeEnumTypeWrapper): ...
 
 MEDIA_TYPE_UNSPECIFIED: MediaType.ValueType  # 0
 MEDIA_TYPE_PHOTO: MediaType.ValueType  # 1
+MEDIA_TYPE_VIDEO: MediaType.ValueType  # 2
+"""MP4 or MOV (H.264 or HEVC), played from a 720p H.264 MP4 rendition."""
 Global___MediaType: _TypeAlias = MediaType  # noqa: Y015
 
 class _RenditionSize:
@@ -62,6 +66,17 @@ Global___RenditionSize: _TypeAlias = RenditionSize  # noqa: Y015
 
 @_typing.final
 class Rendition(_message.Message):
+    """One encoding of the media at one size. Its URL ends in the format's extension
+    (.jpg, .webp, .avif, .mp4) and never changes content: cache it forever.
+
+    How a client picks: among renditions of the size class it is drawing (THUMBNAIL
+    for grids, FEED for the feed, FULL for the detail view) take the first whose
+    content_type it can decode in this order of preference: image/avif, image/webp,
+    image/jpeg. If its screen needs more pixels than that size's width, step up a
+    size class. For VIDEO media the image renditions are the poster frame and the
+    video/mp4 rendition is what plays.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SIZE_FIELD_NUMBER: _builtins.int
@@ -71,6 +86,7 @@ class Rendition(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     size: Global___RenditionSize.ValueType
     content_type: _builtins.str
+    """image/jpeg, image/webp, image/avif or video/mp4."""
     width: _builtins.int
     height: _builtins.int
     url: _builtins.str
@@ -92,8 +108,36 @@ class Rendition(_message.Message):
 Global___Rendition: _TypeAlias = Rendition  # noqa: Y015
 
 @_typing.final
+class Placeholder(_message.Message):
+    """What a feed needs to lay out and paint a post before a byte of its image arrives."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BLURHASH_FIELD_NUMBER: _builtins.int
+    COLOR_FIELD_NUMBER: _builtins.int
+    blurhash: _builtins.str
+    """BlurHash (https://blurha.sh) of the upright image, 4x3 components."""
+    color: _builtins.str
+    """The average colour as #rrggbb, for clients without a BlurHash decoder."""
+    def __init__(
+        self,
+        *,
+        blurhash: _builtins.str = ...,
+        color: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blurhash", b"blurhash", "color", b"color"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Placeholder: _TypeAlias = Placeholder  # noqa: Y015
+
+@_typing.final
 class Media(_message.Message):
-    """A processed photo: its upright size and its renditions."""
+    """Processed media: its upright size and its renditions. Renditions can be added
+    after publishing (AVIF is made in the background); existing ones never change.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -101,11 +145,21 @@ class Media(_message.Message):
     WIDTH_FIELD_NUMBER: _builtins.int
     HEIGHT_FIELD_NUMBER: _builtins.int
     RENDITIONS_FIELD_NUMBER: _builtins.int
+    PLACEHOLDER_FIELD_NUMBER: _builtins.int
+    ASPECT_RATIO_FIELD_NUMBER: _builtins.int
+    DURATION_MS_FIELD_NUMBER: _builtins.int
     type: Global___MediaType.ValueType
     width: _builtins.int
+    """Upright pixels of the original; width / height is the aspect ratio to lay out."""
     height: _builtins.int
+    aspect_ratio: _builtins.float
+    """width / height, for layout."""
+    duration_ms: _builtins.int
+    """VIDEO only: the length of the clip."""
     @_builtins.property
     def renditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rendition]: ...
+    @_builtins.property
+    def placeholder(self) -> Global___Placeholder: ...
     def __init__(
         self,
         *,
@@ -113,10 +167,13 @@ class Media(_message.Message):
         width: _builtins.int = ...,
         height: _builtins.int = ...,
         renditions: _abc.Iterable[Global___Rendition] | None = ...,
+        placeholder: Global___Placeholder | None = ...,
+        aspect_ratio: _builtins.float = ...,
+        duration_ms: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["placeholder", b"placeholder"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "renditions", b"renditions", "type", b"type", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "duration_ms", b"duration_ms", "height", b"height", "placeholder", b"placeholder", "renditions", b"renditions", "type", b"type", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -124,7 +181,10 @@ Global___Media: _TypeAlias = Media  # noqa: Y015
 
 @_typing.final
 class UploadTarget(_message.Message):
-    """Where and how the client sends the bytes; the URL is signed and expires."""
+    """Where and how the client sends the bytes; the URL is signed and expires.
+    Either PUT the whole file to it, or upload resumably with tus 1.0 core on the same
+    URL (HEAD for Upload-Offset, PATCH application/offset+octet-stream to append).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

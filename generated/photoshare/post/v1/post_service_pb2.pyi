@@ -96,7 +96,9 @@ class MediaSpec(_message.Message):
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
     type: _media_pb2.MediaType.ValueType
     content_type: _builtins.str
-    """image/jpeg, image/png, image/webp or image/heic."""
+    """PHOTO: image/jpeg, image/png, image/webp or image/heic.
+    VIDEO: video/mp4 or video/quicktime (H.264 or HEVC).
+    """
     size_bytes: _builtins.int
     def __init__(
         self,

@@ -1,0 +1,256 @@
+"""From a received upload to published media: process, dedupe, add AVIF, reconcile, expire.
+
+States: OPEN -> RECEIVED -> PUBLISHED (photos: JPEG and WebP announced, AVIF owed)
+-> PROCESSED; any of OPEN and RECEIVED -> FAILED with a reason for the person posting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from photoshare.media.v1 import media_pb2
+
+from common.ids import now_ms
+from media_svc.models import RejectedMedia, RenderResult, Upload, UploadState
+from media_svc.storage.base import BlobStore, UploadStore
+
+log = logging.getLogger(__name__)
+
+EXPIRED_REASON = "the upload URL expired before the file arrived; create the post again"
+
+
+class Processor(Protocol):
+    async def render(
+        self, kind: str, source: Path, content_type: str, out_dir: Path
+    ) -> RenderResult:
+        """kind is photo, avif or video; raises RejectedMedia with a reason to show."""
+        ...
+
+
+class MediaEvents(Protocol):
+    async def media_processed(
+        self, post_id: int, author_id: int, media: media_pb2.Media
+    ) -> None: ...
+
+    async def media_updated(self, post_id: int, author_id: int, media: media_pb2.Media) -> None: ...
+
+    async def media_failed(self, post_id: int, author_id: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPolicy:
+    public_base: str
+    max_attempts: int = 3
+    # Work untouched this long is presumed dead (its process crashed) and is taken over.
+    stale_after_ms: int = 10 * 60 * 1000
+
+
+class Publisher:
+    """Turns received uploads into published media, in the background.
+
+    Example:
+        publisher = Publisher(store, blobs, PooledProcessor(pool, timeouts), events, policy)
+        publisher.enqueue(upload_id)  # after the original is stored
+        await asyncio.gather(publisher.run_processing(), publisher.run_enhancing())
+    """
+
+    def __init__(
+        self,
+        store: UploadStore,
+        blobs: BlobStore,
+        processor: Processor,
+        events: MediaEvents,
+        policy: PublishPolicy,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._processor = processor
+        self._events = events
+        self._policy = policy
+        self._clock = clock
+        self._to_process: asyncio.Queue[int] = asyncio.Queue()
+        self._to_enhance: asyncio.Queue[int] = asyncio.Queue()
+        self._queued: set[int] = set()
+
+    def enqueue(self, upload_id: int) -> None:
+        self._queue_once(self._to_process, upload_id)
+
+    async def run_processing(self) -> None:
+        """A worker: publishes received uploads until cancelled."""
+        await self._drain(self._to_process, self.process)
+
+    async def run_enhancing(self) -> None:
+        """A worker: adds AVIF to published photos until cancelled; runs behind processing."""
+        await self._drain(self._to_enhance, self.enhance)
+
+    async def resume(self) -> None:
+        """Takes up all owed work, e.g. after a restart."""
+        await self.reconcile(stale_after_ms=0)
+
+    async def reconcile(self, stale_after_ms: int | None = None) -> int:
+        """Finds uploads whose processing died midway and queues them again; fails those that
+        have used up their attempts. Returns how many it took up."""
+        stale_after = self._policy.stale_after_ms if stale_after_ms is None else stale_after_ms
+        cutoff = self._clock() - stale_after
+        taken = 0
+        for state, queue in (
+            (UploadState.RECEIVED, self._to_process),
+            (UploadState.PUBLISHED, self._to_enhance),
+        ):
+            for upload in await self._store.in_state(state):
+                if upload.updated_at_ms <= cutoff and upload.upload_id not in self._queued:
+                    self._queue_once(queue, upload.upload_id)
+                    taken += 1
+        return taken
+
+    async def expire_stale(self) -> int:
+        """Fails the posts whose upload URL expired unfinished and drops their partial bytes."""
+        stale = await self._store.expired_open(self._clock())
+        for upload in stale:
+            await self.fail(upload, EXPIRED_REASON)
+            await self._blobs.discard_staging(upload.upload_id)
+        return len(stale)
+
+    async def fail(self, upload: Upload, reason: str) -> None:
+        log.info("upload %s failed: %s", upload.upload_id, reason)
+        await self._events.media_failed(upload.upload_id, upload.author_id, reason)
+        await self._store.mark_failed(upload.upload_id, reason)
+
+    async def process(self, upload_id: int) -> None:
+        upload = await self._started(upload_id, UploadState.RECEIVED)
+        if upload is None:
+            return
+        reused = await self._reusable(upload)
+        if reused is not None:
+            await self._events.media_processed(upload_id, upload.author_id, reused)
+            await self._store.mark_processed(upload_id, reused.SerializeToString())
+            return
+        kind = "video" if upload.media_type == "VIDEO" else "photo"
+        try:
+            result = await self._render(upload, kind)
+        except RejectedMedia as exc:
+            await self.fail(upload, str(exc))
+            return
+        media = media_pb2.Media(
+            type=media_pb2.MediaType.Value(f"MEDIA_TYPE_{upload.media_type}"),
+            width=result.width,
+            height=result.height,
+            aspect_ratio=result.width / result.height,
+            duration_ms=result.duration_ms,
+        )
+        if result.placeholder:
+            media.placeholder.blurhash = result.placeholder.blurhash
+            media.placeholder.color = result.placeholder.color
+        media.renditions.extend(await self._store_renditions(result))
+        # Announce first, then record: a crash in between re-announces (idempotent downstream).
+        await self._events.media_processed(upload_id, upload.author_id, media)
+        if kind == "photo":
+            await self._store.mark_published(upload_id, media.SerializeToString())
+            self._queue_once(self._to_enhance, upload_id)
+        else:
+            await self._finish(upload, media)
+
+    async def enhance(self, upload_id: int) -> None:
+        """Adds AVIF renditions to a published photo and announces the fuller media."""
+        upload = await self._started(upload_id, UploadState.PUBLISHED)
+        if upload is None or upload.media is None:
+            return
+        media = media_pb2.Media.FromString(upload.media)
+        try:
+            result = await self._render(upload, "avif")
+        except RejectedMedia as exc:  # JPEG and WebP stay; the post is fine without AVIF
+            log.warning("no AVIF for upload %s: %s", upload_id, exc)
+        else:
+            media.renditions.extend(await self._store_renditions(result))
+            await self._events.media_updated(upload_id, upload.author_id, media)
+        await self._finish(upload, media)
+
+    async def _started(self, upload_id: int, state: UploadState) -> Upload | None:
+        """The upload if it is in `state`, its attempt counted; None when there is nothing
+        to do, or when its attempts are used up (then it fails)."""
+        upload = await self._store.get(upload_id)
+        if upload is None or upload.state is not state:
+            return None
+        if upload.attempts >= self._policy.max_attempts:
+            if state is UploadState.PUBLISHED:
+                await self._finish(upload, media_pb2.Media.FromString(upload.media or b""))
+            else:
+                await self.fail(
+                    upload,
+                    f"processing stopped unfinished {upload.attempts} times; "
+                    "upload the file again in a new post",
+                )
+            return None
+        await self._store.record_attempt(upload_id, upload.attempts + 1)
+        return upload
+
+    async def _render(self, upload: Upload, kind: str) -> RenderResult:
+        source = self._blobs.original_path(upload.upload_id)
+        out_dir = await self._blobs.work_dir(upload.upload_id)
+        try:
+            return await self._processor.render(kind, source, upload.content_type, out_dir)
+        except RejectedMedia:
+            await self._blobs.discard_work(upload.upload_id)
+            raise
+
+    async def _store_renditions(self, result: RenderResult) -> list[media_pb2.Rendition]:
+        renditions = []
+        for file in result.renditions:
+            digest = await self._blobs.put_rendition(file.path, file.extension)
+            renditions.append(
+                media_pb2.Rendition(
+                    size=media_pb2.RenditionSize.Value(f"RENDITION_SIZE_{file.size}"),
+                    content_type=file.content_type,
+                    width=file.width,
+                    height=file.height,
+                    url=f"{self._policy.public_base}/media/{digest}.{file.extension}",
+                )
+            )
+        return renditions
+
+    async def _finish(self, upload: Upload, media: media_pb2.Media) -> None:
+        await self._store.mark_processed(upload.upload_id, media.SerializeToString())
+        await self._blobs.discard_work(upload.upload_id)
+        if upload.sha256:
+            await self._store.remember_content(upload.sha256, media.SerializeToString())
+
+    async def _reusable(self, upload: Upload) -> media_pb2.Media | None:
+        """The media of an earlier identical upload, if every rendition it names is intact."""
+        if not upload.sha256:
+            return None
+        known = await self._store.media_for_content(upload.sha256)
+        if known is None:
+            return None
+        media = media_pb2.Media.FromString(known)
+        for rendition in media.renditions:
+            name = rendition.url.rsplit("/", 1)[-1]
+            digest, _, extension = name.partition(".")
+            if not await self._blobs.verify_rendition(digest, extension):
+                log.warning("stored rendition %s is missing or damaged; reprocessing", name)
+                return None
+        log.info("upload %s is a copy of known content; reusing its renditions", upload.upload_id)
+        return media
+
+    async def _drain(
+        self, queue: asyncio.Queue[int], work: Callable[[int], Awaitable[None]]
+    ) -> None:
+        while True:
+            upload_id = await queue.get()
+            self._queued.discard(upload_id)
+            try:
+                await work(upload_id)
+            except Exception:
+                log.exception("upload %s: work stopped; the reconciler will retry", upload_id)
+            finally:
+                queue.task_done()
+
+    def _queue_once(self, queue: asyncio.Queue[int], upload_id: int) -> None:
+        if upload_id not in self._queued:
+            self._queued.add(upload_id)
+            queue.put_nowait(upload_id)
