@@ -121,6 +121,7 @@ class Publisher:
         log.info("upload %s failed: %s", upload.upload_id, reason)
         await self._events.media_failed(upload.upload_id, upload.author_id, reason)
         await self._store.mark_failed(upload.upload_id, reason)
+        await self._blobs.discard_work(upload.upload_id)
 
     async def process(self, upload_id: int) -> None:
         upload = await self._started(upload_id, UploadState.RECEIVED)

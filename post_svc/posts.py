@@ -68,7 +68,7 @@ class Posts:
                 field="caption",
             )
         if media is None:
-            raise InvalidArgument("media is required: a post is a photo", field="media")
+            raise InvalidArgument("media is required: a post is a photo or a video", field="media")
         post = Post(
             id=self._ids.next_id(),
             author_id=author_id,

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 _HASH_BLOCK = 1024 * 1024
@@ -48,9 +49,9 @@ class FileBlobStore:
         return digest
 
     async def work_dir(self, upload_id: int) -> Path:
-        """An empty folder for one processing attempt's output."""
-        folder = self._work / str(upload_id)
-        await asyncio.to_thread(shutil.rmtree, folder, True)
+        """A new empty folder for one processing attempt's output. One per attempt: a worker
+        orphaned by a crash may still be writing into an earlier attempt's folder."""
+        folder = self._work / str(upload_id) / uuid.uuid4().hex
         await asyncio.to_thread(folder.mkdir, parents=True)
         return folder
 

@@ -47,6 +47,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="leave out the hybrid/push/pull comparison (three more graphs)",
     )
     parser.add_argument(
+        "--only",
+        default="load,freshness,media",
+        help="which parts to run, of load, freshness and media (a quick media-only run: "
+        "--only media --users 300 --skip-strategies)",
+    )
+    parser.add_argument(
         "--samples",
         type=Path,
         default=Path(__file__).resolve().parents[3] / "shared" / "media-samples",
@@ -66,12 +72,16 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             samples=args.samples,
         )
         async with Bench(config) as bench:
+            parts = set(args.only.split(","))
             results["graph"] = bench.describe_graph()
-            results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
-            results["load_grpc"] = await bench.load_curve(rates, args.step_seconds, via="grpc")
-            results["freshness"] = await bench.freshness()
-            results["fanout"] = bench.fanout_summary(results["freshness"])
-            results["media"] = await bench.media()
+            if "load" in parts:
+                results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
+                results["load_grpc"] = await bench.load_curve(rates, args.step_seconds, via="grpc")
+            if "freshness" in parts:
+                results["freshness"] = await bench.freshness()
+                results["fanout"] = bench.fanout_summary(results["freshness"])
+            if "media" in parts:
+                results["media"] = await bench.media()
         strategies: dict[str, Any] = {}
         chosen = (
             ()

@@ -15,6 +15,8 @@ def print_table(result: dict[str, Any]) -> None:
         f"celebrities {list(graph['celebrities'].values())} followers"
     )
     for via in ("load", "load_grpc"):
+        if via not in result:
+            continue
         label = "REST gateway, 60/30/10 mix" if via == "load" else "feed_svc over gRPC"
         print(f"\nfeed reads via {label}")
         print(
@@ -29,6 +31,14 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{feed.get('p99_ms', 0):>8.1f} {feed.get('max_ms', 0):>8.1f} "
                 f"{feed['errors']:>7}"
             )
+    if "freshness" in result:
+        print_freshness(result)
+    if "media" in result:
+        print_media(result["media"])
+    print_strategies(result)
+
+
+def print_freshness(result: dict[str, Any]) -> None:
     print("\nfreshness (published -> in the follower's feed), ms")
     for name, row in result["freshness"].items():
         print(
@@ -40,18 +50,24 @@ def print_table(result: dict[str, Any]) -> None:
         f"\nfan-out: {fanout['timelines_written_per_s']} timelines/s, "
         f"{fanout['write_amplification_per_post']} timeline writes per post (mean)"
     )
-    media = result["media"]
-    print("\nmedia: last byte -> published, ms")
-    for name in ("jpeg_12mp", "heic_iphone"):
+
+
+def print_media(media: dict[str, Any]) -> None:
+    print("\nmedia: last byte -> published (-> AVIF added), identical re-upload, ms")
+    for name in ("jpeg_12mp", "heic_iphone", "mov_hevc_1080p_10s"):
+        row = media[name]
         print(
-            f"  {name:<12} {media[name]['last_byte_to_published_ms']} "
-            f"(median {media[name]['median_ms']})"
+            f"  {name:<20} {row['last_byte_to_published_ms']} (median {row['median_ms']})"
+            f"  AVIF +{row['published_to_avif_ms']}  copy {row['identical_reupload_ms']}"
         )
     get = media["feed_rendition_get"]
     print(
         f"  feed rendition GET at {get['offered_rps']}/s: p50 {get.get('p50_ms')} "
         f"p99 {get.get('p99_ms')} ms"
     )
+
+
+def print_strategies(result: dict[str, Any]) -> None:
     if not result["strategies"]:
         print(flush=True)
         return
@@ -76,7 +92,7 @@ def write_chart(results: dict[str, dict[str, Any]], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(8, 5))
     for backend, result in results.items():
         for via, style in (("load", "-o"), ("load_grpc", "--s")):
-            steps = result[via]
+            steps = result.get(via, [])
             axes.plot(
                 [s["offered_rps"] for s in steps],
                 [s["feed"].get("p99_ms", 0) for s in steps],

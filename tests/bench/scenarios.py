@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from photoshare.feed.v1 import feed_service_pb2_grpc as fgrpc
 from common.metadata import as_caller
 from deploy.local import Mesh
 from tests.bench.load import Mix, Stats, run_open_loop
-from tests.bench.seed import Graph, bounded, post_photo, seed_graph
+from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
 from tests.e2e.conftest import cleanup_servers, mesh_env
 
 SATURATED_P99_MS = 1_000.0
@@ -109,13 +111,8 @@ class Bench:
     async def _post(
         self, author: int, photo: bytes | None = None, content_type: str = "image/jpeg"
     ) -> tuple[int, float]:
-        return await post_photo(
-            self.env["PHOTOSHARE_POST_ADDR"],
-            self.session,
-            author,
-            photo or self.small_photo,
-            content_type,
-        )
+        """Posts bytes never uploaded before (dedupe would shortcut a repeat)."""
+        return await self._post_exact(author, unique_copy(photo or self.small_photo), content_type)
 
     async def _post_state(self, post_id: int, token_of: int) -> dict[str, Any]:
         async with self.session.get(
@@ -175,12 +172,13 @@ class Bench:
 
         async def new_post() -> bool:
             author = rng.choice(self.graph.users)
+            photo = unique_copy(self.small_photo)
             body = {
                 "caption": "bench",
                 "media": {
                     "type": "PHOTO",
                     "contentType": "image/jpeg",
-                    "sizeBytes": str(len(self.small_photo)),
+                    "sizeBytes": str(len(photo)),
                 },
             }
             async with self.session.post(
@@ -189,7 +187,7 @@ class Bench:
                 if r.status != 200:
                     return False
                 url = (await r.json())["upload"]["url"]
-            async with self.session.put(url, data=self.small_photo) as r:
+            async with self.session.put(url, data=photo) as r:
                 await r.read()
                 return r.status == 202
 
@@ -320,7 +318,10 @@ class Bench:
         raise TimeoutError(f"post {post_id} was not published within 60 s")
 
     async def media(self) -> dict[str, Any]:
-        photos = {
+        """Last byte -> published for fresh uploads (each one's bytes new, so no dedupe),
+        published -> AVIF added, and a re-upload of identical bytes."""
+        clip = await asyncio.to_thread(_phone_clip)
+        media = {
             "jpeg_12mp": (
                 await asyncio.to_thread(_twelve_megapixel_jpeg, self.config.samples),
                 "image/jpeg",
@@ -329,26 +330,36 @@ class Bench:
                 (self.config.samples / "heif" / "IMG_5195.HEIC").read_bytes(),
                 "image/heic",
             ),
+            "mov_hevc_1080p_10s": (clip, "video/quicktime"),
         }
         author = self.graph.author10
         results: dict[str, Any] = {}
         feed_url = ""
-        for name, (photo, content_type) in photos.items():
-            timings = []
+        for name, (data, content_type) in media.items():
+            timings, avif_lags = [], []
             for _ in range(3):
-                post_id, _ = await self._post(author, photo, content_type)
+                post_id, _ = await self._post(author, data, content_type)
                 uploaded = time.monotonic()
                 post = await self._until_published(post_id, author)
-                timings.append((time.monotonic() - uploaded) * 1000)
-                feed_url = next(
-                    r["url"]
-                    for r in post["media"]["renditions"]
-                    if r["size"] == "RENDITION_SIZE_FEED"
-                )
+                published = time.monotonic()
+                timings.append((published - uploaded) * 1000)
+                if content_type.startswith("image/"):
+                    feed_url = _rendition(post, "RENDITION_SIZE_FEED", "image/jpeg")
+                    await self._until_avif(post_id, author)
+                    avif_lags.append((time.monotonic() - published) * 1000)
+            copy = unique_copy(data)  # the same bytes twice: the second reuses the first
+            for attempt in ("first", "copy"):
+                post_id, _ = await self._post_exact(author, copy, content_type)
+                uploaded = time.monotonic()
+                await self._until_published(post_id, author)
+                if content_type.startswith("image/") and attempt == "first":
+                    await self._until_avif(post_id, author)
             results[name] = {
-                "bytes": len(photo),
+                "bytes": len(data),
                 "last_byte_to_published_ms": [round(t) for t in timings],
                 "median_ms": round(sorted(timings)[1]),
+                "published_to_avif_ms": [round(t) for t in avif_lags],
+                "identical_reupload_ms": round((time.monotonic() - uploaded) * 1000),
             }
             print(f"   media {name}: {results[name]}", flush=True)
 
@@ -361,6 +372,20 @@ class Bench:
         results["feed_rendition_get"] = {"offered_rps": 200, **stats["media"].summary()}
         print(f"   media GET: {results['feed_rendition_get']}", flush=True)
         return results
+
+    async def _until_avif(self, post_id: int, author: int) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            post = await self._post_state(post_id, author)
+            if any(r["contentType"] == "image/avif" for r in post["media"]["renditions"]):
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"post {post_id} got no AVIF within 60 s")
+
+    async def _post_exact(self, author: int, data: bytes, content_type: str) -> tuple[int, float]:
+        return await post_photo(
+            self.env["PHOTOSHARE_POST_ADDR"], self.session, author, data, content_type
+        )
 
     async def strategy_run(self, rate: float, seconds: float) -> dict[str, Any]:
         mix = Mix([("feed", 1, self._random_feed_read)])
@@ -405,6 +430,28 @@ def _epoch_ms(rfc3339: str) -> float:
     stamp = Timestamp()
     stamp.FromJsonString(rfc3339)
     return float(stamp.ToMilliseconds())
+
+
+def _rendition(post: dict[str, Any], size: str, content_type: str) -> str:
+    return next(
+        str(r["url"])
+        for r in post["media"]["renditions"]
+        if r["size"] == size and r["contentType"] == content_type
+    )
+
+
+def _phone_clip() -> bytes:
+    """10 s of 1080p HEVC in MOV with audio, as a phone records it (made with ffmpeg)."""
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mov"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
+             "-f", "lavfi", "-i", "sine=frequency=440", "-t", "10", "-c:v", "libx265",
+             "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
+             "-c:a", "aac", str(clip)],
+            check=True,
+        )  # fmt: skip
+        return clip.read_bytes()
 
 
 def _twelve_megapixel_jpeg(samples: Path) -> bytes:
