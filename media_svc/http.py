@@ -118,7 +118,7 @@ class _Uploads:
                     reason="TUS_CONTENT_TYPE",
                 )
             offset = _int(request.headers.get("Upload-Offset", ""), "Upload-Offset header")
-            new_offset = await self._uploads.append(
+            progress = await self._uploads.append(
                 _upload_id(request), request.query.get("token", ""), offset, _body(request)
             )
         except PhotoshareError as exc:
@@ -128,7 +128,12 @@ class _Uploads:
             # The connection broke mid-body; the bytes that arrived are kept for a resume.
             return web.Response(status=400, headers=_tus_headers())
         return web.Response(
-            status=204, headers={**_tus_headers(), "Upload-Offset": str(new_offset)}
+            status=204,
+            headers={
+                **_tus_headers(),
+                "Upload-Offset": str(progress.offset),
+                "Upload-Expires": _http_date(progress.expires_at_ms),
+            },
         )
 
 

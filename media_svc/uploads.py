@@ -166,9 +166,9 @@ class Uploads:
 
     async def append(
         self, upload_id: int, token: str, offset: int, chunks: AsyncIterator[bytes]
-    ) -> int:
-        """Appends at `offset` (tus PATCH); returns the new offset. Bytes that arrived before
-        the connection broke are kept, so the client resumes from there."""
+    ) -> UploadProgress:
+        """Appends at `offset` (tus PATCH); returns the progress after it. Bytes that arrived
+        before the connection broke are kept, so the client resumes from there."""
         upload = await self._open_slot(upload_id, token)
         staging = self._blobs.staging_path(upload_id)
         with self._exclusive(upload_id):
@@ -182,7 +182,7 @@ class Uploads:
             stored += await self._write(upload, staging, stored, chunks)
             if stored == upload.size_bytes:
                 await self._complete(upload, staging)
-        return stored
+        return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
 
     def _exclusive(self, upload_id: int) -> _Exclusive:
         return _Exclusive(self._writing, upload_id)

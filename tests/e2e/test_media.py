@@ -111,6 +111,7 @@ def test_tus_requests_are_checked(api: Api, samples: Path, username: Names) -> N
     assert api.call("HEAD", url.replace("token=", "token=x"), headers=TUS).status == 403
     done = api.call("PATCH", url, data=data, headers={**patch, "Upload-Offset": "0"})
     assert done.status == 204
+    assert done.headers["Upload-Expires"].endswith(" GMT")
     assert done.headers["Upload-Offset"] == str(len(data))
     assert api.call("PUT", url, data=data).status == 409  # a plain PUT after tus: done already
 
@@ -188,6 +189,7 @@ def test_an_iphone_mov_clip_is_published_upright_without_its_location(
     poster = api.call("GET", renditions(post, "image/jpeg")[-1]["url"]).body
     image = pyvips.Image.new_from_buffer(poster, "")
     assert (image.width, image.height) == (720, 1280)  # the poster is upright too
+    assert not [f for f in image.get_fields() if f.startswith(("exif", "xmp", "orientation"))]
     eventually(lambda: post_id in api.feed_ids(bob))
 
 

@@ -218,9 +218,10 @@ async def test_tus_resumes_where_the_connection_broke(world: World) -> None:
     assert (progress.offset, progress.length) == (30, len(JPEG))
     with pytest.raises(FailedPrecondition, match="Upload-Offset is 0 but 30"):
         await uploads.append(5, token, 0, body(JPEG))
-    assert await uploads.append(5, token, 30, body(JPEG[30:50])) == 50
+    assert (await uploads.append(5, token, 30, body(JPEG[30:50]))).offset == 50
     assert world.publisher._to_process.empty()
-    assert await uploads.append(5, token, 50, body(JPEG[50:])) == len(JPEG)
+    done = await uploads.append(5, token, 50, body(JPEG[50:]))
+    assert (done.offset, done.length) == (len(JPEG), len(JPEG))
     assert (await uploads.progress(5, token)).offset == len(JPEG)
     assert (await world.store.get(5)).state is UploadState.RECEIVED  # type: ignore[union-attr]
     await world.publisher.process(5)
@@ -234,7 +235,7 @@ async def test_tus_resumes_where_the_connection_broke(world: World) -> None:
 async def test_tus_checks_the_type_once_the_first_bytes_are_in(world: World) -> None:
     target = await world.uploads.open_slot(5, 9, "PHOTO", "image/png", len(JPEG))
     token = token_of(target.url)
-    assert await world.uploads.append(5, token, 0, body(JPEG[:8])) == 8
+    assert (await world.uploads.append(5, token, 0, body(JPEG[:8]))).offset == 8
     with pytest.raises(InvalidArgument, match="is a JPEG"):
         await world.uploads.append(5, token, 8, body(JPEG[8:20]))
     with pytest.raises(FailedPrecondition, match="upload failed: the file is a JPEG"):
