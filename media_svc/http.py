@@ -155,10 +155,10 @@ class _Media:
         }
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
-        path = self._blobs.rendition_path(digest, extension)
-        if path is None:
+        stored = await self._blobs.rendition_file(digest, extension)
+        if stored is None:
             return error_response("NOT_FOUND", f"no media is named {name!r}")
-        size = (await asyncio.to_thread(path.stat)).st_size
+        path, size = stored
         first, last, status = 0, size - 1, 200
         if "Range" in request.headers and "If-Range" not in request.headers:
             span = byte_range(request.headers["Range"], size)

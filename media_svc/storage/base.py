@@ -79,7 +79,9 @@ class BlobStore(Protocol):
         """Moves a finished file under its content address; returns the digest."""
         ...
 
-    def rendition_path(self, digest: str, extension: str) -> Path | None: ...
+    async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:
+        """Where a rendition is and how many bytes it has; None when it is not stored."""
+        ...
 
     async def verify_rendition(self, digest: str, extension: str) -> bool:
         """The rendition is there and its bytes still hash to its name."""

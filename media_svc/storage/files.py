@@ -65,9 +65,13 @@ class FileBlobStore:
         await asyncio.to_thread(_durable_place, source, target)
         return digest
 
-    def rendition_path(self, digest: str, extension: str) -> Path | None:
+    async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:
+        """Where a rendition is and how many bytes it has; None when it is not stored."""
         path = self._rendition_path(digest, extension)
-        return path if path.is_file() else None
+        try:
+            return path, (await asyncio.to_thread(path.stat)).st_size
+        except FileNotFoundError:
+            return None
 
     async def verify_rendition(self, digest: str, extension: str) -> bool:
         """The rendition is there and its bytes still hash to its name."""

@@ -109,6 +109,12 @@ async def broken(*chunks: bytes) -> AsyncIterator[bytes]:
     raise ConnectionResetError("client went away")
 
 
+async def stored(world: World, digest: str, extension: str) -> Path:
+    found = await world.blobs.rendition_file(digest, extension)
+    assert found is not None
+    return found[0]
+
+
 def token_of(url: str) -> str:
     return url.split("token=", 1)[1]
 
@@ -133,7 +139,7 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert jpeg.url.startswith("http://cdn/media/")
     assert jpeg.url.endswith(".jpg")
     digest = jpeg.url.rsplit("/", 1)[1].removesuffix(".jpg")
-    assert world.blobs.rendition_path(digest, "jpg").read_bytes() == b"photo" + JPEG  # type: ignore[union-attr]
+    assert (await stored(world, digest, "jpg")).read_bytes() == b"photo" + JPEG
     assert (await world.store.get(5)).state is UploadState.PUBLISHED  # type: ignore[union-attr]
 
     await world.publisher.enhance(5)
@@ -227,7 +233,7 @@ async def test_tus_resumes_where_the_connection_broke(world: World) -> None:
     await world.publisher.process(5)
     [(_, media)] = world.events.processed
     digest = media.renditions[0].url.rsplit("/", 1)[1].removesuffix(".jpg")
-    assert world.blobs.rendition_path(digest, "jpg").read_bytes() == b"photo" + JPEG  # type: ignore[union-attr]
+    assert (await stored(world, digest, "jpg")).read_bytes() == b"photo" + JPEG
     with pytest.raises(FailedPrecondition, match="already uploaded"):
         await uploads.append(5, token, len(JPEG), body(b"x"))
 
@@ -273,7 +279,7 @@ async def test_identical_uploads_reuse_verified_renditions(world: World) -> None
 
     # A damaged stored rendition is not trusted: the third copy is processed afresh.
     digest, _, extension = first.renditions[0].url.rsplit("/", 1)[1].partition(".")
-    world.blobs.rendition_path(digest, extension).write_bytes(b"bit rot")  # type: ignore[union-attr]
+    (await stored(world, digest, extension)).write_bytes(b"bit rot")
     await uploaded(world, 7)
     await world.publisher.process(7)
     assert world.processor.jobs == ["photo", "avif", "photo"]
