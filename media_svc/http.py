@@ -79,7 +79,7 @@ class _Uploads:
         return web.Response(
             status=204,
             headers={
-                "Tus-Resumable": TUS_VERSION,
+                **_tus_headers(),
                 "Tus-Version": TUS_VERSION,
                 "Tus-Max-Size": str(self._max_upload_bytes),
                 "Tus-Extension": "expiration",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import struct
 import uuid
@@ -24,8 +23,6 @@ from media_svc import formats
 from media_svc.models import CONTENT_TYPES, Upload, UploadState
 from media_svc.publishing import Publisher
 from media_svc.storage.base import BlobStore, UploadStore
-
-log = logging.getLogger(__name__)
 
 # Reasons the HTTP layer turns into status codes.
 TOO_LARGE = "UPLOAD_TOO_LARGE"
