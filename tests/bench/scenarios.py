@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from deploy.local import Mesh
 from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
 from tests.e2e.conftest import cleanup_servers, mesh_env
+from tests.media_files import make_clip
 
 SATURATED_P99_MS = 1_000.0
 SATURATED_ERRORS = 0.05
@@ -453,15 +453,7 @@ def _rendition(post: dict[str, Any], size: str, content_type: str) -> str:
 def _phone_clip() -> bytes:
     """10 s of 1080p HEVC in MOV with audio, as a phone records it (made with ffmpeg)."""
     with tempfile.TemporaryDirectory() as folder:
-        clip = Path(folder) / "clip.mov"
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
-             "-f", "lavfi", "-i", "sine=frequency=440", "-t", "10", "-c:v", "libx265",
-             "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
-             "-c:a", "aac", str(clip)],
-            check=True,
-        )  # fmt: skip
-        return clip.read_bytes()
+        return make_clip(Path(folder) / "clip.mov", size="1920x1080", seconds=10).read_bytes()
 
 
 def _twelve_megapixel_jpeg(samples: Path) -> bytes:

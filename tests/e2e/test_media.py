@@ -18,7 +18,7 @@ import pyvips
 from tusclient import client as tus
 
 from tests.e2e.conftest import Api, eventually
-from tests.hostile import png_header
+from tests.media_files import make_clip, png_header
 
 pytestmark = pytest.mark.e2e
 Names = Callable[[str], str]
@@ -121,14 +121,7 @@ def iphone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clip as an iPhone records it: HEVC in MOV, shot upright (a rotation flag), with
     its location in the metadata."""
     clip = tmp_path_factory.mktemp("clips") / "IMG_0001.MOV"
-    encoded = clip.with_suffix(".raw.mov")
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libx265",
-         "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
-         "-c:a", "aac", str(encoded)],
-        check=True,
-    )  # fmt: skip
+    encoded = make_clip(clip.with_suffix(".raw.mov"), size="1280x720", seconds=2)
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(encoded), "-c", "copy",
          "-metadata:s:v:0", "rotate=90", "-metadata", "location=+37.7749-122.4194/",

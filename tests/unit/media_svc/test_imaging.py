@@ -12,7 +12,7 @@ from media_svc.formats import sniff
 from media_svc.imaging import ImageLimits, PhotoRenderer, drop_webp_metadata, lock_down
 from media_svc.inspection import find_embedded_content
 from media_svc.models import RejectedMedia, RenderResult
-from tests.hostile import png_header
+from tests.media_files import png_header
 
 lock_down()
 RENDERER = PhotoRenderer(ImageLimits())
