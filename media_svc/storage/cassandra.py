@@ -31,8 +31,11 @@ STATEMENTS = {
     "WHERE upload_id = ? IF state = ?",
     "with_media": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state = ?",
+    # Final states are reached from either of two states: one conditional write, not two.
+    "processed": "UPDATE {ks}.uploads SET state = ?, media = ?, updated_at_ms = ? "
+    "WHERE upload_id = ? IF state IN (?, ?)",
     "failed": "UPDATE {ks}.uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
-    "WHERE upload_id = ? IF state = ?",
+    "WHERE upload_id = ? IF state IN (?, ?)",
     "attempt": "UPDATE {ks}.uploads SET attempts = ?, updated_at_ms = ? WHERE upload_id = ? "
     "IF EXISTS",
     "pending_add": "INSERT INTO {ks}.uploads_pending (state, upload_id, expires_at_ms) "
@@ -64,37 +67,38 @@ class CassandraUploadStore(CassandraStore):
     async def mark_received(self, upload_id: int, sha256: str) -> bool:
         if not await self.applied("received", (RECEIVED, sha256, now_ms(), upload_id, OPEN)):
             return False
-        await self._pending_moves(upload_id, OPEN, RECEIVED)
+        await self._pending_moves(upload_id, (OPEN,), RECEIVED)
         return True
 
     async def mark_published(self, upload_id: int, media: bytes) -> bool:
         if not await self.applied("with_media", (PUBLISHED, media, now_ms(), upload_id, RECEIVED)):
             return False
-        await self._pending_moves(upload_id, RECEIVED, PUBLISHED)
+        await self._pending_moves(upload_id, (RECEIVED,), PUBLISHED)
         return True
 
     async def mark_processed(self, upload_id: int, media: bytes) -> None:
-        processed = UploadState.PROCESSED.value
-        for source in (RECEIVED, PUBLISHED):
-            if await self.applied("with_media", (processed, media, now_ms(), upload_id, source)):
-                await self._pending_moves(upload_id, source, None)
-                return
+        values = (UploadState.PROCESSED.value, media, now_ms(), upload_id, RECEIVED, PUBLISHED)
+        if await self.applied("processed", values):
+            await self._pending_moves(upload_id, (RECEIVED, PUBLISHED), None)
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
-        failed = UploadState.FAILED.value
-        for source in (OPEN, RECEIVED):
-            if await self.applied("failed", (failed, reason, now_ms(), upload_id, source)):
-                await self._pending_moves(upload_id, source, None)
-                return
+        values = (UploadState.FAILED.value, reason, now_ms(), upload_id, OPEN, RECEIVED)
+        if await self.applied("failed", values):
+            await self._pending_moves(upload_id, (OPEN, RECEIVED), None)
 
     async def record_attempt(self, upload_id: int, attempts: int) -> None:
         await self.run("attempt", (attempts, now_ms(), upload_id))
 
-    async def _pending_moves(self, upload_id: int, source: str, target: str | None) -> None:
-        # Add before delete: a crash in between leaves a stale entry, which readers skip.
+    async def _pending_moves(
+        self, upload_id: int, sources: tuple[str, ...], target: str | None
+    ) -> None:
+        """Moves the slot's pending entry from whichever of `sources` held it to `target`.
+
+        Add before delete: a crash in between leaves a stale entry, which readers skip."""
         if target is not None:
             await self.run("pending_add", (target, upload_id, 0))
-        await self.run("pending_del", (source, upload_id))
+        for source in sources:
+            await self.run("pending_del", (source, upload_id))
 
     async def in_state(self, state: UploadState) -> list[Upload]:
         return await self._pending(state.value, lambda row: True)
