@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import uuid
@@ -32,6 +33,7 @@ UPLOAD_FAILED = "UPLOAD_FAILED"
 OFFSET_MISMATCH = "UPLOAD_OFFSET_MISMATCH"
 UPLOAD_BUSY = "UPLOAD_BUSY"
 URL_EXPIRED = "UPLOAD_URL_EXPIRED"
+WRITER_WAIT_S = 5.0  # how long a request waits for another writer of the same upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ class Uploads:
         self._signer = url_signer
         self._policy = policy
         self._clock = clock
-        self._writing: set[int] = set()  # uploads a PATCH or PUT is writing right now
+        self._writers = _Writers(WRITER_WAIT_S)
 
     async def open_slot(
         self, post_id: int, author_id: int, media_type: str, content_type: str, size_bytes: int
@@ -135,7 +137,7 @@ class Uploads:
             )
         staging = self._blobs.staging_path(upload_id).with_suffix(f".{uuid.uuid4().hex}.part")
         try:
-            with self._exclusive(upload_id):
+            async with self._writers.exclusive(upload_id):
                 received = await self._write(upload, staging, 0, chunks)
                 if received != upload.size_bytes:
                     raise InvalidArgument(
@@ -154,11 +156,10 @@ class Uploads:
             raise FailedPrecondition(
                 f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED
             )
-        offset = (
-            await self._blobs.staged_bytes(upload_id)
-            if upload.state is UploadState.OPEN
-            else upload.size_bytes
-        )
+        if upload.state is not UploadState.OPEN:
+            return UploadProgress(upload.size_bytes, upload.size_bytes, upload.expires_at_ms)
+        await self._writers.settled(upload_id)  # report what a writer has finished saving
+        offset = await self._blobs.staged_bytes(upload_id)
         return UploadProgress(offset, upload.size_bytes, upload.expires_at_ms)
 
     async def append(
@@ -168,7 +169,7 @@ class Uploads:
         before the connection broke are kept, so the client resumes from there."""
         upload = await self._open_slot(upload_id, token)
         staging = self._blobs.staging_path(upload_id)
-        with self._exclusive(upload_id):
+        async with self._writers.exclusive(upload_id):
             stored = await self._blobs.staged_bytes(upload_id)
             if offset != stored:
                 raise FailedPrecondition(
@@ -180,9 +181,6 @@ class Uploads:
             if stored == upload.size_bytes:
                 await self._complete(upload, staging)
         return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
-
-    def _exclusive(self, upload_id: int) -> _Exclusive:
-        return _Exclusive(self._writing, upload_id)
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)
@@ -268,22 +266,35 @@ class Uploads:
         self._publisher.enqueue(upload.upload_id)
 
 
-class _Exclusive:
-    """One writer per upload at a time; a second one is told to retry, not queued."""
+class _Writers:
+    """One writer per upload at a time. A request that finds one waits a moment for it to end
+    (after a broken connection it is still saving what arrived), then is told to retry."""
 
-    def __init__(self, writing: set[int], upload_id: int) -> None:
-        self._writing, self._upload_id = writing, upload_id
+    def __init__(self, wait_s: float) -> None:
+        self._done: dict[int, asyncio.Event] = {}
+        self._wait_s = wait_s
 
-    def __enter__(self) -> None:
-        if self._upload_id in self._writing:
+    async def settled(self, upload_id: int) -> None:
+        """Returns once no writer holds the upload; UPLOAD_BUSY after `wait_s`."""
+        try:
+            async with asyncio.timeout(self._wait_s):
+                while (done := self._done.get(upload_id)) is not None:
+                    await done.wait()
+        except TimeoutError:
             raise FailedPrecondition(
                 "another request is sending this upload's bytes; wait for it to end",
                 reason=UPLOAD_BUSY,
-            )
-        self._writing.add(self._upload_id)
+            ) from None
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._writing.discard(self._upload_id)
+    @contextlib.asynccontextmanager
+    async def exclusive(self, upload_id: int) -> AsyncIterator[None]:
+        await self.settled(upload_id)
+        done = self._done[upload_id] = asyncio.Event()  # no await since the check: no race
+        try:
+            yield
+        finally:
+            del self._done[upload_id]
+            done.set()
 
 
 def _read_head(path: Path) -> bytes:

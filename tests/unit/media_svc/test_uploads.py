@@ -6,6 +6,7 @@ end); stores and files are the real embedded ones.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,3 +308,31 @@ async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
     assert post_id == 5
     assert "stopped unfinished 3 times" in reason
     assert world.processor.jobs == []
+
+
+async def test_a_writer_in_progress_holds_off_others_until_it_has_saved(world: World) -> None:
+    uploads = world.uploads
+    target = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
+    token = token_of(target.url)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def stalls_then_breaks() -> AsyncIterator[bytes]:
+        yield JPEG[:20]
+        started.set()  # the first chunk is written
+        await release.wait()
+        raise ConnectionResetError("client went away")
+
+    first = asyncio.create_task(uploads.append(5, token, 0, stalls_then_breaks()))
+    await started.wait()
+    uploads._writers._wait_s = 0.05
+    with pytest.raises(FailedPrecondition, match="another request is sending"):
+        await uploads.progress(5, token)
+    with pytest.raises(FailedPrecondition, match="another request is sending"):
+        await uploads.append(5, token, 20, body(JPEG[20:]))
+    uploads._writers._wait_s = 5.0
+    waiting = asyncio.create_task(uploads.progress(5, token))
+    release.set()
+    assert (await waiting).offset == 20  # reported once the broken writer had saved
+    with pytest.raises(ConnectionResetError):
+        await first
+    assert (await uploads.append(5, token, 20, body(JPEG[20:]))).offset == len(JPEG)
