@@ -1,24 +1,73 @@
-"""Domain errors: raised by plain-Python domain code, mapped to gRPC status at the edge.
+"""Domain errors: raised by plain-Python domain code, translated once at every edge.
+
+Each class says what it means on every edge: its gRPC status code (by name, so that domain
+code need not import grpc), its HTTP status and its default machine-readable reason. The
+gRPC interceptor, the REST gateway and the media HTTP server all read these attributes; a
+new error is one class here.
 
 PhotoshareError
-├── InvalidArgument     the request is malformed (names the field)
-├── NotFound            the thing asked for does not exist
-├── AlreadyExists       a unique name is taken
-├── PermissionDenied    the caller may not do this (e.g. an expired upload URL)
-├── Unauthenticated     no or unknown credentials
-├── FailedPrecondition  the state does not allow it (e.g. uploading twice)
-└── Unavailable         a dependency is down; retrying may help
+├── InvalidArgument         400  the request is malformed (names the field)
+│   ├── PayloadTooLarge     413  more bytes than allowed or declared
+│   └── UnsupportedMedia    415  bytes or a body of another type than declared
+├── NotFound                404  the thing asked for does not exist
+├── AlreadyExists           409  a unique name is taken
+├── PermissionDenied        403  the caller may not do this (e.g. a bad upload URL)
+├── Unauthenticated         401  no or unknown credentials
+├── FailedPrecondition      400  the state does not allow it
+│   ├── Conflict            409  another request got there first (sent twice, wrong offset)
+│   └── Gone                410  it ended and cannot be used again (a failed upload)
+├── MethodNotAllowed        405  the path exists, the HTTP method does not
+└── Unavailable             503  a dependency is down; retrying may help
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
+
+ERROR_DOMAIN = "photoshare.dev"
+
+# google.rpc.Code name -> HTTP status, as google.rpc.code.proto documents the mapping.
+HTTP_STATUS_BY_CODE: Mapping[str, int] = {
+    "OK": 200,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403,
+    "UNAUTHENTICATED": 401,
+    "RESOURCE_EXHAUSTED": 429,
+    "FAILED_PRECONDITION": 400,
+    "ABORTED": 409,
+    "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DATA_LOSS": 500,
+}
+
+# The first class declared for a gRPC code (or an HTTP status) is what it translates back to.
+_CLASS_BY_CODE: dict[str, type[PhotoshareError]] = {}
+_CLASS_BY_HTTP_STATUS: dict[int, type[PhotoshareError]] = {}
 
 
 class PhotoshareError(Exception):
     """Base of every error a user may see. `message` is written for the person reading it."""
 
-    default_reason = "ERROR"
+    code: ClassVar[str] = "UNKNOWN"
+    http_status: ClassVar[int] = 500
+    default_reason: ClassVar[str] = "ERROR"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "http_status" not in cls.__dict__:
+            cls.http_status = HTTP_STATUS_BY_CODE[cls.code]
+        if "default_reason" not in cls.__dict__:
+            cls.default_reason = cls.code
+        _CLASS_BY_CODE.setdefault(cls.code, cls)
+        _CLASS_BY_HTTP_STATUS.setdefault(cls.http_status, cls)
 
     def __init__(
         self,
@@ -36,31 +85,67 @@ class PhotoshareError(Exception):
 
 
 class InvalidArgument(PhotoshareError):
-    default_reason = "INVALID_ARGUMENT"
+    code = "INVALID_ARGUMENT"
+
+
+class PayloadTooLarge(InvalidArgument):
+    http_status = 413
+
+
+class UnsupportedMedia(InvalidArgument):
+    http_status = 415
 
 
 class NotFound(PhotoshareError):
-    default_reason = "NOT_FOUND"
+    code = "NOT_FOUND"
 
 
 class AlreadyExists(PhotoshareError):
-    default_reason = "ALREADY_EXISTS"
+    code = "ALREADY_EXISTS"
 
 
 class PermissionDenied(PhotoshareError):
-    default_reason = "PERMISSION_DENIED"
+    code = "PERMISSION_DENIED"
 
 
 class Unauthenticated(PhotoshareError):
-    default_reason = "UNAUTHENTICATED"
+    code = "UNAUTHENTICATED"
 
 
 class FailedPrecondition(PhotoshareError):
-    default_reason = "FAILED_PRECONDITION"
+    code = "FAILED_PRECONDITION"
+
+
+class Conflict(FailedPrecondition):
+    http_status = 409
+
+
+class Gone(FailedPrecondition):
+    http_status = 410
+
+
+class MethodNotAllowed(PhotoshareError):
+    code = "UNIMPLEMENTED"
+    http_status = 405
 
 
 class Unavailable(PhotoshareError):
-    default_reason = "UNAVAILABLE"
+    code = "UNAVAILABLE"
+
+
+def error_class_for(code: str) -> type[PhotoshareError] | None:
+    """The error a gRPC status code (by name) stands for, or None for codes that are not
+    domain errors (INTERNAL, DEADLINE_EXCEEDED...)."""
+    return _CLASS_BY_CODE.get(code)
+
+
+def error_class_for_http_status(status: int) -> type[PhotoshareError] | None:
+    """The error an HTTP status stands for (the web framework's own 404, 405, 413...)."""
+    return _CLASS_BY_HTTP_STATUS.get(status)
+
+
+def http_status_for(code: str) -> int:
+    return HTTP_STATUS_BY_CODE.get(code, 500)
 
 
 def check_page_size(value: int, *, name: str, default: int, maximum: int) -> int:

@@ -9,31 +9,18 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from common import errors
 
 log = logging.getLogger(__name__)
 
-ERROR_DOMAIN = "photoshare.dev"
-
-_TO_CODE: dict[type[errors.PhotoshareError], grpc.StatusCode] = {
-    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.NotFound: grpc.StatusCode.NOT_FOUND,
-    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
-}
-_FROM_CODE = {code: cls for cls, code in _TO_CODE.items()}
-
 
 def to_status(error: errors.PhotoshareError) -> grpc.Status:
-    code = _TO_CODE.get(type(error), grpc.StatusCode.UNKNOWN)
+    code = grpc.StatusCode[error.code]
     info = error_details_pb2.ErrorInfo(
-        reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        reason=error.reason, domain=errors.ERROR_DOMAIN, metadata=error.metadata
     )
     details = [_pack(info)]
     if error.field:
@@ -59,7 +46,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError, *, service: str) -> errors.Photo
         return errors.Unavailable(
             f"{service} is unavailable, try again", reason="UPSTREAM_UNAVAILABLE"
         )
-    cls = _FROM_CODE.get(code)
+    cls = errors.error_class_for(code.name)
     if cls is None:
         return errors.Unavailable(f"{service} failed", reason="UPSTREAM_FAILED")
     reason, field = None, None
@@ -74,10 +61,6 @@ def from_rpc_error(error: grpc.aio.AioRpcError, *, service: str) -> errors.Photo
             detail.Unpack(bad)
             field = bad.field_violations[0].field if bad.field_violations else None
     return cls(error.details() or "", reason=reason, field=field)
-
-
-def status_code_name(code: int) -> str:
-    return str(code_pb2.Code.Name(code))
 
 
 Behavior = Callable[[Any, Any], Any]

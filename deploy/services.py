@@ -150,8 +150,8 @@ def _kafka() -> list[str]:
                 f"-Dlog4j.configuration=file:{conf / 'tools-log4j.properties'}",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # One argument: a random id may start with "-" and read as an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(properties),
                 "--ignore-formatted",

@@ -5,16 +5,15 @@ from __future__ import annotations
 from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
-from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
-from common.events.codec import decode
+from common.events.base import consumer
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
+from feed_svc.events import FeedEventHandler
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
-from feed_svc.models import FeedEntry
 from feed_svc.service import FeedServicer
 from feed_svc.storage import make_post_cache, make_timeline_store
 
@@ -55,25 +54,6 @@ def build(settings: Settings) -> ServiceApp:
     )
     servicer = FeedServicer(feed)
 
-    async def on_event(record: EventRecord) -> None:
-        event = decode(record)
-        kind = event.WhichOneof("payload")
-        if kind == "post_published":
-            published = event.post_published
-            await fanout.post_published(
-                FeedEntry(
-                    published.published_at.ToMilliseconds(), published.post_id, published.author_id
-                )
-            )
-        elif kind == "post_updated":
-            await posts.refresh([event.post_updated.post_id])
-        elif kind == "follow_changed":
-            change = event.follow_changed
-            if change.following:
-                await fanout.followed(change.follower_id, change.followed_id)
-            else:
-                await fanout.unfollowed(change.follower_id, change.followed_id)
-
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         registrations=(
@@ -82,7 +62,7 @@ def build(settings: Settings) -> ServiceApp:
             ),
         ),
         resources=(store, post_cache, event_log),
-        workers=(lambda: event_log.run("feed", [TOPIC_POSTS, TOPIC_FOLLOWS], on_event),),
+        workers=(consumer(event_log, FeedEventHandler(fanout, posts)),),
     )
 
 

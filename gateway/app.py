@@ -14,7 +14,13 @@ from google.rpc import error_details_pb2  # noqa: F401  (registers detail types 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from common.errors import PhotoshareError
+from common.errors import (
+    InvalidArgument,
+    MethodNotAllowed,
+    NotFound,
+    PhotoshareError,
+    error_class_for_http_status,
+)
 from common.http import domain_error_response, error_response
 from common.metadata import as_caller
 from gateway.auth import TokenResolver
@@ -68,13 +74,11 @@ class Gateway:
         if route is None:
             allowed = self._methods_for(request.path)
             if allowed:
-                return error_response(
-                    "UNIMPLEMENTED",
-                    f"{request.method} is not allowed on {request.path}",
-                    http_status=405,
+                return domain_error_response(
+                    MethodNotAllowed(f"{request.method} is not allowed on {request.path}"),
                     headers={"Allow": ", ".join(sorted(allowed))},
                 )
-            return error_response("NOT_FOUND", f"no API at {request.method} {request.path}")
+            return domain_error_response(NotFound(f"no API at {request.method} {request.path}"))
         try:
             metadata = (
                 ()
@@ -143,10 +147,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        status = {413: "RESOURCE_EXHAUSTED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED"}.get(
-            exc.status, "INVALID_ARGUMENT" if exc.status < 500 else "INTERNAL"
-        )
-        return error_response(status, exc.reason, http_status=exc.status)
+        if exc.status >= 500:
+            return error_response("INTERNAL", exc.reason, http_status=exc.status)
+        error = (error_class_for_http_status(exc.status) or InvalidArgument)(exc.reason)
+        return domain_error_response(error, http_status=exc.status)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("INTERNAL", "internal error")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from aiohttp import ClientPayloadError, web
 
-from common.errors import InvalidArgument, NotFound, PermissionDenied, PhotoshareError
-from common.http import domain_error_response, error_response
+from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
+from common.http import domain_error_response
 from media_svc import uploads as upload_reasons
 from media_svc.storage.base import BlobStore
 from media_svc.uploads import Uploads
@@ -35,14 +35,21 @@ _CHUNK_BYTES = 256 * 1024
 _IMMUTABLE = "public, max-age=31536000, immutable"
 TUS_VERSION = "1.0.0"
 _TUS_PATCH_TYPE = "application/offset+octet-stream"
-_STATUS_BY_REASON = {
-    upload_reasons.TOO_LARGE: 413,
-    upload_reasons.WRONG_TYPE: 415,
-    upload_reasons.ALREADY_UPLOADED: 409,
-    upload_reasons.OFFSET_MISMATCH: 409,
-    upload_reasons.UPLOAD_BUSY: 409,
-    upload_reasons.UPLOAD_FAILED: 410,
-}
+
+
+class HttpListener:
+    """The aiohttp site for uploads and media, opened and closed with the service."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._runner = web.AppRunner(app, access_log=None)
+        self._host, self._port = host, port
+
+    async def open(self) -> None:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
 
 
 def make_app(uploads: Uploads, blobs: BlobStore, *, max_upload_bytes: int) -> web.Application:
@@ -70,7 +77,7 @@ class _Uploads:
                 content_length=request.content_length,
             )
         except PhotoshareError as exc:
-            return domain_error_response(exc, http_status=_STATUS_BY_REASON.get(exc.reason))
+            return domain_error_response(exc)
         return web.json_response(
             {"postId": str(upload.upload_id), "state": "PROCESSING"}, status=202
         )
@@ -113,7 +120,7 @@ class _Uploads:
             return refused
         try:
             if request.content_type != _TUS_PATCH_TYPE:
-                raise InvalidArgument(
+                raise UnsupportedMedia(
                     f"a tus PATCH must have Content-Type: {_TUS_PATCH_TYPE}",
                     reason="TUS_CONTENT_TYPE",
                 )
@@ -122,8 +129,7 @@ class _Uploads:
                 _upload_id(request), request.query.get("token", ""), offset, _body(request)
             )
         except PhotoshareError as exc:
-            status = _tus_status(exc) if exc.reason != "TUS_CONTENT_TYPE" else 415
-            return domain_error_response(exc, http_status=status)
+            return domain_error_response(exc, http_status=_tus_status(exc))
         except (ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
             # The connection broke mid-body; the bytes that arrived are kept for a resume.
             return web.Response(status=400, headers=_tus_headers())
@@ -144,7 +150,7 @@ class _Media:
     async def get(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if not _RENDITION_NAME.fullmatch(name):
-            return error_response("NOT_FOUND", f"no media is named {name!r}")
+            return domain_error_response(NotFound(f"no media is named {name!r}"))
         digest, _, extension = name.partition(".")
         etag = f'"{digest}"'
         headers = {
@@ -157,7 +163,7 @@ class _Media:
             return web.Response(status=304, headers=headers)
         stored = await self._blobs.rendition_file(digest, extension)
         if stored is None:
-            return error_response("NOT_FOUND", f"no media is named {name!r}")
+            return domain_error_response(NotFound(f"no media is named {name!r}"))
         path, size = stored
         first, last, status = 0, size - 1, 200
         if "Range" in request.headers and "If-Range" not in request.headers:
@@ -229,13 +235,8 @@ def _tus_version_refused(request: web.Request) -> web.Response | None:
 
 def _tus_status(error: PhotoshareError) -> int:
     if error.reason == upload_reasons.URL_EXPIRED:
-        return 410  # tus: an expired upload is gone
-    status = _STATUS_BY_REASON.get(error.reason)
-    if status:
-        return status
-    if isinstance(error, NotFound):
-        return 404
-    return 403 if isinstance(error, PermissionDenied) else 400
+        return 410  # tus: an expired upload is gone (a plain PUT says 403)
+    return error.http_status
 
 
 def _http_date(ms: int) -> str:

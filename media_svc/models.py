@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from pathlib import Path
 
 # Declared content type -> what its first bytes must look like is in media_svc.formats.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
@@ -35,32 +34,3 @@ class Upload:
     sha256: str | None = None  # of the original, once received
     attempts: int = 0  # processing attempts started
     updated_at_ms: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedFile:
-    size: str  # THUMBNAIL, FEED or FULL
-    content_type: str
-    extension: str
-    width: int
-    height: int
-    path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class Placeholder:
-    blurhash: str
-    color: str  # #rrggbb
-
-
-@dataclass(frozen=True, slots=True)
-class RenderResult:
-    width: int  # of the upright original
-    height: int
-    renditions: list[RenderedFile]
-    placeholder: Placeholder | None = None
-    duration_ms: int = 0
-
-
-class RejectedMedia(Exception):
-    """The bytes are not media we can publish; the message is for the person posting."""

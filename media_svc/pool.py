@@ -57,9 +57,9 @@ class _Worker:
 
 class ProcessPool:
     """Example:
-    pool = ProcessPool([sys.executable, "-m", "media_svc.worker", config], size=2)
+    pool = ProcessPool([sys.executable, "-m", WORKER_MODULE, limits.to_json()], size=2)
     await pool.open()
-    answer = await pool.run({"kind": "photo", ...}, timeout_s=30)
+    answer = await pool.run(job.to_wire(), timeout_s=30)
     """
 
     def __init__(

@@ -2,68 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-from dataclasses import asdict
 
-from aiohttp import web
-from photoshare.events.v1 import events_pb2
-from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
+from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
-from common.events.base import EventPublisher
-from common.events.codec import publish_event
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
-from media_svc.http import make_app
-from media_svc.imaging import ImageLimits
+from media_svc.decoding.contract import ImageLimits, JobKind, VideoLimits, WorkerLimits
+from media_svc.events import MediaEventPublisher
+from media_svc.http import HttpListener, make_app
+from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.pool import ProcessPool
-from media_svc.processing import PooledProcessor
-from media_svc.publishing import Publisher, PublishPolicy
+from media_svc.processing import WORKER_MODULE, PooledProcessor
 from media_svc.service import MediaServicer
 from media_svc.storage import make_upload_store
 from media_svc.storage.files import FileBlobStore
 from media_svc.uploads import UploadPolicy, Uploads
-from media_svc.video import VideoLimits
 
 SERVICE_NAME = media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
 SWEEP_INTERVAL_S = 60.0
-
-
-class EventMediaEvents:
-    """MediaEvents on the event log."""
-
-    def __init__(self, publisher: EventPublisher) -> None:
-        self._publisher = publisher
-
-    async def media_processed(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
-        processed = events_pb2.MediaProcessed(post_id=post_id, author_id=author_id, media=media)
-        await publish_event(self._publisher, events_pb2.Event(media_processed=processed))
-
-    async def media_updated(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
-        updated = events_pb2.MediaUpdated(post_id=post_id, author_id=author_id, media=media)
-        await publish_event(self._publisher, events_pb2.Event(media_updated=updated))
-
-    async def media_failed(self, post_id: int, author_id: int, reason: str) -> None:
-        failed = events_pb2.MediaFailed(post_id=post_id, author_id=author_id, reason=reason)
-        await publish_event(self._publisher, events_pb2.Event(media_failed=failed))
-
-
-class HttpListener:
-    """The aiohttp site for uploads and media, opened and closed with the service."""
-
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = web.AppRunner(app, access_log=None)
-        self._host, self._port = host, port
-
-    async def open(self) -> None:
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-
-    async def close(self) -> None:
-        await self._runner.cleanup()
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -72,21 +31,21 @@ def build(settings: Settings) -> ServiceApp:
     event_log = event_log_for(settings)
     secret = load_secret(settings.secret, settings.data_dir)
     pool = ProcessPool(
-        [sys.executable, "-m", "media_svc.worker", json.dumps(worker_config(settings))],
+        [sys.executable, "-m", WORKER_MODULE, worker_limits(settings).to_json()],
         size=settings.media_workers,
         memory_bytes=settings.media_worker_memory_mb * 1024 * 1024,
     )
     timeouts = {
-        "photo": settings.photo_timeout_s,
-        "avif": settings.photo_timeout_s * 2,
-        "video": settings.video_timeout_s,
+        JobKind.PHOTO: settings.photo_timeout_s,
+        JobKind.AVIF: settings.photo_timeout_s * 2,
+        JobKind.VIDEO: settings.video_timeout_s,
     }
-    publisher = Publisher(
+    pipeline = MediaPipeline(
         store,
         blobs,
         PooledProcessor(pool, timeouts),
-        EventMediaEvents(event_log),
-        PublishPolicy(
+        MediaEventPublisher(event_log),
+        PipelinePolicy(
             settings.public_media_base,
             stale_after_ms=int(2 * max(timeouts.values()) * 1000),
         ),
@@ -97,7 +56,7 @@ def build(settings: Settings) -> ServiceApp:
         settings.max_upload_bytes,
         settings.max_video_bytes,
     )
-    uploads = Uploads(store, blobs, publisher, Signer(secret, purpose="upload-url"), policy)
+    uploads = Uploads(store, blobs, pipeline, Signer(secret, purpose="upload-url"), policy)
     servicer = MediaServicer(uploads)
     http = HttpListener(
         make_app(
@@ -106,22 +65,6 @@ def build(settings: Settings) -> ServiceApp:
         settings.host,
         settings.media_http_port,
     )
-
-    async def sweep() -> None:
-        """Fails uploads that expired unfinished; takes over work whose processing died."""
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
-            await publisher.expire_stale()
-            await publisher.reconcile()
-
-    async def process() -> None:
-        await publisher.expire_stale()
-        await publisher.resume()
-        await asyncio.gather(
-            publisher.run_enhancing(),
-            *(publisher.run_processing() for _ in range(settings.media_workers)),
-        )
-
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         registrations=(
@@ -130,19 +73,23 @@ def build(settings: Settings) -> ServiceApp:
             ),
         ),
         resources=(store, event_log, pool, http),
-        workers=(process, sweep),
+        workers=(
+            lambda: pipeline.run(processing_workers=settings.media_workers),
+            lambda: pipeline.run_sweeps(SWEEP_INTERVAL_S),
+        ),
     )
 
 
-def worker_config(settings: Settings) -> dict[str, dict[str, float]]:
-    """The limits a worker process applies, as JSON for its command line."""
-    image = ImageLimits(settings.max_image_pixels, settings.max_image_side)
-    video = VideoLimits(
-        max_duration_s=settings.max_video_seconds,
-        timeout_s=settings.video_timeout_s / 2,  # two ffmpeg runs per clip
-        cpu_s=int(settings.video_timeout_s * 2),
+def worker_limits(settings: Settings) -> WorkerLimits:
+    """The limits every worker process applies."""
+    return WorkerLimits(
+        ImageLimits(settings.max_image_pixels, settings.max_image_side),
+        VideoLimits(
+            max_duration_s=settings.max_video_seconds,
+            timeout_s=settings.video_timeout_s / 2,  # two ffmpeg runs per clip
+            cpu_s=int(settings.video_timeout_s * 2),
+        ),
     )
-    return {"image": asdict(image), "video": asdict(video)}
 
 
 async def main(settings: Settings | None = None) -> None:

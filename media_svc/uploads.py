@@ -13,19 +13,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from common.errors import (
-    FailedPrecondition,
+    Conflict,
+    Gone,
     InvalidArgument,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
+    UnsupportedMedia,
 )
 from common.ids import now_ms
 from common.signing import Signer
 from media_svc import formats
 from media_svc.models import CONTENT_TYPES, Upload, UploadState
-from media_svc.publishing import Publisher
+from media_svc.pipeline import MediaPipeline
 from media_svc.storage.base import BlobStore, UploadStore
 
-# Reasons the HTTP layer turns into status codes.
+# Reasons a client can act on (tus turns URL_EXPIRED into 410, as its protocol says).
 TOO_LARGE = "UPLOAD_TOO_LARGE"
 WRONG_TYPE = "UPLOAD_WRONG_TYPE"
 ALREADY_UPLOADED = "ALREADY_UPLOADED"
@@ -67,7 +70,7 @@ class Uploads:
     """From an upload slot to an original stored durably and queued for publishing.
 
     Example:
-        uploads = Uploads(store, blobs, publisher, signer, policy)
+        uploads = Uploads(store, blobs, pipeline, signer, policy)
         target = await uploads.open_slot(post_id, author_id, "PHOTO", "image/jpeg", 123456)
         await uploads.receive(post_id, token, body_chunks, content_length=123456)  # one PUT
         # or, resumably: progress = await uploads.progress(post_id, token)
@@ -78,14 +81,14 @@ class Uploads:
         self,
         store: UploadStore,
         blobs: BlobStore,
-        publisher: Publisher,
+        pipeline: MediaPipeline,
         url_signer: Signer,
         policy: UploadPolicy,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._blobs = blobs
-        self._publisher = publisher
+        self._pipeline = pipeline
         self._signer = url_signer
         self._policy = policy
         self._clock = clock
@@ -130,11 +133,10 @@ class Uploads:
         """The whole file in one request; returns once it is stored durably."""
         upload = await self._open_slot(upload_id, token)
         if content_length is not None and content_length != upload.size_bytes:
-            reason = TOO_LARGE if content_length > upload.size_bytes else "UPLOAD_SIZE_MISMATCH"
-            raise InvalidArgument(
-                f"the post declared {upload.size_bytes} bytes but {content_length} were sent",
-                reason=reason,
-            )
+            message = f"the post declared {upload.size_bytes} bytes but {content_length} were sent"
+            if content_length > upload.size_bytes:
+                raise PayloadTooLarge(message, reason=TOO_LARGE)
+            raise InvalidArgument(message, reason="UPLOAD_SIZE_MISMATCH")
         staging = self._blobs.staging_path(upload_id).with_suffix(f".{uuid.uuid4().hex}.part")
         try:
             async with self._writers.exclusive(upload_id):
@@ -153,9 +155,7 @@ class Uploads:
         """How many bytes are stored (tus HEAD); a finished upload reports all of them."""
         upload = await self._slot(upload_id, token)
         if upload.state is UploadState.FAILED:
-            raise FailedPrecondition(
-                f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED
-            )
+            raise Gone(f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED)
         if upload.state is not UploadState.OPEN:
             return UploadProgress(upload.size_bytes, upload.size_bytes, upload.expires_at_ms)
         await self._writers.settled(upload_id)  # report what a writer has finished saving
@@ -172,7 +172,7 @@ class Uploads:
         async with self._writers.exclusive(upload_id):
             stored = await self._blobs.staged_bytes(upload_id)
             if offset != stored:
-                raise FailedPrecondition(
+                raise Conflict(
                     f"Upload-Offset is {offset} but {stored} bytes are stored; "
                     "ask with HEAD and continue from there",
                     reason=OFFSET_MISMATCH,
@@ -185,13 +185,9 @@ class Uploads:
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)
         if upload.state is UploadState.FAILED:
-            raise FailedPrecondition(
-                f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED
-            )
+            raise Gone(f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED)
         if upload.state is not UploadState.OPEN:
-            raise FailedPrecondition(
-                "this post's file was already uploaded", reason=ALREADY_UPLOADED
-            )
+            raise Conflict("this post's file was already uploaded", reason=ALREADY_UPLOADED)
         return upload
 
     async def _slot(self, upload_id: int, token: str) -> Upload:
@@ -229,7 +225,7 @@ class Uploads:
                 async for chunk in chunks:
                     received += len(chunk)
                     if offset + received > upload.size_bytes:
-                        raise InvalidArgument(
+                        raise PayloadTooLarge(
                             f"more than the declared {upload.size_bytes} bytes were sent",
                             reason=TOO_LARGE,
                         )
@@ -252,18 +248,16 @@ class Uploads:
         what = formats.NAMES.get(actual or "", "not a file we accept")
         reason = f"the file is {what}, but the post declared {upload.content_type}"
         # Terminal: the post ends FAILED with this reason rather than waiting for expiry.
-        await self._publisher.fail(upload, reason)
+        await self._pipeline.mark_failed(upload, reason)
         await self._blobs.discard_staging(upload.upload_id)
-        raise InvalidArgument(reason, reason=WRONG_TYPE)
+        raise UnsupportedMedia(reason, reason=WRONG_TYPE)
 
     async def _complete(self, upload: Upload, staging: Path) -> None:
         digest = await self._blobs.put_original(upload.upload_id, staging)
         await self._blobs.discard_staging(upload.upload_id)  # an abandoned tus attempt's bytes
         if not await self._store.mark_received(upload.upload_id, digest):
-            raise FailedPrecondition(
-                "this post's file was already uploaded", reason=ALREADY_UPLOADED
-            )
-        self._publisher.enqueue(upload.upload_id)
+            raise Conflict("this post's file was already uploaded", reason=ALREADY_UPLOADED)
+        self._pipeline.enqueue(upload.upload_id)
 
 
 class _Writers:
@@ -281,7 +275,7 @@ class _Writers:
                 while (done := self._done.get(upload_id)) is not None:
                     await done.wait()
         except TimeoutError:
-            raise FailedPrecondition(
+            raise Conflict(
                 "another request is sending this upload's bytes; wait for it to end",
                 reason=UPLOAD_BUSY,
             ) from None

@@ -126,8 +126,8 @@ class Posts:
             remaining -= len(batch)
             before = batch[-1].feed_key
 
-    async def on_media_processed(self, post_id: int, media: media_pb2.Media) -> None:
-        post = await self._store.publish(post_id, media, self._clock())
+    async def mark_published(self, post_id: int, media: media_pb2.Media) -> None:
+        post = await self._store.mark_published(post_id, media, self._clock())
         if post is None or post.state is not PostState.PUBLISHED:
             return
         # Sent again on a redelivery too: the publish may have been done before a crash
@@ -135,10 +135,10 @@ class Posts:
         assert post.published_at_ms is not None
         await self._events.post_published(post.id, post.author_id, post.published_at_ms)
 
-    async def on_media_updated(self, post_id: int, media: media_pb2.Media) -> None:
+    async def update_media(self, post_id: int, media: media_pb2.Media) -> None:
         post = await self._store.update_media(post_id, media)
         if post is not None:
             await self._events.post_updated(post.id, post.author_id)
 
-    async def on_media_failed(self, post_id: int, reason: str) -> None:
-        await self._store.fail(post_id, reason)
+    async def mark_failed(self, post_id: int, reason: str) -> None:
+        await self._store.mark_failed(post_id, reason)

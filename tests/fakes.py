@@ -1,11 +1,17 @@
-"""In-memory stand-ins for the graph and post services, for unit tests of feed logic."""
+"""In-memory stand-ins for remote services and gRPC contexts, for unit tests."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
+from typing import Any, cast
 
+import grpc
+from photoshare.events.v1 import events_pb2
 from photoshare.post.v1 import post_service_pb2 as post_pb
 
+from common.events.codec import decode
+from common.events.memory import InMemoryEventLog
+from common.metadata import as_caller
 from feed_svc.models import Candidate, FeedEntry, FeedKey, Followee
 
 
@@ -48,7 +54,7 @@ class FakePosts:
         self.posts: dict[int, post_pb.Post] = {}
         self._next_id = 1
 
-    def publish(self, author_id: int, at_ms: int) -> FeedEntry:
+    def add_published(self, author_id: int, at_ms: int) -> FeedEntry:
         post = post_pb.Post(
             id=self._next_id,
             author_id=author_id,
@@ -84,3 +90,21 @@ class FakePosts:
 
 def _key(post: post_pb.Post) -> FeedKey:
     return (post.published_at.ToMilliseconds(), post.id)
+
+
+class _Context:
+    def __init__(self, user_id: int | None) -> None:
+        self._metadata = as_caller(user_id) if user_id is not None else ()
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+
+def context_of(user_id: int | None = None) -> grpc.aio.ServicerContext[Any, Any]:
+    """A servicer context with what the servicers read of it: the caller (None: anonymous)."""
+    return cast("grpc.aio.ServicerContext[Any, Any]", _Context(user_id))
+
+
+def decoded(log: InMemoryEventLog, topic: str) -> list[tuple[str, events_pb2.Event]]:
+    """(key, event) of everything published on `topic`, oldest first."""
+    return [(r.key, decode(r)) for r in log.published(topic)]

@@ -38,3 +38,22 @@ class EventSubscriber(Protocol):
         dead letter and the next one is delivered.
         """
         ...
+
+
+class EventHandler(Protocol):
+    """What a service does with the events it consumes (its `events.py`)."""
+
+    @property
+    def group(self) -> str:
+        """The consumer group: each consuming service keeps its own position in the log."""
+        ...
+
+    @property
+    def topics(self) -> Sequence[str]: ...
+
+    async def __call__(self, record: EventRecord) -> None: ...
+
+
+def consumer(subscriber: EventSubscriber, handler: EventHandler) -> Callable[[], Awaitable[None]]:
+    """A background worker that feeds `handler` its topics until cancelled."""
+    return lambda: subscriber.run(handler.group, handler.topics, handler)

@@ -19,7 +19,7 @@ class PostStore(Protocol):
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]: ...
 
-    async def publish(
+    async def mark_published(
         self, post_id: int, media: media_pb2.Media, published_at_ms: int
     ) -> Post | None:
         """PENDING_MEDIA -> PUBLISHED. Returns the post as it now is (a post already
@@ -31,7 +31,7 @@ class PostStore(Protocol):
         is not published."""
         ...
 
-    async def fail(self, post_id: int, reason: str) -> Post | None:
+    async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         """PENDING_MEDIA -> FAILED; other states are left alone."""
         ...
 

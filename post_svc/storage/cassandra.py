@@ -55,7 +55,7 @@ class CassandraPostStore(CassandraStore):
         results = await asyncio.gather(*(self.run("get", (i,)) for i in dict.fromkeys(ids)))
         return {rows[0]["id"]: post_from_row(rows[0]) for rows in results if rows}
 
-    async def publish(
+    async def mark_published(
         self, post_id: int, media: media_pb2.Media, published_at_ms: int
     ) -> Post | None:
         await self.run(
@@ -99,7 +99,7 @@ class CassandraPostStore(CassandraStore):
             ),
         )
 
-    async def fail(self, post_id: int, reason: str) -> Post | None:
+    async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         await self.run(
             "fail", (PostState.FAILED.value, reason, post_id, PostState.PENDING_MEDIA.value)
         )

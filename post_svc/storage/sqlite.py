@@ -50,7 +50,7 @@ class SqlitePostStore(SqliteStore):
             found.update((row["id"], post_from_row(row)) for row in rows)
         return found
 
-    async def publish(
+    async def mark_published(
         self, post_id: int, media: media_pb2.Media, published_at_ms: int
     ) -> Post | None:
         async with self._db.transaction() as tx:
@@ -75,7 +75,7 @@ class SqlitePostStore(SqliteStore):
             )
             return await _fetch(tx, post_id) if cursor.rowcount == 1 else None
 
-    async def fail(self, post_id: int, reason: str) -> Post | None:
+    async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE posts SET state = ?, failure_reason = ? WHERE id = ? AND state = ?",

@@ -12,24 +12,24 @@ MEDIA = media_pb2.Media(type=media_pb2.MEDIA_TYPE_PHOTO, width=10, height=20)
 
 async def test_publish_moves_pending_once(post_store: PostStore) -> None:
     await post_store.insert(Post(1, 7, "hello", 100))
-    published = await post_store.publish(1, MEDIA, 500)
+    published = await post_store.mark_published(1, MEDIA, 500)
     assert published is not None
     assert (published.state, published.published_at_ms, published.media) == (
         PostState.PUBLISHED,
         500,
         MEDIA,
     )
-    again = await post_store.publish(1, MEDIA, 900)
+    again = await post_store.mark_published(1, MEDIA, 900)
     assert again is not None
     assert again.published_at_ms == 500  # redelivery keeps the first publish time
-    assert await post_store.fail(1, "late failure") == again
-    assert await post_store.publish(404, MEDIA, 1) is None
+    assert await post_store.mark_failed(1, "late failure") == again
+    assert await post_store.mark_published(404, MEDIA, 1) is None
 
 
 async def test_published_media_can_gain_renditions(post_store: PostStore) -> None:
     await post_store.insert(Post(1, 7, "hello", 100))
     await post_store.insert(Post(2, 7, "pending", 100))
-    await post_store.publish(1, MEDIA, 500)
+    await post_store.mark_published(1, MEDIA, 500)
     fuller = media_pb2.Media()
     fuller.CopyFrom(MEDIA)
     fuller.renditions.add(content_type="image/avif", url="http://cdn/media/x.avif")
@@ -45,7 +45,7 @@ async def test_published_media_can_gain_renditions(post_store: PostStore) -> Non
 
 async def test_fail_records_the_reason(post_store: PostStore) -> None:
     await post_store.insert(Post(1, 7, "", 100))
-    failed = await post_store.fail(1, "the photo could not be decoded")
+    failed = await post_store.mark_failed(1, "the photo could not be decoded")
     assert failed is not None
     assert (failed.state, failed.failure_reason) == (
         PostState.FAILED,
@@ -63,7 +63,7 @@ async def test_published_by_authors_newest_first_before_a_key(post_store: PostSt
         (5, 7, 30),
     ):
         await post_store.insert(Post(post_id, author, "", post_id))
-        await post_store.publish(post_id, MEDIA, published_at)
+        await post_store.mark_published(post_id, MEDIA, published_at)
     await post_store.insert(Post(6, 7, "", 6))  # pending: never listed
     found = await post_store.published_by_authors([7, 8], None, 10)
     assert [p.id for p in found] == [5, 2, 3, 1]

@@ -13,7 +13,7 @@ async def test_ordinary_author_is_pushed_to_followers_and_self() -> None:
         world.graph.follow(fan, 2)
     for owner in (2, *fans):
         await world.feed.ensure_timeline(owner)
-    delivered = await world.fanout.post_published(world.posts.publish(2, 5_000))
+    delivered = await world.fanout.post_published(world.posts.add_published(2, 5_000))
     assert delivered == len(fans)
     for owner in (2, *fans):
         page = await world.store.page(owner, None, 10)
@@ -26,7 +26,7 @@ async def test_author_at_threshold_is_not_pushed() -> None:
     for fan in range(10, 10 + THRESHOLD):
         world.graph.follow(fan, 2)
         await world.feed.ensure_timeline(fan)
-    assert await world.fanout.post_published(world.posts.publish(2, 5_000)) == 0
+    assert await world.fanout.post_published(world.posts.add_published(2, 5_000)) == 0
     page = await world.store.page(10, None, 10)
     assert page is not None
     assert page.entries == []
@@ -35,7 +35,7 @@ async def test_author_at_threshold_is_not_pushed() -> None:
 async def test_push_skips_absent_timelines_and_is_idempotent() -> None:
     world = World()
     world.graph.follow(10, 2)
-    entry = world.posts.publish(2, 5_000)
+    entry = world.posts.add_published(2, 5_000)
     await world.fanout.post_published(entry)
     assert await world.store.page(10, None, 10) is None  # rebuilt on first read instead
     await world.feed.ensure_timeline(10)

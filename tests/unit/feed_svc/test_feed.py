@@ -37,7 +37,7 @@ class World:
 
     async def post(self, author: int) -> int:
         self.clock += 10
-        entry = self.posts.publish(author, self.clock)
+        entry = self.posts.add_published(author, self.clock)
         await self.fanout.post_published(entry)
         return entry.post_id
 
@@ -97,7 +97,7 @@ async def test_celebrity_posts_are_pulled_and_merged_in_order() -> None:
     ids = []
     for author in (2, 9, 2, 9, 9, 2):
         ids.append(await world.post(author))
-    assert await world.fanout.post_published(world.posts.publish(9, 1)) == 0  # nothing pushed
+    assert await world.fanout.post_published(world.posts.add_published(9, 1)) == 0  # nothing pushed
     assert ids[-1] in await world.read_all()
     assert (await world.read_all())[: len(ids)] == ids[::-1]
     page = await world.store.page(READER, None, 100)
@@ -150,7 +150,7 @@ async def test_limit_and_cursor_are_validated() -> None:
         await world.feed.read(READER, 10, "not-a-cursor")
     world.graph.follow(2, 3)
     for _ in range(3):
-        world.posts.publish(3, world.clock)
+        world.posts.add_published(3, world.clock)
         world.clock += 1
     other = await world.feed.read(2, 1, "")
     assert other.next_cursor

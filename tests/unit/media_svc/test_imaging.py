@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import pyvips
 
+from media_svc.decoding.contract import ImageLimits, RejectedMedia, RenderResult
+from media_svc.decoding.imaging import PhotoRenderer, drop_webp_metadata, lock_down
+from media_svc.decoding.inspection import find_embedded_content
 from media_svc.formats import sniff
-from media_svc.imaging import ImageLimits, PhotoRenderer, drop_webp_metadata, lock_down
-from media_svc.inspection import find_embedded_content
-from media_svc.models import RejectedMedia, RenderResult
 from tests.media_files import png_header
 
 lock_down()

@@ -16,8 +16,15 @@ from photoshare.media.v1 import media_pb2
 
 from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from common.signing import Signer
-from media_svc.models import Placeholder, RejectedMedia, RenderedFile, RenderResult, UploadState
-from media_svc.publishing import EXPIRED_REASON, Publisher, PublishPolicy
+from media_svc.decoding.contract import (
+    JobKind,
+    Placeholder,
+    RejectedMedia,
+    RenderedFile,
+    RenderResult,
+)
+from media_svc.models import UploadState
+from media_svc.pipeline import EXPIRED_REASON, MediaPipeline, PipelinePolicy
 from media_svc.storage.files import FileBlobStore
 from media_svc.storage.sqlite import SqliteUploadStore
 from media_svc.uploads import UploadPolicy, Uploads
@@ -49,15 +56,15 @@ class Processor:
         self.jobs: list[str] = []
 
     async def render(
-        self, kind: str, source: Path, content_type: str, out_dir: Path
+        self, kind: JobKind, source: Path, content_type: str, out_dir: Path
     ) -> RenderResult:
         self.jobs.append(kind)
         if self.reject:
             raise RejectedMedia(self.reject)
-        extension = "avif" if kind == "avif" else "jpg"
+        extension = "avif" if kind is JobKind.AVIF else "jpg"
         target = out_dir / f"feed.{extension}"
         target.write_bytes(kind.encode() + source.read_bytes())  # noqa: ASYNC240 - tiny files
-        content_type = "image/avif" if kind == "avif" else "image/jpeg"
+        content_type = "image/avif" if kind is JobKind.AVIF else "image/jpeg"
         rendition = RenderedFile("FEED", content_type, extension, 4, 3, target)
         return RenderResult(
             4, 3, [rendition], Placeholder("L00000fQfQfQfQfQfQfQfQfQfQfQ", "#000000")
@@ -74,7 +81,7 @@ class Clock:
 @dataclass
 class World:
     uploads: Uploads
-    publisher: Publisher
+    pipeline: MediaPipeline
     processor: Processor
     events: Events
     clock: Clock
@@ -88,13 +95,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await store.open()
     events, clock, processor = Events(), Clock(), Processor()
     blobs = FileBlobStore(tmp_path)
-    publisher = Publisher(
-        store, blobs, processor, events, PublishPolicy("http://cdn", stale_after_ms=1000)
+    pipeline = MediaPipeline(
+        store, blobs, processor, events, PipelinePolicy("http://cdn", stale_after_ms=1000)
     )
     uploads = Uploads(
-        store, blobs, publisher, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
+        store, blobs, pipeline, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
     )
-    yield World(uploads, publisher, processor, events, clock, store, blobs)
+    yield World(uploads, pipeline, processor, events, clock, store, blobs)
     await store.close()
 
 
@@ -130,7 +137,7 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert target.url.startswith("http://cdn/uploads/5?token=")
     token = token_of(target.url)
     await world.uploads.receive(5, token, body(JPEG[:10], JPEG[10:]), content_length=None)
-    await world.publisher.process(5)
+    await world.pipeline.process(5)
     [(post_id, media)] = world.events.processed
     assert post_id == 5
     assert (media.width, media.height) == (4, 3)
@@ -143,7 +150,7 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert (await stored(world, digest, "jpg")).read_bytes() == b"photo" + JPEG
     assert (await world.store.get(5)).state is UploadState.PUBLISHED  # type: ignore[union-attr]
 
-    await world.publisher.enhance(5)
+    await world.pipeline.enhance(5)
     [(_, fuller)] = world.events.updated
     assert [r.content_type for r in fuller.renditions] == ["image/jpeg", "image/avif"]
     assert fuller.renditions[1].url.endswith(".avif")
@@ -226,12 +233,12 @@ async def test_tus_resumes_where_the_connection_broke(world: World) -> None:
     with pytest.raises(FailedPrecondition, match="Upload-Offset is 0 but 30"):
         await uploads.append(5, token, 0, body(JPEG))
     assert (await uploads.append(5, token, 30, body(JPEG[30:50]))).offset == 50
-    assert world.publisher._to_process.empty()
+    assert world.pipeline._to_process.empty()
     done = await uploads.append(5, token, 50, body(JPEG[50:]))
     assert (done.offset, done.length) == (len(JPEG), len(JPEG))
     assert (await uploads.progress(5, token)).offset == len(JPEG)
     assert (await world.store.get(5)).state is UploadState.RECEIVED  # type: ignore[union-attr]
-    await world.publisher.process(5)
+    await world.pipeline.process(5)
     [(_, media)] = world.events.processed
     digest = media.renditions[0].url.rsplit("/", 1)[1].removesuffix(".jpg")
     assert (await stored(world, digest, "jpg")).read_bytes() == b"photo" + JPEG
@@ -255,9 +262,9 @@ async def test_rejected_media_and_expired_slots_fail_their_post(world: World) ->
     target = await world.uploads.open_slot(6, 9, "PHOTO", "image/jpeg", len(JPEG))
     await world.uploads.append(6, token_of(target.url), 0, body(JPEG[:20]))
     world.processor.reject = "the photo could not be decoded: truncated"
-    await world.publisher.process(5)
+    await world.pipeline.process(5)
     world.clock.now += 61_000
-    assert await world.publisher.expire_stale() == 1
+    assert await world.pipeline.expire_stale() == 1
     assert world.events.failed == [
         (5, "the photo could not be decoded: truncated"),
         (6, EXPIRED_REASON),
@@ -268,10 +275,10 @@ async def test_rejected_media_and_expired_slots_fail_their_post(world: World) ->
 
 async def test_identical_uploads_reuse_verified_renditions(world: World) -> None:
     await uploaded(world, 5)
-    await world.publisher.process(5)
-    await world.publisher.enhance(5)
+    await world.pipeline.process(5)
+    await world.pipeline.enhance(5)
     await uploaded(world, 6)
-    await world.publisher.process(6)
+    await world.pipeline.process(6)
     assert world.processor.jobs == ["photo", "avif"]  # nothing decoded for the copy
     first, second = world.events.processed[0][1], world.events.processed[1][1]
     assert len(second.renditions) == 2
@@ -282,7 +289,7 @@ async def test_identical_uploads_reuse_verified_renditions(world: World) -> None
     digest, _, extension = first.renditions[0].url.rsplit("/", 1)[1].partition(".")
     (await stored(world, digest, extension)).write_bytes(b"bit rot")
     await uploaded(world, 7)
-    await world.publisher.process(7)
+    await world.pipeline.process(7)
     assert world.processor.jobs == ["photo", "avif", "photo"]
     assert await world.blobs.verify_rendition(digest, extension)  # and it is repaired
 
@@ -291,19 +298,19 @@ async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
     world: World,
 ) -> None:
     await uploaded(world, 5)  # queued, but pretend the process died before working on it
-    publisher = world.publisher
-    publisher._to_process.get_nowait()
-    publisher._queued.clear()
-    assert await publisher.reconcile(stale_after_ms=10**12) == 0  # not stale yet
-    assert await publisher.reconcile(stale_after_ms=0) == 1
-    assert publisher._to_process.get_nowait() == 5
-    publisher._queued.clear()
+    pipeline = world.pipeline
+    pipeline._to_process.get_nowait()
+    pipeline._queued.clear()
+    assert await pipeline.reconcile(stale_after_ms=10**12) == 0  # not stale yet
+    assert await pipeline.reconcile(stale_after_ms=0) == 1
+    assert pipeline._to_process.get_nowait() == 5
+    pipeline._queued.clear()
 
     world.processor.reject = None
     for _ in range(3):  # each attempt "dies" before it can record an outcome
         upload = await world.store.get(5)
         await world.store.record_attempt(5, upload.attempts + 1)  # type: ignore[union-attr]
-    await publisher.process(5)
+    await pipeline.process(5)
     [(post_id, reason)] = world.events.failed
     assert post_id == 5
     assert "stopped unfinished 3 times" in reason

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from media_svc.imaging import ImageLimits, PhotoRenderer, lock_down
-from media_svc.models import RejectedMedia
-from media_svc.video import VideoLimits, VideoRenderer
+from media_svc.decoding.contract import ImageLimits, RejectedMedia, VideoLimits
+from media_svc.decoding.imaging import PhotoRenderer, lock_down
+from media_svc.decoding.video import VideoRenderer
 from tests.media_files import make_clip
 
 lock_down()

@@ -16,7 +16,8 @@ from typing import Protocol
 from photoshare.media.v1 import media_pb2
 
 from common.ids import now_ms
-from media_svc.models import RejectedMedia, RenderResult, Upload, UploadState
+from media_svc.decoding.contract import JobKind, RejectedMedia, RenderResult
+from media_svc.models import Upload, UploadState
 from media_svc.storage.base import BlobStore, UploadStore
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,9 @@ EXPIRED_REASON = "the upload URL expired before the file arrived; create the pos
 
 class Processor(Protocol):
     async def render(
-        self, kind: str, source: Path, content_type: str, out_dir: Path
+        self, kind: JobKind, source: Path, content_type: str, out_dir: Path
     ) -> RenderResult:
-        """kind is photo, avif or video; raises RejectedMedia with a reason to show."""
+        """Raises RejectedMedia with a reason to show."""
         ...
 
 
@@ -43,20 +44,20 @@ class MediaEvents(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class PublishPolicy:
+class PipelinePolicy:
     public_base: str
     max_attempts: int = 3
     # Work untouched this long is presumed dead (its process crashed) and is taken over.
     stale_after_ms: int = 10 * 60 * 1000
 
 
-class Publisher:
+class MediaPipeline:
     """Turns received uploads into published media, in the background.
 
     Example:
-        publisher = Publisher(store, blobs, PooledProcessor(pool, timeouts), events, policy)
-        publisher.enqueue(upload_id)  # after the original is stored
-        await asyncio.gather(publisher.run_processing(), publisher.run_enhancing())
+        pipeline = MediaPipeline(store, blobs, PooledProcessor(pool, timeouts), events, policy)
+        pipeline.enqueue(upload_id)  # after the original is stored
+        await asyncio.gather(pipeline.run_processing(), pipeline.run_enhancing())
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class Publisher:
         blobs: BlobStore,
         processor: Processor,
         events: MediaEvents,
-        policy: PublishPolicy,
+        policy: PipelinePolicy,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
@@ -80,6 +81,23 @@ class Publisher:
 
     def enqueue(self, upload_id: int) -> None:
         self._queue_once(self._to_process, upload_id)
+
+    async def run(self, processing_workers: int) -> None:
+        """Takes up what was owed at start, then processes and enhances until cancelled."""
+        await self.expire_stale()
+        await self.resume()
+        await asyncio.gather(
+            self.run_enhancing(),
+            *(self.run_processing() for _ in range(processing_workers)),
+        )
+
+    async def run_sweeps(self, interval_s: float) -> None:
+        """Every `interval_s`: fails uploads that expired unfinished and takes over work
+        whose processing died. Until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.expire_stale()
+            await self.reconcile()
 
     async def run_processing(self) -> None:
         """A worker: publishes received uploads until cancelled."""
@@ -113,11 +131,11 @@ class Publisher:
         """Fails the posts whose upload URL expired unfinished and drops their partial bytes."""
         stale = await self._store.expired_open(self._clock())
         for upload in stale:
-            await self.fail(upload, EXPIRED_REASON)
+            await self.mark_failed(upload, EXPIRED_REASON)
             await self._blobs.discard_staging(upload.upload_id)
         return len(stale)
 
-    async def fail(self, upload: Upload, reason: str) -> None:
+    async def mark_failed(self, upload: Upload, reason: str) -> None:
         log.info("upload %s failed: %s", upload.upload_id, reason)
         await self._events.media_failed(upload.upload_id, upload.author_id, reason)
         await self._store.mark_failed(upload.upload_id, reason)
@@ -132,11 +150,11 @@ class Publisher:
             await self._events.media_processed(upload_id, upload.author_id, reused)
             await self._store.mark_processed(upload_id, reused.SerializeToString())
             return
-        kind = "video" if upload.media_type == "VIDEO" else "photo"
+        kind = JobKind.VIDEO if upload.media_type == "VIDEO" else JobKind.PHOTO
         try:
             result = await self._render(upload, kind)
         except RejectedMedia as exc:
-            await self.fail(upload, str(exc))
+            await self.mark_failed(upload, str(exc))
             return
         media = media_pb2.Media(
             type=media_pb2.MediaType.Value(f"MEDIA_TYPE_{upload.media_type}"),
@@ -151,7 +169,7 @@ class Publisher:
         media.renditions.extend(await self._store_renditions(result))
         # Announce first, then record: a crash in between re-announces (idempotent downstream).
         await self._events.media_processed(upload_id, upload.author_id, media)
-        if kind == "photo":
+        if kind is JobKind.PHOTO:
             await self._store.mark_published(upload_id, media.SerializeToString())
             self._queue_once(self._to_enhance, upload_id)
         else:
@@ -164,7 +182,7 @@ class Publisher:
             return
         media = media_pb2.Media.FromString(upload.media)
         try:
-            result = await self._render(upload, "avif")
+            result = await self._render(upload, JobKind.AVIF)
         except RejectedMedia as exc:  # JPEG and WebP stay; the post is fine without AVIF
             log.warning("no AVIF for upload %s: %s", upload_id, exc)
         else:
@@ -182,7 +200,7 @@ class Publisher:
             if state is UploadState.PUBLISHED:
                 await self._finish(upload, media_pb2.Media.FromString(upload.media or b""))
             else:
-                await self.fail(
+                await self.mark_failed(
                     upload,
                     f"processing stopped unfinished {upload.attempts} times; "
                     "upload the file again in a new post",
@@ -191,7 +209,7 @@ class Publisher:
         await self._store.record_attempt(upload_id, upload.attempts + 1)
         return upload
 
-    async def _render(self, upload: Upload, kind: str) -> RenderResult:
+    async def _render(self, upload: Upload, kind: JobKind) -> RenderResult:
         source = self._blobs.original_path(upload.upload_id)
         out_dir = await self._blobs.work_dir(upload.upload_id)
         try:

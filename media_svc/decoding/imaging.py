@@ -1,18 +1,23 @@
 """The photo pipeline on libvips: check, auto-rotate, resize, strip metadata, encode.
 
-Everything here blocks and parses untrusted bytes: it runs in media_svc.worker processes.
+Everything here blocks and parses untrusted bytes: it runs in worker processes only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import blurhash
 import pyvips
 
-from media_svc.inspection import find_embedded_content
-from media_svc.models import Placeholder, RejectedMedia, RenderedFile, RenderResult
+from media_svc.decoding.contract import (
+    ImageLimits,
+    Placeholder,
+    RejectedMedia,
+    RenderedFile,
+    RenderResult,
+)
+from media_svc.decoding.inspection import find_embedded_content
 
 # Content type -> the libvips loader that must have recognised the file.
 LOADERS = {
@@ -50,13 +55,6 @@ def lock_down() -> None:
     pyvips.operation_block_set("VipsForeignLoad", True)
     for name in _ALLOWED_LOADERS:
         pyvips.operation_block_set(name, False)
-
-
-@dataclass(frozen=True, slots=True)
-class ImageLimits:
-    max_pixels: int = 50_000_000
-    max_side: int = 16_384
-    max_frames: int = 16  # pages of a HEIC collection or an animation; only the first is used
 
 
 # (size class, width, height or None to keep the aspect ratio)

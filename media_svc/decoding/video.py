@@ -3,7 +3,7 @@
 ffmpeg parses untrusted bytes, so it only ever reads local files through the MOV/MP4
 demuxer, runs under prlimit (CPU seconds, memory, output size) and a wall-clock timeout,
 and writes nothing of the original's metadata (iPhone clips carry their location).
-Everything here blocks: it runs in media_svc.worker processes.
+Everything here blocks: it runs in worker processes only.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media_svc.imaging import PhotoRenderer
-from media_svc.models import RejectedMedia, RenderedFile, RenderResult
+from media_svc.decoding.contract import RejectedMedia, RenderedFile, RenderResult, VideoLimits
+from media_svc.decoding.imaging import PhotoRenderer
 
 CODECS = ("h264", "hevc")
 # Demux as MOV/MP4 only and read nothing but the file: no playlists, no network, no concat.
@@ -23,17 +23,6 @@ _INPUT = ("-protocol_whitelist", "file", "-f", "mov")
 # The shorter side becomes 720 (or stays smaller); the other follows, kept even.
 _SCALE_720P = "scale='if(gte(iw,ih),-2,min(720,iw))':'if(gte(iw,ih),min(720,ih),-2)'"
 _POSTER_AT_S = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class VideoLimits:
-    max_duration_s: float = 60.0
-    max_side: int = 4096
-    max_fps: float = 120.0
-    timeout_s: float = 120.0  # wall clock per ffmpeg run
-    cpu_s: int = 600
-    memory_bytes: int = 2 * 1024**3
-    max_output_bytes: int = 512 * 1024**2
 
 
 @dataclass(frozen=True, slots=True)

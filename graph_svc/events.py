@@ -1,0 +1,50 @@
+"""The events graph_svc consumes and emits.
+
+Consumes (`posts` topic, group `graph`):
+- `PostPublished`: the author's post count goes up, once per post.
+Emits (`follows` topic, keyed by follower):
+- `FollowChanged`: an edge appeared or went away (also on a retried call, to repair a lost
+  event); feed_svc backfills or drops the followee's posts.
+"""
+
+from __future__ import annotations
+
+from photoshare.events.v1 import events_pb2
+
+from common.events.base import TOPIC_POSTS, EventPublisher, EventRecord
+from common.events.codec import decode, publish_event
+from graph_svc.graph import Graph
+
+
+class PostEventHandler:
+    """Counts published posts on their authors.
+
+    Example:
+        workers = (consumer(event_log, PostEventHandler(graph)),)
+    """
+
+    group = "graph"
+    topics = (TOPIC_POSTS,)
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    async def __call__(self, record: EventRecord) -> None:
+        event = decode(record)
+        match event.WhichOneof("payload"):
+            case "post_published":
+                published = event.post_published
+                await self._graph.record_post(published.author_id, published.post_id)
+
+
+class FollowEventPublisher:
+    """The domain's FollowEvents, published on the event log."""
+
+    def __init__(self, log: EventPublisher) -> None:
+        self._log = log
+
+    async def follow_changed(self, follower_id: int, followed_id: int, following: bool) -> None:
+        change = events_pb2.FollowChanged(
+            follower_id=follower_id, followed_id=followed_id, following=following
+        )
+        await publish_event(self._log, events_pb2.Event(follow_changed=change))
