@@ -53,9 +53,10 @@ services: $(STAMP)  ## install and start Cassandra, Kafka and Redis on 127.0.0.1
 services-stop: $(STAMP)  ## stop them
 	$(PY) -m deploy.services stop
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff, and the import boundaries in pyproject.toml (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP)  ## format the code
 	$(VENV)/bin/ruff format .

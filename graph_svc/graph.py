@@ -11,6 +11,7 @@ from typing import Protocol
 from common.errors import InvalidArgument, NotFound, Unauthenticated, check_page_size
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
+from graph_svc.caching import CachedFollowing
 from graph_svc.models import Edge, Followee, User, UserPage
 from graph_svc.storage.base import GraphStore
 
@@ -35,7 +36,9 @@ class Graph:
     """Users, tokens and follows.
 
     Example:
-        graph = Graph(store, events, IdGenerator(0), Signer(secret, purpose="graph-page"))
+        graph = Graph(
+            store, CachedFollowing(store, cache), events, IdGenerator(1), Signer(secret, ...)
+        )
         user, token = await graph.create_user("ada")
         await graph.follow(user.id, other_id)
     """
@@ -43,12 +46,14 @@ class Graph:
     def __init__(
         self,
         store: GraphStore,
+        following: CachedFollowing,
         events: FollowEvents,
         ids: IdGenerator,
         page_signer: Signer,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
+        self._following = following
         self._events = events
         self._ids = ids
         self._pages = KeysetCursor(page_signer, what="page_token")
@@ -101,6 +106,7 @@ class Graph:
             )
         await self.get_user(followed_id)
         await self._store.add_follow(follower_id, followed_id, self._clock())
+        await self._following.changed(follower_id)  # before answering: seen at once
         # Published even when the edge existed: a retried call repairs a lost event.
         await self._events.follow_changed(follower_id, followed_id, True)
 
@@ -108,6 +114,7 @@ class Graph:
         if followed_id == follower_id:
             raise InvalidArgument("you cannot unfollow yourself", field="followed_id")
         await self._store.remove_follow(follower_id, followed_id)
+        await self._following.changed(follower_id)  # before answering: hidden at once
         await self._events.follow_changed(follower_id, followed_id, False)
 
     async def followers_page(self, user_id: int, page_size: int, page_token: str) -> UserPage:
@@ -146,14 +153,14 @@ class Graph:
     async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
         if min_follower_count <= 0:
             raise InvalidArgument("min_follower_count must be positive", field="min_follower_count")
-        return await self._store.followed_with_min_followers(user_id, min_follower_count)
+        return await self._following.celebrities(user_id, min_follower_count)
 
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> list[int]:
         if len(candidate_ids) > MAX_FILTER_CANDIDATES:
             raise InvalidArgument(
                 f"at most {MAX_FILTER_CANDIDATES} candidates per call", field="candidate_ids"
             )
-        followed = await self._store.filter_followed(user_id, candidate_ids)
+        followed = await self._following.filter_followed(user_id, candidate_ids)
         return [c for c in candidate_ids if c in followed]
 
     async def record_post(self, author_id: int, post_id: int) -> None:

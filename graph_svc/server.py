@@ -10,10 +10,11 @@ from common.ids import IdGenerator
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from graph_svc.caching import CachedFollowing
 from graph_svc.events import FollowEventPublisher, PostEventHandler
 from graph_svc.graph import Graph
 from graph_svc.service import GraphServicer
-from graph_svc.storage import make_graph_store
+from graph_svc.storage import make_following_cache, make_graph_store
 
 SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].full_name
 WORKER_ID = 1
@@ -21,10 +22,12 @@ WORKER_ID = 1
 
 def build(settings: Settings) -> ServiceApp:
     store = make_graph_store(settings)
+    following_cache = make_following_cache(settings)
     event_log = event_log_for(settings)
     secret = load_secret(settings.secret, settings.data_dir)
     graph = Graph(
         store,
+        CachedFollowing(store, following_cache),
         FollowEventPublisher(event_log),
         IdGenerator(WORKER_ID),
         Signer(secret, purpose="graph-page"),
@@ -38,7 +41,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, event_log),
+        resources=(store, following_cache, event_log),
         workers=(consumer(event_log, PostEventHandler(graph)),),
     )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import Any
 
 import pytest
 
 from common.cassandra import CassandraConfig
+from common.settings import Settings
 
 CASSANDRA_PORT = int(os.environ.get("PHOTOSHARE_CASSANDRA_PORT", "9042"))
 REDIS_URL = os.environ.get("PHOTOSHARE_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -33,6 +35,26 @@ def cassandra_config() -> CassandraConfig:
     require("Cassandra", CASSANDRA_PORT)
     used_cassandra = True
     return CassandraConfig(port=CASSANDRA_PORT, keyspace=TEST_KEYSPACE)
+
+
+def production_settings(**overrides: Any) -> Settings:
+    """Settings that point the services' own factories at the test servers: the session's
+    keyspace, and a Redis key and Kafka topic prefix of their own."""
+    require("Cassandra", CASSANDRA_PORT)
+    require_redis()
+    global used_cassandra
+    used_cassandra = True
+    prefix = unique_prefix()
+    values: dict[str, Any] = {
+        "backend": "production",
+        "cassandra_port": CASSANDRA_PORT,
+        "cassandra_keyspace": TEST_KEYSPACE,
+        "redis_url": REDIS_URL,
+        "redis_prefix": prefix,
+        "kafka_bootstrap": KAFKA_BOOTSTRAP,
+        "kafka_topic_prefix": prefix,
+    }
+    return Settings(**{**values, **overrides})
 
 
 def unique_prefix() -> str:

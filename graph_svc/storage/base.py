@@ -1,4 +1,5 @@
-"""The graph store interface; every backend passes tests/contract/test_graph_store.py."""
+"""graph_svc's storage interfaces; every backend passes the contract tests
+(tests/contract/test_graph_store.py, test_following_cache.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from graph_svc.models import Edge, Followee, User
+
+FOLLOWING_TTL_S = 3600  # a cached following set lives this long without a change
+DIRTY_S = 5.0  # after a change, fills are refused this long: they may have read the old set
+# Who among the followees is a celebrity changes only when their follower counts cross the
+# threshold; a reader's list may be this stale (their own follows invalidate it at once).
+CELEBRITIES_TTL_S = 30
 
 
 class GraphStore(Protocol):
@@ -45,16 +52,48 @@ class GraphStore(Protocol):
         """Follower ids above `after_id`, ascending: a stable scan for fan-out."""
         ...
 
+    async def followed_ids(self, user_id: int, after_id: int, limit: int) -> list[int]:
+        """Followed user ids above `after_id`, ascending."""
+        ...
+
     async def followees(self, user_id: int, after_id: int, limit: int) -> list[Followee]:
         """Followed users above `after_id` with their follower counts, ascending."""
         ...
 
     async def followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]: ...
 
-    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]: ...
-
     async def record_post(self, author_id: int, post_id: int) -> None:
         """Counts a published post once, however often it is recorded."""
         ...
 
     async def close(self) -> None: ...
+
+
+class FollowingCache(Protocol):
+    """Each user's following set and the celebrities among their followees, for the feed's
+    per-page FilterFollowed and per-read celebrity pull. Losing an entry loses nothing."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def followed_among(self, user_id: int, candidate_ids: Sequence[int]) -> set[int] | None:
+        """The followed ones among the candidates, or None when the set is not cached."""
+        ...
+
+    async def fill(self, user_id: int, followed_ids: Sequence[int]) -> None:
+        """Caches the whole following set, unless it changed within DIRTY_S (then the set
+        just read may predate the change)."""
+        ...
+
+    async def celebrities(self, user_id: int, min_follower_count: int) -> list[int] | None: ...
+
+    async def put_celebrities(
+        self, user_id: int, min_follower_count: int, celebrity_ids: Sequence[int]
+    ) -> None:
+        """Caches the answer for CELEBRITIES_TTL_S."""
+        ...
+
+    async def invalidate(self, user_id: int) -> None:
+        """Forgets the user's entries and refuses fills for DIRTY_S."""
+        ...

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from common.cassandra import CassandraConfig, CassandraStore
+from common.cassandra import CassandraStore
 from common.errors import AlreadyExists
 from graph_svc.models import Edge, Followee, User
-from graph_svc.storage.following_cache import RedisFollowingCache
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.users (
@@ -85,14 +84,6 @@ class CassandraGraphStore(CassandraStore):
     schema = SCHEMA
     statements = STATEMENTS
 
-    def __init__(self, config: CassandraConfig, following: RedisFollowingCache) -> None:
-        super().__init__(config)
-        self._following = following
-
-    async def close(self) -> None:
-        await super().close()
-        await self._following.close()
-
     async def create_user(self, user: User, token_hash: bytes) -> None:
         if not await self.applied("claim_username", (user.username, user.id)):
             raise AlreadyExists(
@@ -141,7 +132,6 @@ class CassandraGraphStore(CassandraStore):
                 await self._index_follow(follower_id, followed_id, rows[0]["created_at_ms"])
             return False
         await self._index_follow(follower_id, followed_id, at_ms)
-        await self._following.invalidate(follower_id)
         await asyncio.gather(
             self.run("bump_following", (1, follower_id)),
             self.run("bump_followers", (1, followed_id)),
@@ -160,7 +150,6 @@ class CassandraGraphStore(CassandraStore):
         if not rows or not await self.applied("release_follow", (follower_id, followed_id)):
             return False
         at_ms = rows[0]["created_at_ms"]
-        await self._following.invalidate(follower_id)  # before answering: hidden at once
         await asyncio.gather(
             self.run("del_follower", (followed_id, at_ms, follower_id)),
             self.run("del_following", (follower_id, at_ms, followed_id)),
@@ -187,7 +176,7 @@ class CassandraGraphStore(CassandraStore):
         return [r["follower_id"] for r in rows]
 
     async def followees(self, user_id: int, after_id: int, limit: int) -> list[Followee]:
-        ids = [r["followed_id"] for r in await self.run("followee_ids", (user_id, after_id, limit))]
+        ids = await self.followed_ids(user_id, after_id, limit)
         counts = await asyncio.gather(*(self.run("counters", (i,)) for i in ids))
         return [
             Followee(i, (c[0].get("followers") or 0) if c else 0)
@@ -195,15 +184,7 @@ class CassandraGraphStore(CassandraStore):
         ]
 
     async def followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
-        cached = await self._following.celebrities(user_id, min_count)
-        if cached is not None:
-            return cached
-        # One counter read per followee: cached, because every feed read asks.
-        celebrities = await self._followed_with_min_followers(user_id, min_count)
-        await self._following.put_celebrities(user_id, min_count, celebrities)
-        return celebrities
-
-    async def _followed_with_min_followers(self, user_id: int, min_count: int) -> list[int]:
+        # One counter read per followee (graph_svc.caching keeps the answer for a while).
         followees: list[int] = []
         after = 0
         while chunk := await self.followees(user_id, after, 500):
@@ -211,17 +192,9 @@ class CassandraGraphStore(CassandraStore):
             after = chunk[-1].user_id
         return followees
 
-    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
-        cached = await self._following.followed_among(user_id, candidate_ids)
-        if cached is not None:
-            return cached
-        followed: list[int] = []
-        after = 0
-        while chunk := await self.run("followee_ids", (user_id, after, 5000)):
-            followed += [r["followed_id"] for r in chunk]
-            after = followed[-1]
-        await self._following.fill(user_id, followed)
-        return set(candidate_ids) & set(followed)
+    async def followed_ids(self, user_id: int, after_id: int, limit: int) -> list[int]:
+        rows = await self.run("followee_ids", (user_id, after_id, limit))
+        return [r["followed_id"] for r in rows]
 
     async def record_post(self, author_id: int, post_id: int) -> None:
         if await self.applied("count_post", (post_id, author_id)):

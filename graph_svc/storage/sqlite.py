@@ -152,17 +152,13 @@ class SqliteGraphStore(SqliteStore):
         )
         return [row["followed_id"] for row in rows]
 
-    async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
-        followed: set[int] = set()
-        for chunk in _chunks(list(dict.fromkeys(candidate_ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(
-                "SELECT followed_id FROM follows "
-                f"WHERE follower_id = ? AND followed_id IN ({marks})",
-                (user_id, *chunk),
-            )
-            followed.update(row["followed_id"] for row in rows)
-        return followed
+    async def followed_ids(self, user_id: int, after_id: int, limit: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT followed_id FROM follows WHERE follower_id = ? AND followed_id > ? "
+            "ORDER BY followed_id LIMIT ?",
+            (user_id, after_id, limit),
+        )
+        return [row["followed_id"] for row in rows]
 
     async def record_post(self, author_id: int, post_id: int) -> None:
         async with self._db.transaction() as tx:

@@ -25,7 +25,10 @@ SCHEMA = (
 )
 
 STATEMENTS = {
-    "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    # Conditional like every other write to a post: Paxos orders them. A plain write takes a
+    # microsecond client timestamp, a conditional one a millisecond-grained ballot, so a
+    # state change in the same millisecond as a plain insert could be shadowed by it.
+    "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
     "get": f"SELECT {COLUMNS} FROM {{ks}}.posts WHERE id = ?",
     "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
@@ -49,7 +52,9 @@ class CassandraPostStore(CassandraStore):
     statements = STATEMENTS
 
     async def insert(self, post: Post) -> None:
-        await self.run("insert", post_row(post))
+        if not await self.applied("insert", post_row(post)):
+            # Ids are unique by construction: a clash is a bug, not a user's mistake.
+            raise RuntimeError(f"post id {post.id} is already taken")
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
         results = await asyncio.gather(*(self.run("get", (i,)) for i in dict.fromkeys(ids)))

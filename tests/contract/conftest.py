@@ -1,8 +1,10 @@
-"""Backends under contract test. Every backend of an interface runs the same tests."""
+"""Backends under contract test. Every backend of an interface runs the same tests, built by
+the same factories the services use (`storage.make_*`), from settings."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,15 +12,18 @@ from typing import Any
 import pytest
 
 from common.cassandra import CassandraStore
+from common.events.memory import InMemoryEventLog, Journal
 from common.events.sqlite import SqliteEventLog
-from feed_svc.storage.memory import InMemoryTimelineStore
-from graph_svc.storage.sqlite import SqliteGraphStore
-from media_svc.storage.sqlite import SqliteUploadStore
-from post_svc.storage.sqlite import SqlitePostStore
+from common.settings import Settings
+from feed_svc.storage import make_post_cache, make_timeline_store
+from graph_svc.storage import make_following_cache, make_graph_store
+from media_svc.storage import make_upload_store
+from post_svc.storage import make_post_store
 from tests import servers
 
 TIMELINE_MAX_LEN = 5
 PRODUCTION = pytest.mark.production
+EMBEDDED_OR_PRODUCTION = ["embedded", pytest.param("production", marks=PRODUCTION)]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,107 +33,77 @@ def _drop_test_keyspace() -> Iterator[None]:
         servers.drop_keyspace(servers.TEST_KEYSPACE)
 
 
-async def _emptied(store: CassandraStore) -> CassandraStore:
-    """Opens a Cassandra store in the session's keyspace and empties its tables."""
+@pytest.fixture(params=EMBEDDED_OR_PRODUCTION)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Embedded: SQLite files and in-process caches in tmp_path. Production: the test servers."""
+    if request.param == "embedded":
+        return Settings(data_dir=tmp_path, timeline_max_len=TIMELINE_MAX_LEN)
+    return servers.production_settings(timeline_max_len=TIMELINE_MAX_LEN)
+
+
+@contextlib.asynccontextmanager
+async def _opened(store: Any) -> AsyncIterator[Any]:
+    """A store open for one test; a Cassandra one (in the session's keyspace) starts empty."""
     await store.open()
-    session: Any = store._session
-    for statement in store.schema:
-        table = statement.split("{ks}.", 1)[1].split()[0]
-        await asyncio.to_thread(session.execute, f"TRUNCATE {store._config.keyspace}.{table}")
-    return store
+    try:
+        if isinstance(store, CassandraStore):
+            session: Any = store._session
+            for statement in store.schema:
+                table = statement.split("{ks}.", 1)[1].split()[0]
+                await asyncio.to_thread(
+                    session.execute, f"TRUNCATE {store._config.keyspace}.{table}"
+                )
+        yield store
+    finally:
+        await store.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=PRODUCTION)])
-async def graph_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    if request.param == "sqlite":
-        store: Any = SqliteGraphStore(tmp_path / "graph.db")
-        await store.open()
-    else:
-        import redis.asyncio as aioredis
-
-        from graph_svc.storage.cassandra import CassandraGraphStore
-        from graph_svc.storage.following_cache import RedisFollowingCache
-
-        servers.require_redis()
-        following = RedisFollowingCache(
-            aioredis.Redis.from_url(servers.REDIS_URL), prefix=servers.unique_prefix()
-        )
-        store = await _emptied(CassandraGraphStore(servers.cassandra_config(), following))
-    yield store
-    await store.close()
+@pytest.fixture
+async def graph_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_graph_store(settings)) as opened:
+        yield opened
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=PRODUCTION)])
-async def post_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    if request.param == "sqlite":
-        store: Any = SqlitePostStore(tmp_path / "posts.db")
-        await store.open()
-    else:
-        from post_svc.storage.cassandra import CassandraPostStore
-
-        store = await _emptied(CassandraPostStore(servers.cassandra_config()))
-    yield store
-    await store.close()
+@pytest.fixture
+async def following_cache(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_following_cache(settings)) as opened:
+        yield opened
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=PRODUCTION)])
-async def upload_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    if request.param == "sqlite":
-        store: Any = SqliteUploadStore(tmp_path / "media.db")
-        await store.open()
-    else:
-        from media_svc.storage.cassandra import CassandraUploadStore
-
-        store = await _emptied(CassandraUploadStore(servers.cassandra_config()))
-    yield store
-    await store.close()
+@pytest.fixture
+async def post_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_post_store(settings)) as opened:
+        yield opened
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=PRODUCTION)])
-async def timeline_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        store: Any = InMemoryTimelineStore(max_len=TIMELINE_MAX_LEN, max_timelines=100)
-    else:
-        import redis.asyncio as aioredis
-
-        from feed_svc.storage.redis import RedisTimelineStore
-
-        servers.require_redis()
-        store = RedisTimelineStore(
-            aioredis.Redis.from_url(servers.REDIS_URL),
-            max_len=TIMELINE_MAX_LEN,
-            prefix=servers.unique_prefix(),
-        )
-    await store.open()
-    yield store
-    await store.close()
+@pytest.fixture
+async def upload_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_upload_store(settings)) as opened:
+        yield opened
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=PRODUCTION)])
-async def post_cache(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        from feed_svc.storage.memory_cache import InMemoryPostCache
-
-        cache: Any = InMemoryPostCache()
-    else:
-        import redis.asyncio as aioredis
-
-        from feed_svc.storage.redis_cache import RedisPostCache
-
-        servers.require_redis()
-        cache = RedisPostCache(
-            aioredis.Redis.from_url(servers.REDIS_URL), prefix=servers.unique_prefix()
-        )
-    await cache.open()
-    yield cache
-    await cache.close()
+@pytest.fixture
+async def timeline_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_timeline_store(settings)) as opened:
+        yield opened
 
 
-@pytest.fixture(params=["sqlite", pytest.param("kafka", marks=PRODUCTION)])
+@pytest.fixture
+async def post_cache(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_post_cache(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("kafka", marks=PRODUCTION)])
 def event_log_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[], Any]]:
-    """Makes event-log clients that all see one log (as a restarted process would)."""
+    """Makes event-log clients that all see one log (as a restarted process would). Built by
+    hand, not from settings: the tests shorten retry delays that are not settings."""
+    if request.param == "memory":
+        journal = Journal()
+        yield lambda: InMemoryEventLog(journal, retry_delays_s=(0.01, 0.01))
+        return
     if request.param == "sqlite":
         yield lambda: SqliteEventLog(
             tmp_path / "events.db", poll_interval_s=0.01, retry_delays_s=(0.01, 0.01)

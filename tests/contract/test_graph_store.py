@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from common.errors import AlreadyExists
+from graph_svc.caching import CachedFollowing
 from graph_svc.models import User
-from graph_svc.storage.base import GraphStore
+from graph_svc.storage.base import FollowingCache, GraphStore
 
 
 async def add_users(store: GraphStore, *ids: int) -> None:
@@ -61,7 +62,26 @@ async def test_scans_for_fanout_and_celebrities(graph_store: GraphStore) -> None
     followees = await graph_store.followees(2, 0, 10)
     assert [(f.user_id, f.follower_count) for f in followees] == [(1, 3), (3, 1)]
     assert await graph_store.followed_with_min_followers(2, 3) == [1]
-    assert await graph_store.filter_followed(2, [1, 4, 3, 99]) == {1, 3}
+    assert await graph_store.followed_ids(2, 0, 10) == [1, 3]
+    assert await graph_store.followed_ids(2, 1, 10) == [3]
+
+
+async def test_filter_followed_through_the_cache_sees_every_change_at_once(
+    graph_store: GraphStore, following_cache: FollowingCache
+) -> None:
+    following = CachedFollowing(graph_store, following_cache)
+    await add_users(graph_store, 1, 2, 3, 4)
+    for followed in (1, 3):
+        await graph_store.add_follow(2, followed, 5)
+    assert await following.filter_followed(2, [1, 4, 3, 99]) == {1, 3}  # a miss: loads
+    assert await following.filter_followed(2, [1, 4]) == {1}  # a hit
+    await graph_store.remove_follow(2, 1)
+    await following.changed(2)
+    assert await following.filter_followed(2, [1, 4, 3]) == {3}
+    assert await following.celebrities(2, 1) == [3]
+    await graph_store.add_follow(2, 4, 6)
+    await following.changed(2)
+    assert await following.celebrities(2, 1) == [3, 4]
 
 
 async def test_posts_are_counted_once(graph_store: GraphStore) -> None:

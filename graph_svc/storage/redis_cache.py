@@ -1,9 +1,5 @@
-"""Each user's following set, cached in Redis for FilterFollowed (the feed asks it per page),
-and the celebrities among their followees (the feed asks that per read).
-
-Writes invalidate instead of updating, and leave a short "dirty" mark: a reload that started
-before the write cannot put the old set back. So an unfollow is honoured at once.
-"""
+"""graph_svc's following cache in Redis (production): a set per user for FilterFollowed,
+a hash of celebrity lists per user, and a short-lived dirty mark that refuses fills."""
 
 from __future__ import annotations
 
@@ -11,6 +7,8 @@ import json
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
+
+from graph_svc.storage.base import CELEBRITIES_TTL_S, DIRTY_S, FOLLOWING_TTL_S
 
 _FILL = """
 -- KEYS: set, dirty mark; ARGV: ttl_s, ids... ('-' keeps an empty set distinguishable)
@@ -20,14 +18,12 @@ redis.call('SADD', KEYS[1], '-', unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
-DIRTY_MS = 5_000
-# Who among the followees is a celebrity changes only when their follower counts cross the
-# threshold; a reader's list may be this stale (their own follows invalidate it at once).
-CELEBRITIES_TTL_S = 30
 
 
 class RedisFollowingCache:
-    def __init__(self, client: aioredis.Redis, *, prefix: str = "ps:", ttl_s: int = 3600) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, prefix: str = "ps:", ttl_s: int = FOLLOWING_TTL_S
+    ) -> None:
         self._redis = client
         self._prefix = prefix
         self._ttl_s = ttl_s
@@ -74,9 +70,12 @@ class RedisFollowingCache:
     async def invalidate(self, user_id: int) -> None:
         key, dirty = self._keys(user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(dirty, 1, px=DIRTY_MS)
+            pipe.set(dirty, 1, px=int(DIRTY_S * 1000))
             pipe.delete(key, self._celebrities_key(user_id))
             await pipe.execute()
+
+    async def open(self) -> None:
+        await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()

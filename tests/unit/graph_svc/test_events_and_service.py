@@ -1,0 +1,83 @@
+"""graph_svc's edges: the post event handler, and GraphService's proto translation."""
+
+from __future__ import annotations
+
+import pytest
+from photoshare.events.v1 import events_pb2
+from photoshare.graph.v1 import graph_service_pb2 as pb
+
+from common.errors import Unauthenticated
+from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS
+from common.events.codec import publish_event
+from graph_svc.events import PostEventHandler
+from graph_svc.service import GraphServicer
+from tests.fakes import context_of
+from tests.unit.graph_svc.conftest import GraphWorld
+
+
+async def test_published_posts_are_counted_once_and_nothing_else_is_consumed(
+    world: GraphWorld,
+) -> None:
+    (ada,) = await world.users("ada")
+    handler = PostEventHandler(world.graph)
+    published = events_pb2.Event(post_published=events_pb2.PostPublished(post_id=9, author_id=ada))
+    updated = events_pb2.Event(post_updated=events_pb2.PostUpdated(post_id=9, author_id=ada))
+    for event in (published, published, updated):  # a redelivery, then an update
+        await publish_event(world.log, event)
+    await world.log.publish(TOPIC_FOLLOWS, "1", b"not for graph_svc")
+    assert (handler.group, tuple(handler.topics)) == ("graph", (TOPIC_POSTS,))
+    assert await world.log.drain(handler.group, handler.topics, handler) == 3
+    assert (await world.graph.get_user(ada)).post_count == 1
+    assert await world.log.dead_letters(handler.group) == []
+
+
+async def test_users_come_back_with_counts_and_creation_time(world: GraphWorld) -> None:
+    servicer = GraphServicer(world.graph)
+    created = await servicer.CreateUser(pb.CreateUserRequest(username="ada"), context_of())
+    bob = await servicer.CreateUser(pb.CreateUserRequest(username="bob"), context_of())
+    await servicer.Follow(pb.FollowRequest(followed_id=created.user.id), context_of(bob.user.id))
+    got = await servicer.GetUser(pb.GetUserRequest(id=created.user.id), context_of(bob.user.id))
+    assert (got.user.username, got.user.follower_count, got.user.following_count) == ("ada", 1, 0)
+    assert got.user.created_at.ToMilliseconds() == 1_000
+    token = await servicer.Authenticate(pb.AuthenticateRequest(token=created.token), context_of())
+    assert token.user_id == created.user.id
+    followers = await servicer.ListFollowers(
+        pb.ListFollowersRequest(user_id=created.user.id), context_of(bob.user.id)
+    )
+    assert ([u.username for u in followers.users], followers.next_page_token) == (["bob"], "")
+    with pytest.raises(Unauthenticated):  # follow needs a caller
+        await servicer.Follow(pb.FollowRequest(followed_id=created.user.id), context_of())
+
+
+async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) -> None:
+    servicer = GraphServicer(world.graph)
+    star, fan1, fan2 = await world.users("star", "fan1", "fan2")
+    for fan in (fan1, fan2):
+        await servicer.Follow(pb.FollowRequest(followed_id=star), context_of(fan))
+    chunks = [
+        list(r.follower_ids)
+        async for r in servicer.StreamFollowerIds(
+            pb.StreamFollowerIdsRequest(user_id=star, chunk_size=1), context_of()
+        )
+    ]
+    assert chunks == [[fan1], [fan2]]
+    followees = [
+        (f.user_id, f.follower_count)
+        async for r in servicer.StreamFollowing(
+            pb.StreamFollowingRequest(user_id=fan1), context_of()
+        )
+        for f in r.followees
+    ]
+    assert followees == [(star, 2)]
+    celebrities = [
+        i
+        async for r in servicer.StreamFollowedCelebrities(
+            pb.StreamFollowedCelebritiesRequest(user_id=fan1, min_follower_count=2), context_of()
+        )
+        for i in r.user_ids
+    ]
+    assert celebrities == [star]
+    filtered = await servicer.FilterFollowed(
+        pb.FilterFollowedRequest(user_id=fan1, candidate_ids=[fan2, star]), context_of()
+    )
+    assert list(filtered.followed_ids) == [star]
