@@ -8,101 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from photoshare.media.v1 import media_pb2
 
 from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
-from common.signing import Signer
-from media_svc.decoding.contract import (
-    JobKind,
-    Placeholder,
-    RejectedMedia,
-    RenderedFile,
-    RenderResult,
-)
 from media_svc.models import UploadState
-from media_svc.pipeline import EXPIRED_REASON, MediaPipeline, PipelinePolicy
-from media_svc.storage.files import FileBlobStore
-from media_svc.storage.sqlite import SqliteUploadStore
-from media_svc.uploads import UploadPolicy, Uploads
-
-JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 60
-
-
-class Events:
-    def __init__(self) -> None:
-        self.processed: list[tuple[int, media_pb2.Media]] = []
-        self.updated: list[tuple[int, media_pb2.Media]] = []
-        self.failed: list[tuple[int, str]] = []
-
-    async def media_processed(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
-        self.processed.append((post_id, media))
-
-    async def media_updated(self, post_id: int, author_id: int, media: media_pb2.Media) -> None:
-        self.updated.append((post_id, media))
-
-    async def media_failed(self, post_id: int, author_id: int, reason: str) -> None:
-        self.failed.append((post_id, reason))
-
-
-class Processor:
-    """Writes one rendition per job: the original's bytes, tagged with the job's kind."""
-
-    def __init__(self) -> None:
-        self.reject: str | None = None
-        self.jobs: list[str] = []
-
-    async def render(
-        self, kind: JobKind, source: Path, content_type: str, out_dir: Path
-    ) -> RenderResult:
-        self.jobs.append(kind)
-        if self.reject:
-            raise RejectedMedia(self.reject)
-        extension = "avif" if kind is JobKind.AVIF else "jpg"
-        target = out_dir / f"feed.{extension}"
-        target.write_bytes(kind.encode() + source.read_bytes())  # noqa: ASYNC240 - tiny files
-        content_type = "image/avif" if kind is JobKind.AVIF else "image/jpeg"
-        rendition = RenderedFile("FEED", content_type, extension, 4, 3, target)
-        return RenderResult(
-            4, 3, [rendition], Placeholder("L00000fQfQfQfQfQfQfQfQfQfQfQ", "#000000")
-        )
-
-
-class Clock:
-    now = 1_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@dataclass
-class World:
-    uploads: Uploads
-    pipeline: MediaPipeline
-    processor: Processor
-    events: Events
-    clock: Clock
-    store: SqliteUploadStore
-    blobs: FileBlobStore
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    store = SqliteUploadStore(tmp_path / "media.db")
-    await store.open()
-    events, clock, processor = Events(), Clock(), Processor()
-    blobs = FileBlobStore(tmp_path)
-    pipeline = MediaPipeline(
-        store, blobs, processor, events, PipelinePolicy("http://cdn", stale_after_ms=1000)
-    )
-    uploads = Uploads(
-        store, blobs, pipeline, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
-    )
-    yield World(uploads, pipeline, processor, events, clock, store, blobs)
-    await store.close()
+from media_svc.pipeline import EXPIRED_REASON
+from tests.unit.media_svc.conftest import JPEG, World
 
 
 async def body(*chunks: bytes) -> AsyncIterator[bytes]:

@@ -1,0 +1,121 @@
+"""A media domain on the embedded stores and files, with a fake processor and the real event
+publisher on an in-memory log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from photoshare.media.v1 import media_pb2
+
+from common.events.base import TOPIC_MEDIA
+from common.events.memory import InMemoryEventLog
+from common.signing import Signer
+from media_svc.decoding.contract import (
+    JobKind,
+    Placeholder,
+    RejectedMedia,
+    RenderedFile,
+    RenderResult,
+)
+from media_svc.events import MediaEventPublisher
+from media_svc.pipeline import MediaPipeline, PipelinePolicy
+from media_svc.storage.files import FileBlobStore
+from media_svc.storage.sqlite import SqliteUploadStore
+from media_svc.uploads import UploadPolicy, Uploads
+from tests.fakes import decoded
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 60
+
+
+class Events:
+    """What the pipeline announced: its events, sent by the real publisher to a log."""
+
+    def __init__(self) -> None:
+        self.log = InMemoryEventLog()
+        self.publisher = MediaEventPublisher(self.log)
+
+    def _sent(self, kind: str) -> list[Any]:
+        sent = []
+        for key, event in decoded(self.log, TOPIC_MEDIA):
+            if event.WhichOneof("payload") == kind:
+                payload = getattr(event, kind)
+                assert key == str(payload.post_id)  # one post's events stay in order
+                sent.append(payload)
+        return sent
+
+    @property
+    def processed(self) -> list[tuple[int, media_pb2.Media]]:
+        return [(p.post_id, p.media) for p in self._sent("media_processed")]
+
+    @property
+    def updated(self) -> list[tuple[int, media_pb2.Media]]:
+        return [(p.post_id, p.media) for p in self._sent("media_updated")]
+
+    @property
+    def failed(self) -> list[tuple[int, str]]:
+        return [(p.post_id, p.reason) for p in self._sent("media_failed")]
+
+
+class Processor:
+    """Writes one rendition per job: the original's bytes, tagged with the job's kind."""
+
+    def __init__(self) -> None:
+        self.reject: str | None = None
+        self.jobs: list[str] = []
+
+    async def render(
+        self, kind: JobKind, source: Path, content_type: str, out_dir: Path
+    ) -> RenderResult:
+        self.jobs.append(kind)
+        if self.reject:
+            raise RejectedMedia(self.reject)
+        extension = "avif" if kind is JobKind.AVIF else "jpg"
+        target = out_dir / f"feed.{extension}"
+        target.write_bytes(kind.encode() + source.read_bytes())  # noqa: ASYNC240 - tiny files
+        content_type = "image/avif" if kind is JobKind.AVIF else "image/jpeg"
+        rendition = RenderedFile("FEED", content_type, extension, 4, 3, target)
+        return RenderResult(
+            4, 3, [rendition], Placeholder("L00000fQfQfQfQfQfQfQfQfQfQfQ", "#000000")
+        )
+
+
+class Clock:
+    now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@dataclass
+class World:
+    uploads: Uploads
+    pipeline: MediaPipeline
+    processor: Processor
+    events: Events
+    clock: Clock
+    store: SqliteUploadStore
+    blobs: FileBlobStore
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    store = SqliteUploadStore(tmp_path / "media.db")
+    await store.open()
+    events, clock, processor = Events(), Clock(), Processor()
+    blobs = FileBlobStore(tmp_path)
+    pipeline = MediaPipeline(
+        store,
+        blobs,
+        processor,
+        events.publisher,
+        PipelinePolicy("http://cdn", stale_after_ms=1000),
+    )
+    uploads = Uploads(
+        store, blobs, pipeline, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
+    )
+    yield World(uploads, pipeline, processor, events, clock, store, blobs)
+    await store.close()
