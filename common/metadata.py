@@ -13,13 +13,21 @@ USER_ID_KEY = "x-photoshare-user-id"
 
 def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
     """The user the gateway authenticated; services behind it never see tokens."""
+    user_id = optional_caller_id(context)
+    if user_id is None:
+        raise Unauthenticated("this call needs an authenticated user", reason="NO_CALLER")
+    return user_id
+
+
+def optional_caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int | None:
+    """The authenticated user, or None for a call made by another service on its own."""
     for key, value in context.invocation_metadata() or ():
         if key == USER_ID_KEY:
             try:
                 return int(value)
             except (TypeError, ValueError):
-                break
-    raise Unauthenticated("this call needs an authenticated user", reason="NO_CALLER")
+                return None
+    return None
 
 
 def as_caller(user_id: int) -> tuple[tuple[str, str], ...]:

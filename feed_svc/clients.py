@@ -11,8 +11,9 @@ from photoshare.post.v1 import post_service_pb2 as post_pb
 from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 
 from common.errors import NotFound
+from common.metadata import as_caller
 from common.rpc_errors import from_rpc_error
-from feed_svc.models import Candidate, FeedEntry, FeedKey, Followee
+from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee
 
 BATCH_GET_MAX = 500
 
@@ -115,6 +116,22 @@ class PostClient:
                 (p.id, p) for p in response.posts if p.state == post_pb.POST_STATE_PUBLISHED
             )
         return found
+
+    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
+        if not post_ids:
+            return {}
+        try:
+            response = await self._stub.GetEngagement(
+                post_pb.GetEngagementRequest(post_ids=post_ids),
+                metadata=as_caller(reader_id),
+                timeout=self._timeout_s,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="post service") from exc
+        return {
+            e.post_id: Engagement(e.like_count, e.comment_count, e.liked_by_viewer)
+            for e in response.engagements
+        }
 
     async def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

@@ -7,11 +7,14 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from photoshare.post.v1.post_service_pb2 import Post
+
 from common.errors import check_page_size
 from common.signing import KeysetCursor, Signer
 from feed_svc.merge import each, merge_newest_first, take
 from feed_svc.models import (
     Candidate,
+    Engagement,
     FeedKey,
     FeedPage,
     FollowGraph,
@@ -83,7 +86,9 @@ class HomeFeed:
         more = len(page) > size
         page = page[:size]
         next_cursor = self._cursors.encode(reader_id, page[-1].entry.key) if more else None
-        return FeedPage([c.post for c in page if c.post is not None], next_cursor)
+        posts = [c.post for c in page if c.post is not None]
+        seen = await self._posts.engagement([p.id for p in posts], reader_id)
+        return FeedPage([_as_seen(p, seen.get(p.id)) for p in posts], next_cursor)
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""
@@ -182,3 +187,14 @@ def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:
     if b is None:
         return a
     return min(a, b)
+
+
+def _as_seen(post: Post, engagement: Engagement | None) -> Post:
+    """A copy with the reader's counts: the hydrated post may be the cache's own object."""
+    seen = Post()
+    seen.CopyFrom(post)
+    if engagement is not None:
+        seen.like_count = engagement.likes
+        seen.comment_count = engagement.comments
+        seen.liked_by_viewer = engagement.liked_by_reader
+    return seen

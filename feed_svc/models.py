@@ -47,6 +47,15 @@ class Followee:
 
 
 @dataclass(frozen=True, slots=True)
+class Engagement:
+    """A post's counts and whether the reader liked it: never cached, read per page."""
+
+    likes: int = 0
+    comments: int = 0
+    liked_by_reader: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPage:
     posts: list[Post]
     next_cursor: str | None
@@ -75,4 +84,8 @@ class PostSource(Protocol):
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int
     ) -> AsyncGenerator[list[Candidate], None]:
         """Published posts of the authors strictly older than `before`, newest first."""
+        ...
+
+    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
+        """Counts and the reader's likes, current, for every post asked for."""
         ...

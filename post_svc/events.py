@@ -4,17 +4,23 @@ Consumes (`media` topic, group `posts`):
 - `MediaProcessed`: the post is marked PUBLISHED with its media;
 - `MediaUpdated`: a published post's media is replaced by the fuller one;
 - `MediaFailed`: the post is marked FAILED with the reason.
+Consumes its own (`engagement` topic, group `post-stats`), to finish what a crash cut short:
+- `LikeCreated`, `LikeRemoved`, `CommentCreated`, `CommentDeleted`: counted (once per event
+  id), and the comment stored or the like and comment deleted.
 Emits (`posts` topic, keyed by author):
 - `PostPublished`: a post became visible (again on a redelivery, with its first time);
 - `PostUpdated`: a published post changed (feed_svc refreshes its cached copy).
+Emits (`engagement` topic, keyed by post): the four engagement events above.
 """
 
 from __future__ import annotations
 
 from photoshare.events.v1 import events_pb2
 
-from common.events.base import TOPIC_MEDIA, EventPublisher, EventRecord
+from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, EventPublisher, EventRecord
 from common.events.codec import decode, publish_event
+from post_svc.engagement import Engagement
+from post_svc.models import Comment, Like
 from post_svc.posts import Posts
 
 
@@ -59,3 +65,88 @@ class PostEventPublisher:
     async def post_updated(self, post_id: int, author_id: int) -> None:
         updated = events_pb2.PostUpdated(post_id=post_id, author_id=author_id)
         await publish_event(self._log, events_pb2.Event(post_updated=updated))
+
+
+class EngagementEventHandler:
+    """Finishes each like and comment change: counted once, stored or deleted.
+
+    Example:
+        workers = (consumer(event_log, EngagementEventHandler(engagement)),)
+    """
+
+    group = "post-stats"
+    topics = (TOPIC_ENGAGEMENT,)
+
+    def __init__(self, engagement: Engagement) -> None:
+        self._engagement = engagement
+
+    async def __call__(self, record: EventRecord) -> None:
+        event = decode(record)
+        match event.WhichOneof("payload"):
+            case "like_created":
+                created = event.like_created
+                like = Like(created.post_id, created.user_id, created.liked_at.ToMilliseconds())
+                await self._engagement.count_like(like, event.event_id)
+            case "like_removed":
+                removed = event.like_removed
+                like = Like(removed.post_id, removed.user_id, removed.liked_at.ToMilliseconds())
+                await self._engagement.uncount_like(like, event.event_id)
+            case "comment_created":
+                await self._engagement.finish_comment(
+                    _comment(event.comment_created), event.event_id
+                )
+            case "comment_deleted":
+                deleted = event.comment_deleted
+                comment = Comment(deleted.comment_id, deleted.post_id, deleted.author_id, "", 0)
+                await self._engagement.remove_comment(comment, event.event_id)
+
+
+class EngagementEventPublisher:
+    """The engagement domain's events, published on the event log with the ids it chose."""
+
+    def __init__(self, log: EventPublisher) -> None:
+        self._log = log
+
+    async def like_created(self, event_id: str, like: Like, post_author_id: int) -> None:
+        created = events_pb2.LikeCreated(
+            post_id=like.post_id, post_author_id=post_author_id, user_id=like.user_id
+        )
+        created.liked_at.FromMilliseconds(like.liked_at_ms)
+        await publish_event(self._log, events_pb2.Event(event_id=event_id, like_created=created))
+
+    async def like_removed(self, event_id: str, like: Like, post_author_id: int) -> None:
+        removed = events_pb2.LikeRemoved(
+            post_id=like.post_id, post_author_id=post_author_id, user_id=like.user_id
+        )
+        removed.liked_at.FromMilliseconds(like.liked_at_ms)
+        await publish_event(self._log, events_pb2.Event(event_id=event_id, like_removed=removed))
+
+    async def comment_created(self, event_id: str, comment: Comment, post_author_id: int) -> None:
+        created = events_pb2.CommentCreated(
+            comment_id=comment.id,
+            post_id=comment.post_id,
+            post_author_id=post_author_id,
+            author_id=comment.author_id,
+            text=comment.text,
+        )
+        created.created_at.FromMilliseconds(comment.created_at_ms)
+        await publish_event(self._log, events_pb2.Event(event_id=event_id, comment_created=created))
+
+    async def comment_deleted(self, event_id: str, comment: Comment, post_author_id: int) -> None:
+        deleted = events_pb2.CommentDeleted(
+            comment_id=comment.id,
+            post_id=comment.post_id,
+            post_author_id=post_author_id,
+            author_id=comment.author_id,
+        )
+        await publish_event(self._log, events_pb2.Event(event_id=event_id, comment_deleted=deleted))
+
+
+def _comment(created: events_pb2.CommentCreated) -> Comment:
+    return Comment(
+        created.comment_id,
+        created.post_id,
+        created.author_id,
+        created.text,
+        created.created_at.ToMilliseconds(),
+    )

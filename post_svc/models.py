@@ -56,3 +56,50 @@ class UploadTarget:
 class PostPage:
     posts: list[Post]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Like:
+    post_id: int
+    user_id: int
+    liked_at_ms: int
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """Likers are listed newest first by (liked_at_ms, user_id)."""
+        return (self.liked_at_ms, self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int  # time-ordered: comments are listed oldest first by id
+    post_id: int
+    author_id: int
+    text: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostStats:
+    likes: int = 0
+    comments: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The counts after an event, and whether this call was the one that counted it."""
+
+    stats: PostStats
+    first_time: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LikePage:
+    likes: list[Like]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentPage:
+    comments: list[Comment]
+    next_page_token: str | None

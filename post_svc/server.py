@@ -11,10 +11,16 @@ from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from post_svc.clients import MediaUploadsClient
-from post_svc.events import MediaEventHandler, PostEventPublisher
+from post_svc.engagement import Engagement
+from post_svc.events import (
+    EngagementEventHandler,
+    EngagementEventPublisher,
+    MediaEventHandler,
+    PostEventPublisher,
+)
 from post_svc.posts import Posts
 from post_svc.service import PostServicer
-from post_svc.storage import make_post_store
+from post_svc.storage import make_engagement_store, make_post_store, make_stats_store
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 WORKER_ID = 2
@@ -26,15 +32,23 @@ def build(settings: Settings) -> ServiceApp:
     media = MediaUploadsClient(
         insecure_channel(settings.media_addr), timeout_s=settings.rpc_timeout_s
     )
+    engagement_store = make_engagement_store(settings)
+    stats = make_stats_store(settings)
     secret = load_secret(settings.secret, settings.data_dir)
+    ids = IdGenerator(WORKER_ID)
     posts = Posts(
-        store,
-        media,
-        PostEventPublisher(event_log),
-        IdGenerator(WORKER_ID),
-        Signer(secret, purpose="post-cursor"),
+        store, media, PostEventPublisher(event_log), ids, Signer(secret, purpose="post-cursor")
     )
-    servicer = PostServicer(posts)
+    engagement = Engagement(
+        store,
+        engagement_store,
+        stats,
+        EngagementEventPublisher(event_log),
+        ids,
+        Signer(secret, purpose="likes-page"),
+        Signer(secret, purpose="comments-page"),
+    )
+    servicer = PostServicer(posts, engagement)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -43,8 +57,11 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, event_log),
-        workers=(consumer(event_log, MediaEventHandler(posts)),),
+        resources=(store, engagement_store, stats, event_log),
+        workers=(
+            consumer(event_log, MediaEventHandler(posts)),
+            consumer(event_log, EngagementEventHandler(engagement)),
+        ),
     )
 
 

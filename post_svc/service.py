@@ -10,14 +10,15 @@ from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as pb
 from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
-from common.metadata import caller_id
-from post_svc.models import MediaSpec, Post
+from common.metadata import caller_id, optional_caller_id
+from post_svc.engagement import Engaged, Engagement
+from post_svc.models import Comment, MediaSpec, Post
 from post_svc.posts import Posts
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def post_to_proto(post: Post) -> pb.Post:
+def post_to_proto(post: Post, engaged: Engaged | None = None) -> pb.Post:
     message = pb.Post(
         id=post.id,
         author_id=post.author_id,
@@ -29,6 +30,21 @@ def post_to_proto(post: Post) -> pb.Post:
     message.created_at.FromMilliseconds(post.created_at_ms)
     if post.published_at_ms is not None:
         message.published_at.FromMilliseconds(post.published_at_ms)
+    if engaged is not None:
+        message.like_count = engaged.stats.likes
+        message.comment_count = engaged.stats.comments
+        message.liked_by_viewer = engaged.liked_by_viewer
+    return message
+
+
+def comment_to_proto(comment: Comment) -> pb.Comment:
+    message = pb.Comment(
+        id=comment.id,
+        post_id=comment.post_id,
+        author_id=comment.author_id,
+        text=comment.text,
+    )
+    message.created_at.FromMilliseconds(comment.created_at_ms)
     return message
 
 
@@ -38,8 +54,14 @@ def spec_from_proto(spec: pb.MediaSpec) -> MediaSpec:
 
 
 class PostServicer(pb_grpc.PostServiceServicer):
-    def __init__(self, posts: Posts) -> None:
+    def __init__(self, posts: Posts, engagement: Engagement) -> None:
         self._posts = posts
+        self._engagement = engagement
+
+    async def _views(self, posts: list[Post], context: Context) -> list[pb.Post]:
+        """Posts as the caller sees them: with counts and whether they liked each."""
+        engaged = await self._engagement.seen_by(posts, optional_caller_id(context))
+        return [post_to_proto(p, engaged.get(p.id)) for p in posts]
 
     async def CreatePost(
         self, request: pb.CreatePostRequest, context: Context
@@ -53,14 +75,15 @@ class PostServicer(pb_grpc.PostServiceServicer):
         return response
 
     async def GetPost(self, request: pb.GetPostRequest, context: Context) -> pb.GetPostResponse:
-        return pb.GetPostResponse(post=post_to_proto(await self._posts.get(request.id)))
+        (view,) = await self._views([await self._posts.get(request.id)], context)
+        return pb.GetPostResponse(post=view)
 
     async def ListUserPosts(
         self, request: pb.ListUserPostsRequest, context: Context
     ) -> pb.ListUserPostsResponse:
         page = await self._posts.user_posts(request.user_id, request.limit, request.cursor)
         return pb.ListUserPostsResponse(
-            posts=[post_to_proto(p) for p in page.posts], next_cursor=page.next_cursor
+            posts=await self._views(page.posts, context), next_cursor=page.next_cursor
         )
 
     async def BatchGetPosts(
@@ -79,3 +102,66 @@ class PostServicer(pb_grpc.PostServiceServicer):
             list(request.author_ids), before, request.limit
         ):
             yield pb.StreamRecentPostsResponse(posts=[post_to_proto(p) for p in batch])
+
+    async def GetEngagement(
+        self, request: pb.GetEngagementRequest, context: Context
+    ) -> pb.GetEngagementResponse:
+        ids = list(request.post_ids)
+        seen = await self._engagement.seen(ids, optional_caller_id(context))
+        return pb.GetEngagementResponse(
+            engagements=[
+                pb.PostEngagement(
+                    post_id=i,
+                    like_count=seen[i].stats.likes,
+                    comment_count=seen[i].stats.comments,
+                    liked_by_viewer=seen[i].liked_by_viewer,
+                )
+                for i in ids
+            ]
+        )
+
+    async def LikePost(self, request: pb.LikePostRequest, context: Context) -> pb.LikePostResponse:
+        seen = await self._engagement.like(request.post_id, caller_id(context))
+        return pb.LikePostResponse(like_count=seen.stats.likes, liked_by_viewer=True)
+
+    async def UnlikePost(
+        self, request: pb.UnlikePostRequest, context: Context
+    ) -> pb.UnlikePostResponse:
+        seen = await self._engagement.unlike(request.post_id, caller_id(context))
+        return pb.UnlikePostResponse(like_count=seen.stats.likes, liked_by_viewer=False)
+
+    async def ListLikes(
+        self, request: pb.ListLikesRequest, context: Context
+    ) -> pb.ListLikesResponse:
+        page = await self._engagement.likes_page(
+            request.post_id, request.page_size, request.page_token
+        )
+        response = pb.ListLikesResponse(next_page_token=page.next_page_token)
+        for like in page.likes:
+            response.likes.add(user_id=like.user_id).created_at.FromMilliseconds(like.liked_at_ms)
+        return response
+
+    async def CreateComment(
+        self, request: pb.CreateCommentRequest, context: Context
+    ) -> pb.CreateCommentResponse:
+        comment = await self._engagement.comment(request.post_id, caller_id(context), request.text)
+        return pb.CreateCommentResponse(comment=comment_to_proto(comment))
+
+    async def ListComments(
+        self, request: pb.ListCommentsRequest, context: Context
+    ) -> pb.ListCommentsResponse:
+        page = await self._engagement.comments_page(
+            request.post_id, request.page_size, request.page_token
+        )
+        return pb.ListCommentsResponse(
+            comments=[comment_to_proto(c) for c in page.comments],
+            next_page_token=page.next_page_token,
+        )
+
+    async def DeleteComment(
+        self, request: pb.DeleteCommentRequest, context: Context
+    ) -> pb.DeleteCommentResponse:
+        await self._engagement.delete_comment(
+            request.post_id, request.comment_id, caller_id(context)
+        )
+        return pb.DeleteCommentResponse()

@@ -12,7 +12,7 @@ from photoshare.post.v1 import post_service_pb2 as post_pb
 from common.events.codec import decode
 from common.events.memory import InMemoryEventLog
 from common.metadata import as_caller
-from feed_svc.models import Candidate, FeedEntry, FeedKey, Followee
+from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee
 
 
 class FakeGraph:
@@ -52,6 +52,7 @@ class FakeGraph:
 class FakePosts:
     def __init__(self) -> None:
         self.posts: dict[int, post_pb.Post] = {}
+        self.engagements: dict[tuple[int, int], Engagement] = {}  # (post, reader)
         self._next_id = 1
 
     def add_published(self, author_id: int, at_ms: int) -> FeedEntry:
@@ -68,6 +69,9 @@ class FakePosts:
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
         return {i: self.posts[i] for i in post_ids if i in self.posts}
+
+    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
+        return {i: self.engagements.get((i, reader_id), Engagement()) for i in post_ids}
 
     async def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

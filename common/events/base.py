@@ -9,6 +9,8 @@ from typing import Protocol
 TOPIC_MEDIA = "media"
 TOPIC_POSTS = "posts"
 TOPIC_FOLLOWS = "follows"
+TOPIC_ENGAGEMENT = "engagement"  # likes and comments, keyed by post
+TOPICS = (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_ENGAGEMENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import uuid
 from photoshare.events.v1 import events_pb2
 
 from common.events.base import (
+    TOPIC_ENGAGEMENT,
     TOPIC_FOLLOWS,
     TOPIC_MEDIA,
     TOPIC_POSTS,
@@ -14,23 +15,28 @@ from common.events.base import (
     EventRecord,
 )
 
+# Payload -> (topic, the payload field that keys it): one key's events stay in order.
+_ROUTES = {
+    "media_processed": (TOPIC_MEDIA, "post_id"),
+    "media_failed": (TOPIC_MEDIA, "post_id"),
+    "media_updated": (TOPIC_MEDIA, "post_id"),
+    "post_published": (TOPIC_POSTS, "author_id"),
+    "post_updated": (TOPIC_POSTS, "author_id"),
+    "follow_changed": (TOPIC_FOLLOWS, "follower_id"),
+    "like_created": (TOPIC_ENGAGEMENT, "post_id"),
+    "like_removed": (TOPIC_ENGAGEMENT, "post_id"),
+    "comment_created": (TOPIC_ENGAGEMENT, "post_id"),
+    "comment_deleted": (TOPIC_ENGAGEMENT, "post_id"),
+}
+
 
 def route(event: events_pb2.Event) -> tuple[str, str]:
-    """(topic, key): keys keep one post's, author's or follower's events in order."""
+    """(topic, key) of an event."""
     kind = event.WhichOneof("payload")
-    if kind == "media_processed":
-        return TOPIC_MEDIA, str(event.media_processed.post_id)
-    if kind == "media_failed":
-        return TOPIC_MEDIA, str(event.media_failed.post_id)
-    if kind == "media_updated":
-        return TOPIC_MEDIA, str(event.media_updated.post_id)
-    if kind == "post_updated":
-        return TOPIC_POSTS, str(event.post_updated.author_id)
-    if kind == "post_published":
-        return TOPIC_POSTS, str(event.post_published.author_id)
-    if kind == "follow_changed":
-        return TOPIC_FOLLOWS, str(event.follow_changed.follower_id)
-    raise ValueError(f"event has no known payload: {kind!r}")
+    if kind not in _ROUTES:
+        raise ValueError(f"event has no known payload: {kind!r}")
+    topic, key_field = _ROUTES[kind]
+    return topic, str(getattr(getattr(event, kind), key_field))
 
 
 async def publish_event(publisher: EventPublisher, event: events_pb2.Event) -> None:

@@ -22,7 +22,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from common.events.base import TOPIC_FOLLOWS, TOPIC_MEDIA, TOPIC_POSTS, EventRecord, Handler
+from common.events.base import TOPICS, EventRecord, Handler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,9 +62,7 @@ class KafkaEventLog:
         return f"{self._prefix}{topic}"
 
     async def open(self) -> None:
-        await self._create_topics(
-            [self.topic_name(t) for t in (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS)]
-        )
+        await self._create_topics([self.topic_name(t) for t in TOPICS])
         self._producer = await self._in(
             self._producer_thread,
             lambda: KafkaProducer(

@@ -1,10 +1,10 @@
-"""Where post_svc keeps posts."""
+"""Where post_svc keeps posts, likes and comments, and their counts."""
 
 from __future__ import annotations
 
-from common.backends import cassandra_config
+from common.backends import cassandra_config, redis_client
 from common.settings import Settings
-from post_svc.storage.base import PostStore
+from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 
 def make_post_store(settings: Settings) -> PostStore:
@@ -15,3 +15,25 @@ def make_post_store(settings: Settings) -> PostStore:
     from post_svc.storage.sqlite import SqlitePostStore
 
     return SqlitePostStore(settings.data_dir / "posts.db")
+
+
+def make_engagement_store(settings: Settings) -> EngagementStore:
+    if settings.production:
+        from post_svc.storage.cassandra_engagement import CassandraEngagementStore
+
+        return CassandraEngagementStore(cassandra_config(settings))
+    from post_svc.storage.sqlite_engagement import SqliteEngagementStore
+
+    return SqliteEngagementStore(settings.data_dir / "engagement.db")
+
+
+def make_stats_store(settings: Settings) -> StatsStore:
+    if settings.production:
+        from post_svc.storage.redis_stats import RedisStatsStore
+
+        return RedisStatsStore(
+            cassandra_config(settings), redis_client(settings), prefix=settings.redis_prefix
+        )
+    from post_svc.storage.sqlite_stats import SqliteStatsStore
+
+    return SqliteStatsStore(settings.data_dir / "stats.db")

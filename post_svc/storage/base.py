@@ -1,4 +1,5 @@
-"""The post store interface; every backend passes tests/contract/test_post_store.py."""
+"""post_svc's storage interfaces; every backend passes the contract tests
+(tests/contract/test_post_store.py, test_engagement_store.py, test_stats_store.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from post_svc.models import FeedKey, Post
+from post_svc.models import Applied, Comment, FeedKey, Like, Post, PostStats
 
 
 class PostStore(Protocol):
@@ -39,4 +40,67 @@ class PostStore(Protocol):
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int
     ) -> list[Post]:
         """Published posts of these authors strictly older than `before`, newest first."""
+        ...
+
+
+class EngagementStore(Protocol):
+    """Likes and comments: the truth that counts are derived from."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def add_like(self, post_id: int, user_id: int, at_ms: int) -> Like:
+        """Adds the like unless the user's like exists; returns the stored one either way
+        (concurrent calls agree on one like and its time)."""
+        ...
+
+    async def get_like(self, post_id: int, user_id: int) -> Like | None:
+        """A point lookup: its cost does not grow with the post's likes."""
+        ...
+
+    async def liked_among(self, user_id: int, post_ids: Sequence[int]) -> set[int]:
+        """The posts among `post_ids` that the user likes (point lookups, one round trip)."""
+        ...
+
+    async def remove_like(self, like: Like) -> None:
+        """Removes exactly that like (idempotent)."""
+        ...
+
+    async def likes(self, post_id: int, before: tuple[int, int] | None, limit: int) -> list[Like]:
+        """Likes newest first, strictly older than `before` (liked_at_ms, user_id)."""
+        ...
+
+    async def add_comment(self, comment: Comment) -> None:
+        """Stores the comment (idempotent: the same id again changes nothing)."""
+        ...
+
+    async def get_comment(self, post_id: int, comment_id: int) -> Comment | None: ...
+
+    async def comments(self, post_id: int, after_id: int, limit: int) -> list[Comment]:
+        """Comments with ids above `after_id`, oldest first."""
+        ...
+
+    async def delete_comment(self, post_id: int, comment_id: int) -> None:
+        """Idempotent."""
+        ...
+
+
+class StatsStore(Protocol):
+    """Like and comment counts per post, readable for a page in one round trip. Every change
+    is an event with an id; applying the same event again changes nothing."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def apply(
+        self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0
+    ) -> Applied:
+        """Adds the deltas unless `event_id` was applied to this post already; returns the
+        counts after, and whether it was this call that applied it."""
+        ...
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
+        """Counts of every post asked for (zero for posts nothing happened to)."""
         ...

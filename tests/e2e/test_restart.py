@@ -26,6 +26,9 @@ def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str, backe
         api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
         post_id = api.post_photo(ada, samples / "camera" / "Canon_40D.jpg", caption="kept")
         eventually(lambda: api.feed_ids(bob) == [post_id])
+        # Engagement acknowledged just before the crash keeps its counts.
+        api.ok("POST", f"/v1/posts/{post_id}/likes", {}, token=bob)
+        api.ok("POST", f"/v1/posts/{post_id}/comments", {"text": "kept too"}, token=bob)
         # Acknowledged (202) but still being processed when the mesh goes down.
         heic = samples / "heif" / "IMG_5195.HEIC"
         interrupted = api.create_post(ada, heic, "image/heic")
@@ -42,6 +45,10 @@ def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str, backe
         assert post_id in api.feed_ids(bob)
         assert api.ok("GET", f"/v1/users/{ada_id}", token=bob)["user"]["followerCount"] == "1"
         assert api.call("POST", "/v1/users", {"username": "ada"}).status == 409
+        kept = api.ok("GET", f"/v1/posts/{post_id}", token=bob)["post"]
+        assert (kept["likeCount"], kept["commentCount"], kept["likedByViewer"]) == ("1", "1", True)
+        comments = api.ok("GET", f"/v1/posts/{post_id}/comments", token=ada)["comments"]
+        assert [c["text"] for c in comments] == ["kept too"]
         resumed = api.wait_until_settled(ada, interrupted["post"]["id"])
         assert resumed["state"] == "POST_STATE_PUBLISHED"
         newer = api.post_photo(ada, samples / "camera" / "Canon_40D.jpg")

@@ -8,6 +8,7 @@ from common.errors import InvalidArgument
 from common.signing import Signer
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
+from feed_svc.models import Engagement
 from feed_svc.storage.memory import InMemoryTimelineStore
 from tests.fakes import FakeGraph, FakePosts
 
@@ -168,3 +169,17 @@ async def test_no_next_cursor_only_at_the_true_end() -> None:
     assert page.next_cursor is None
     page = await world.feed.read(READER, 3, "")
     assert page.next_cursor is not None
+
+
+async def test_each_reader_sees_current_counts_and_their_own_likes_on_feed_items() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    world.graph.follow(5, 2)
+    post_id = await world.post(2)
+    world.posts.engagements[(post_id, READER)] = Engagement(3, 1, liked_by_reader=True)
+    world.posts.engagements[(post_id, 5)] = Engagement(3, 1, liked_by_reader=False)
+    (mine,) = (await world.feed.read(READER, 10, "")).posts
+    (theirs,) = (await world.feed.read(5, 10, "")).posts
+    assert (mine.like_count, mine.comment_count, mine.liked_by_viewer) == (3, 1, True)
+    assert (theirs.like_count, theirs.liked_by_viewer) == (3, False)
+    assert not world.posts.posts[post_id].liked_by_viewer  # the source's copy is untouched

@@ -42,6 +42,12 @@ def test_the_rest_contract_is_routed() -> None:
         ("POST", "/v1/posts"): "CreatePost",
         ("GET", "/v1/posts/{id}"): "GetPost",
         ("GET", "/v1/users/{user_id}/posts"): "ListUserPosts",
+        ("POST", "/v1/posts/{post_id}/likes"): "LikePost",
+        ("DELETE", "/v1/posts/{post_id}/likes"): "UnlikePost",
+        ("GET", "/v1/posts/{post_id}/likes"): "ListLikes",
+        ("POST", "/v1/posts/{post_id}/comments"): "CreateComment",
+        ("GET", "/v1/posts/{post_id}/comments"): "ListComments",
+        ("DELETE", "/v1/posts/{post_id}/comments/{comment_id}"): "DeleteComment",
         ("GET", "/v1/feed"): "GetHomeFeed",
     }
     assert [r.method.name for r in ROUTES if r.public] == ["CreateUser"]

@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from photoshare.media.v1 import media_pb2
 
 from common.errors import InvalidArgument
 from common.events.memory import InMemoryEventLog
 from common.ids import IdGenerator
 from common.settings import Settings
 from common.signing import Signer
-from post_svc.events import PostEventPublisher
+from post_svc.engagement import Engagement
+from post_svc.events import EngagementEventPublisher, PostEventPublisher
 from post_svc.models import MediaSpec, UploadTarget
 from post_svc.posts import Posts
-from post_svc.storage import make_post_store
-from post_svc.storage.base import PostStore
+from post_svc.storage import make_engagement_store, make_post_store, make_stats_store
+from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 
 @dataclass
@@ -36,24 +38,52 @@ class FakeUploadSlots:
 @dataclass
 class PostWorld:
     posts: Posts
+    engagement: Engagement
+    engagement_ids: IdGenerator
     store: PostStore
+    engagement_store: EngagementStore
+    stats: StatsStore
     uploads: FakeUploadSlots
     log: InMemoryEventLog
     clock: list[int]
 
+    async def published(self, author_id: int, at_ms: int | None = None) -> int:
+        """A published photo post of the author's."""
+        post, _ = await self.posts.create(author_id, "", MediaSpec("PHOTO", "image/jpeg", 10))
+        if at_ms is not None:
+            self.clock[0] = at_ms
+        await self.posts.mark_published(post.id, media_pb2.Media())
+        return post.id
+
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
-    store = make_post_store(Settings(data_dir=tmp_path))
-    await store.open()
+    settings = Settings(data_dir=tmp_path)
+    store = make_post_store(settings)
+    engagement_store = make_engagement_store(settings)
+    stats = make_stats_store(settings)
+    for opened in (store, engagement_store, stats):
+        await opened.open()
     uploads, log, clock = FakeUploadSlots(), InMemoryEventLog(), [1_000]
+    ids = IdGenerator(2)
     posts = Posts(
         store,
         uploads,
         PostEventPublisher(log),
-        IdGenerator(2),
+        ids,
         Signer(b"k", purpose="grid"),
         clock=lambda: clock[0],
     )
-    yield PostWorld(posts, store, uploads, log, clock)
-    await store.close()
+    engagement = Engagement(
+        store,
+        engagement_store,
+        stats,
+        EngagementEventPublisher(log),
+        ids,
+        Signer(b"k", purpose="likes"),
+        Signer(b"k", purpose="comments"),
+        clock=lambda: clock[0],
+    )
+    yield PostWorld(posts, engagement, ids, store, engagement_store, stats, uploads, log, clock)
+    for opened in (store, engagement_store, stats):
+        await opened.close()

@@ -32,8 +32,14 @@ class Event(_message.Message):
     FOLLOW_CHANGED_FIELD_NUMBER: _builtins.int
     MEDIA_UPDATED_FIELD_NUMBER: _builtins.int
     POST_UPDATED_FIELD_NUMBER: _builtins.int
+    LIKE_CREATED_FIELD_NUMBER: _builtins.int
+    LIKE_REMOVED_FIELD_NUMBER: _builtins.int
+    COMMENT_CREATED_FIELD_NUMBER: _builtins.int
+    COMMENT_DELETED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
-    """Unique per event; consumers are idempotent, deliveries are at least once."""
+    """Unique per event; consumers are idempotent, deliveries are at least once. An event
+    that is sent again to repair a lost one carries the same id.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -48,6 +54,14 @@ class Event(_message.Message):
     def media_updated(self) -> Global___MediaUpdated: ...
     @_builtins.property
     def post_updated(self) -> Global___PostUpdated: ...
+    @_builtins.property
+    def like_created(self) -> Global___LikeCreated: ...
+    @_builtins.property
+    def like_removed(self) -> Global___LikeRemoved: ...
+    @_builtins.property
+    def comment_created(self) -> Global___CommentCreated: ...
+    @_builtins.property
+    def comment_deleted(self) -> Global___CommentDeleted: ...
     def __init__(
         self,
         *,
@@ -59,12 +73,16 @@ class Event(_message.Message):
         follow_changed: Global___FollowChanged | None = ...,
         media_updated: Global___MediaUpdated | None = ...,
         post_updated: Global___PostUpdated | None = ...,
+        like_created: Global___LikeCreated | None = ...,
+        like_removed: Global___LikeRemoved | None = ...,
+        comment_created: Global___CommentCreated | None = ...,
+        comment_deleted: Global___CommentDeleted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "follow_changed", b"follow_changed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -236,3 +254,132 @@ class FollowChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FollowChanged: _TypeAlias = FollowChanged  # noqa: Y015
+
+@_typing.final
+class LikeCreated(_message.Message):
+    """Someone liked a published post (topic engagement, keyed by post id)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LIKED_AT_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    post_author_id: _builtins.int
+    user_id: _builtins.int
+    @_builtins.property
+    def liked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        post_author_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+        liked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["liked_at", b"liked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["liked_at", b"liked_at", "post_author_id", b"post_author_id", "post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LikeCreated: _TypeAlias = LikeCreated  # noqa: Y015
+
+@_typing.final
+class LikeRemoved(_message.Message):
+    """A like was taken back; `liked_at` names the like it undoes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LIKED_AT_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    post_author_id: _builtins.int
+    user_id: _builtins.int
+    @_builtins.property
+    def liked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        post_author_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+        liked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["liked_at", b"liked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["liked_at", b"liked_at", "post_author_id", b"post_author_id", "post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LikeRemoved: _TypeAlias = LikeRemoved  # noqa: Y015
+
+@_typing.final
+class CommentCreated(_message.Message):
+    """A comment, whole: the event is sent before the comment is stored, and its consumer stores
+    it if a crash came in between.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.int
+    post_id: _builtins.int
+    post_author_id: _builtins.int
+    author_id: _builtins.int
+    text: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.int = ...,
+        post_id: _builtins.int = ...,
+        post_author_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+        text: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "comment_id", b"comment_id", "created_at", b"created_at", "post_author_id", b"post_author_id", "post_id", b"post_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentCreated: _TypeAlias = CommentCreated  # noqa: Y015
+
+@_typing.final
+class CommentDeleted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    comment_id: _builtins.int
+    post_id: _builtins.int
+    post_author_id: _builtins.int
+    author_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        comment_id: _builtins.int = ...,
+        post_id: _builtins.int = ...,
+        post_author_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "comment_id", b"comment_id", "post_author_id", b"post_author_id", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentDeleted: _TypeAlias = CommentDeleted  # noqa: Y015

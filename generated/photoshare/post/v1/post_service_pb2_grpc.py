@@ -51,10 +51,45 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsResponse.FromString,
                 _registered_method=True)
+        self.LikePost = channel.unary_unary(
+                '/photoshare.post.v1.PostService/LikePost',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostResponse.FromString,
+                _registered_method=True)
+        self.UnlikePost = channel.unary_unary(
+                '/photoshare.post.v1.PostService/UnlikePost',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostResponse.FromString,
+                _registered_method=True)
+        self.ListLikes = channel.unary_unary(
+                '/photoshare.post.v1.PostService/ListLikes',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesResponse.FromString,
+                _registered_method=True)
+        self.CreateComment = channel.unary_unary(
+                '/photoshare.post.v1.PostService/CreateComment',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentResponse.FromString,
+                _registered_method=True)
+        self.ListComments = channel.unary_unary(
+                '/photoshare.post.v1.PostService/ListComments',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsResponse.FromString,
+                _registered_method=True)
+        self.DeleteComment = channel.unary_unary(
+                '/photoshare.post.v1.PostService/DeleteComment',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentResponse.FromString,
+                _registered_method=True)
         self.BatchGetPosts = channel.unary_unary(
                 '/photoshare.post.v1.PostService/BatchGetPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsResponse.FromString,
+                _registered_method=True)
+        self.GetEngagement = channel.unary_unary(
+                '/photoshare.post.v1.PostService/GetEngagement',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.FromString,
                 _registered_method=True)
         self.StreamRecentPosts = channel.unary_stream(
                 '/photoshare.post.v1.PostService/StreamRecentPosts',
@@ -88,8 +123,57 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LikePost(self, request, context):
+        """Likes the post as the caller; liking again changes nothing. Only published posts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlikePost(self, request, context):
+        """Takes the caller's like back; without one, changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLikes(self, request, context):
+        """Who liked the post, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateComment(self, request, context):
+        """Comments on the post as the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListComments(self, request, context):
+        """The post's comments, oldest first; pages never repeat or skip one while others comment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteComment(self, request, context):
+        """Deletes a comment; allowed to its author and to the post's author.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def BatchGetPosts(self, request, context):
         """Internal: posts by id, in the order asked; unknown ids are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEngagement(self, request, context):
+        """Internal: like and comment counts of posts, and whether the caller liked each.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,10 +204,45 @@ def add_PostServiceServicer_to_server(servicer, server):
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsResponse.SerializeToString,
             ),
+            'LikePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.LikePost,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostResponse.SerializeToString,
+            ),
+            'UnlikePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlikePost,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostResponse.SerializeToString,
+            ),
+            'ListLikes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLikes,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesResponse.SerializeToString,
+            ),
+            'CreateComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateComment,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentResponse.SerializeToString,
+            ),
+            'ListComments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListComments,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsResponse.SerializeToString,
+            ),
+            'DeleteComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteComment,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentResponse.SerializeToString,
+            ),
             'BatchGetPosts': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchGetPosts,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsResponse.SerializeToString,
+            ),
+            'GetEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEngagement,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.SerializeToString,
             ),
             'StreamRecentPosts': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecentPosts,
@@ -225,6 +344,168 @@ class PostService:
             _registered_method=True)
 
     @staticmethod
+    def LikePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/LikePost',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.LikePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlikePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/UnlikePost',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.UnlikePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLikes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/ListLikes',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ListLikesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/CreateComment',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.CreateCommentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListComments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/ListComments',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ListCommentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/DeleteComment',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.DeleteCommentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def BatchGetPosts(request,
             target,
             options=(),
@@ -241,6 +522,33 @@ class PostService:
             '/photoshare.post.v1.PostService/BatchGetPosts',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/GetEngagement',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.FromString,
             options,
             channel_credentials,
             insecure,

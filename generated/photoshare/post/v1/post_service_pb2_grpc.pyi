@@ -23,8 +23,22 @@ class PostServiceStub:
     GetPost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetPostRequest, _post_service_pb2.GetPostResponse]
     ListUserPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListUserPostsRequest, _post_service_pb2.ListUserPostsResponse]
     """A user's published posts, newest first (the profile grid)."""
+    LikePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.LikePostRequest, _post_service_pb2.LikePostResponse]
+    """Likes the post as the caller; liking again changes nothing. Only published posts."""
+    UnlikePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.UnlikePostRequest, _post_service_pb2.UnlikePostResponse]
+    """Takes the caller's like back; without one, changes nothing."""
+    ListLikes: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListLikesRequest, _post_service_pb2.ListLikesResponse]
+    """Who liked the post, newest first."""
+    CreateComment: _aio.UnaryUnaryMultiCallable[_post_service_pb2.CreateCommentRequest, _post_service_pb2.CreateCommentResponse]
+    """Comments on the post as the caller."""
+    ListComments: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListCommentsRequest, _post_service_pb2.ListCommentsResponse]
+    """The post's comments, oldest first; pages never repeat or skip one while others comment."""
+    DeleteComment: _aio.UnaryUnaryMultiCallable[_post_service_pb2.DeleteCommentRequest, _post_service_pb2.DeleteCommentResponse]
+    """Deletes a comment; allowed to its author and to the post's author."""
     BatchGetPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.BatchGetPostsRequest, _post_service_pb2.BatchGetPostsResponse]
     """Internal: posts by id, in the order asked; unknown ids are left out."""
+    GetEngagement: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetEngagementRequest, _post_service_pb2.GetEngagementResponse]
+    """Internal: like and comment counts of posts, and whether the caller liked each."""
     StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
     """Internal: published posts of a set of authors older than a cursor, newest first."""
 
@@ -57,12 +71,68 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         """A user's published posts, newest first (the profile grid)."""
 
     @_abc_1.abstractmethod
+    def LikePost(
+        self,
+        request: _post_service_pb2.LikePostRequest,
+        context: _aio.ServicerContext[_post_service_pb2.LikePostRequest, _abc.Awaitable[_post_service_pb2.LikePostResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.LikePostResponse]:
+        """Likes the post as the caller; liking again changes nothing. Only published posts."""
+
+    @_abc_1.abstractmethod
+    def UnlikePost(
+        self,
+        request: _post_service_pb2.UnlikePostRequest,
+        context: _aio.ServicerContext[_post_service_pb2.UnlikePostRequest, _abc.Awaitable[_post_service_pb2.UnlikePostResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.UnlikePostResponse]:
+        """Takes the caller's like back; without one, changes nothing."""
+
+    @_abc_1.abstractmethod
+    def ListLikes(
+        self,
+        request: _post_service_pb2.ListLikesRequest,
+        context: _aio.ServicerContext[_post_service_pb2.ListLikesRequest, _abc.Awaitable[_post_service_pb2.ListLikesResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.ListLikesResponse]:
+        """Who liked the post, newest first."""
+
+    @_abc_1.abstractmethod
+    def CreateComment(
+        self,
+        request: _post_service_pb2.CreateCommentRequest,
+        context: _aio.ServicerContext[_post_service_pb2.CreateCommentRequest, _abc.Awaitable[_post_service_pb2.CreateCommentResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.CreateCommentResponse]:
+        """Comments on the post as the caller."""
+
+    @_abc_1.abstractmethod
+    def ListComments(
+        self,
+        request: _post_service_pb2.ListCommentsRequest,
+        context: _aio.ServicerContext[_post_service_pb2.ListCommentsRequest, _abc.Awaitable[_post_service_pb2.ListCommentsResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.ListCommentsResponse]:
+        """The post's comments, oldest first; pages never repeat or skip one while others comment."""
+
+    @_abc_1.abstractmethod
+    def DeleteComment(
+        self,
+        request: _post_service_pb2.DeleteCommentRequest,
+        context: _aio.ServicerContext[_post_service_pb2.DeleteCommentRequest, _abc.Awaitable[_post_service_pb2.DeleteCommentResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.DeleteCommentResponse]:
+        """Deletes a comment; allowed to its author and to the post's author."""
+
+    @_abc_1.abstractmethod
     def BatchGetPosts(
         self,
         request: _post_service_pb2.BatchGetPostsRequest,
         context: _aio.ServicerContext[_post_service_pb2.BatchGetPostsRequest, _abc.Awaitable[_post_service_pb2.BatchGetPostsResponse]],
     ) -> _abc.Awaitable[_post_service_pb2.BatchGetPostsResponse]:
         """Internal: posts by id, in the order asked; unknown ids are left out."""
+
+    @_abc_1.abstractmethod
+    def GetEngagement(
+        self,
+        request: _post_service_pb2.GetEngagementRequest,
+        context: _aio.ServicerContext[_post_service_pb2.GetEngagementRequest, _abc.Awaitable[_post_service_pb2.GetEngagementResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.GetEngagementResponse]:
+        """Internal: like and comment counts of posts, and whether the caller liked each."""
 
     @_abc_1.abstractmethod
     def StreamRecentPosts(

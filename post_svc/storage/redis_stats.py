@@ -1,0 +1,126 @@
+"""Like and comment counts in Redis, persisted in Cassandra (production).
+
+Redis answers a page's counts in one round trip. Each event is applied once: one Lua script
+sets a marker for its id (kept 7 days) and, only if the marker is new, moves the counts and a
+per-post version. The absolute counts are then written to Cassandra's `post_stats` with the
+version as the write timestamp, so writes that arrive out of order keep the newest, and a
+Redis that lost a post reloads it from there. No Cassandra counters: they cannot be applied
+exactly once (a retried increment counts twice).
+
+What this cannot promise: if Redis loses a post's markers, an event delivered again before
+it ages out is counted again, and a crash between the script and the Cassandra write is only
+persisted by the post's next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from common.cassandra import CassandraConfig, CassandraStore
+from post_svc.models import Applied, PostStats
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {ks}.post_stats (
+        post_id bigint PRIMARY KEY, likes bigint, comments bigint, version bigint)""",
+)
+STATEMENTS = {
+    "stats": "SELECT likes, comments, version FROM {ks}.post_stats WHERE post_id = ?",
+    "persist": "UPDATE {ks}.post_stats USING TIMESTAMP ? SET likes = ?, comments = ?, "
+    "version = ? WHERE post_id = ?",
+}
+
+_APPLY = """
+-- KEYS: counts hash, event marker; ARGV: d_likes, d_comments, marker_ttl_s, keep_s
+-- [, likes, comments, version]: the base from Cassandra when the hash is absent
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if #ARGV < 7 then return false end
+  redis.call('HSET', KEYS[1], 'likes', ARGV[5], 'comments', ARGV[6], 'version', ARGV[7])
+end
+local first = 0
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[3]) then
+  redis.call('HINCRBY', KEYS[1], 'likes', ARGV[1])
+  redis.call('HINCRBY', KEYS[1], 'comments', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  first = 1
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local counts = redis.call('HMGET', KEYS[1], 'likes', 'comments', 'version')
+counts[4] = first
+return counts
+"""
+_FILL = """
+-- KEYS: counts hash; ARGV: likes, comments, version, keep_s. Never overwrites.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'likes', ARGV[1], 'comments', ARGV[2], 'version', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+return 1
+"""
+MARKER_TTL_S = 7 * 86_400  # far longer than any redelivery takes
+KEEP_S = 7 * 86_400  # counts of posts nobody reads or engages with leave Redis
+
+
+class RedisStatsStore(CassandraStore):
+    schema = SCHEMA
+    statements = STATEMENTS
+
+    def __init__(
+        self, config: CassandraConfig, client: aioredis.Redis, *, prefix: str = "ps:"
+    ) -> None:
+        super().__init__(config)
+        self._redis = client
+        self._prefix = prefix
+        self._apply = client.register_script(_APPLY)
+        self._fill = client.register_script(_FILL)
+
+    async def open(self) -> None:
+        await super().open()
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await super().close()
+        await self._redis.aclose()
+
+    async def apply(
+        self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0
+    ) -> Applied:
+        keys = [self._key(post_id), f"{self._prefix}applied:{{{post_id}}}:{event_id}"]
+        args = [likes, comments, MARKER_TTL_S, KEEP_S]
+        counts = await self._apply(keys=keys, args=args)
+        if counts is None:  # not in Redis: start from what Cassandra kept
+            counts = await self._apply(keys=keys, args=[*args, *await self._persisted(post_id)])
+        now_likes, now_comments, version, first_time = (int(c) for c in counts)
+        await self.run("persist", (version, now_likes, now_comments, version, post_id))
+        return Applied(PostStats(now_likes, now_comments), bool(first_time))
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
+        unique = list(dict.fromkeys(post_ids))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for post_id in unique:
+                pipe.hmget(self._key(post_id), "likes", "comments")
+            cached = await pipe.execute()
+        found: dict[int, PostStats] = {}
+        missing = []
+        for post_id, (likes, comments) in zip(unique, cached, strict=True):
+            if likes is None:
+                missing.append(post_id)
+            else:
+                found[post_id] = PostStats(int(likes), int(comments))
+        persisted = await asyncio.gather(*(self._persisted(p) for p in missing))
+        for post_id, (likes, comments, version) in zip(missing, persisted, strict=True):
+            await self._fill(keys=[self._key(post_id)], args=[likes, comments, version, KEEP_S])
+            found[post_id] = PostStats(likes, comments)
+        return found
+
+    async def _persisted(self, post_id: int) -> tuple[int, int, int]:
+        rows = await self.run("stats", (post_id,))
+        if not rows:
+            return (0, 0, 0)
+        row = rows[0]
+        return (row["likes"] or 0, row["comments"] or 0, row["version"] or 0)
+
+    def _key(self, post_id: int) -> str:
+        return f"{self._prefix}stats:{{{post_id}}}"

@@ -1,0 +1,61 @@
+"""Like and comment counts on SQLite (embedded default): the counts and the ids of the events
+applied to them change in one transaction, so an event is counted exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from common.ids import now_ms
+from common.sqlite import SqliteStore
+from post_svc.models import Applied, PostStats
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS post_stats (
+        post_id INTEGER PRIMARY KEY,
+        likes INTEGER NOT NULL DEFAULT 0,
+        comments INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS applied_events (
+        post_id INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        applied_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (post_id, event_id)) WITHOUT ROWID""",
+)
+
+
+class SqliteStatsStore(SqliteStore):
+    schema = SCHEMA
+
+    async def apply(
+        self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0
+    ) -> Applied:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT OR IGNORE INTO applied_events VALUES (?, ?, ?)",
+                (post_id, event_id, now_ms()),
+            )
+            first_time = bool(cursor.rowcount)
+            if first_time:
+                await tx.execute(
+                    "INSERT INTO post_stats (post_id, likes, comments) VALUES (?, ?, ?) "
+                    "ON CONFLICT (post_id) DO UPDATE SET likes = likes + excluded.likes, "
+                    "comments = comments + excluded.comments",
+                    (post_id, likes, comments),
+                )
+            async with tx.execute(
+                "SELECT likes, comments FROM post_stats WHERE post_id = ?", (post_id,)
+            ) as rows:
+                row = await rows.fetchone()
+        stats = PostStats(row["likes"], row["comments"]) if row else PostStats()
+        return Applied(stats, first_time)
+
+    async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
+        unique = list(dict.fromkeys(post_ids))
+        found = {post_id: PostStats() for post_id in unique}
+        if unique:
+            marks = ",".join("?" * len(unique))
+            rows = await self._db.fetchall(
+                f"SELECT post_id, likes, comments FROM post_stats WHERE post_id IN ({marks})",
+                unique,
+            )
+            found.update({r["post_id"]: PostStats(r["likes"], r["comments"]) for r in rows})
+        return found

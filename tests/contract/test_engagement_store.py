@@ -1,0 +1,59 @@
+"""EngagementStore contract: one like per user and post, point lookups, pages, comments."""
+
+from __future__ import annotations
+
+import asyncio
+
+from post_svc.models import Comment, Like
+from post_svc.storage.base import EngagementStore
+
+
+async def test_concurrent_likes_of_one_user_agree_on_one(
+    engagement_store: EngagementStore,
+) -> None:
+    likes = await asyncio.gather(*(engagement_store.add_like(1, 7, 100 + i) for i in range(5)))
+    assert len(set(likes)) == 1
+    assert await engagement_store.get_like(1, 7) == likes[0]
+    assert await engagement_store.add_like(1, 7, 999) == likes[0]  # later: the same like
+    assert await engagement_store.likes(1, None, 10) == [likes[0]]
+
+
+async def test_point_lookups_for_a_page_and_removal_of_exactly_one_like(
+    engagement_store: EngagementStore,
+) -> None:
+    for post_id in (1, 2, 3):
+        await engagement_store.add_like(post_id, 8, 50)
+    await engagement_store.add_like(2, 9, 60)
+    assert await engagement_store.liked_among(8, [1, 3, 4, 3]) == {1, 3}
+    assert await engagement_store.liked_among(9, [1, 2]) == {2}
+    assert await engagement_store.liked_among(9, []) == set()
+    await engagement_store.remove_like(Like(1, 8, 49))  # another like's time: not this one
+    assert await engagement_store.get_like(1, 8) == Like(1, 8, 50)
+    await engagement_store.remove_like(Like(1, 8, 50))
+    await engagement_store.remove_like(Like(1, 8, 50))
+    assert await engagement_store.get_like(1, 8) is None
+    assert await engagement_store.likes(1, None, 10) == []
+
+
+async def test_likers_page_newest_first(engagement_store: EngagementStore) -> None:
+    for at_ms, user in ((10, 1), (30, 2), (20, 3), (30, 4)):
+        await engagement_store.add_like(5, user, at_ms)
+    first = await engagement_store.likes(5, None, 3)
+    assert [like.user_id for like in first] == [4, 2, 3]
+    rest = await engagement_store.likes(5, first[-1].sort_key, 3)
+    assert [like.user_id for like in rest] == [1]
+
+
+async def test_comments_page_oldest_first_and_go_once(engagement_store: EngagementStore) -> None:
+    comments = [Comment(100 + i, 5, 7, f"c{i}", 1_000 + i) for i in range(4)]
+    for comment in (*comments, comments[0]):  # stored twice: still one
+        await engagement_store.add_comment(comment)
+    await engagement_store.add_comment(Comment(500, 6, 7, "another post", 1))
+    assert await engagement_store.comments(5, 0, 3) == comments[:3]
+    assert await engagement_store.comments(5, 102, 3) == comments[3:]
+    assert await engagement_store.get_comment(5, 101) == comments[1]
+    assert await engagement_store.get_comment(6, 101) is None  # not that post's
+    await engagement_store.delete_comment(5, 101)
+    await engagement_store.delete_comment(5, 101)
+    assert await engagement_store.get_comment(5, 101) is None
+    assert [c.id for c in await engagement_store.comments(5, 0, 10)] == [100, 102, 103]

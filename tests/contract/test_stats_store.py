@@ -1,0 +1,37 @@
+"""StatsStore contract: each event counted once, a page's counts in one call."""
+
+from __future__ import annotations
+
+import asyncio
+
+from post_svc.models import Applied, PostStats
+from post_svc.storage.base import StatsStore
+
+
+async def test_each_event_counts_once(stats_store: StatsStore) -> None:
+    assert await stats_store.apply(1, "like:a", likes=1) == Applied(PostStats(1, 0), True)
+    assert await stats_store.apply(1, "like:a", likes=1) == Applied(PostStats(1, 0), False)
+    assert await stats_store.apply(1, "comment:b", comments=1) == Applied(PostStats(1, 1), True)
+    assert await stats_store.apply(1, "unlike:a", likes=-1) == Applied(PostStats(0, 1), True)
+    assert await stats_store.apply(2, "like:a", likes=1) == Applied(PostStats(1, 0), True)
+
+
+async def test_concurrent_events_are_all_counted(stats_store: StatsStore) -> None:
+    first = await asyncio.gather(*(stats_store.apply(3, f"like:{i}", likes=1) for i in range(20)))
+    again = await asyncio.gather(*(stats_store.apply(3, f"like:{i}", likes=1) for i in range(20)))
+    assert all(a.first_time for a in first)
+    assert not any(a.first_time for a in again)
+    assert (await stats_store.get_many([3]))[3] == PostStats(20, 0)
+
+
+async def test_a_page_of_counts_includes_posts_nothing_happened_to(
+    stats_store: StatsStore,
+) -> None:
+    await stats_store.apply(4, "like:x", likes=1)
+    await stats_store.apply(5, "comment:y", comments=1)
+    assert await stats_store.get_many([5, 4, 6, 4]) == {
+        4: PostStats(1, 0),
+        5: PostStats(0, 1),
+        6: PostStats(0, 0),
+    }
+    assert await stats_store.get_many([]) == {}
