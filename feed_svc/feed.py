@@ -66,9 +66,13 @@ class HomeFeed:
         # looked up, so a typical read waits for one round trip to the graph, not two.
         peek = await self._store.page(reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
-        celebrities, followed = await asyncio.gather(
+        # The page's counts are asked for in the same round: usually the timeline's first
+        # entries are the page; whatever else ends up on it is asked for at the end.
+        likely = [e.post_id for e in peek.entries[: size + 1]] if peek else []
+        celebrities, followed, seen = await asyncio.gather(
             self._graph.followed_celebrities(reader_id, self._policy.celebrity_threshold),
             self._graph.filter_followed(reader_id, sorted(authors)),
+            self._posts.engagement(likely, reader_id),
         )
         follows = _Follows(
             reader_id, checked=authors | set(celebrities), followed=followed | set(celebrities)
@@ -87,7 +91,9 @@ class HomeFeed:
         page = page[:size]
         next_cursor = self._cursors.encode(reader_id, page[-1].entry.key) if more else None
         posts = [c.post for c in page if c.post is not None]
-        seen = await self._posts.engagement([p.id for p in posts], reader_id)
+        unseen = [p.id for p in posts if p.id not in seen]
+        if unseen:
+            seen = {**seen, **await self._posts.engagement(unseen, reader_id)}
         return FeedPage([_as_seen(p, seen.get(p.id)) for p in posts], next_cursor)
 
     async def ensure_timeline(self, reader_id: int) -> None:

@@ -183,3 +183,18 @@ async def test_each_reader_sees_current_counts_and_their_own_likes_on_feed_items
     assert (mine.like_count, mine.comment_count, mine.liked_by_viewer) == (3, 1, True)
     assert (theirs.like_count, theirs.liked_by_viewer) == (3, False)
     assert not world.posts.posts[post_id].liked_by_viewer  # the source's copy is untouched
+
+
+async def test_pulled_celebrity_posts_get_their_counts_too() -> None:
+    world = World()
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    world.graph.follow(READER, 2)
+    pulled, pushed = await world.post(9), await world.post(2)
+    world.posts.engagements[(pulled, READER)] = Engagement(7, 0, liked_by_reader=True)
+    world.posts.engagements[(pushed, READER)] = Engagement(2, 0)
+    posts = (await world.feed.read(READER, 10, "")).posts
+    assert [(p.id, p.like_count, p.liked_by_viewer) for p in posts] == [
+        (pushed, 2, False),
+        (pulled, 7, True),
+    ]
