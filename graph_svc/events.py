@@ -5,6 +5,8 @@ Consumes (`posts` topic, group `graph`):
 Emits (`follows` topic, keyed by follower):
 - `FollowChanged`: an edge appeared or went away (also on a retried call, to repair a lost
   event); feed_svc backfills or drops the followee's posts.
+Emits (`users` topic, keyed by user):
+- `ProfileUpdated`: a display name or bio changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from photoshare.events.v1 import events_pb2
 from common.events.base import TOPIC_POSTS, EventPublisher, EventRecord
 from common.events.codec import decode, publish_event
 from graph_svc.graph import Graph
+from graph_svc.models import User
 
 
 class PostEventHandler:
@@ -37,8 +40,8 @@ class PostEventHandler:
                 await self._graph.record_post(published.author_id, published.post_id)
 
 
-class FollowEventPublisher:
-    """The domain's FollowEvents, published on the event log."""
+class GraphEventPublisher:
+    """The domain's GraphEvents, published on the event log."""
 
     def __init__(self, log: EventPublisher) -> None:
         self._log = log
@@ -48,3 +51,9 @@ class FollowEventPublisher:
             follower_id=follower_id, followed_id=followed_id, following=following
         )
         await publish_event(self._log, events_pb2.Event(follow_changed=change))
+
+    async def profile_updated(self, user: User) -> None:
+        updated = events_pb2.ProfileUpdated(
+            user_id=user.id, display_name=user.display_name, bio=user.bio
+        )
+        await publish_event(self._log, events_pb2.Event(profile_updated=updated))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
 from common.errors import InvalidArgument, NotFound, Unauthenticated, check_page_size
@@ -19,11 +19,17 @@ USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_FILTER_CANDIDATES = 1000
+# Profile fields a user may change, and their longest length in characters.
+PROFILE_LIMITS = {"display_name": 64, "bio": 300}
 
 
-class FollowEvents(Protocol):
+class GraphEvents(Protocol):
     async def follow_changed(self, follower_id: int, followed_id: int, following: bool) -> None:
         """Tells the rest of the mesh (the feed) that an edge appeared or went away."""
+        ...
+
+    async def profile_updated(self, user: User) -> None:
+        """Tells the rest of the mesh that a user's name or bio changed."""
         ...
 
 
@@ -47,7 +53,7 @@ class Graph:
         self,
         store: GraphStore,
         following: CachedFollowing,
-        events: FollowEvents,
+        events: GraphEvents,
         ids: IdGenerator,
         page_signer: Signer,
         clock: Callable[[], int] = now_ms,
@@ -97,6 +103,35 @@ class Graph:
                 reason="USER_NOT_FOUND",
                 metadata={"username": username},
             )
+        return user
+
+    async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> User:
+        """Sets the named profile fields (white space trimmed); the others stay."""
+        unknown = sorted(set(changes) - set(PROFILE_LIMITS))
+        if unknown:
+            raise InvalidArgument(
+                f"update_mask names {', '.join(unknown)}; only "
+                f"{', '.join(PROFILE_LIMITS)} can be changed",
+                reason="UNKNOWN_MASK_PATH",
+                field="update_mask",
+            )
+        if not changes:
+            raise InvalidArgument(
+                "nothing to change: name display_name or bio in update_mask",
+                reason="EMPTY_UPDATE",
+                field="update_mask",
+            )
+        cleaned = {name: value.strip() for name, value in changes.items()}
+        for name, value in cleaned.items():
+            if len(value) > PROFILE_LIMITS[name]:
+                raise InvalidArgument(
+                    f"{name} is {len(value)} characters; at most {PROFILE_LIMITS[name]}",
+                    reason="PROFILE_FIELD_TOO_LONG",
+                    field=f"user.{name}",
+                )
+        await self._store.update_profile(user_id, cleaned)
+        user = await self.get_user(user_id)
+        await self._events.profile_updated(user)
         return user
 
     async def follow(self, follower_id: int, followed_id: int) -> None:

@@ -13,6 +13,8 @@ class User:
     follower_count: int = 0
     following_count: int = 0
     post_count: int = 0
+    display_name: str = ""
+    bio: str = ""
 
 
 @dataclass(frozen=True, slots=True)

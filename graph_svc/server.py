@@ -11,7 +11,7 @@ from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.caching import CachedFollowing
-from graph_svc.events import FollowEventPublisher, PostEventHandler
+from graph_svc.events import GraphEventPublisher, PostEventHandler
 from graph_svc.graph import Graph
 from graph_svc.service import GraphServicer
 from graph_svc.storage import make_following_cache, make_graph_store
@@ -28,7 +28,7 @@ def build(settings: Settings) -> ServiceApp:
     graph = Graph(
         store,
         CachedFollowing(store, following_cache),
-        FollowEventPublisher(event_log),
+        GraphEventPublisher(event_log),
         IdGenerator(WORKER_ID),
         Signer(secret, purpose="graph-page"),
     )

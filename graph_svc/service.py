@@ -10,7 +10,7 @@ from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 
 from common.metadata import caller_id
-from graph_svc.graph import Graph
+from graph_svc.graph import PROFILE_LIMITS, Graph
 from graph_svc.models import User
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -23,6 +23,8 @@ def user_to_proto(user: User) -> pb.User:
         follower_count=user.follower_count,
         following_count=user.following_count,
         post_count=user.post_count,
+        display_name=user.display_name,
+        bio=user.bio,
     )
     message.created_at.FromMilliseconds(user.created_at_ms)
     return message
@@ -46,6 +48,17 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     ) -> pb.LookupUserResponse:
         user = await self._graph.lookup(request.username)
         return pb.LookupUserResponse(user=user_to_proto(user))
+
+    async def UpdateProfile(
+        self, request: pb.UpdateProfileRequest, context: Context
+    ) -> pb.UpdateProfileResponse:
+        # An empty mask means every field the request sets (AIP-134).
+        paths = list(request.update_mask.paths) or [
+            field.name for field, _ in request.user.ListFields() if field.name in PROFILE_LIMITS
+        ]
+        changes = {path: _text_field(request.user, path) for path in paths}
+        user = await self._graph.update_profile(caller_id(context), changes)
+        return pb.UpdateProfileResponse(user=user_to_proto(user))
 
     async def Follow(self, request: pb.FollowRequest, context: Context) -> pb.FollowResponse:
         await self._graph.follow(caller_id(context), request.followed_id)
@@ -108,3 +121,10 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     ) -> pb.FilterFollowedResponse:
         followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
         return pb.FilterFollowedResponse(followed_ids=followed)
+
+
+def _text_field(user: pb.User, path: str) -> str:
+    """The value of a masked field; a path that is no profile field maps to "" (the domain
+    refuses it by name)."""
+    value = getattr(user, path, "") if path in PROFILE_LIMITS else ""
+    return value if isinstance(value, str) else ""

@@ -10,7 +10,8 @@ TOPIC_MEDIA = "media"
 TOPIC_POSTS = "posts"
 TOPIC_FOLLOWS = "follows"
 TOPIC_ENGAGEMENT = "engagement"  # likes and comments, keyed by post
-TOPICS = (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_ENGAGEMENT)
+TOPIC_USERS = "users"  # profile changes, keyed by user
+TOPICS = (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_ENGAGEMENT, TOPIC_USERS)
 
 
 @dataclass(frozen=True, slots=True)

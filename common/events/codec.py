@@ -11,6 +11,7 @@ from common.events.base import (
     TOPIC_FOLLOWS,
     TOPIC_MEDIA,
     TOPIC_POSTS,
+    TOPIC_USERS,
     EventPublisher,
     EventRecord,
 )
@@ -27,6 +28,7 @@ _ROUTES = {
     "like_removed": (TOPIC_ENGAGEMENT, "post_id"),
     "comment_created": (TOPIC_ENGAGEMENT, "post_id"),
     "comment_deleted": (TOPIC_ENGAGEMENT, "post_id"),
+    "profile_updated": (TOPIC_USERS, "user_id"),
 }
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from graph_svc.models import Edge, Followee, User
@@ -31,6 +31,10 @@ class GraphStore(Protocol):
         ...
 
     async def get_user_by_username(self, username: str) -> User | None: ...
+
+    async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
+        """Sets the profile fields in `changes` (display_name, bio); leaves the others."""
+        ...
 
     async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
         """True when the edge is new; counters move only then."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from common.cassandra import CassandraStore
 from common.errors import AlreadyExists
@@ -34,6 +34,9 @@ SCHEMA = (
         user_id bigint, follower_id bigint, PRIMARY KEY (user_id, follower_id))""",
     """CREATE TABLE IF NOT EXISTS {ks}.user_counters (
         user_id bigint PRIMARY KEY, followers counter, following counter, posts counter)""",
+    # Apart from users so that a profile is changed without touching the identity.
+    """CREATE TABLE IF NOT EXISTS {ks}.profiles (
+        user_id bigint PRIMARY KEY, display_name text, bio text)""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
 )
@@ -74,6 +77,9 @@ STATEMENTS = {
     "WHERE user_id = ? AND follower_id > ? LIMIT ?",
     "followee_ids": "SELECT followed_id FROM {ks}.follows "
     "WHERE follower_id = ? AND followed_id > ? LIMIT ?",
+    "profile": "SELECT display_name, bio FROM {ks}.profiles WHERE user_id = ?",
+    "set_display_name": "UPDATE {ks}.profiles SET display_name = ? WHERE user_id = ?",
+    "set_bio": "UPDATE {ks}.profiles SET bio = ? WHERE user_id = ?",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
 }
 
@@ -102,13 +108,16 @@ class CassandraGraphStore(CassandraStore):
         return {u.id: u for u in users if u is not None}
 
     async def _user(self, user_id: int) -> User | None:
-        user_rows, counter_rows = await asyncio.gather(
-            self.run("user", (user_id,)), self.run("counters", (user_id,))
+        user_rows, counter_rows, profile_rows = await asyncio.gather(
+            self.run("user", (user_id,)),
+            self.run("counters", (user_id,)),
+            self.run("profile", (user_id,)),
         )
         if not user_rows:
             return None
         row = user_rows[0]
         counts = counter_rows[0] if counter_rows else {}
+        profile = profile_rows[0] if profile_rows else {}
         return User(
             row["id"],
             row["username"],
@@ -116,6 +125,13 @@ class CassandraGraphStore(CassandraStore):
             counts.get("followers") or 0,
             counts.get("following") or 0,
             counts.get("posts") or 0,
+            profile.get("display_name") or "",
+            profile.get("bio") or "",
+        )
+
+    async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
+        await asyncio.gather(
+            *(self.run(f"set_{field}", (value, user_id)) for field, value in changes.items())
         )
 
     async def get_user_by_username(self, username: str) -> User | None:

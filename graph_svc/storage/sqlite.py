@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -35,14 +35,22 @@ SCHEMA = (
         followers INTEGER NOT NULL DEFAULT 0,
         following INTEGER NOT NULL DEFAULT 0,
         posts INTEGER NOT NULL DEFAULT 0)""",
+    # Apart from users so that a profile is changed without touching the identity.
+    """CREATE TABLE IF NOT EXISTS profiles (
+        user_id INTEGER PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        bio TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS counted_posts (
         post_id INTEGER PRIMARY KEY,
         author_id INTEGER NOT NULL)""",
 )
 
 _USER_COLUMNS = """u.id, u.username, u.created_at_ms, COALESCE(c.followers, 0) AS followers,
-    COALESCE(c.following, 0) AS following, COALESCE(c.posts, 0) AS posts
-    FROM users u LEFT JOIN counters c ON c.user_id = u.id"""
+    COALESCE(c.following, 0) AS following, COALESCE(c.posts, 0) AS posts,
+    COALESCE(p.display_name, '') AS display_name, COALESCE(p.bio, '') AS bio
+    FROM users u LEFT JOIN counters c ON c.user_id = u.id
+    LEFT JOIN profiles p ON p.user_id = u.id"""
+_PROFILE_FIELDS = ("display_name", "bio")
 
 # SQLite's limit on bound parameters is far above this; chunks keep statements small.
 _IN_CHUNK = 500
@@ -81,6 +89,17 @@ class SqliteGraphStore(SqliteStore):
     async def get_user_by_username(self, username: str) -> User | None:
         row = await self._db.fetchone(f"SELECT {_USER_COLUMNS} WHERE u.username = ?", (username,))
         return _user(row) if row else None
+
+    async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
+        fields = [f for f in _PROFILE_FIELDS if f in changes]
+        if not fields:
+            return
+        async with self._db.transaction() as tx:
+            await tx.execute("INSERT OR IGNORE INTO profiles (user_id) VALUES (?)", (user_id,))
+            await tx.execute(
+                f"UPDATE profiles SET {', '.join(f'{f} = ?' for f in fields)} WHERE user_id = ?",
+                (*(changes[f] for f in fields), user_id),
+            )
 
     async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
         async with self._db.transaction() as tx:
@@ -185,6 +204,8 @@ def _user(row: Any) -> User:
         row["followers"],
         row["following"],
         row["posts"],
+        row["display_name"],
+        row["bio"],
     )
 
 

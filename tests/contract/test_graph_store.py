@@ -90,3 +90,16 @@ async def test_posts_are_counted_once(graph_store: GraphStore) -> None:
         await graph_store.record_post(1, 77)
     await graph_store.record_post(1, 78)
     assert (await graph_store.get_users([1]))[1].post_count == 2
+
+
+async def test_profiles_change_field_by_field(graph_store: GraphStore) -> None:
+    await add_users(graph_store, 1, 2)
+    assert (await graph_store.get_users([1]))[1].display_name == ""
+    await graph_store.update_profile(1, {"display_name": "One", "bio": "first"})
+    await graph_store.update_profile(1, {"bio": "still first"})
+    await graph_store.update_profile(1, {})
+    one = (await graph_store.get_users([1]))[1]
+    assert (one.display_name, one.bio, one.username) == ("One", "still first", "user1")
+    two = await graph_store.get_user_by_username("user2")
+    assert two is not None
+    assert (two.display_name, two.bio) == ("", "")

@@ -13,7 +13,7 @@ from common.ids import IdGenerator
 from common.settings import Settings
 from common.signing import Signer
 from graph_svc.caching import CachedFollowing
-from graph_svc.events import FollowEventPublisher
+from graph_svc.events import GraphEventPublisher
 from graph_svc.graph import Graph
 from graph_svc.storage import make_following_cache, make_graph_store
 from graph_svc.storage.base import GraphStore
@@ -39,7 +39,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     graph = Graph(
         store,
         CachedFollowing(store, cache),
-        FollowEventPublisher(log),
+        GraphEventPublisher(log),
         IdGenerator(1),
         Signer(b"k", purpose="graph-page"),
         clock=lambda: 1_000,

@@ -81,3 +81,19 @@ async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) 
         pb.FilterFollowedRequest(user_id=fan1, candidate_ids=[fan2, star]), context_of()
     )
     assert list(filtered.followed_ids) == [star]
+
+
+async def test_update_profile_reads_the_mask_or_every_field_that_is_set(
+    world: GraphWorld,
+) -> None:
+    servicer = GraphServicer(world.graph)
+    (ada,) = await world.users("ada")
+    masked = pb.UpdateProfileRequest(user=pb.User(display_name="Ada", bio="ignored"))
+    masked.update_mask.paths.append("display_name")
+    user = (await servicer.UpdateProfile(masked, context_of(ada))).user
+    assert (user.display_name, user.bio) == ("Ada", "")
+    unmasked = pb.UpdateProfileRequest(user=pb.User(bio="logic"))
+    user = (await servicer.UpdateProfile(unmasked, context_of(ada))).user
+    assert (user.display_name, user.bio) == ("Ada", "logic")
+    with pytest.raises(Unauthenticated):
+        await servicer.UpdateProfile(unmasked, context_of())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
-from common.events.base import TOPIC_FOLLOWS
+from common.events.base import TOPIC_FOLLOWS, TOPIC_USERS
 from graph_svc.graph import MAX_FILTER_CANDIDATES, MAX_PAGE_SIZE
 from tests.fakes import decoded
 from tests.unit.graph_svc.conftest import GraphWorld
@@ -119,3 +119,34 @@ async def test_a_post_is_counted_once_however_often_it_is_recorded(world: GraphW
     for _ in range(3):
         await world.graph.record_post(ada, 77)
     assert (await world.graph.get_user(ada)).post_count == 1
+
+
+async def test_a_profile_changes_only_the_named_fields_and_is_announced(
+    world: GraphWorld,
+) -> None:
+    (ada,) = await world.users("ada")
+    user = await world.graph.update_profile(ada, {"display_name": "  Ada L. ", "bio": "math"})
+    assert (user.display_name, user.bio, user.username) == ("Ada L.", "math", "ada")
+    user = await world.graph.update_profile(ada, {"bio": ""})
+    assert (user.display_name, user.bio) == ("Ada L.", "")
+    (update,) = [e.profile_updated for _, e in decoded(world.log, TOPIC_USERS)][1:]
+    assert (update.user_id, update.display_name, update.bio) == (ada, "Ada L.", "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"username": "eve"}, "UNKNOWN_MASK_PATH"),
+        ({}, "EMPTY_UPDATE"),
+        ({"display_name": "x" * 65}, "PROFILE_FIELD_TOO_LONG"),
+        ({"bio": "x" * 301}, "PROFILE_FIELD_TOO_LONG"),
+    ],
+)
+async def test_profile_changes_outside_the_rules_are_refused(
+    world: GraphWorld, changes: dict[str, str], reason: str
+) -> None:
+    (ada,) = await world.users("ada")
+    with pytest.raises(InvalidArgument) as refused:
+        await world.graph.update_profile(ada, changes)
+    assert refused.value.reason == reason
+    assert (await world.graph.get_user(ada)).display_name == ""

@@ -36,6 +36,7 @@ class Event(_message.Message):
     LIKE_REMOVED_FIELD_NUMBER: _builtins.int
     COMMENT_CREATED_FIELD_NUMBER: _builtins.int
     COMMENT_DELETED_FIELD_NUMBER: _builtins.int
+    PROFILE_UPDATED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once. An event
     that is sent again to repair a lost one carries the same id.
@@ -62,6 +63,8 @@ class Event(_message.Message):
     def comment_created(self) -> Global___CommentCreated: ...
     @_builtins.property
     def comment_deleted(self) -> Global___CommentDeleted: ...
+    @_builtins.property
+    def profile_updated(self) -> Global___ProfileUpdated: ...
     def __init__(
         self,
         *,
@@ -77,12 +80,13 @@ class Event(_message.Message):
         like_removed: Global___LikeRemoved | None = ...,
         comment_created: Global___CommentCreated | None = ...,
         comment_deleted: Global___CommentDeleted | None = ...,
+        profile_updated: Global___ProfileUpdated | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -383,3 +387,32 @@ class CommentDeleted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CommentDeleted: _TypeAlias = CommentDeleted  # noqa: Y015
+
+@_typing.final
+class ProfileUpdated(_message.Message):
+    """A user's profile changed (topic users, keyed by user id): caches of author summaries
+    refresh it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    BIO_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    display_name: _builtins.str
+    bio: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        display_name: _builtins.str = ...,
+        bio: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bio", b"bio", "display_name", b"display_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProfileUpdated: _TypeAlias = ProfileUpdated  # noqa: Y015

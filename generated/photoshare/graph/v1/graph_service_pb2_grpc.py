@@ -51,6 +51,11 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserResponse.FromString,
                 _registered_method=True)
+        self.UpdateProfile = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/UpdateProfile',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.FromString,
+                _registered_method=True)
         self.Follow = channel.unary_unary(
                 '/photoshare.graph.v1.GraphService/Follow',
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FollowRequest.SerializeToString,
@@ -118,6 +123,14 @@ class GraphServiceServicer:
 
     def LookupUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProfile(self, request, context):
+        """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
+        the others stay as they are.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -199,6 +212,11 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.LookupUser,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserResponse.SerializeToString,
+            ),
+            'UpdateProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProfile,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.SerializeToString,
             ),
             'Follow': grpc.unary_unary_rpc_method_handler(
                     servicer.Follow,
@@ -329,6 +347,33 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/LookupUser',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.LookupUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/UpdateProfile',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,6 +22,10 @@ class GraphServiceStub:
     """Signs a user up and returns their first API token."""
     GetUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.GetUserRequest, _graph_service_pb2.GetUserResponse]
     LookupUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.LookupUserRequest, _graph_service_pb2.LookupUserResponse]
+    UpdateProfile: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UpdateProfileRequest, _graph_service_pb2.UpdateProfileResponse]
+    """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
+    the others stay as they are.
+    """
     Follow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FollowRequest, _graph_service_pb2.FollowResponse]
     """The caller follows `followed_id`. Following again is a no-op."""
     Unfollow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UnfollowRequest, _graph_service_pb2.UnfollowResponse]
@@ -64,6 +68,16 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _graph_service_pb2.LookupUserRequest,
         context: _aio.ServicerContext[_graph_service_pb2.LookupUserRequest, _abc.Awaitable[_graph_service_pb2.LookupUserResponse]],
     ) -> _abc.Awaitable[_graph_service_pb2.LookupUserResponse]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateProfile(
+        self,
+        request: _graph_service_pb2.UpdateProfileRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.UpdateProfileRequest, _abc.Awaitable[_graph_service_pb2.UpdateProfileResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.UpdateProfileResponse]:
+        """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
+        the others stay as they are.
+        """
 
     @_abc_1.abstractmethod
     def Follow(
