@@ -5,10 +5,11 @@ its id (`StatsStore.apply`), both here before answering (so the caller reads the
 and by post_svc's stats consumer (so a crash between the steps is repaired):
 - like: store the like (concurrent calls agree on one), send `LikeCreated`, count it. A
   repeated call sends the same event id again, which repairs a send lost to a crash.
-- unlike: find the like, send `LikeRemoved`, uncount it, then delete it; a crash before the
-  delete leaves the like for a retry to finish with the same event id.
+- unlike: find the like, send `LikeRemoved`, uncount it, then delete it; the consumer (or a
+  retry, with the same event id) finishes a removal that a crash cut short.
 - comment: send `CommentCreated` (it carries the whole comment) first, then store and count
-  it; the consumer stores it too, so an acknowledged comment is never lost.
+  it; if a crash came first, the consumer counts and stores it, so an acknowledged comment
+  is never lost.
 - delete a comment: send `CommentDeleted`, uncount, delete; the consumer finishes the rest.
 """
 
