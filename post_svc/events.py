@@ -1,10 +1,10 @@
 """The events post_svc consumes and emits.
 
-Consumes (`media` topic, group `posts`):
+Consumes (group `posts`), from the `media` topic:
 - `MediaProcessed`: the post is marked PUBLISHED with its media;
 - `MediaUpdated`: a published post's media is replaced by the fuller one;
-- `MediaFailed`: the post is marked FAILED with the reason.
-Consumes its own (`engagement` topic, group `post-stats`), to finish what a crash cut short:
+- `MediaFailed`: the post is marked FAILED with the reason;
+and its own from the `engagement` topic, to finish what a crash cut short:
 - `LikeCreated`, `LikeRemoved`, `CommentCreated`, `CommentDeleted`: counted (once per event
   id), and the comment stored or the like and comment deleted.
 Emits (`posts` topic, keyed by author):
@@ -24,18 +24,20 @@ from post_svc.models import Comment, Like
 from post_svc.posts import Posts
 
 
-class MediaEventHandler:
-    """Dispatches each media event to the post it is about.
+class PostServiceEventHandler:
+    """Dispatches each media event to the post it is about, and finishes each like and
+    comment change (counted once, stored or deleted). One consumer for both topics.
 
     Example:
-        workers = (consumer(event_log, MediaEventHandler(posts)),)
+        workers = (consumer(event_log, PostServiceEventHandler(posts, engagement)),)
     """
 
     group = "posts"
-    topics = (TOPIC_MEDIA,)
+    topics = (TOPIC_MEDIA, TOPIC_ENGAGEMENT)
 
-    def __init__(self, posts: Posts) -> None:
+    def __init__(self, posts: Posts, engagement: Engagement) -> None:
         self._posts = posts
+        self._engagement = engagement
 
     async def __call__(self, record: EventRecord) -> None:
         event = decode(record)
@@ -49,40 +51,6 @@ class MediaEventHandler:
             case "media_failed":
                 failed = event.media_failed
                 await self._posts.mark_failed(failed.post_id, failed.reason)
-
-
-class PostEventPublisher:
-    """The domain's PostEvents, published on the event log."""
-
-    def __init__(self, log: EventPublisher) -> None:
-        self._log = log
-
-    async def post_published(self, post_id: int, author_id: int, published_at_ms: int) -> None:
-        published = events_pb2.PostPublished(post_id=post_id, author_id=author_id)
-        published.published_at.FromMilliseconds(published_at_ms)
-        await publish_event(self._log, events_pb2.Event(post_published=published))
-
-    async def post_updated(self, post_id: int, author_id: int) -> None:
-        updated = events_pb2.PostUpdated(post_id=post_id, author_id=author_id)
-        await publish_event(self._log, events_pb2.Event(post_updated=updated))
-
-
-class EngagementEventHandler:
-    """Finishes each like and comment change: counted once, stored or deleted.
-
-    Example:
-        workers = (consumer(event_log, EngagementEventHandler(engagement)),)
-    """
-
-    group = "post-stats"
-    topics = (TOPIC_ENGAGEMENT,)
-
-    def __init__(self, engagement: Engagement) -> None:
-        self._engagement = engagement
-
-    async def __call__(self, record: EventRecord) -> None:
-        event = decode(record)
-        match event.WhichOneof("payload"):
             case "like_created":
                 created = event.like_created
                 like = Like(created.post_id, created.user_id, created.liked_at.ToMilliseconds())
@@ -99,6 +67,22 @@ class EngagementEventHandler:
                 deleted = event.comment_deleted
                 comment = Comment(deleted.comment_id, deleted.post_id, deleted.author_id, "", 0)
                 await self._engagement.remove_comment(comment, event.event_id)
+
+
+class PostEventPublisher:
+    """The domain's PostEvents, published on the event log."""
+
+    def __init__(self, log: EventPublisher) -> None:
+        self._log = log
+
+    async def post_published(self, post_id: int, author_id: int, published_at_ms: int) -> None:
+        published = events_pb2.PostPublished(post_id=post_id, author_id=author_id)
+        published.published_at.FromMilliseconds(published_at_ms)
+        await publish_event(self._log, events_pb2.Event(post_published=published))
+
+    async def post_updated(self, post_id: int, author_id: int) -> None:
+        updated = events_pb2.PostUpdated(post_id=post_id, author_id=author_id)
+        await publish_event(self._log, events_pb2.Event(post_updated=updated))
 
 
 class EngagementEventPublisher:

@@ -13,10 +13,9 @@ from common.signing import Signer, load_secret
 from post_svc.clients import MediaUploadsClient
 from post_svc.engagement import Engagement
 from post_svc.events import (
-    EngagementEventHandler,
     EngagementEventPublisher,
-    MediaEventHandler,
     PostEventPublisher,
+    PostServiceEventHandler,
 )
 from post_svc.posts import Posts
 from post_svc.service import PostServicer
@@ -59,8 +58,9 @@ def build(settings: Settings) -> ServiceApp:
         ),
         resources=(store, engagement_store, stats, event_log),
         workers=(
-            consumer(event_log, MediaEventHandler(posts)),
-            consumer(event_log, EngagementEventHandler(engagement)),
+            # One consumer for media and engagement events: each one costs the process a
+            # Kafka consumer pair (live and retry), and their work is light.
+            consumer(event_log, PostServiceEventHandler(posts, engagement)),
         ),
     )
 

@@ -7,7 +7,7 @@ import pytest
 from common.errors import InvalidArgument, NotFound, PermissionDenied
 from common.events.base import TOPIC_ENGAGEMENT
 from post_svc.engagement import MAX_COMMENT_CHARS, comment_event_id
-from post_svc.events import EngagementEventHandler, EngagementEventPublisher
+from post_svc.events import EngagementEventPublisher, PostServiceEventHandler
 from post_svc.models import Comment, MediaSpec, PostStats
 from tests.fakes import decoded
 from tests.unit.post_svc.conftest import PostWorld
@@ -147,7 +147,7 @@ async def test_the_consumer_finishes_what_a_crash_cut_short_and_counts_nothing_t
     await EngagementEventPublisher(world.log).comment_created(
         comment_event_id(cut_short), cut_short, AUTHOR
     )
-    handler = EngagementEventHandler(world.engagement)
+    handler = PostServiceEventHandler(world.posts, world.engagement)
     assert await world.log.drain(handler.group, handler.topics, handler) == 5
     assert await counts(world, post_id) == PostStats(0, 1)
     assert await world.engagement_store.get_comment(post_id, cut_short.id) == cut_short

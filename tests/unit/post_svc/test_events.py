@@ -5,9 +5,9 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2
 
-from common.events.base import TOPIC_MEDIA, TOPIC_POSTS
+from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, TOPIC_POSTS
 from common.events.codec import publish_event
-from post_svc.events import MediaEventHandler
+from post_svc.events import PostServiceEventHandler
 from post_svc.models import MediaSpec, PostState
 from tests.fakes import decoded
 from tests.unit.post_svc.conftest import PostWorld
@@ -18,7 +18,7 @@ AUTHOR = 7
 
 async def deliver(world: PostWorld, event: events_pb2.Event) -> int:
     await publish_event(world.log, event)
-    handler = MediaEventHandler(world.posts)
+    handler = PostServiceEventHandler(world.posts, world.engagement)
     return await world.log.drain(handler.group, handler.topics, handler)
 
 
@@ -62,8 +62,8 @@ async def test_media_updated_replaces_the_media_and_announces_the_change(
     assert kinds == ["post_published", "post_updated"]
 
 
-async def test_only_the_media_topic_is_consumed(world: PostWorld) -> None:
-    handler = MediaEventHandler(world.posts)
-    assert (handler.group, tuple(handler.topics)) == ("posts", (TOPIC_MEDIA,))
+async def test_only_media_and_engagement_events_are_consumed(world: PostWorld) -> None:
+    handler = PostServiceEventHandler(world.posts, world.engagement)
+    assert (handler.group, tuple(handler.topics)) == ("posts", (TOPIC_MEDIA, TOPIC_ENGAGEMENT))
     await world.log.publish(TOPIC_POSTS, "1", b"not for post_svc")
     assert await world.log.drain(handler.group, handler.topics, handler) == 0
