@@ -56,7 +56,8 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         paths = list(request.update_mask.paths) or [
             field.name for field, _ in request.user.ListFields() if field.name in PROFILE_LIMITS
         ]
-        changes = {path: _text_field(request.user, path) for path in paths}
+        # A path that is no profile field keeps its name, so the domain can refuse it by name.
+        changes = {p: getattr(request.user, p) if p in PROFILE_LIMITS else "" for p in paths}
         user = await self._graph.update_profile(caller_id(context), changes)
         return pb.UpdateProfileResponse(user=user_to_proto(user))
 
@@ -121,10 +122,3 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     ) -> pb.FilterFollowedResponse:
         followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
         return pb.FilterFollowedResponse(followed_ids=followed)
-
-
-def _text_field(user: pb.User, path: str) -> str:
-    """The value of a masked field; a path that is no profile field maps to "" (the domain
-    refuses it by name)."""
-    value = getattr(user, path, "") if path in PROFILE_LIMITS else ""
-    return value if isinstance(value, str) else ""

@@ -23,12 +23,12 @@ from common.errors import InvalidArgument, NotFound, PermissionDenied, check_pag
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from post_svc.models import Comment, CommentPage, Like, LikePage, Post, PostState, PostStats
+from post_svc.posts import MAX_BATCH
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 MAX_COMMENT_CHARS = 2200
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-MAX_BATCH = 500
 
 
 class EngagementEvents(Protocol):

@@ -1,9 +1,9 @@
 """graph_svc's following cache in process memory (embedded default).
 
-The same rules as the Redis one: a filled set lives `ttl_s`, an invalidation leaves a dirty
-mark for `dirty_s` during which fills are refused, and the celebrities among a user's
-followees live `celebrities_ttl_s`. At most `max_users` users are kept, least recently
-used evicted.
+The same rules as the Redis one: a filled set lives `ttl_s` (FOLLOWING_TTL_S), an
+invalidation leaves a dirty mark for DIRTY_S during which fills are refused, and the
+celebrities among a user's followees live CELEBRITIES_TTL_S. At most `max_users` users are
+kept, least recently used evicted.
 """
 
 from __future__ import annotations

@@ -109,10 +109,16 @@ class RedisStatsStore(CassandraStore):
                 missing.append(post_id)
             else:
                 found[post_id] = PostStats(int(likes), int(comments))
+        if not missing:
+            return found
         persisted = await asyncio.gather(*(self._persisted(p) for p in missing))
-        for post_id, (likes, comments, version) in zip(missing, persisted, strict=True):
-            await self._fill(keys=[self._key(post_id)], args=[likes, comments, version, KEEP_S])
-            found[post_id] = PostStats(likes, comments)
+        # Put back in one round trip, as the page was read.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for post_id, (likes, comments, version) in zip(missing, persisted, strict=True):
+                args = [likes, comments, version, KEEP_S]
+                await self._fill(keys=[self._key(post_id)], args=args, client=pipe)
+                found[post_id] = PostStats(likes, comments)
+            await pipe.execute()
         return found
 
     async def _persisted(self, post_id: int) -> tuple[int, int, int]:

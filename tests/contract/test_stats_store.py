@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from post_svc.models import Applied, PostStats
+from post_svc.storage import make_stats_store
 from post_svc.storage.base import StatsStore
+from tests import servers
 
 
 async def test_each_event_counts_once(stats_store: StatsStore) -> None:
@@ -35,3 +39,22 @@ async def test_a_page_of_counts_includes_posts_nothing_happened_to(
         6: PostStats(0, 0),
     }
     assert await stats_store.get_many([]) == {}
+
+
+@pytest.mark.production
+async def test_counts_redis_lost_are_reloaded_from_cassandra() -> None:
+    from post_svc.storage.redis_stats import RedisStatsStore
+
+    store = make_stats_store(servers.production_settings())
+    assert isinstance(store, RedisStatsStore)
+    await store.open()
+    try:
+        for post_id in (7, 8):
+            await store.apply(post_id, "like:x", likes=1)
+        await store.apply(8, "comment:y", comments=1)
+        await store._redis.delete(store._key(7), store._key(8))  # Redis lost them
+        assert await store.get_many([7, 8]) == {7: PostStats(1, 0), 8: PostStats(1, 1)}
+        assert await store.get_many([7, 8]) == {7: PostStats(1, 0), 8: PostStats(1, 1)}
+        assert await store.apply(8, "like:z", likes=1) == Applied(PostStats(2, 1), True)
+    finally:
+        await store.close()
