@@ -99,7 +99,8 @@ def configure_logging(level: str) -> None:
 
 
 def insecure_channel(address: str) -> grpc.aio.Channel:
-    """A channel to another service of the mesh, with retries of UNAVAILABLE only."""
+    """A channel to another service of the mesh: calls wait for a connection within their
+    deadline, and UNAVAILABLE is retried."""
     return grpc.aio.insecure_channel(
         address,
         options=(
@@ -111,7 +112,9 @@ def insecure_channel(address: str) -> grpc.aio.Channel:
     )
 
 
-_RETRY_CONFIG = """{"methodConfig": [{"name": [{}], "retryPolicy": {
+# waitForReady: a call made while the channel is (re)connecting, e.g. to a service that is
+# starting or restarting, waits for it within its deadline instead of failing at once.
+_RETRY_CONFIG = """{"methodConfig": [{"name": [{}], "waitForReady": true, "retryPolicy": {
   "maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
   "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"""
 

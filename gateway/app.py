@@ -111,8 +111,11 @@ class Gateway:
         async def status(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
+                # A service that is down is reported as such at once, not waited for.
                 reply = await stub.Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=HEALTH_TIMEOUT_S
+                    health_pb2.HealthCheckRequest(service=""),
+                    timeout=HEALTH_TIMEOUT_S,
+                    wait_for_ready=False,
                 )
                 return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
             except grpc.aio.AioRpcError as exc:
