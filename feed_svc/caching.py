@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Sequence
 
 from photoshare.post.v1.post_service_pb2 import Post
 
-from feed_svc.models import Candidate, Engagement, FeedKey, PostSource
+from feed_svc.models import Candidate, FeedKey, Hydration, PostSource
 from feed_svc.storage.base import PostCache
 
 
@@ -32,9 +32,12 @@ class CachedPosts:
         fetched = await self._posts.get_many(post_ids)
         await self._cache.refresh_posts({i: p.SerializeToString() for i, p in fetched.items()})
 
-    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
-        # Counts change all the time and likes are per reader: never from the cache.
-        return await self._posts.engagement(post_ids, reader_id)
+    async def hydrate(
+        self, post_ids: Sequence[int], author_ids: Sequence[int], reader_id: int
+    ) -> Hydration:
+        # Counts and profiles change after publishing and likes are per reader: never from
+        # this cache (post_svc keeps the authors' summaries in its own).
+        return await self._posts.hydrate(post_ids, author_ids, reader_id)
 
     def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

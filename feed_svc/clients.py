@@ -13,7 +13,7 @@ from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 from common.errors import NotFound
 from common.metadata import as_caller
 from common.rpc_errors import from_rpc_error
-from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee
+from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee, Hydration
 
 BATCH_GET_MAX = 500
 
@@ -117,21 +117,26 @@ class PostClient:
             )
         return found
 
-    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
-        if not post_ids:
-            return {}
+    async def hydrate(
+        self, post_ids: Sequence[int], author_ids: Sequence[int], reader_id: int
+    ) -> Hydration:
+        if not post_ids and not author_ids:
+            return Hydration({}, {})
         try:
-            response = await self._stub.GetEngagement(
-                post_pb.GetEngagementRequest(post_ids=post_ids),
+            response = await self._stub.HydratePosts(
+                post_pb.HydratePostsRequest(post_ids=post_ids, author_ids=author_ids),
                 metadata=as_caller(reader_id),
                 timeout=self._timeout_s,
             )
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="post service") from exc
-        return {
-            e.post_id: Engagement(e.like_count, e.comment_count, e.liked_by_viewer)
-            for e in response.engagements
-        }
+        return Hydration(
+            {
+                e.post_id: Engagement(e.like_count, e.comment_count, e.liked_by_viewer)
+                for e in response.engagements
+            },
+            {author.id: author for author in response.authors},
+        )
 
     async def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1.post_service_pb2 import Post
 
 from common.errors import check_page_size
@@ -18,6 +19,7 @@ from feed_svc.models import (
     FeedKey,
     FeedPage,
     FollowGraph,
+    Hydration,
     PostSource,
     TimelinePage,
 )
@@ -66,13 +68,16 @@ class HomeFeed:
         # looked up, so a typical read waits for one round trip to the graph, not two.
         peek = await self._store.page(reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
-        # The page's counts are asked for in the same round: usually the timeline's first
-        # entries are the page; whatever else ends up on it is asked for at the end.
-        likely = [e.post_id for e in peek.entries[: size + 1]] if peek else []
-        celebrities, followed, seen = await asyncio.gather(
+        # The page's counts and authors are asked for in the same round: usually the
+        # timeline's first entries are the page; whatever else ends up on it is asked for
+        # at the end.
+        likely = peek.entries[: size + 1] if peek else []
+        celebrities, followed, hydration = await asyncio.gather(
             self._graph.followed_celebrities(reader_id, self._policy.celebrity_threshold),
             self._graph.filter_followed(reader_id, sorted(authors)),
-            self._posts.engagement(likely, reader_id),
+            self._posts.hydrate(
+                [e.post_id for e in likely], list({e.author_id for e in likely}), reader_id
+            ),
         )
         follows = _Follows(
             reader_id, checked=authors | set(celebrities), followed=followed | set(celebrities)
@@ -91,10 +96,10 @@ class HomeFeed:
         page = page[:size]
         next_cursor = self._cursors.encode(reader_id, page[-1].entry.key) if more else None
         posts = [c.post for c in page if c.post is not None]
-        unseen = [p.id for p in posts if p.id not in seen]
-        if unseen:
-            seen = {**seen, **await self._posts.engagement(unseen, reader_id)}
-        return FeedPage([_as_seen(p, seen.get(p.id)) for p in posts], next_cursor)
+        post_ids, author_ids = hydration.missing(posts)
+        if post_ids or author_ids:
+            hydration |= await self._posts.hydrate(post_ids, author_ids, reader_id)
+        return FeedPage([_as_seen(p, hydration) for p in posts], next_cursor)
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""
@@ -195,12 +200,17 @@ def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:
     return min(a, b)
 
 
-def _as_seen(post: Post, engagement: Engagement | None) -> Post:
-    """A copy with the reader's counts: the hydrated post may be the cache's own object."""
+def _as_seen(post: Post, hydration: Hydration) -> Post:
+    """A copy with its author and the reader's counts: the post may be the cache's own
+    object."""
     seen = Post()
     seen.CopyFrom(post)
+    engagement: Engagement | None = hydration.engagement.get(post.id)
     if engagement is not None:
         seen.like_count = engagement.likes
         seen.comment_count = engagement.comments
         seen.liked_by_viewer = engagement.liked_by_reader
+    author: UserSummary | None = hydration.authors.get(post.author_id)
+    if author is not None:
+        seen.author.CopyFrom(author)
     return seen

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1.post_service_pb2 import Post
 
 # Feeds are ordered by (published_at_ms, post_id), newest first; a cursor is such a key.
@@ -56,6 +57,24 @@ class Engagement:
 
 
 @dataclass(frozen=True, slots=True)
+class Hydration:
+    """What a page's posts show that changes after they are published, so is read per page
+    and never cached with them: counts and the reader's likes by post, authors by id."""
+
+    engagement: dict[int, Engagement]
+    authors: dict[int, UserSummary]
+
+    def missing(self, posts: Sequence[Post]) -> tuple[list[int], list[int]]:
+        """(post ids, author ids) of `posts` this hydration has nothing for."""
+        post_ids = [p.id for p in posts if p.id not in self.engagement]
+        author_ids = list({p.author_id for p in posts} - self.authors.keys())
+        return post_ids, author_ids
+
+    def __or__(self, other: Hydration) -> Hydration:
+        return Hydration(self.engagement | other.engagement, self.authors | other.authors)
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPage:
     posts: list[Post]
     next_cursor: str | None
@@ -86,6 +105,9 @@ class PostSource(Protocol):
         """Published posts of the authors strictly older than `before`, newest first."""
         ...
 
-    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
-        """Counts and the reader's likes, current, for every post asked for."""
+    async def hydrate(
+        self, post_ids: Sequence[int], author_ids: Sequence[int], reader_id: int
+    ) -> Hydration:
+        """Counts and the reader's likes, current, for every post asked for, and the summaries
+        of the known authors asked for: one round trip."""
         ...

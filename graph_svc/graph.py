@@ -19,6 +19,7 @@ USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_FILTER_CANDIDATES = 1000
+MAX_BATCH_USERS = 500
 # Profile fields a user may change, and their longest length in characters.
 PROFILE_LIMITS = {"display_name": 64, "bio": 300}
 
@@ -92,6 +93,13 @@ class Graph:
                 metadata={"userId": str(user_id)},
             )
         return found[user_id]
+
+    async def get_users(self, user_ids: Sequence[int]) -> list[User]:
+        """The known users among `user_ids`, in the order asked, each once."""
+        if len(user_ids) > MAX_BATCH_USERS:
+            raise InvalidArgument(f"at most {MAX_BATCH_USERS} users per call", field="user_ids")
+        found = await self._store.get_users(user_ids)
+        return [found[i] for i in dict.fromkeys(user_ids) if i in found]
 
     async def lookup(self, username: str) -> User:
         if not username:

@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 
 from common.metadata import caller_id
 from graph_svc.graph import PROFILE_LIMITS, Graph
@@ -28,6 +29,10 @@ def user_to_proto(user: User) -> pb.User:
     )
     message.created_at.FromMilliseconds(user.created_at_ms)
     return message
+
+
+def user_summary_to_proto(user: User) -> UserSummary:
+    return UserSummary(id=user.id, username=user.username, display_name=user.display_name)
 
 
 class GraphServicer(pb_grpc.GraphServiceServicer):
@@ -122,3 +127,9 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     ) -> pb.FilterFollowedResponse:
         followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
         return pb.FilterFollowedResponse(followed_ids=followed)
+
+    async def BatchGetUserSummaries(
+        self, request: pb.BatchGetUserSummariesRequest, context: Context
+    ) -> pb.BatchGetUserSummariesResponse:
+        users = await self._graph.get_users(list(request.user_ids))
+        return pb.BatchGetUserSummariesResponse(users=[user_summary_to_proto(u) for u in users])

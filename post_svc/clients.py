@@ -1,8 +1,12 @@
-"""post_svc's view of the media service."""
+"""post_svc's view of the media service and the graph service."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
+from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 
 from common.rpc_errors import from_rpc_error
@@ -30,3 +34,19 @@ class MediaUploadsClient:
             raise from_rpc_error(exc, service="media service") from exc
         upload = response.upload
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
+
+
+class UserDirectoryClient:
+    """UserDirectory over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = graph_service_pb2_grpc.GraphServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
+        request = graph_service_pb2.BatchGetUserSummariesRequest(user_ids=user_ids)
+        try:
+            response = await self._stub.BatchGetUserSummaries(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+        return {user.id: user for user in response.users}

@@ -6,7 +6,9 @@ Consumes (group `posts`), from the `media` topic:
 - `MediaFailed`: the post is marked FAILED with the reason;
 and its own from the `engagement` topic, to finish what a crash cut short:
 - `LikeCreated`, `LikeRemoved`, `CommentCreated`, `CommentDeleted`: counted (once per event
-  id), and the comment stored or the like and comment deleted.
+  id), and the comment stored or the like and comment deleted;
+from the `users` topic:
+- `ProfileUpdated`: the user's cached author summary is dropped.
 Emits (`posts` topic, keyed by author):
 - `PostPublished`: a post became visible (again on a redelivery, with its first time);
 - `PostUpdated`: a published post changed (feed_svc refreshes its cached copy).
@@ -17,27 +19,37 @@ from __future__ import annotations
 
 from photoshare.events.v1 import events_pb2
 
-from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, EventPublisher, EventRecord
+from common.events.base import (
+    TOPIC_ENGAGEMENT,
+    TOPIC_MEDIA,
+    TOPIC_USERS,
+    EventPublisher,
+    EventRecord,
+)
 from common.events.codec import decode, publish_event
+from post_svc.authors import Authors
 from post_svc.engagement import Engagement
 from post_svc.models import Comment, Like
 from post_svc.posts import Posts
 
 
 class PostServiceEventHandler:
-    """Dispatches each media event to the post it is about, and finishes each like and
-    comment change (counted once, stored or deleted). One consumer for both topics.
+    """Dispatches each media event to the post it is about, finishes each like and comment
+    change (counted once, stored or deleted) and drops changed profiles from the authors
+    cache. One consumer for all three topics.
 
     Example:
-        workers = (consumer(event_log, PostServiceEventHandler(posts, engagement)),)
+        handler = PostServiceEventHandler(posts, engagement, authors)
+        workers = (consumer(event_log, handler),)
     """
 
     group = "posts"
-    topics = (TOPIC_MEDIA, TOPIC_ENGAGEMENT)
+    topics = (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS)
 
-    def __init__(self, posts: Posts, engagement: Engagement) -> None:
+    def __init__(self, posts: Posts, engagement: Engagement, authors: Authors) -> None:
         self._posts = posts
         self._engagement = engagement
+        self._authors = authors
 
     async def __call__(self, record: EventRecord) -> None:
         event = decode(record)
@@ -67,6 +79,8 @@ class PostServiceEventHandler:
                 deleted = event.comment_deleted
                 comment = Comment(deleted.comment_id, deleted.post_id, deleted.author_id, "", 0)
                 await self._engagement.remove_comment(comment, event.event_id)
+            case "profile_updated":
+                await self._authors.forget(event.profile_updated.user_id)
 
 
 class PostEventPublisher:

@@ -10,7 +10,8 @@ from common.ids import IdGenerator
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
-from post_svc.clients import MediaUploadsClient
+from post_svc.authors import Authors
+from post_svc.clients import MediaUploadsClient, UserDirectoryClient
 from post_svc.engagement import Engagement
 from post_svc.events import (
     EngagementEventPublisher,
@@ -19,7 +20,12 @@ from post_svc.events import (
 )
 from post_svc.posts import Posts
 from post_svc.service import PostServicer
-from post_svc.storage import make_engagement_store, make_post_store, make_stats_store
+from post_svc.storage import (
+    make_author_cache,
+    make_engagement_store,
+    make_post_store,
+    make_stats_store,
+)
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 WORKER_ID = 2
@@ -47,7 +53,14 @@ def build(settings: Settings) -> ServiceApp:
         Signer(secret, purpose="likes-page"),
         Signer(secret, purpose="comments-page"),
     )
-    servicer = PostServicer(posts, engagement)
+    author_cache = make_author_cache(settings)
+    authors = Authors(
+        UserDirectoryClient(
+            insecure_channel(settings.graph_addr), timeout_s=settings.rpc_timeout_s
+        ),
+        author_cache,
+    )
+    servicer = PostServicer(posts, engagement, authors)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -56,11 +69,11 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, engagement_store, stats, event_log),
+        resources=(store, engagement_store, stats, author_cache, event_log),
         workers=(
-            # One consumer for media and engagement events: each one costs the process a
-            # Kafka consumer pair (live and retry), and their work is light.
-            consumer(event_log, PostServiceEventHandler(posts, engagement)),
+            # One consumer for media, engagement and profile events: each one costs the
+            # process a Kafka consumer pair (live and retry), and their work is light.
+            consumer(event_log, PostServiceEventHandler(posts, engagement, authors)),
         ),
     )
 

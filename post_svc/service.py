@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as pb
 from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
 from common.metadata import caller_id, optional_caller_id
+from post_svc.authors import Authors
 from post_svc.engagement import Engaged, Engagement
-from post_svc.models import Comment, MediaSpec, Post
+from post_svc.models import Comment, Like, MediaSpec, Post
 from post_svc.posts import Posts
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def post_to_proto(post: Post, engaged: Engaged | None = None) -> pb.Post:
+def post_to_proto(
+    post: Post, engaged: Engaged | None = None, author: UserSummary | None = None
+) -> pb.Post:
     message = pb.Post(
         id=post.id,
         author_id=post.author_id,
@@ -26,6 +31,7 @@ def post_to_proto(post: Post, engaged: Engaged | None = None) -> pb.Post:
         state=pb.PostState.Value(f"POST_STATE_{post.state.value}"),
         failure_reason=post.failure_reason,
         media=post.media,
+        author=author,
     )
     message.created_at.FromMilliseconds(post.created_at_ms)
     if post.published_at_ms is not None:
@@ -37,14 +43,21 @@ def post_to_proto(post: Post, engaged: Engaged | None = None) -> pb.Post:
     return message
 
 
-def comment_to_proto(comment: Comment) -> pb.Comment:
+def comment_to_proto(comment: Comment, author: UserSummary | None) -> pb.Comment:
     message = pb.Comment(
         id=comment.id,
         post_id=comment.post_id,
         author_id=comment.author_id,
         text=comment.text,
+        author=author,
     )
     message.created_at.FromMilliseconds(comment.created_at_ms)
+    return message
+
+
+def like_to_proto(like: Like, user: UserSummary | None) -> pb.Like:
+    message = pb.Like(user_id=like.user_id, user=user)
+    message.created_at.FromMilliseconds(like.liked_at_ms)
     return message
 
 
@@ -54,14 +67,19 @@ def spec_from_proto(spec: pb.MediaSpec) -> MediaSpec:
 
 
 class PostServicer(pb_grpc.PostServiceServicer):
-    def __init__(self, posts: Posts, engagement: Engagement) -> None:
+    def __init__(self, posts: Posts, engagement: Engagement, authors: Authors) -> None:
         self._posts = posts
         self._engagement = engagement
+        self._authors = authors
 
     async def _views(self, posts: list[Post], context: Context) -> list[pb.Post]:
-        """Posts as the caller sees them: with counts and whether they liked each."""
-        engaged = await self._engagement.seen_by(posts, optional_caller_id(context))
-        return [post_to_proto(p, engaged.get(p.id)) for p in posts]
+        """Posts as the caller sees them: with authors, counts and whether they liked each;
+        one round trip per store for the whole page."""
+        engaged, authors = await asyncio.gather(
+            self._engagement.seen_by(posts, optional_caller_id(context)),
+            self._authors.summaries([p.author_id for p in posts]),
+        )
+        return [post_to_proto(p, engaged.get(p.id), authors.get(p.author_id)) for p in posts]
 
     async def CreatePost(
         self, request: pb.CreatePostRequest, context: Context
@@ -103,12 +121,15 @@ class PostServicer(pb_grpc.PostServiceServicer):
         ):
             yield pb.StreamRecentPostsResponse(posts=[post_to_proto(p) for p in batch])
 
-    async def GetEngagement(
-        self, request: pb.GetEngagementRequest, context: Context
-    ) -> pb.GetEngagementResponse:
+    async def HydratePosts(
+        self, request: pb.HydratePostsRequest, context: Context
+    ) -> pb.HydratePostsResponse:
         ids = list(request.post_ids)
-        seen = await self._engagement.seen(ids, optional_caller_id(context))
-        return pb.GetEngagementResponse(
+        seen, authors = await asyncio.gather(
+            self._engagement.seen(ids, optional_caller_id(context)),
+            self._authors.summaries(list(request.author_ids)),
+        )
+        return pb.HydratePostsResponse(
             engagements=[
                 pb.PostEngagement(
                     post_id=i,
@@ -117,7 +138,8 @@ class PostServicer(pb_grpc.PostServiceServicer):
                     liked_by_viewer=seen[i].liked_by_viewer,
                 )
                 for i in ids
-            ]
+            ],
+            authors=authors.values(),
         )
 
     async def LikePost(self, request: pb.LikePostRequest, context: Context) -> pb.LikePostResponse:
@@ -136,16 +158,20 @@ class PostServicer(pb_grpc.PostServiceServicer):
         page = await self._engagement.likes_page(
             request.post_id, request.page_size, request.page_token
         )
-        response = pb.ListLikesResponse(next_page_token=page.next_page_token)
-        for like in page.likes:
-            response.likes.add(user_id=like.user_id).created_at.FromMilliseconds(like.liked_at_ms)
-        return response
+        users = await self._authors.summaries([like.user_id for like in page.likes])
+        return pb.ListLikesResponse(
+            likes=[like_to_proto(like, users.get(like.user_id)) for like in page.likes],
+            next_page_token=page.next_page_token,
+        )
 
     async def CreateComment(
         self, request: pb.CreateCommentRequest, context: Context
     ) -> pb.CreateCommentResponse:
         comment = await self._engagement.comment(request.post_id, caller_id(context), request.text)
-        return pb.CreateCommentResponse(comment=comment_to_proto(comment))
+        authors = await self._authors.summaries([comment.author_id])
+        return pb.CreateCommentResponse(
+            comment=comment_to_proto(comment, authors.get(comment.author_id))
+        )
 
     async def ListComments(
         self, request: pb.ListCommentsRequest, context: Context
@@ -153,8 +179,9 @@ class PostServicer(pb_grpc.PostServiceServicer):
         page = await self._engagement.comments_page(
             request.post_id, request.page_size, request.page_token
         )
+        authors = await self._authors.summaries([c.author_id for c in page.comments])
         return pb.ListCommentsResponse(
-            comments=[comment_to_proto(c) for c in page.comments],
+            comments=[comment_to_proto(c, authors.get(c.author_id)) for c in page.comments],
             next_page_token=page.next_page_token,
         )
 

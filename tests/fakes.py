@@ -7,12 +7,13 @@ from typing import Any, cast
 
 import grpc
 from photoshare.events.v1 import events_pb2
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1 import post_service_pb2 as post_pb
 
 from common.events.codec import decode
 from common.events.memory import InMemoryEventLog
 from common.metadata import as_caller
-from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee
+from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee, Hydration
 
 
 class FakeGraph:
@@ -53,6 +54,7 @@ class FakePosts:
     def __init__(self) -> None:
         self.posts: dict[int, post_pb.Post] = {}
         self.engagements: dict[tuple[int, int], Engagement] = {}  # (post, reader)
+        self.hydrations: list[tuple[list[int], list[int]]] = []  # (post ids, author ids) asked
         self._next_id = 1
 
     def add_published(self, author_id: int, at_ms: int) -> FeedEntry:
@@ -70,8 +72,14 @@ class FakePosts:
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
         return {i: self.posts[i] for i in post_ids if i in self.posts}
 
-    async def engagement(self, post_ids: Sequence[int], reader_id: int) -> dict[int, Engagement]:
-        return {i: self.engagements.get((i, reader_id), Engagement()) for i in post_ids}
+    async def hydrate(
+        self, post_ids: Sequence[int], author_ids: Sequence[int], reader_id: int
+    ) -> Hydration:
+        self.hydrations.append((list(post_ids), list(author_ids)))
+        return Hydration(
+            {i: self.engagements.get((i, reader_id), Engagement()) for i in post_ids},
+            {i: UserSummary(id=i, username=f"user{i}") for i in author_ids},
+        )
 
     async def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int

@@ -1,10 +1,10 @@
-"""Where post_svc keeps posts, likes and comments, and their counts."""
+"""Where post_svc keeps posts, likes and comments, their counts, and its authors cache."""
 
 from __future__ import annotations
 
 from common.backends import cassandra_config, redis_client
 from common.settings import Settings
-from post_svc.storage.base import EngagementStore, PostStore, StatsStore
+from post_svc.storage.base import AuthorCache, EngagementStore, PostStore, StatsStore
 
 
 def make_post_store(settings: Settings) -> PostStore:
@@ -37,3 +37,13 @@ def make_stats_store(settings: Settings) -> StatsStore:
     from post_svc.storage.sqlite_stats import SqliteStatsStore
 
     return SqliteStatsStore(settings.data_dir / "stats.db")
+
+
+def make_author_cache(settings: Settings) -> AuthorCache:
+    if settings.production:
+        from post_svc.storage.redis_authors import RedisAuthorCache
+
+        return RedisAuthorCache(redis_client(settings), prefix=settings.redis_prefix)
+    from post_svc.storage.memory_authors import InMemoryAuthorCache
+
+    return InMemoryAuthorCache()

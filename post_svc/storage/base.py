@@ -1,9 +1,10 @@
 """post_svc's storage interfaces; every backend passes the contract tests
-(tests/contract/test_post_store.py, test_engagement_store.py, test_stats_store.py)."""
+(tests/contract/test_post_store.py, test_engagement_store.py, test_stats_store.py,
+test_author_cache.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
@@ -103,4 +104,30 @@ class StatsStore(Protocol):
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
         """Counts of every post asked for (zero for posts nothing happened to)."""
+        ...
+
+
+# A cached author summary lives this long unless a ProfileUpdated event drops it sooner.
+AUTHOR_TTL_S = 3600
+# After a profile change, fills are refused this long: they may have read the old profile.
+AUTHOR_DIRTY_S = 5.0
+
+
+class AuthorCache(Protocol):
+    """Serialized author summaries by user id. Losing an entry loses nothing."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get_many(self, user_ids: Sequence[int]) -> dict[int, bytes]:
+        """The cached ones among `user_ids`."""
+        ...
+
+    async def fill(self, summaries: Mapping[int, bytes]) -> None:
+        """Caches them for AUTHOR_TTL_S, except users invalidated within AUTHOR_DIRTY_S."""
+        ...
+
+    async def invalidate(self, user_id: int) -> None:
+        """Forgets the user's summary and refuses fills of it for AUTHOR_DIRTY_S."""
         ...

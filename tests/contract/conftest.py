@@ -18,7 +18,12 @@ from common.settings import Settings
 from feed_svc.storage import make_post_cache, make_timeline_store
 from graph_svc.storage import make_following_cache, make_graph_store
 from media_svc.storage import make_upload_store
-from post_svc.storage import make_engagement_store, make_post_store, make_stats_store
+from post_svc.storage import (
+    make_author_cache,
+    make_engagement_store,
+    make_post_store,
+    make_stats_store,
+)
 from tests import servers
 
 TIMELINE_MAX_LEN = 5
@@ -67,6 +72,12 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def following_cache(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_following_cache(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def author_cache(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_author_cache(settings)) as opened:
         yield opened
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, eventually
 
 pytestmark = pytest.mark.e2e
 Names = Callable[[str], str]
@@ -38,3 +40,41 @@ def test_bad_profile_changes_get_a_clear_400(api: Api, username: Names, body: ob
     reply = api.call("PATCH", "/v1/users/me", body, token=ada)
     assert reply.status == 400, reply.body
     assert reply.json()["error"]["message"]
+
+
+def test_posts_likes_and_comments_show_their_authors_names(
+    api: Api, username: Names, samples: Path
+) -> None:
+    photo = samples / "orientation" / "Landscape_1.jpg"
+    ada_id, ada = api.sign_up(username("ada"))
+    bob_id, bob = api.sign_up(username("bob"))
+    api.ok("PATCH", "/v1/users/me", {"user": {"displayName": "Ada"}}, token=ada)
+    api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
+    post_id = api.post_photo(ada, photo)
+    api.ok("POST", f"/v1/posts/{post_id}/likes", {}, token=bob)
+    api.ok("POST", f"/v1/posts/{post_id}/comments", {"text": "hi"}, token=bob)
+
+    def authors_everywhere() -> list[dict[str, Any]]:
+        feed = api.ok("GET", "/v1/feed", token=bob)["posts"]
+        return [
+            *(p["author"] for p in feed if p["id"] == post_id),
+            api.ok("GET", f"/v1/posts/{post_id}", token=bob)["post"]["author"],
+            api.ok("GET", f"/v1/users/{ada_id}/posts", token=bob)["posts"][0]["author"],
+        ]
+
+    def named(display_name: str) -> bool:
+        authors = authors_everywhere()
+        return len(authors) == 3 and all(
+            a == {"id": ada_id, "username": a["username"], "displayName": display_name}
+            for a in authors
+        )
+
+    eventually(lambda: named("Ada"))
+    like = api.ok("GET", f"/v1/posts/{post_id}/likes", token=ada)["likes"][0]
+    comment = api.ok("GET", f"/v1/posts/{post_id}/comments", token=ada)["comments"][0]
+    assert like["user"]["id"] == comment["author"]["id"] == bob_id
+    assert like["user"]["username"] == comment["author"]["username"]
+
+    # A new name reaches every cached summary within seconds, not when a cache expires.
+    api.ok("PATCH", "/v1/users/me", {"user": {"displayName": "Ada L."}}, token=ada)
+    eventually(lambda: named("Ada L."), timeout_s=5.0)

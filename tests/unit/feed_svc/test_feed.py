@@ -198,3 +198,24 @@ async def test_pulled_celebrity_posts_get_their_counts_too() -> None:
         (pushed, 2, False),
         (pulled, 7, True),
     ]
+
+
+async def test_feed_items_carry_their_authors_from_one_hydration_per_page() -> None:
+    world = World()
+    celebrity = 9
+    make_celebrity(world, celebrity)
+    for author in (2, 3, 4, celebrity):
+        world.graph.follow(READER, author)
+    for author in (2, 3, 4, celebrity) * 5:
+        await world.post(author)
+    world.posts.hydrations.clear()
+    posts = (await world.feed.read(READER, 20, "")).posts
+    assert len(posts) == 20
+    assert all(p.author.id == p.author_id for p in posts)
+    assert {p.author.username for p in posts} == {"user2", "user3", "user4", "user9"}
+    # The timeline's authors and counts in the first round; the pulled celebrity's at the end.
+    assert len(world.posts.hydrations) == 2
+    assert world.posts.hydrations[1] == (
+        [p.id for p in posts if p.author_id == celebrity],
+        [celebrity],
+    )

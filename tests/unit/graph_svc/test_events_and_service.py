@@ -6,7 +6,7 @@ import pytest
 from photoshare.events.v1 import events_pb2
 from photoshare.graph.v1 import graph_service_pb2 as pb
 
-from common.errors import Unauthenticated
+from common.errors import InvalidArgument, Unauthenticated
 from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS
 from common.events.codec import publish_event
 from graph_svc.events import PostEventHandler
@@ -97,3 +97,20 @@ async def test_update_profile_reads_the_mask_or_every_field_that_is_set(
     assert (user.display_name, user.bio) == ("Ada", "logic")
     with pytest.raises(Unauthenticated):
         await servicer.UpdateProfile(unmasked, context_of())
+
+
+async def test_batch_get_user_summaries_answers_known_users_once_in_the_order_asked(
+    world: GraphWorld,
+) -> None:
+    servicer = GraphServicer(world.graph)
+    ada, bob = await world.users("ada", "bob")
+    await world.graph.update_profile(bob, {"display_name": "Bob B."})
+    request = pb.BatchGetUserSummariesRequest(user_ids=[bob, 404, ada, bob])
+    got = await servicer.BatchGetUserSummaries(request, context_of())
+    assert [(u.id, u.username, u.display_name) for u in got.users] == [
+        (bob, "bob", "Bob B."),
+        (ada, "ada", ""),
+    ]
+    too_many = pb.BatchGetUserSummariesRequest(user_ids=range(501))
+    with pytest.raises(InvalidArgument):
+        await servicer.BatchGetUserSummaries(too_many, context_of())

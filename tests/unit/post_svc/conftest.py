@@ -1,12 +1,14 @@
-"""A post domain on the embedded store, with the media service and the event log faked."""
+"""A post domain on the embedded store, with the media and graph services and the event log
+faked."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2
 
 from common.errors import InvalidArgument
@@ -14,11 +16,17 @@ from common.events.memory import InMemoryEventLog
 from common.ids import IdGenerator
 from common.settings import Settings
 from common.signing import Signer
+from post_svc.authors import Authors
 from post_svc.engagement import Engagement
 from post_svc.events import EngagementEventPublisher, PostEventPublisher
 from post_svc.models import MediaSpec, UploadTarget
 from post_svc.posts import Posts
-from post_svc.storage import make_engagement_store, make_post_store, make_stats_store
+from post_svc.storage import (
+    make_author_cache,
+    make_engagement_store,
+    make_post_store,
+    make_stats_store,
+)
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 
@@ -36,9 +44,28 @@ class FakeUploadSlots:
 
 
 @dataclass
+class FakeUserDirectory:
+    """The graph service's BatchGetUserSummaries: every id below 1000 is a user named
+    `user<id>`; records each call's ids."""
+
+    calls: list[list[int]] = field(default_factory=list)
+    display_names: dict[int, str] = field(default_factory=dict)
+
+    async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
+        self.calls.append(list(user_ids))
+        return {
+            i: UserSummary(id=i, username=f"user{i}", display_name=self.display_names.get(i, ""))
+            for i in user_ids
+            if i < 1000
+        }
+
+
+@dataclass
 class PostWorld:
     posts: Posts
     engagement: Engagement
+    authors: Authors
+    directory: FakeUserDirectory
     engagement_ids: IdGenerator
     store: PostStore
     engagement_store: EngagementStore
@@ -84,6 +111,22 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
         Signer(b"k", purpose="comments"),
         clock=lambda: clock[0],
     )
-    yield PostWorld(posts, engagement, ids, store, engagement_store, stats, uploads, log, clock)
+    directory = FakeUserDirectory()
+    author_cache = make_author_cache(settings)
+    authors = Authors(directory, author_cache)
+    yield PostWorld(
+        posts,
+        engagement,
+        authors,
+        directory,
+        ids,
+        store,
+        engagement_store,
+        stats,
+        uploads,
+        log,
+        clock,
+    )
     for opened in (store, engagement_store, stats):
         await opened.close()
+    await author_cache.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2
 
-from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, TOPIC_POSTS
+from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, TOPIC_POSTS, TOPIC_USERS
 from common.events.codec import publish_event
 from post_svc.events import PostServiceEventHandler
 from post_svc.models import MediaSpec, PostState
@@ -18,7 +18,7 @@ AUTHOR = 7
 
 async def deliver(world: PostWorld, event: events_pb2.Event) -> int:
     await publish_event(world.log, event)
-    handler = PostServiceEventHandler(world.posts, world.engagement)
+    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors)
     return await world.log.drain(handler.group, handler.topics, handler)
 
 
@@ -62,8 +62,20 @@ async def test_media_updated_replaces_the_media_and_announces_the_change(
     assert kinds == ["post_published", "post_updated"]
 
 
-async def test_only_media_and_engagement_events_are_consumed(world: PostWorld) -> None:
-    handler = PostServiceEventHandler(world.posts, world.engagement)
-    assert (handler.group, tuple(handler.topics)) == ("posts", (TOPIC_MEDIA, TOPIC_ENGAGEMENT))
+async def test_only_media_engagement_and_user_events_are_consumed(world: PostWorld) -> None:
+    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors)
+    assert (handler.group, tuple(handler.topics)) == (
+        "posts",
+        (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS),
+    )
     await world.log.publish(TOPIC_POSTS, "1", b"not for post_svc")
     assert await world.log.drain(handler.group, handler.topics, handler) == 0
+
+
+async def test_a_profile_update_drops_the_cached_author_summary(world: PostWorld) -> None:
+    assert (await world.authors.summaries([AUTHOR]))[AUTHOR].display_name == ""
+    world.directory.display_names[AUTHOR] = "Ada"
+    assert (await world.authors.summaries([AUTHOR]))[AUTHOR].display_name == ""  # cached
+    updated = events_pb2.ProfileUpdated(user_id=AUTHOR, display_name="Ada")
+    await deliver(world, events_pb2.Event(profile_updated=updated))
+    assert (await world.authors.summaries([AUTHOR]))[AUTHOR].display_name == "Ada"

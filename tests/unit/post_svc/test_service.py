@@ -26,7 +26,7 @@ def create_request(caption: str = "sunset") -> pb.CreatePostRequest:
 async def test_create_post_is_the_callers_and_answers_the_upload_target(
     world: PostWorld,
 ) -> None:
-    servicer = PostServicer(world.posts, world.engagement)
+    servicer = PostServicer(world.posts, world.engagement, world.authors)
     response = await servicer.CreatePost(create_request(), context_of(AUTHOR))
     post = response.post
     assert (post.author_id, post.caption, post.state) == (
@@ -46,7 +46,7 @@ async def test_create_post_is_the_callers_and_answers_the_upload_target(
 
 
 async def test_published_posts_carry_state_time_and_media(world: PostWorld) -> None:
-    servicer = PostServicer(world.posts, world.engagement)
+    servicer = PostServicer(world.posts, world.engagement, world.authors)
     created = await servicer.CreatePost(create_request(), context_of(AUTHOR))
     media = media_pb2.Media(type=media_pb2.MEDIA_TYPE_PHOTO, width=4, height=3)
     world.clock[0] = 2_000
@@ -68,7 +68,7 @@ async def test_published_posts_carry_state_time_and_media(world: PostWorld) -> N
 
 
 async def test_stream_recent_posts_honours_before_and_limit(world: PostWorld) -> None:
-    servicer = PostServicer(world.posts, world.engagement)
+    servicer = PostServicer(world.posts, world.engagement, world.authors)
     ids = []
     for at_ms in (2_000, 3_000, 4_000):
         created = await servicer.CreatePost(create_request(), context_of(AUTHOR))
@@ -83,3 +83,31 @@ async def test_stream_recent_posts_honours_before_and_limit(world: PostWorld) ->
         for p in response.posts
     ]
     assert streamed == [ids[1]]
+
+
+async def test_every_post_like_and_comment_carries_its_author_from_one_call_per_page(
+    world: PostWorld,
+) -> None:
+    servicer = PostServicer(world.posts, world.engagement, world.authors)
+    post_ids = [await world.published(author) for author in (7, 8, 7, 9)]
+    for liker in (3, 4, 5):
+        await world.engagement.like(post_ids[0], liker)
+        await world.engagement.comment(post_ids[0], liker, f"from {liker}")
+    world.directory.calls.clear()
+    grid = await servicer.ListUserPosts(pb.ListUserPostsRequest(user_id=7), context_of(1))
+    assert [p.author.username for p in grid.posts] == ["user7", "user7"]
+    likes = await servicer.ListLikes(pb.ListLikesRequest(post_id=post_ids[0]), context_of(1))
+    assert [like.user.username for like in likes.likes] == ["user5", "user4", "user3"]
+    comments = await servicer.ListComments(
+        pb.ListCommentsRequest(post_id=post_ids[0]), context_of(1)
+    )
+    assert [c.author.username for c in comments.comments] == ["user3", "user4", "user5"]
+    # One graph call for the grid's author, one for the likers; the commenters were cached.
+    assert world.directory.calls == [[7], [5, 4, 3]]
+    hydrated = await servicer.HydratePosts(
+        pb.HydratePostsRequest(post_ids=post_ids, author_ids=[7, 8, 9, 4040]), context_of(3)
+    )
+    assert [e.like_count for e in hydrated.engagements] == [3, 0, 0, 0]
+    assert [e.liked_by_viewer for e in hydrated.engagements] == [True, False, False, False]
+    assert sorted(a.id for a in hydrated.authors) == [7, 8, 9]  # 4040 is no user
+    assert world.directory.calls[-1] == [8, 9, 4040]

@@ -26,9 +26,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from photoshare.api.v1 import annotations_pb2 as photoshare_dot_api_dot_v1_dot_annotations__pb2
+from photoshare.graph.v1 import user_summary_pb2 as photoshare_dot_graph_dot_v1_dot_user__summary__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/graph/v1/graph_service.proto\x12\x13photoshare.graph.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#photoshare/api/v1/annotations.proto\"\xbc\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x66ollowing_count\x18\x04 \x01(\x03\x12\x12\n\npost_count\x18\x05 \x01(\x03\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t\x12\x0b\n\x03\x62io\x18\x08 \x01(\t\"p\n\x14UpdateProfileRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x15UpdateProfileResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11\x43reateUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"L\n\x12\x43reateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12\r\n\x05token\x18\x02 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\x03\":\n\x0fGetUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11LookupUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"=\n\x12LookupUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"$\n\rFollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x10\n\x0e\x46ollowResponse\"&\n\x0fUnfollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x12\n\x10UnfollowResponse\"N\n\x14ListFollowersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"N\n\x14ListFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowingResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x14\x41uthenticateResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"?\n\x18StreamFollowerIdsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"1\n\x19StreamFollowerIdsResponse\x12\x14\n\x0c\x66ollower_ids\x18\x01 \x03(\x03\"=\n\x16StreamFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"3\n\x08\x46ollowee\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\x02 \x01(\x03\"K\n\x17StreamFollowingResponse\x12\x30\n\tfollowees\x18\x01 \x03(\x0b\x32\x1d.photoshare.graph.v1.Followee\"O\n StreamFollowedCelebritiesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x1a\n\x12min_follower_count\x18\x02 \x01(\x03\"5\n!StreamFollowedCelebritiesResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"?\n\x15\x46ilterFollowedRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x15\n\rcandidate_ids\x18\x02 \x03(\x03\".\n\x16\x46ilterFollowedResponse\x12\x14\n\x0c\x66ollowed_ids\x18\x01 \x03(\x03\x32\xbb\x0c\n\x0cGraphService\x12w\n\nCreateUser\x12&.photoshare.graph.v1.CreateUserRequest\x1a\'.photoshare.graph.v1.CreateUserResponse\"\x18\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12l\n\x07GetUser\x12#.photoshare.graph.v1.GetUserRequest\x1a$.photoshare.graph.v1.GetUserResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12w\n\nLookupUser\x12&.photoshare.graph.v1.LookupUserRequest\x1a\'.photoshare.graph.v1.LookupUserResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/users:lookup\x12\x7f\n\rUpdateProfile\x12).photoshare.graph.v1.UpdateProfileRequest\x1a*.photoshare.graph.v1.UpdateProfileResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x32\x0c/v1/users/me:\x01*\x12i\n\x06\x46ollow\x12\".photoshare.graph.v1.FollowRequest\x1a#.photoshare.graph.v1.FollowResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/follows:\x01*\x12z\n\x08Unfollow\x12$.photoshare.graph.v1.UnfollowRequest\x1a%.photoshare.graph.v1.UnfollowResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/follows/{followed_id}\x12\x8d\x01\n\rListFollowers\x12).photoshare.graph.v1.ListFollowersRequest\x1a*.photoshare.graph.v1.ListFollowersResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/followers\x12\x8d\x01\n\rListFollowing\x12).photoshare.graph.v1.ListFollowingRequest\x1a*.photoshare.graph.v1.ListFollowingResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/following\x12\x63\n\x0c\x41uthenticate\x12(.photoshare.graph.v1.AuthenticateRequest\x1a).photoshare.graph.v1.AuthenticateResponse\x12t\n\x11StreamFollowerIds\x12-.photoshare.graph.v1.StreamFollowerIdsRequest\x1a..photoshare.graph.v1.StreamFollowerIdsResponse0\x01\x12n\n\x0fStreamFollowing\x12+.photoshare.graph.v1.StreamFollowingRequest\x1a,.photoshare.graph.v1.StreamFollowingResponse0\x01\x12\x8c\x01\n\x19StreamFollowedCelebrities\x12\x35.photoshare.graph.v1.StreamFollowedCelebritiesRequest\x1a\x36.photoshare.graph.v1.StreamFollowedCelebritiesResponse0\x01\x12i\n\x0e\x46ilterFollowed\x12*.photoshare.graph.v1.FilterFollowedRequest\x1a+.photoshare.graph.v1.FilterFollowedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/graph/v1/graph_service.proto\x12\x13photoshare.graph.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#photoshare/api/v1/annotations.proto\x1a&photoshare/graph/v1/user_summary.proto\"\xbc\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x66ollowing_count\x18\x04 \x01(\x03\x12\x12\n\npost_count\x18\x05 \x01(\x03\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t\x12\x0b\n\x03\x62io\x18\x08 \x01(\t\"p\n\x14UpdateProfileRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x15UpdateProfileResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11\x43reateUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"L\n\x12\x43reateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12\r\n\x05token\x18\x02 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\x03\":\n\x0fGetUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11LookupUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"=\n\x12LookupUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"$\n\rFollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x10\n\x0e\x46ollowResponse\"&\n\x0fUnfollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x12\n\x10UnfollowResponse\"N\n\x14ListFollowersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"N\n\x14ListFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowingResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x14\x41uthenticateResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"?\n\x18StreamFollowerIdsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"1\n\x19StreamFollowerIdsResponse\x12\x14\n\x0c\x66ollower_ids\x18\x01 \x03(\x03\"=\n\x16StreamFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"3\n\x08\x46ollowee\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\x02 \x01(\x03\"K\n\x17StreamFollowingResponse\x12\x30\n\tfollowees\x18\x01 \x03(\x0b\x32\x1d.photoshare.graph.v1.Followee\"O\n StreamFollowedCelebritiesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x1a\n\x12min_follower_count\x18\x02 \x01(\x03\"5\n!StreamFollowedCelebritiesResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"?\n\x15\x46ilterFollowedRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x15\n\rcandidate_ids\x18\x02 \x03(\x03\".\n\x16\x46ilterFollowedResponse\x12\x14\n\x0c\x66ollowed_ids\x18\x01 \x03(\x03\"0\n\x1c\x42\x61tchGetUserSummariesRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"P\n\x1d\x42\x61tchGetUserSummariesResponse\x12/\n\x05users\x18\x01 \x03(\x0b\x32 .photoshare.graph.v1.UserSummary2\xbb\r\n\x0cGraphService\x12w\n\nCreateUser\x12&.photoshare.graph.v1.CreateUserRequest\x1a\'.photoshare.graph.v1.CreateUserResponse\"\x18\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12l\n\x07GetUser\x12#.photoshare.graph.v1.GetUserRequest\x1a$.photoshare.graph.v1.GetUserResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12w\n\nLookupUser\x12&.photoshare.graph.v1.LookupUserRequest\x1a\'.photoshare.graph.v1.LookupUserResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/users:lookup\x12\x7f\n\rUpdateProfile\x12).photoshare.graph.v1.UpdateProfileRequest\x1a*.photoshare.graph.v1.UpdateProfileResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x32\x0c/v1/users/me:\x01*\x12i\n\x06\x46ollow\x12\".photoshare.graph.v1.FollowRequest\x1a#.photoshare.graph.v1.FollowResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/follows:\x01*\x12z\n\x08Unfollow\x12$.photoshare.graph.v1.UnfollowRequest\x1a%.photoshare.graph.v1.UnfollowResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/follows/{followed_id}\x12\x8d\x01\n\rListFollowers\x12).photoshare.graph.v1.ListFollowersRequest\x1a*.photoshare.graph.v1.ListFollowersResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/followers\x12\x8d\x01\n\rListFollowing\x12).photoshare.graph.v1.ListFollowingRequest\x1a*.photoshare.graph.v1.ListFollowingResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/following\x12\x63\n\x0c\x41uthenticate\x12(.photoshare.graph.v1.AuthenticateRequest\x1a).photoshare.graph.v1.AuthenticateResponse\x12t\n\x11StreamFollowerIds\x12-.photoshare.graph.v1.StreamFollowerIdsRequest\x1a..photoshare.graph.v1.StreamFollowerIdsResponse0\x01\x12n\n\x0fStreamFollowing\x12+.photoshare.graph.v1.StreamFollowingRequest\x1a,.photoshare.graph.v1.StreamFollowingResponse0\x01\x12\x8c\x01\n\x19StreamFollowedCelebrities\x12\x35.photoshare.graph.v1.StreamFollowedCelebritiesRequest\x1a\x36.photoshare.graph.v1.StreamFollowedCelebritiesResponse0\x01\x12i\n\x0e\x46ilterFollowed\x12*.photoshare.graph.v1.FilterFollowedRequest\x1a+.photoshare.graph.v1.FilterFollowedResponse\x12~\n\x15\x42\x61tchGetUserSummaries\x12\x31.photoshare.graph.v1.BatchGetUserSummariesRequest\x1a\x32.photoshare.graph.v1.BatchGetUserSummariesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,62 +52,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GRAPHSERVICE'].methods_by_name['ListFollowers']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/users/{user_id}/followers'
   _globals['_GRAPHSERVICE'].methods_by_name['ListFollowing']._loaded_options = None
   _globals['_GRAPHSERVICE'].methods_by_name['ListFollowing']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/users/{user_id}/following'
-  _globals['_USER']._serialized_start=199
-  _globals['_USER']._serialized_end=387
-  _globals['_UPDATEPROFILEREQUEST']._serialized_start=389
-  _globals['_UPDATEPROFILEREQUEST']._serialized_end=501
-  _globals['_UPDATEPROFILERESPONSE']._serialized_start=503
-  _globals['_UPDATEPROFILERESPONSE']._serialized_end=567
-  _globals['_CREATEUSERREQUEST']._serialized_start=569
-  _globals['_CREATEUSERREQUEST']._serialized_end=606
-  _globals['_CREATEUSERRESPONSE']._serialized_start=608
-  _globals['_CREATEUSERRESPONSE']._serialized_end=684
-  _globals['_GETUSERREQUEST']._serialized_start=686
-  _globals['_GETUSERREQUEST']._serialized_end=714
-  _globals['_GETUSERRESPONSE']._serialized_start=716
-  _globals['_GETUSERRESPONSE']._serialized_end=774
-  _globals['_LOOKUPUSERREQUEST']._serialized_start=776
-  _globals['_LOOKUPUSERREQUEST']._serialized_end=813
-  _globals['_LOOKUPUSERRESPONSE']._serialized_start=815
-  _globals['_LOOKUPUSERRESPONSE']._serialized_end=876
-  _globals['_FOLLOWREQUEST']._serialized_start=878
-  _globals['_FOLLOWREQUEST']._serialized_end=914
-  _globals['_FOLLOWRESPONSE']._serialized_start=916
-  _globals['_FOLLOWRESPONSE']._serialized_end=932
-  _globals['_UNFOLLOWREQUEST']._serialized_start=934
-  _globals['_UNFOLLOWREQUEST']._serialized_end=972
-  _globals['_UNFOLLOWRESPONSE']._serialized_start=974
-  _globals['_UNFOLLOWRESPONSE']._serialized_end=992
-  _globals['_LISTFOLLOWERSREQUEST']._serialized_start=994
-  _globals['_LISTFOLLOWERSREQUEST']._serialized_end=1072
-  _globals['_LISTFOLLOWERSRESPONSE']._serialized_start=1074
-  _globals['_LISTFOLLOWERSRESPONSE']._serialized_end=1189
-  _globals['_LISTFOLLOWINGREQUEST']._serialized_start=1191
-  _globals['_LISTFOLLOWINGREQUEST']._serialized_end=1269
-  _globals['_LISTFOLLOWINGRESPONSE']._serialized_start=1271
-  _globals['_LISTFOLLOWINGRESPONSE']._serialized_end=1386
-  _globals['_AUTHENTICATEREQUEST']._serialized_start=1388
-  _globals['_AUTHENTICATEREQUEST']._serialized_end=1424
-  _globals['_AUTHENTICATERESPONSE']._serialized_start=1426
-  _globals['_AUTHENTICATERESPONSE']._serialized_end=1465
-  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_start=1467
-  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_end=1530
-  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_start=1532
-  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_end=1581
-  _globals['_STREAMFOLLOWINGREQUEST']._serialized_start=1583
-  _globals['_STREAMFOLLOWINGREQUEST']._serialized_end=1644
-  _globals['_FOLLOWEE']._serialized_start=1646
-  _globals['_FOLLOWEE']._serialized_end=1697
-  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_start=1699
-  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_end=1774
-  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_start=1776
-  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_end=1855
-  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_start=1857
-  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_end=1910
-  _globals['_FILTERFOLLOWEDREQUEST']._serialized_start=1912
-  _globals['_FILTERFOLLOWEDREQUEST']._serialized_end=1975
-  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_start=1977
-  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_end=2023
-  _globals['_GRAPHSERVICE']._serialized_start=2026
-  _globals['_GRAPHSERVICE']._serialized_end=3621
+  _globals['_USER']._serialized_start=239
+  _globals['_USER']._serialized_end=427
+  _globals['_UPDATEPROFILEREQUEST']._serialized_start=429
+  _globals['_UPDATEPROFILEREQUEST']._serialized_end=541
+  _globals['_UPDATEPROFILERESPONSE']._serialized_start=543
+  _globals['_UPDATEPROFILERESPONSE']._serialized_end=607
+  _globals['_CREATEUSERREQUEST']._serialized_start=609
+  _globals['_CREATEUSERREQUEST']._serialized_end=646
+  _globals['_CREATEUSERRESPONSE']._serialized_start=648
+  _globals['_CREATEUSERRESPONSE']._serialized_end=724
+  _globals['_GETUSERREQUEST']._serialized_start=726
+  _globals['_GETUSERREQUEST']._serialized_end=754
+  _globals['_GETUSERRESPONSE']._serialized_start=756
+  _globals['_GETUSERRESPONSE']._serialized_end=814
+  _globals['_LOOKUPUSERREQUEST']._serialized_start=816
+  _globals['_LOOKUPUSERREQUEST']._serialized_end=853
+  _globals['_LOOKUPUSERRESPONSE']._serialized_start=855
+  _globals['_LOOKUPUSERRESPONSE']._serialized_end=916
+  _globals['_FOLLOWREQUEST']._serialized_start=918
+  _globals['_FOLLOWREQUEST']._serialized_end=954
+  _globals['_FOLLOWRESPONSE']._serialized_start=956
+  _globals['_FOLLOWRESPONSE']._serialized_end=972
+  _globals['_UNFOLLOWREQUEST']._serialized_start=974
+  _globals['_UNFOLLOWREQUEST']._serialized_end=1012
+  _globals['_UNFOLLOWRESPONSE']._serialized_start=1014
+  _globals['_UNFOLLOWRESPONSE']._serialized_end=1032
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_start=1034
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_end=1112
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_start=1114
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_end=1229
+  _globals['_LISTFOLLOWINGREQUEST']._serialized_start=1231
+  _globals['_LISTFOLLOWINGREQUEST']._serialized_end=1309
+  _globals['_LISTFOLLOWINGRESPONSE']._serialized_start=1311
+  _globals['_LISTFOLLOWINGRESPONSE']._serialized_end=1426
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=1428
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=1464
+  _globals['_AUTHENTICATERESPONSE']._serialized_start=1466
+  _globals['_AUTHENTICATERESPONSE']._serialized_end=1505
+  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_start=1507
+  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_end=1570
+  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_start=1572
+  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_end=1621
+  _globals['_STREAMFOLLOWINGREQUEST']._serialized_start=1623
+  _globals['_STREAMFOLLOWINGREQUEST']._serialized_end=1684
+  _globals['_FOLLOWEE']._serialized_start=1686
+  _globals['_FOLLOWEE']._serialized_end=1737
+  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_start=1739
+  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_end=1814
+  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_start=1816
+  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_end=1895
+  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_start=1897
+  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_end=1950
+  _globals['_FILTERFOLLOWEDREQUEST']._serialized_start=1952
+  _globals['_FILTERFOLLOWEDREQUEST']._serialized_end=2015
+  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_start=2017
+  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_end=2063
+  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_start=2065
+  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_end=2113
+  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_start=2115
+  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_end=2195
+  _globals['_GRAPHSERVICE']._serialized_start=2198
+  _globals['_GRAPHSERVICE']._serialized_end=3921
 # @@protoc_insertion_point(module_scope)

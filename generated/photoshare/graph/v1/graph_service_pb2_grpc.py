@@ -101,6 +101,11 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.FromString,
                 _registered_method=True)
+        self.BatchGetUserSummaries = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/BatchGetUserSummaries',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.FromString,
+                _registered_method=True)
 
 
 class GraphServiceServicer:
@@ -195,6 +200,13 @@ class GraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetUserSummaries(self, request, context):
+        """Internal: the summaries of users by id, in the order asked; unknown ids are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GraphServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -262,6 +274,11 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.FilterFollowed,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.SerializeToString,
+            ),
+            'BatchGetUserSummaries': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetUserSummaries,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -617,6 +634,33 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/FilterFollowed',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetUserSummaries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/BatchGetUserSummaries',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.FromString,
             options,
             channel_credentials,
             insecure,

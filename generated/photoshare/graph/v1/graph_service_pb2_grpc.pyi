@@ -41,6 +41,8 @@ class GraphServiceStub:
     """Internal: the users a user follows whose follower count is at least `min_follower_count`."""
     FilterFollowed: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FilterFollowedRequest, _graph_service_pb2.FilterFollowedResponse]
     """Internal: which of `candidate_ids` the user follows now."""
+    BatchGetUserSummaries: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.BatchGetUserSummariesRequest, _graph_service_pb2.BatchGetUserSummariesResponse]
+    """Internal: the summaries of users by id, in the order asked; unknown ids are left out."""
 
 class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
     """Users, API tokens and the follow graph. The caller's user id arrives as the
@@ -147,5 +149,13 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_graph_service_pb2.FilterFollowedRequest, _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]],
     ) -> _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]:
         """Internal: which of `candidate_ids` the user follows now."""
+
+    @_abc_1.abstractmethod
+    def BatchGetUserSummaries(
+        self,
+        request: _graph_service_pb2.BatchGetUserSummariesRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.BatchGetUserSummariesRequest, _abc.Awaitable[_graph_service_pb2.BatchGetUserSummariesResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.BatchGetUserSummariesResponse]:
+        """Internal: the summaries of users by id, in the order asked; unknown ids are left out."""
 
 def add_GraphServiceServicer_to_server(servicer: GraphServiceServicer, server: _aio.Server) -> None: ...

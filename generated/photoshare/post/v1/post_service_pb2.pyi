@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from photoshare.graph.v1 import user_summary_pb2 as _user_summary_pb2
 from photoshare.media.v1 import media_pb2 as _media_pb2
 import builtins as _builtins
 import sys
@@ -55,6 +56,7 @@ class Post(_message.Message):
     LIKE_COUNT_FIELD_NUMBER: _builtins.int
     COMMENT_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     author_id: _builtins.int
     caption: _builtins.str
@@ -73,6 +75,10 @@ class Post(_message.Message):
     def published_at(self) -> _timestamp_pb2.Timestamp:
         """When the post entered followers' feeds; feeds are ordered by it."""
 
+    @_builtins.property
+    def author(self) -> _user_summary_pb2.UserSummary:
+        """Who posted it, as shown beside it."""
+
     def __init__(
         self,
         *,
@@ -87,10 +93,11 @@ class Post(_message.Message):
         like_count: _builtins.int = ...,
         comment_count: _builtins.int = ...,
         liked_by_viewer: _builtins.bool = ...,
+        author: _user_summary_pb2.UserSummary | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "created_at", b"created_at", "failure_reason", b"failure_reason", "media", b"media", "published_at", b"published_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "created_at", b"created_at", "failure_reason", b"failure_reason", "media", b"media", "published_at", b"published_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author_id", b"author_id", "caption", b"caption", "comment_count", b"comment_count", "created_at", b"created_at", "failure_reason", b"failure_reason", "id", b"id", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "media", b"media", "published_at", b"published_at", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "author_id", b"author_id", "caption", b"caption", "comment_count", b"comment_count", "created_at", b"created_at", "failure_reason", b"failure_reason", "id", b"id", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "media", b"media", "published_at", b"published_at", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__failure_reason: _TypeAlias = _typing.Literal["failure_reason"]  # noqa: Y015
     _WhichOneofArgType__failure_reason: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason"]  # noqa: Y015
@@ -465,18 +472,24 @@ class Like(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def user(self) -> _user_summary_pb2.UserSummary:
+        """The person who liked the post."""
+
     def __init__(
         self,
         *,
         user_id: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        user: _user_summary_pb2.UserSummary | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "user", b"user", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -543,12 +556,15 @@ class Comment(_message.Message):
     AUTHOR_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     post_id: _builtins.int
     author_id: _builtins.int
     text: _builtins.str
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def author(self) -> _user_summary_pb2.UserSummary: ...
     def __init__(
         self,
         *,
@@ -557,10 +573,11 @@ class Comment(_message.Message):
         author_id: _builtins.int = ...,
         text: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        author: _user_summary_pb2.UserSummary | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "created_at", b"created_at", "id", b"id", "post_id", b"post_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "author_id", b"author_id", "created_at", b"created_at", "id", b"id", "post_id", b"post_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -699,26 +716,30 @@ class DeleteCommentResponse(_message.Message):
 Global___DeleteCommentResponse: _TypeAlias = DeleteCommentResponse  # noqa: Y015
 
 @_typing.final
-class GetEngagementRequest(_message.Message):
+class HydratePostsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_IDS_FIELD_NUMBER: _builtins.int
+    AUTHOR_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def post_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """At most 500."""
+        """At most 500 of each."""
 
+    @_builtins.property
+    def author_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
         self,
         *,
         post_ids: _abc.Iterable[_builtins.int] | None = ...,
+        author_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_ids", b"post_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_ids", b"author_ids", "post_ids", b"post_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetEngagementRequest: _TypeAlias = GetEngagementRequest  # noqa: Y015
+Global___HydratePostsRequest: _TypeAlias = HydratePostsRequest  # noqa: Y015
 
 @_typing.final
 class PostEngagement(_message.Message):
@@ -749,23 +770,29 @@ class PostEngagement(_message.Message):
 Global___PostEngagement: _TypeAlias = PostEngagement  # noqa: Y015
 
 @_typing.final
-class GetEngagementResponse(_message.Message):
+class HydratePostsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENGAGEMENTS_FIELD_NUMBER: _builtins.int
+    AUTHORS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def engagements(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostEngagement]:
         """One per post asked for, in the order asked."""
+
+    @_builtins.property
+    def authors(self) -> _containers.RepeatedCompositeFieldContainer[_user_summary_pb2.UserSummary]:
+        """One per known author asked for."""
 
     def __init__(
         self,
         *,
         engagements: _abc.Iterable[Global___PostEngagement] | None = ...,
+        authors: _abc.Iterable[_user_summary_pb2.UserSummary] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagements", b"engagements"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authors", b"authors", "engagements", b"engagements"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetEngagementResponse: _TypeAlias = GetEngagementResponse  # noqa: Y015
+Global___HydratePostsResponse: _TypeAlias = HydratePostsResponse  # noqa: Y015

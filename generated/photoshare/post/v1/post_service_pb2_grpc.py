@@ -86,10 +86,10 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsResponse.FromString,
                 _registered_method=True)
-        self.GetEngagement = channel.unary_unary(
-                '/photoshare.post.v1.PostService/GetEngagement',
-                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.SerializeToString,
-                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.FromString,
+        self.HydratePosts = channel.unary_unary(
+                '/photoshare.post.v1.PostService/HydratePosts',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.FromString,
                 _registered_method=True)
         self.StreamRecentPosts = channel.unary_stream(
                 '/photoshare.post.v1.PostService/StreamRecentPosts',
@@ -172,8 +172,9 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetEngagement(self, request, context):
-        """Internal: like and comment counts of posts, and whether the caller liked each.
+    def HydratePosts(self, request, context):
+        """Internal: what changes after posts are published, so is not cached with them: their
+        counts, whether the caller liked each, and their authors' summaries.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,10 +240,10 @@ def add_PostServiceServicer_to_server(servicer, server):
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.BatchGetPostsResponse.SerializeToString,
             ),
-            'GetEngagement': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetEngagement,
-                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.FromString,
-                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.SerializeToString,
+            'HydratePosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.HydratePosts,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.SerializeToString,
             ),
             'StreamRecentPosts': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecentPosts,
@@ -533,7 +534,7 @@ class PostService:
             _registered_method=True)
 
     @staticmethod
-    def GetEngagement(request,
+    def HydratePosts(request,
             target,
             options=(),
             channel_credentials=None,
@@ -546,9 +547,9 @@ class PostService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/photoshare.post.v1.PostService/GetEngagement',
-            photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementRequest.SerializeToString,
-            photoshare_dot_post_dot_v1_dot_post__service__pb2.GetEngagementResponse.FromString,
+            '/photoshare.post.v1.PostService/HydratePosts',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.FromString,
             options,
             channel_credentials,
             insecure,

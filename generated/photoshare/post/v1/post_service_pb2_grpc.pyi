@@ -37,8 +37,10 @@ class PostServiceStub:
     """Deletes a comment; allowed to its author and to the post's author."""
     BatchGetPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.BatchGetPostsRequest, _post_service_pb2.BatchGetPostsResponse]
     """Internal: posts by id, in the order asked; unknown ids are left out."""
-    GetEngagement: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetEngagementRequest, _post_service_pb2.GetEngagementResponse]
-    """Internal: like and comment counts of posts, and whether the caller liked each."""
+    HydratePosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.HydratePostsRequest, _post_service_pb2.HydratePostsResponse]
+    """Internal: what changes after posts are published, so is not cached with them: their
+    counts, whether the caller liked each, and their authors' summaries.
+    """
     StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
     """Internal: published posts of a set of authors older than a cursor, newest first."""
 
@@ -127,12 +129,14 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         """Internal: posts by id, in the order asked; unknown ids are left out."""
 
     @_abc_1.abstractmethod
-    def GetEngagement(
+    def HydratePosts(
         self,
-        request: _post_service_pb2.GetEngagementRequest,
-        context: _aio.ServicerContext[_post_service_pb2.GetEngagementRequest, _abc.Awaitable[_post_service_pb2.GetEngagementResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.GetEngagementResponse]:
-        """Internal: like and comment counts of posts, and whether the caller liked each."""
+        request: _post_service_pb2.HydratePostsRequest,
+        context: _aio.ServicerContext[_post_service_pb2.HydratePostsRequest, _abc.Awaitable[_post_service_pb2.HydratePostsResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.HydratePostsResponse]:
+        """Internal: what changes after posts are published, so is not cached with them: their
+        counts, whether the caller liked each, and their authors' summaries.
+        """
 
     @_abc_1.abstractmethod
     def StreamRecentPosts(
