@@ -1,33 +1,36 @@
 """The events graph_svc consumes and emits.
 
-Consumes (`posts` topic, group `graph`):
-- `PostPublished`: the author's post count goes up, once per post.
+Consumes (group `graph`), from the `posts` topic:
+- `PostPublished`: the author's post count goes up, once per post;
+from the `media` topic:
+- `AvatarProcessed`: the user's avatar, unless a later upload already is;
+- `AvatarFailed`: why the user's latest avatar upload could not be used.
 Emits (`follows` topic, keyed by follower):
 - `FollowChanged`: an edge appeared or went away (also on a retried call, to repair a lost
   event); feed_svc backfills or drops the followee's posts.
 Emits (`users` topic, keyed by user):
-- `ProfileUpdated`: a display name or bio changed.
+- `ProfileUpdated`: a display name, bio or avatar changed.
 """
 
 from __future__ import annotations
 
 from photoshare.events.v1 import events_pb2
 
-from common.events.base import TOPIC_POSTS, EventPublisher, EventRecord
+from common.events.base import TOPIC_MEDIA, TOPIC_POSTS, EventPublisher, EventRecord
 from common.events.codec import decode, publish_event
 from graph_svc.graph import Graph
 from graph_svc.models import User
 
 
-class PostEventHandler:
-    """Counts published posts on their authors.
+class GraphEventHandler:
+    """Counts published posts on their authors and sets processed avatars on their users.
 
     Example:
-        workers = (consumer(event_log, PostEventHandler(graph)),)
+        workers = (consumer(event_log, GraphEventHandler(graph)),)
     """
 
     group = "graph"
-    topics = (TOPIC_POSTS,)
+    topics = (TOPIC_POSTS, TOPIC_MEDIA)
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
@@ -38,6 +41,14 @@ class PostEventHandler:
             case "post_published":
                 published = event.post_published
                 await self._graph.record_post(published.author_id, published.post_id)
+            case "avatar_processed":
+                processed = event.avatar_processed
+                await self._graph.avatar_processed(
+                    processed.user_id, processed.upload_id, processed.avatar
+                )
+            case "avatar_failed":
+                failed = event.avatar_failed
+                await self._graph.avatar_failed(failed.user_id, failed.upload_id, failed.reason)
 
 
 class GraphEventPublisher:
@@ -54,6 +65,6 @@ class GraphEventPublisher:
 
     async def profile_updated(self, user: User) -> None:
         updated = events_pb2.ProfileUpdated(
-            user_id=user.id, display_name=user.display_name, bio=user.bio
+            user_id=user.id, display_name=user.display_name, bio=user.bio, avatar=user.avatar
         )
         await publish_event(self._log, events_pb2.Event(profile_updated=updated))

@@ -1,4 +1,5 @@
-"""The social graph's rules: who may sign up, follow whom, and how lists are paged."""
+"""The social graph's rules: who may sign up, what a profile holds, follow whom, and how
+lists are paged."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
+from photoshare.media.v1 import media_pb2
+
 from common.errors import InvalidArgument, NotFound, Unauthenticated, check_page_size
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from graph_svc.caching import CachedFollowing
-from graph_svc.models import Edge, Followee, User, UserPage
+from graph_svc.models import Edge, Followee, UploadTarget, User, UserPage
 from graph_svc.storage.base import GraphStore
 
 USERNAME = re.compile(r"[a-z0-9._]{3,30}")
@@ -30,7 +33,15 @@ class GraphEvents(Protocol):
         ...
 
     async def profile_updated(self, user: User) -> None:
-        """Tells the rest of the mesh that a user's name or bio changed."""
+        """Tells the rest of the mesh that a user's name, bio or avatar changed."""
+        ...
+
+
+class AvatarUploads(Protocol):
+    async def open_avatar_upload(
+        self, upload_id: int, user_id: int, content_type: str, size_bytes: int
+    ) -> UploadTarget:
+        """Asks the media service for a signed upload URL; it validates the type and size."""
         ...
 
 
@@ -44,7 +55,12 @@ class Graph:
 
     Example:
         graph = Graph(
-            store, CachedFollowing(store, cache), events, IdGenerator(1), Signer(secret, ...)
+            store,
+            CachedFollowing(store, cache),
+            events,
+            media_client,
+            IdGenerator(1),
+            Signer(secret, ...),
         )
         user, token = await graph.create_user("ada")
         await graph.follow(user.id, other_id)
@@ -55,6 +71,7 @@ class Graph:
         store: GraphStore,
         following: CachedFollowing,
         events: GraphEvents,
+        avatar_uploads: AvatarUploads,
         ids: IdGenerator,
         page_signer: Signer,
         clock: Callable[[], int] = now_ms,
@@ -62,6 +79,7 @@ class Graph:
         self._store = store
         self._following = following
         self._events = events
+        self._avatar_uploads = avatar_uploads
         self._ids = ids
         self._pages = KeysetCursor(page_signer, what="page_token")
         self._clock = clock
@@ -141,6 +159,26 @@ class Graph:
         user = await self.get_user(user_id)
         await self._events.profile_updated(user)
         return user
+
+    async def create_avatar_upload(
+        self, user_id: int, content_type: str, size_bytes: int
+    ) -> UploadTarget:
+        """An upload slot for a new avatar; the current one stays until it is processed."""
+        await self.get_user(user_id)
+        return await self._avatar_uploads.open_avatar_upload(
+            self._ids.next_id(), user_id, content_type, size_bytes
+        )
+
+    async def avatar_processed(self, user_id: int, upload_id: int, avatar: media_pb2.Media) -> None:
+        """The upload becomes the avatar, unless a later one already did."""
+        await self._store.set_avatar(user_id, upload_id, avatar)
+        found = await self._store.get_users([user_id])
+        if user_id in found:
+            # Announced on every delivery: a redelivery repairs an announcement a crash lost.
+            await self._events.profile_updated(found[user_id])
+
+    async def avatar_failed(self, user_id: int, upload_id: int, reason: str) -> None:
+        await self._store.fail_avatar(user_id, upload_id, reason)
 
     async def follow(self, follower_id: int, followed_id: int) -> None:
         if followed_id == follower_id:

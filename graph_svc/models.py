@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from photoshare.media.v1 import media_pb2
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -15,6 +17,10 @@ class User:
     post_count: int = 0
     display_name: str = ""
     bio: str = ""
+    # The processed avatar; a protobuf value object that the store keeps as bytes.
+    avatar: media_pb2.Media | None = None
+    # Why the latest avatar upload could not be used, until a later one succeeds.
+    avatar_failure_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +45,12 @@ class Followee:
 class UserPage:
     users: list[User]
     next_page_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTarget:
+    """Where and how the client sends an avatar's bytes (the media service's signed URL)."""
+
+    url: str
+    method: str
+    expires_at_ms: int

@@ -7,11 +7,12 @@ from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
 from common.ids import IdGenerator
-from common.server import ServiceApp, configure_logging, serve
+from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.caching import CachedFollowing
-from graph_svc.events import GraphEventPublisher, PostEventHandler
+from graph_svc.clients import AvatarUploadsClient
+from graph_svc.events import GraphEventHandler, GraphEventPublisher
 from graph_svc.graph import Graph
 from graph_svc.service import GraphServicer
 from graph_svc.storage import make_following_cache, make_graph_store
@@ -29,6 +30,9 @@ def build(settings: Settings) -> ServiceApp:
         store,
         CachedFollowing(store, following_cache),
         GraphEventPublisher(event_log),
+        AvatarUploadsClient(
+            insecure_channel(settings.media_addr), timeout_s=settings.rpc_timeout_s
+        ),
         IdGenerator(WORKER_ID),
         Signer(secret, purpose="graph-page"),
     )
@@ -42,7 +46,7 @@ def build(settings: Settings) -> ServiceApp:
             ),
         ),
         resources=(store, following_cache, event_log),
-        workers=(consumer(event_log, PostEventHandler(graph)),),
+        workers=(consumer(event_log, GraphEventHandler(graph)),),
     )
 
 

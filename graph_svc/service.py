@@ -26,13 +26,17 @@ def user_to_proto(user: User) -> pb.User:
         post_count=user.post_count,
         display_name=user.display_name,
         bio=user.bio,
+        avatar=user.avatar,
+        avatar_failure_reason=user.avatar_failure_reason,
     )
     message.created_at.FromMilliseconds(user.created_at_ms)
     return message
 
 
 def user_summary_to_proto(user: User) -> UserSummary:
-    return UserSummary(id=user.id, username=user.username, display_name=user.display_name)
+    return UserSummary(
+        id=user.id, username=user.username, display_name=user.display_name, avatar=user.avatar
+    )
 
 
 class GraphServicer(pb_grpc.GraphServiceServicer):
@@ -65,6 +69,18 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         changes = {p: getattr(request.user, p) if p in PROFILE_LIMITS else "" for p in paths}
         user = await self._graph.update_profile(caller_id(context), changes)
         return pb.UpdateProfileResponse(user=user_to_proto(user))
+
+    async def CreateAvatarUpload(
+        self, request: pb.CreateAvatarUploadRequest, context: Context
+    ) -> pb.CreateAvatarUploadResponse:
+        target = await self._graph.create_avatar_upload(
+            caller_id(context), request.content_type, request.size_bytes
+        )
+        response = pb.CreateAvatarUploadResponse()
+        response.upload.url = target.url
+        response.upload.method = target.method
+        response.upload.expires_at.FromMilliseconds(target.expires_at_ms)
+        return response
 
     async def Follow(self, request: pb.FollowRequest, context: Context) -> pb.FollowResponse:
         await self._graph.follow(caller_id(context), request.followed_id)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 # Declared content type -> what its first bytes must look like is in media_svc.formats.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
-CONTENT_TYPES = {"PHOTO": PHOTO_TYPES, "VIDEO": VIDEO_TYPES}
+# An AVATAR is a photo rendered as squares and announced to graph_svc instead of post_svc.
+CONTENT_TYPES = {"PHOTO": PHOTO_TYPES, "VIDEO": VIDEO_TYPES, "AVATAR": PHOTO_TYPES}
 
 
 class UploadState(enum.Enum):
@@ -21,9 +22,9 @@ class UploadState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    upload_id: int  # the post id: one photo or clip per post
-    author_id: int
-    media_type: str  # PHOTO or VIDEO
+    upload_id: int  # the post id (one photo or clip per post), or an avatar's own id
+    author_id: int  # the post's author, or the avatar's user
+    media_type: str  # PHOTO, VIDEO or AVATAR
     content_type: str
     size_bytes: int
     expires_at_ms: int

@@ -2,6 +2,7 @@
 
 States: OPEN -> RECEIVED -> PUBLISHED (photos: JPEG and WebP announced, AVIF owed)
 -> PROCESSED; any of OPEN and RECEIVED -> FAILED with a reason for the person posting.
+Videos and avatars go from RECEIVED to PROCESSED at once (no AVIF owed).
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ class Processor(Protocol):
 
 
 class MediaEvents(Protocol):
-    async def media_processed(
-        self, post_id: int, author_id: int, media: media_pb2.Media
-    ) -> None: ...
+    """Announces what became of an upload to whoever it is for (a post, an avatar)."""
 
-    async def media_updated(self, post_id: int, author_id: int, media: media_pb2.Media) -> None: ...
+    async def media_processed(self, upload: Upload, media: media_pb2.Media) -> None: ...
 
-    async def media_failed(self, post_id: int, author_id: int, reason: str) -> None: ...
+    async def media_updated(self, upload: Upload, media: media_pb2.Media) -> None: ...
+
+    async def media_failed(self, upload: Upload, reason: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ class MediaPipeline:
 
     async def mark_failed(self, upload: Upload, reason: str) -> None:
         log.info("upload %s failed: %s", upload.upload_id, reason)
-        await self._events.media_failed(upload.upload_id, upload.author_id, reason)
+        await self._events.media_failed(upload, reason)
         await self._store.mark_failed(upload.upload_id, reason)
         await self._blobs.discard_work(upload.upload_id)
 
@@ -147,17 +148,19 @@ class MediaPipeline:
             return
         reused = await self._reusable(upload)
         if reused is not None:
-            await self._events.media_processed(upload_id, upload.author_id, reused)
+            await self._events.media_processed(upload, reused)
             await self._store.mark_processed(upload_id, reused.SerializeToString())
             return
-        kind = JobKind.VIDEO if upload.media_type == "VIDEO" else JobKind.PHOTO
+        kind = _JOB_KINDS[upload.media_type]
         try:
             result = await self._render(upload, kind)
         except RejectedMedia as exc:
             await self.mark_failed(upload, str(exc))
             return
         media = media_pb2.Media(
-            type=media_pb2.MediaType.Value(f"MEDIA_TYPE_{upload.media_type}"),
+            type=media_pb2.MEDIA_TYPE_VIDEO
+            if kind is JobKind.VIDEO
+            else media_pb2.MEDIA_TYPE_PHOTO,
             width=result.width,
             height=result.height,
             aspect_ratio=result.width / result.height,
@@ -168,7 +171,7 @@ class MediaPipeline:
             media.placeholder.color = result.placeholder.color
         media.renditions.extend(await self._store_renditions(result))
         # Announce first, then record: a crash in between re-announces (idempotent downstream).
-        await self._events.media_processed(upload_id, upload.author_id, media)
+        await self._events.media_processed(upload, media)
         if kind is JobKind.PHOTO:
             await self._store.mark_published(upload_id, media.SerializeToString())
             self._queue_once(self._to_enhance, upload_id)
@@ -187,7 +190,7 @@ class MediaPipeline:
             log.warning("no AVIF for upload %s: %s", upload_id, exc)
         else:
             media.renditions.extend(await self._store_renditions(result))
-            await self._events.media_updated(upload_id, upload.author_id, media)
+            await self._events.media_updated(upload, media)
         await self._finish(upload, media)
 
     async def _started(self, upload_id: int, state: UploadState) -> Upload | None:
@@ -237,13 +240,13 @@ class MediaPipeline:
         await self._store.mark_processed(upload.upload_id, media.SerializeToString())
         await self._blobs.discard_work(upload.upload_id)
         if upload.sha256:
-            await self._store.remember_content(upload.sha256, media.SerializeToString())
+            await self._store.remember_content(_content_key(upload), media.SerializeToString())
 
     async def _reusable(self, upload: Upload) -> media_pb2.Media | None:
         """The media of an earlier identical upload, if every rendition it names is intact."""
         if not upload.sha256:
             return None
-        known = await self._store.media_for_content(upload.sha256)
+        known = await self._store.media_for_content(_content_key(upload))
         if known is None:
             return None
         media = media_pb2.Media.FromString(known)
@@ -273,3 +276,14 @@ class MediaPipeline:
         if upload_id not in self._queued:
             self._queued.add(upload_id)
             queue.put_nowait(upload_id)
+
+
+# What each kind of upload is rendered as.
+_JOB_KINDS = {"PHOTO": JobKind.PHOTO, "VIDEO": JobKind.VIDEO, "AVATAR": JobKind.AVATAR}
+
+
+def _content_key(upload: Upload) -> str:
+    """Identical bytes give identical renditions only for the same kind of upload: the same
+    photo as a post and as an avatar is rendered twice."""
+    assert upload.sha256 is not None
+    return f"avatar:{upload.sha256}" if upload.media_type == "AVATAR" else upload.sha256

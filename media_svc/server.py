@@ -37,6 +37,7 @@ def build(settings: Settings) -> ServiceApp:
     )
     timeouts = {
         JobKind.PHOTO: settings.photo_timeout_s,
+        JobKind.AVATAR: settings.photo_timeout_s,
         JobKind.AVIF: settings.photo_timeout_s * 2,
         JobKind.VIDEO: settings.video_timeout_s,
     }

@@ -19,10 +19,14 @@ class MediaServicer(media_service_pb2_grpc.MediaServiceServicer):
     async def CreateUpload(
         self, request: media_service_pb2.CreateUploadRequest, context: Context
     ) -> media_service_pb2.CreateUploadResponse:
+        media_type = media_pb2.MediaType.Name(request.type).removeprefix("MEDIA_TYPE_")
+        if request.purpose == media_service_pb2.UPLOAD_PURPOSE_AVATAR:
+            # An avatar is a photo; the domain checks its content type as one.
+            media_type = "AVATAR" if media_type in ("PHOTO", "UNSPECIFIED") else media_type
         target = await self._uploads.open_slot(
-            request.post_id,
+            request.upload_id,
             request.author_id,
-            media_pb2.MediaType.Name(request.type).removeprefix("MEDIA_TYPE_"),
+            media_type,
             request.content_type,
             request.size_bytes,
         )

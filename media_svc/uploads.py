@@ -100,9 +100,10 @@ class Uploads:
         accepted = CONTENT_TYPES.get(media_type)
         if accepted is None:
             raise InvalidArgument("media.type must be PHOTO or VIDEO", field="media.type")
+        what = "an avatar" if media_type == "AVATAR" else f"a {media_type}"
         if content_type not in accepted:
             raise InvalidArgument(
-                f"media.contentType {content_type!r} is not accepted for a {media_type}; "
+                f"media.contentType {content_type!r} is not accepted for {what}; "
                 "use one of " + ", ".join(accepted),
                 reason="UNSUPPORTED_CONTENT_TYPE",
                 field="media.content_type",
@@ -110,7 +111,7 @@ class Uploads:
         max_bytes = self._policy.max_bytes(media_type)
         if not 0 < size_bytes <= max_bytes:
             raise InvalidArgument(
-                f"media.sizeBytes must be between 1 and {max_bytes} for a {media_type}",
+                f"media.sizeBytes must be between 1 and {max_bytes} for {what}",
                 reason=TOO_LARGE,
                 field="media.size_bytes",
             )

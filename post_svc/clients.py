@@ -22,7 +22,7 @@ class MediaUploadsClient:
 
     async def open_upload(self, post_id: int, author_id: int, spec: MediaSpec) -> UploadTarget:
         request = media_service_pb2.CreateUploadRequest(
-            post_id=post_id,
+            upload_id=post_id,
             author_id=author_id,
             type=media_pb2.MediaType.Value(f"MEDIA_TYPE_{spec.type}"),
             content_type=spec.content_type,

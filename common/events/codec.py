@@ -29,6 +29,8 @@ _ROUTES = {
     "comment_created": (TOPIC_ENGAGEMENT, "post_id"),
     "comment_deleted": (TOPIC_ENGAGEMENT, "post_id"),
     "profile_updated": (TOPIC_USERS, "user_id"),
+    "avatar_processed": (TOPIC_MEDIA, "user_id"),
+    "avatar_failed": (TOPIC_MEDIA, "user_id"),
 }
 
 

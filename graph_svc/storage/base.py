@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from photoshare.media.v1 import media_pb2
+
 from graph_svc.models import Edge, Followee, User
 
 FOLLOWING_TTL_S = 3600  # a cached following set lives this long without a change
@@ -34,6 +36,16 @@ class GraphStore(Protocol):
 
     async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
         """Sets the profile fields in `changes` (display_name, bio); leaves the others."""
+        ...
+
+    async def set_avatar(self, user_id: int, upload_id: int, avatar: media_pb2.Media) -> None:
+        """Makes it the user's avatar unless a later upload (a higher id) already is, and
+        clears a failure of an earlier upload. Idempotent."""
+        ...
+
+    async def fail_avatar(self, user_id: int, upload_id: int, reason: str) -> None:
+        """Records why the upload could not be used, unless a later upload already succeeded
+        or failed. The avatar stays. Idempotent."""
         ...
 
     async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:

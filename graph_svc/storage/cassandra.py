@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+from photoshare.media.v1 import media_pb2
+
 from common.cassandra import CassandraStore
 from common.errors import AlreadyExists
 from graph_svc.models import Edge, Followee, User
@@ -37,6 +39,12 @@ SCHEMA = (
     # Apart from users so that a profile is changed without touching the identity.
     """CREATE TABLE IF NOT EXISTS {ks}.profiles (
         user_id bigint PRIMARY KEY, display_name text, bio text)""",
+    # Written USING TIMESTAMP <upload id>: of two uploads, the later one wins in any order,
+    # with no read and no lightweight transaction. A success also clears the failure of an
+    # earlier upload (the same timestamp rule decides). Upload ids are far above the clock's
+    # microseconds, so a delete of a row here must give a timestamp above every upload id.
+    """CREATE TABLE IF NOT EXISTS {ks}.avatars (
+        user_id bigint PRIMARY KEY, media blob, failure_reason text)""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
 )
@@ -80,6 +88,10 @@ STATEMENTS = {
     "profile": "SELECT display_name, bio FROM {ks}.profiles WHERE user_id = ?",
     "set_display_name": "UPDATE {ks}.profiles SET display_name = ? WHERE user_id = ?",
     "set_bio": "UPDATE {ks}.profiles SET bio = ? WHERE user_id = ?",
+    "avatar": "SELECT media, failure_reason FROM {ks}.avatars WHERE user_id = ?",
+    "set_avatar": "UPDATE {ks}.avatars USING TIMESTAMP ? SET media = ?, failure_reason = null "
+    "WHERE user_id = ?",
+    "fail_avatar": "UPDATE {ks}.avatars USING TIMESTAMP ? SET failure_reason = ? WHERE user_id = ?",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
 }
 
@@ -108,16 +120,18 @@ class CassandraGraphStore(CassandraStore):
         return {u.id: u for u in users if u is not None}
 
     async def _user(self, user_id: int) -> User | None:
-        user_rows, counter_rows, profile_rows = await asyncio.gather(
+        user_rows, counter_rows, profile_rows, avatar_rows = await asyncio.gather(
             self.run("user", (user_id,)),
             self.run("counters", (user_id,)),
             self.run("profile", (user_id,)),
+            self.run("avatar", (user_id,)),
         )
         if not user_rows:
             return None
         row = user_rows[0]
         counts = counter_rows[0] if counter_rows else {}
         profile = profile_rows[0] if profile_rows else {}
+        avatar = avatar_rows[0] if avatar_rows else {}
         return User(
             row["id"],
             row["username"],
@@ -127,7 +141,15 @@ class CassandraGraphStore(CassandraStore):
             counts.get("posts") or 0,
             profile.get("display_name") or "",
             profile.get("bio") or "",
+            media_pb2.Media.FromString(avatar["media"]) if avatar.get("media") else None,
+            avatar.get("failure_reason"),
         )
+
+    async def set_avatar(self, user_id: int, upload_id: int, avatar: media_pb2.Media) -> None:
+        await self.run("set_avatar", (upload_id, avatar.SerializeToString(), user_id))
+
+    async def fail_avatar(self, user_id: int, upload_id: int, reason: str) -> None:
+        await self.run("fail_avatar", (upload_id, reason, user_id))
 
     async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
         await asyncio.gather(

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
+from photoshare.media.v1 import media_pb2
 
 from common.errors import AlreadyExists
 from common.sqlite import SqliteStore
@@ -40,6 +41,13 @@ SCHEMA = (
         user_id INTEGER PRIMARY KEY,
         display_name TEXT NOT NULL DEFAULT '',
         bio TEXT NOT NULL DEFAULT '')""",
+    # The avatar of the latest successful upload, and the failure of a later one, if any.
+    """CREATE TABLE IF NOT EXISTS avatars (
+        user_id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL DEFAULT 0,
+        media BLOB,
+        failed_upload_id INTEGER NOT NULL DEFAULT 0,
+        failure_reason TEXT)""",
     """CREATE TABLE IF NOT EXISTS counted_posts (
         post_id INTEGER PRIMARY KEY,
         author_id INTEGER NOT NULL)""",
@@ -47,9 +55,11 @@ SCHEMA = (
 
 _USER_COLUMNS = """u.id, u.username, u.created_at_ms, COALESCE(c.followers, 0) AS followers,
     COALESCE(c.following, 0) AS following, COALESCE(c.posts, 0) AS posts,
-    COALESCE(p.display_name, '') AS display_name, COALESCE(p.bio, '') AS bio
+    COALESCE(p.display_name, '') AS display_name, COALESCE(p.bio, '') AS bio,
+    a.media AS avatar, a.failure_reason AS avatar_failure_reason
     FROM users u LEFT JOIN counters c ON c.user_id = u.id
-    LEFT JOIN profiles p ON p.user_id = u.id"""
+    LEFT JOIN profiles p ON p.user_id = u.id
+    LEFT JOIN avatars a ON a.user_id = u.id"""
 _PROFILE_FIELDS = ("display_name", "bio")
 
 # SQLite's limit on bound parameters is far above this; chunks keep statements small.
@@ -99,6 +109,32 @@ class SqliteGraphStore(SqliteStore):
             await tx.execute(
                 f"UPDATE profiles SET {', '.join(f'{f} = ?' for f in fields)} WHERE user_id = ?",
                 (*(changes[f] for f in fields), user_id),
+            )
+
+    async def set_avatar(self, user_id: int, upload_id: int, avatar: media_pb2.Media) -> None:
+        # In SET, column names are the row's old values: each is compared before any changes.
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO avatars (user_id, upload_id, media) VALUES (?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                media = CASE WHEN excluded.upload_id >= upload_id THEN excluded.media
+                    ELSE media END,
+                upload_id = max(upload_id, excluded.upload_id),
+                failure_reason = CASE WHEN excluded.upload_id >= failed_upload_id THEN NULL
+                    ELSE failure_reason END""",
+                (user_id, upload_id, avatar.SerializeToString()),
+            )
+
+    async def fail_avatar(self, user_id: int, upload_id: int, reason: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO avatars (user_id, failed_upload_id, failure_reason) VALUES (?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                failure_reason = CASE
+                    WHEN excluded.failed_upload_id >= max(upload_id, failed_upload_id)
+                    THEN excluded.failure_reason ELSE failure_reason END,
+                failed_upload_id = max(failed_upload_id, excluded.failed_upload_id)""",
+                (user_id, upload_id, reason),
             )
 
     async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
@@ -206,6 +242,8 @@ def _user(row: Any) -> User:
         row["posts"],
         row["display_name"],
         row["bio"],
+        media_pb2.Media.FromString(row["avatar"]) if row["avatar"] is not None else None,
+        row["avatar_failure_reason"],
     )
 
 

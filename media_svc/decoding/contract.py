@@ -18,6 +18,7 @@ class JobKind(enum.StrEnum):
     PHOTO = "photo"  # JPEG and WebP renditions, placeholder
     AVIF = "avif"  # AVIF renditions of a published photo, made in the background
     VIDEO = "video"  # poster renditions and a 720p H.264 MP4
+    AVATAR = "avatar"  # square JPEG and WebP renditions, placeholder
 
 
 @dataclass(frozen=True, slots=True)

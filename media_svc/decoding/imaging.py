@@ -5,6 +5,7 @@ Everything here blocks and parses untrusted bytes: it runs in worker processes o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import blurhash
@@ -59,13 +60,15 @@ def lock_down() -> None:
 
 # (size class, width, height or None to keep the aspect ratio)
 SIZES = (("THUMBNAIL", 150, 150), ("FEED", 640, None), ("FULL", 1080, None))
+AVATAR_SIZES = (("THUMBNAIL", 150, 150), ("FEED", 320, 320))
 AVIF_QUALITY = 50
 AVIF_EFFORT = 2  # libaom speed 7: 1080 wide in ~0.3 s on one core; higher effort costs seconds
 
 
 class PhotoRenderer:
     """Renders a thumbnail (150x150 centre crop), a feed (640 wide) and a full (1080 wide)
-    rendition, each as JPEG and WebP (and, later, AVIF), upright and without metadata.
+    rendition, each as JPEG and WebP (and, later, AVIF), upright and without metadata; an
+    avatar as 150x150 and 320x320 squares.
 
     Every method blocks and decodes untrusted bytes: call them in a worker process.
     """
@@ -78,6 +81,15 @@ class PhotoRenderer:
         full, header = self._decode(path, content_type)
         renditions: list[RenderedFile] = []
         for size, image in _sized(full):
+            renditions += _encode_jpeg_webp(size, image, out_dir)
+        width, height = _upright_size(header)
+        return RenderResult(width, height, renditions, placeholder(full))
+
+    def render_avatar(self, path: Path, content_type: str, out_dir: Path) -> RenderResult:
+        """Square JPEG and WebP renditions written into out_dir, plus the placeholder."""
+        full, header = self._decode(path, content_type)
+        renditions: list[RenderedFile] = []
+        for size, image in _sized(full, AVATAR_SIZES):
             renditions += _encode_jpeg_webp(size, image, out_dir)
         width, height = _upright_size(header)
         return RenderResult(width, height, renditions, placeholder(full))
@@ -163,9 +175,11 @@ def _rows(image: pyvips.Image) -> list[list[list[int]]]:
     ]
 
 
-def _sized(full: pyvips.Image) -> list[tuple[str, pyvips.Image]]:
+def _sized(
+    full: pyvips.Image, sizes: Sequence[tuple[str, int, int | None]] = SIZES
+) -> list[tuple[str, pyvips.Image]]:
     sized = []
-    for size, width, height in SIZES:
+    for size, width, height in sizes:
         if height is None:
             image = full.thumbnail_image(width, height=_UNBOUNDED, size="down")
         else:

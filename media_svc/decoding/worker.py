@@ -41,6 +41,7 @@ def main(argv: list[str]) -> None:
         JobKind.PHOTO: photos.render,
         JobKind.AVIF: photos.render_avif,
         JobKind.VIDEO: videos.render,
+        JobKind.AVATAR: photos.render_avatar,
     }
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from photoshare.media.v1 import media_pb2
 
 from common.errors import AlreadyExists
 from graph_svc.caching import CachedFollowing
@@ -103,3 +104,29 @@ async def test_profiles_change_field_by_field(graph_store: GraphStore) -> None:
     two = await graph_store.get_user_by_username("user2")
     assert two is not None
     assert (two.display_name, two.bio) == ("", "")
+
+
+async def test_the_latest_avatar_upload_wins_whatever_order_they_finish_in(
+    graph_store: GraphStore,
+) -> None:
+    await add_users(graph_store, 1, 2)
+    first, second = media_pb2.Media(width=1), media_pb2.Media(width=2)
+
+    async def avatar_of(user_id: int) -> tuple[int | None, str | None]:
+        user = (await graph_store.get_users([user_id]))[user_id]
+        return (user.avatar.width if user.avatar else None, user.avatar_failure_reason)
+
+    assert await avatar_of(1) == (None, None)
+    await graph_store.fail_avatar(1, 100, "not a photo")
+    assert await avatar_of(1) == (None, "not a photo")
+    await graph_store.set_avatar(1, 300, second)
+    await graph_store.set_avatar(1, 200, first)  # an earlier upload finishing later
+    await graph_store.set_avatar(1, 300, second)  # a redelivery
+    assert await avatar_of(1) == (2, None)
+    await graph_store.fail_avatar(1, 250, "too late to matter")
+    assert await avatar_of(1) == (2, None)
+    await graph_store.fail_avatar(1, 400, "broken file")  # a later failure keeps the avatar
+    assert await avatar_of(1) == (2, "broken file")
+    await graph_store.set_avatar(1, 500, first)
+    assert await avatar_of(1) == (1, None)
+    assert await avatar_of(2) == (None, None)

@@ -36,6 +36,7 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/users/{id}"): "GetUser",
         ("GET", "/v1/users:lookup"): "LookupUser",
         ("PATCH", "/v1/users/me"): "UpdateProfile",
+        ("POST", "/v1/users/me/avatar"): "CreateAvatarUpload",
         ("POST", "/v1/follows"): "Follow",
         ("DELETE", "/v1/follows/{followed_id}"): "Unfollow",
         ("GET", "/v1/users/{user_id}/followers"): "ListFollowers",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from photoshare.events.v1 import events_pb2
 from photoshare.graph.v1 import graph_service_pb2 as pb
+from photoshare.media.v1 import media_pb2
 
 from common.errors import InvalidArgument, Unauthenticated
-from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS
+from common.events.base import TOPIC_FOLLOWS, TOPIC_MEDIA, TOPIC_POSTS, TOPIC_USERS
 from common.events.codec import publish_event
-from graph_svc.events import PostEventHandler
+from graph_svc.events import GraphEventHandler
 from graph_svc.service import GraphServicer
-from tests.fakes import context_of
+from tests.fakes import context_of, decoded
 from tests.unit.graph_svc.conftest import GraphWorld
 
 
@@ -19,13 +20,13 @@ async def test_published_posts_are_counted_once_and_nothing_else_is_consumed(
     world: GraphWorld,
 ) -> None:
     (ada,) = await world.users("ada")
-    handler = PostEventHandler(world.graph)
+    handler = GraphEventHandler(world.graph)
     published = events_pb2.Event(post_published=events_pb2.PostPublished(post_id=9, author_id=ada))
     updated = events_pb2.Event(post_updated=events_pb2.PostUpdated(post_id=9, author_id=ada))
     for event in (published, published, updated):  # a redelivery, then an update
         await publish_event(world.log, event)
     await world.log.publish(TOPIC_FOLLOWS, "1", b"not for graph_svc")
-    assert (handler.group, tuple(handler.topics)) == ("graph", (TOPIC_POSTS,))
+    assert (handler.group, tuple(handler.topics)) == ("graph", (TOPIC_POSTS, TOPIC_MEDIA))
     assert await world.log.drain(handler.group, handler.topics, handler) == 3
     assert (await world.graph.get_user(ada)).post_count == 1
     assert await world.log.dead_letters(handler.group) == []
@@ -114,3 +115,35 @@ async def test_batch_get_user_summaries_answers_known_users_once_in_the_order_as
     too_many = pb.BatchGetUserSummariesRequest(user_ids=range(501))
     with pytest.raises(InvalidArgument):
         await servicer.BatchGetUserSummaries(too_many, context_of())
+
+
+async def test_an_avatar_upload_becomes_the_avatar_once_processed_and_is_announced(
+    world: GraphWorld,
+) -> None:
+    servicer = GraphServicer(world.graph)
+    (ada,) = await world.users("ada")
+    request = pb.CreateAvatarUploadRequest(content_type="image/png", size_bytes=2048)
+    target = (await servicer.CreateAvatarUpload(request, context_of(ada))).upload
+    [(upload_id, user_id, content_type, size)] = world.avatar_uploads.asked
+    assert (user_id, content_type, size) == (ada, "image/png", 2048)
+    assert target.url == f"http://media/uploads/{upload_id}"
+
+    handler = GraphEventHandler(world.graph)
+    avatar = media_pb2.Media(type=media_pb2.MEDIA_TYPE_PHOTO, width=320, height=320)
+    processed = events_pb2.AvatarProcessed(user_id=ada, upload_id=upload_id, avatar=avatar)
+    failed = events_pb2.AvatarFailed(user_id=ada, upload_id=upload_id + 1, reason="not a photo")
+    for event in (
+        events_pb2.Event(avatar_processed=processed),
+        events_pb2.Event(avatar_failed=failed),
+    ):
+        await publish_event(world.log, event)
+    assert await world.log.drain(handler.group, handler.topics, handler) == 2
+    user = (await servicer.GetUser(pb.GetUserRequest(id=ada), context_of(ada))).user
+    assert (user.avatar, user.avatar_failure_reason) == (avatar, "not a photo")
+    summaries = await servicer.BatchGetUserSummaries(
+        pb.BatchGetUserSummariesRequest(user_ids=[ada]), context_of()
+    )
+    assert summaries.users[0].avatar == avatar
+    # Caches of the author summary learn of it.
+    [(key, announced)] = decoded(world.log, TOPIC_USERS)
+    assert (key, announced.profile_updated.avatar) == (str(ada), avatar)

@@ -43,7 +43,9 @@ class Events:
         for key, event in decoded(self.log, TOPIC_MEDIA):
             if event.WhichOneof("payload") == kind:
                 payload = getattr(event, kind)
-                assert key == str(payload.post_id)  # one post's events stay in order
+                # One post's (or one user's avatar's) events stay in order.
+                owner = payload.user_id if kind.startswith("avatar") else payload.post_id
+                assert key == str(owner)
                 sent.append(payload)
         return sent
 
@@ -58,6 +60,15 @@ class Events:
     @property
     def failed(self) -> list[tuple[int, str]]:
         return [(p.post_id, p.reason) for p in self._sent("media_failed")]
+
+    @property
+    def avatars(self) -> list[tuple[int, int, media_pb2.Media]]:
+        """(user id, upload id, avatar) of every AvatarProcessed."""
+        return [(p.user_id, p.upload_id, p.avatar) for p in self._sent("avatar_processed")]
+
+    @property
+    def avatar_failures(self) -> list[tuple[int, int, str]]:
+        return [(p.user_id, p.upload_id, p.reason) for p in self._sent("avatar_failed")]
 
 
 class Processor:

@@ -49,6 +49,25 @@ def test_every_exif_orientation_renders_upright_landscape(
     }
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_an_avatar_is_upright_square_jpeg_and_webp_without_metadata(
+    samples: Path, orientation: int, out: Path
+) -> None:
+    source = samples / "orientation" / f"Landscape_{orientation}.jpg"
+    result = RENDERER.render_avatar(source, "image/jpeg", out)
+    sizes = {(r.size, r.content_type): (r.width, r.height) for r in result.renditions}
+    assert sizes == {
+        ("THUMBNAIL", "image/jpeg"): (150, 150),
+        ("THUMBNAIL", "image/webp"): (150, 150),
+        ("FEED", "image/jpeg"): (320, 320),
+        ("FEED", "image/webp"): (320, 320),
+    }
+    assert (result.width, result.height) == (1800, 1200)  # upright
+    assert result.placeholder is not None
+    for rendition in result.renditions:
+        assert metadata_fields(rendition.path.read_bytes()) == []
+
+
 def test_orientations_look_alike(samples: Path, tmp_path: Path) -> None:
     # Rotated wrongly, the pictures would differ far more than JPEG noise.
     feeds = []

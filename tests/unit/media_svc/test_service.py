@@ -16,7 +16,7 @@ def slot_request(
     media_type: media_pb2.MediaType.ValueType, content_type: str
 ) -> media_service_pb2.CreateUploadRequest:
     return media_service_pb2.CreateUploadRequest(
-        post_id=5, author_id=7, type=media_type, content_type=content_type, size_bytes=64
+        upload_id=5, author_id=7, type=media_type, content_type=content_type, size_bytes=64
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from photoshare.media.v1 import media_pb2
 
 from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from media_svc.models import UploadState
@@ -256,3 +257,35 @@ async def test_a_writer_in_progress_holds_off_others_until_it_has_saved(world: W
     with pytest.raises(ConnectionResetError):
         await first
     assert (await uploads.append(5, token, 20, body(JPEG[20:]))).offset == len(JPEG)
+
+
+async def test_an_avatar_is_rendered_as_one_announced_to_its_user_without_avif(
+    world: World,
+) -> None:
+    await uploaded(world, 5)  # the same bytes as a post's photo first
+    await world.pipeline.process(5)
+    target = await world.uploads.open_slot(8, 9, "AVATAR", "image/jpeg", len(JPEG))
+    await world.uploads.receive(8, token_of(target.url), body(JPEG), content_length=None)
+    await world.pipeline.process(8)
+    # Rendered afresh as an avatar (the post's renditions are not squares), and finished.
+    assert world.processor.jobs == ["photo", "avatar"]
+    [(user_id, upload_id, avatar)] = world.events.avatars
+    assert (user_id, upload_id, avatar.type) == (9, 8, media_pb2.MEDIA_TYPE_PHOTO)
+    assert [post_id for post_id, _ in world.events.processed] == [5]  # nothing for a post
+    assert (await world.store.get(8)).state is UploadState.PROCESSED  # type: ignore[union-attr]
+
+    world.processor.reject = "the photo could not be decoded"
+    await uploaded_avatar(world, 10, b"\xff\xd8\xff\xe0broken")
+    await world.pipeline.process(10)
+    assert world.events.avatar_failures == [(9, 10, "the photo could not be decoded")]
+    assert world.events.failed == []
+
+
+async def uploaded_avatar(world: World, upload_id: int, data: bytes) -> None:
+    target = await world.uploads.open_slot(upload_id, 9, "AVATAR", "image/jpeg", len(data))
+    await world.uploads.receive(upload_id, token_of(target.url), body(data), content_length=None)
+
+
+async def test_an_avatar_must_be_a_photo(world: World) -> None:
+    with pytest.raises(InvalidArgument, match="an avatar"):
+        await world.uploads.open_slot(8, 9, "AVATAR", "video/mp4", 100)

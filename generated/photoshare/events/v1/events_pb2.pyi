@@ -37,6 +37,8 @@ class Event(_message.Message):
     COMMENT_CREATED_FIELD_NUMBER: _builtins.int
     COMMENT_DELETED_FIELD_NUMBER: _builtins.int
     PROFILE_UPDATED_FIELD_NUMBER: _builtins.int
+    AVATAR_PROCESSED_FIELD_NUMBER: _builtins.int
+    AVATAR_FAILED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once. An event
     that is sent again to repair a lost one carries the same id.
@@ -65,6 +67,10 @@ class Event(_message.Message):
     def comment_deleted(self) -> Global___CommentDeleted: ...
     @_builtins.property
     def profile_updated(self) -> Global___ProfileUpdated: ...
+    @_builtins.property
+    def avatar_processed(self) -> Global___AvatarProcessed: ...
+    @_builtins.property
+    def avatar_failed(self) -> Global___AvatarFailed: ...
     def __init__(
         self,
         *,
@@ -81,12 +87,14 @@ class Event(_message.Message):
         comment_created: Global___CommentCreated | None = ...,
         comment_deleted: Global___CommentDeleted | None = ...,
         profile_updated: Global___ProfileUpdated | None = ...,
+        avatar_processed: Global___AvatarProcessed | None = ...,
+        avatar_failed: Global___AvatarFailed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -399,20 +407,82 @@ class ProfileUpdated(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     BIO_FIELD_NUMBER: _builtins.int
+    AVATAR_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     display_name: _builtins.str
     bio: _builtins.str
+    @_builtins.property
+    def avatar(self) -> _media_pb2.Media: ...
     def __init__(
         self,
         *,
         user_id: _builtins.int = ...,
         display_name: _builtins.str = ...,
         bio: _builtins.str = ...,
+        avatar: _media_pb2.Media | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar", b"avatar"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bio", b"bio", "display_name", b"display_name", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar", b"avatar", "bio", b"bio", "display_name", b"display_name", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProfileUpdated: _TypeAlias = ProfileUpdated  # noqa: Y015
+
+@_typing.final
+class AvatarProcessed(_message.Message):
+    """media_svc rendered an avatar. Topic `media`, key user id. Of two uploads by one user, the
+    later one (the higher upload id) is the avatar, whatever order they finish in.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    AVATAR_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    upload_id: _builtins.int
+    @_builtins.property
+    def avatar(self) -> _media_pb2.Media: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        upload_id: _builtins.int = ...,
+        avatar: _media_pb2.Media | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar", b"avatar"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar", b"avatar", "upload_id", b"upload_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AvatarProcessed: _TypeAlias = AvatarProcessed  # noqa: Y015
+
+@_typing.final
+class AvatarFailed(_message.Message):
+    """media_svc could not use an avatar upload. Topic `media`, key user id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    upload_id: _builtins.int
+    reason: _builtins.str
+    """Says what was wrong, for the user."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        upload_id: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "upload_id", b"upload_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AvatarFailed: _TypeAlias = AvatarFailed  # noqa: Y015

@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from photoshare.graph.v1 import user_summary_pb2 as _user_summary_pb2
+from photoshare.media.v1 import media_pb2 as _media_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -33,6 +34,8 @@ class User(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     BIO_FIELD_NUMBER: _builtins.int
+    AVATAR_FIELD_NUMBER: _builtins.int
+    AVATAR_FAILURE_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     username: _builtins.str
     follower_count: _builtins.int
@@ -42,8 +45,14 @@ class User(_message.Message):
     """Up to 64 characters; empty until set."""
     bio: _builtins.str
     """Up to 300 characters."""
+    avatar_failure_reason: _builtins.str
+    """Set when the latest avatar upload could not be used; says why."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def avatar(self) -> _media_pb2.Media:
+        """Square renditions (THUMBNAIL 150x150, FEED 320x320); unset until an avatar is processed."""
+
     def __init__(
         self,
         *,
@@ -55,14 +64,62 @@ class User(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         display_name: _builtins.str = ...,
         bio: _builtins.str = ...,
+        avatar: _media_pb2.Media | None = ...,
+        avatar_failure_reason: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_avatar_failure_reason", b"_avatar_failure_reason", "avatar", b"avatar", "avatar_failure_reason", b"avatar_failure_reason", "created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bio", b"bio", "created_at", b"created_at", "display_name", b"display_name", "follower_count", b"follower_count", "following_count", b"following_count", "id", b"id", "post_count", b"post_count", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_avatar_failure_reason", b"_avatar_failure_reason", "avatar", b"avatar", "avatar_failure_reason", b"avatar_failure_reason", "bio", b"bio", "created_at", b"created_at", "display_name", b"display_name", "follower_count", b"follower_count", "following_count", b"following_count", "id", b"id", "post_count", b"post_count", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__avatar_failure_reason: _TypeAlias = _typing.Literal["avatar_failure_reason"]  # noqa: Y015
+    _WhichOneofArgType__avatar_failure_reason: _TypeAlias = _typing.Literal["_avatar_failure_reason", b"_avatar_failure_reason"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__avatar_failure_reason) -> _WhichOneofReturnType__avatar_failure_reason | None: ...
+
+Global___User: _TypeAlias = User  # noqa: Y015
+
+@_typing.final
+class CreateAvatarUploadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    content_type: _builtins.str
+    """image/jpeg, image/png, image/webp or image/heic."""
+    size_bytes: _builtins.int
+    """Up to 50 MB."""
+    def __init__(
+        self,
+        *,
+        content_type: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "size_bytes", b"size_bytes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___User: _TypeAlias = User  # noqa: Y015
+Global___CreateAvatarUploadRequest: _TypeAlias = CreateAvatarUploadRequest  # noqa: Y015
+
+@_typing.final
+class CreateAvatarUploadResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def upload(self) -> _media_pb2.UploadTarget: ...
+    def __init__(
+        self,
+        *,
+        upload: _media_pb2.UploadTarget | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["upload", b"upload"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upload", b"upload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateAvatarUploadResponse: _TypeAlias = CreateAvatarUploadResponse  # noqa: Y015
 
 @_typing.final
 class UpdateProfileRequest(_message.Message):

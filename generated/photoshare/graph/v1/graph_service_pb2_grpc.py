@@ -56,6 +56,11 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.FromString,
                 _registered_method=True)
+        self.CreateAvatarUpload = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/CreateAvatarUpload',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadResponse.FromString,
+                _registered_method=True)
         self.Follow = channel.unary_unary(
                 '/photoshare.graph.v1.GraphService/Follow',
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FollowRequest.SerializeToString,
@@ -135,6 +140,15 @@ class GraphServiceServicer:
     def UpdateProfile(self, request, context):
         """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
         the others stay as they are.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAvatarUpload(self, request, context):
+        """Opens an upload for the caller's new avatar: send the photo to the returned target as
+        for a post. Once processed it shows as `avatar` on the user and beside their posts;
+        if it cannot be used, `avatar_failure_reason` says why and the old avatar stays.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -229,6 +243,11 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.UpdateProfile,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.SerializeToString,
+            ),
+            'CreateAvatarUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAvatarUpload,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadResponse.SerializeToString,
             ),
             'Follow': grpc.unary_unary_rpc_method_handler(
                     servicer.Follow,
@@ -391,6 +410,33 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/UpdateProfile',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.UpdateProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAvatarUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/CreateAvatarUpload',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateAvatarUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,

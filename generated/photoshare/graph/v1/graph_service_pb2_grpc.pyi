@@ -26,6 +26,11 @@ class GraphServiceStub:
     """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
     the others stay as they are.
     """
+    CreateAvatarUpload: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.CreateAvatarUploadRequest, _graph_service_pb2.CreateAvatarUploadResponse]
+    """Opens an upload for the caller's new avatar: send the photo to the returned target as
+    for a post. Once processed it shows as `avatar` on the user and beside their posts;
+    if it cannot be used, `avatar_failure_reason` says why and the old avatar stays.
+    """
     Follow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FollowRequest, _graph_service_pb2.FollowResponse]
     """The caller follows `followed_id`. Following again is a no-op."""
     Unfollow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UnfollowRequest, _graph_service_pb2.UnfollowResponse]
@@ -79,6 +84,17 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_graph_service_pb2.UpdateProfileResponse]:
         """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
         the others stay as they are.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateAvatarUpload(
+        self,
+        request: _graph_service_pb2.CreateAvatarUploadRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.CreateAvatarUploadRequest, _abc.Awaitable[_graph_service_pb2.CreateAvatarUploadResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.CreateAvatarUploadResponse]:
+        """Opens an upload for the caller's new avatar: send the photo to the returned target as
+        for a post. Once processed it shows as `avatar` on the user and beside their posts;
+        if it cannot be used, `avatar_failure_reason` says why and the old avatar stays.
         """
 
     @_abc_1.abstractmethod

@@ -49,17 +49,18 @@ class _RenditionSizeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Renditi
     RENDITION_SIZE_THUMBNAIL: _RenditionSize.ValueType  # 1
     """150x150, centre crop."""
     RENDITION_SIZE_FEED: _RenditionSize.ValueType  # 2
-    """640 wide."""
+    """640 wide (an avatar: 320x320, centre crop)."""
     RENDITION_SIZE_FULL: _RenditionSize.ValueType  # 3
     """1080 wide."""
 
-class RenditionSize(_RenditionSize, metaclass=_RenditionSizeEnumTypeWrapper): ...
+class RenditionSize(_RenditionSize, metaclass=_RenditionSizeEnumTypeWrapper):
+    """A post's media has all three; an avatar has THUMBNAIL and FEED, both square."""
 
 RENDITION_SIZE_UNSPECIFIED: RenditionSize.ValueType  # 0
 RENDITION_SIZE_THUMBNAIL: RenditionSize.ValueType  # 1
 """150x150, centre crop."""
 RENDITION_SIZE_FEED: RenditionSize.ValueType  # 2
-"""640 wide."""
+"""640 wide (an avatar: 320x320, centre crop)."""
 RENDITION_SIZE_FULL: RenditionSize.ValueType  # 3
 """1080 wide."""
 Global___RenditionSize: _TypeAlias = RenditionSize  # noqa: Y015

@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from photoshare.media.v1 import media_pb2 as _media_pb2
 import builtins as _builtins
 import sys
@@ -17,32 +18,57 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _UploadPurpose:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UploadPurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UploadPurpose.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    UPLOAD_PURPOSE_UNSPECIFIED: _UploadPurpose.ValueType  # 0
+    """A post's photo or video."""
+    UPLOAD_PURPOSE_AVATAR: _UploadPurpose.ValueType  # 1
+    """A user's avatar: a photo, rendered as squares, announced as AvatarProcessed."""
+
+class UploadPurpose(_UploadPurpose, metaclass=_UploadPurposeEnumTypeWrapper):
+    """What an upload becomes once processed."""
+
+UPLOAD_PURPOSE_UNSPECIFIED: UploadPurpose.ValueType  # 0
+"""A post's photo or video."""
+UPLOAD_PURPOSE_AVATAR: UploadPurpose.ValueType  # 1
+"""A user's avatar: a photo, rendered as squares, announced as AvatarProcessed."""
+Global___UploadPurpose: _TypeAlias = UploadPurpose  # noqa: Y015
+
 @_typing.final
 class CreateUploadRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    POST_ID_FIELD_NUMBER: _builtins.int
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
     AUTHOR_ID_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
-    post_id: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.int
+    """The post's id for a post's media; a fresh id for an avatar. Names the upload."""
     author_id: _builtins.int
+    """Who uploads: the post's author or the avatar's user."""
     type: _media_pb2.MediaType.ValueType
     content_type: _builtins.str
     size_bytes: _builtins.int
+    purpose: Global___UploadPurpose.ValueType
     def __init__(
         self,
         *,
-        post_id: _builtins.int = ...,
+        upload_id: _builtins.int = ...,
         author_id: _builtins.int = ...,
         type: _media_pb2.MediaType.ValueType = ...,
         content_type: _builtins.str = ...,
         size_bytes: _builtins.int = ...,
+        purpose: Global___UploadPurpose.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "content_type", b"content_type", "post_id", b"post_id", "size_bytes", b"size_bytes", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "content_type", b"content_type", "purpose", b"purpose", "size_bytes", b"size_bytes", "type", b"type", "upload_id", b"upload_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -49,7 +49,8 @@ class MediaServiceServicer:
     """
 
     def CreateUpload(self, request, context):
-        """Internal: opens an upload slot for a post (called by post_svc).
+        """Internal: opens an upload slot for a post's media (called by post_svc) or an avatar
+        (called by graph_svc).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

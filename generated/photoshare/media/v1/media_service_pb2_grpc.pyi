@@ -19,7 +19,9 @@ class MediaServiceStub:
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateUpload: _aio.UnaryUnaryMultiCallable[_media_service_pb2.CreateUploadRequest, _media_service_pb2.CreateUploadResponse]
-    """Internal: opens an upload slot for a post (called by post_svc)."""
+    """Internal: opens an upload slot for a post's media (called by post_svc) or an avatar
+    (called by graph_svc).
+    """
 
 class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Upload slots and processing. The bytes themselves travel over HTTP: PUT to the
@@ -32,6 +34,8 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _media_service_pb2.CreateUploadRequest,
         context: _aio.ServicerContext[_media_service_pb2.CreateUploadRequest, _abc.Awaitable[_media_service_pb2.CreateUploadResponse]],
     ) -> _abc.Awaitable[_media_service_pb2.CreateUploadResponse]:
-        """Internal: opens an upload slot for a post (called by post_svc)."""
+        """Internal: opens an upload slot for a post's media (called by post_svc) or an avatar
+        (called by graph_svc).
+        """
 
 def add_MediaServiceServicer_to_server(servicer: MediaServiceServicer, server: _aio.Server) -> None: ...

@@ -1,0 +1,35 @@
+"""graph_svc's view of the media service."""
+
+from __future__ import annotations
+
+import grpc
+from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
+
+from common.rpc_errors import from_rpc_error
+from graph_svc.models import UploadTarget
+
+
+class AvatarUploadsClient:
+    """AvatarUploads over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = media_service_pb2_grpc.MediaServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def open_avatar_upload(
+        self, upload_id: int, user_id: int, content_type: str, size_bytes: int
+    ) -> UploadTarget:
+        request = media_service_pb2.CreateUploadRequest(
+            upload_id=upload_id,
+            author_id=user_id,
+            type=media_pb2.MEDIA_TYPE_PHOTO,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            purpose=media_service_pb2.UPLOAD_PURPOSE_AVATAR,
+        )
+        try:
+            response = await self._stub.CreateUpload(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="media service") from exc
+        upload = response.upload
+        return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
