@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Sequence
 import grpc
 from photoshare.graph.v1 import graph_service_pb2 as graph_pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
+from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1 import post_service_pb2 as post_pb
 from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 
@@ -92,6 +93,17 @@ class GraphClient:
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="graph service") from exc
         return set(response.followed_ids)
+
+    async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
+        if not user_ids:
+            return {}
+        try:
+            response = await self._stub.BatchGetUserSummaries(
+                graph_pb.BatchGetUserSummariesRequest(user_ids=user_ids), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="graph service") from exc
+        return {user.id: user for user in response.users}
 
 
 class PostClient:

@@ -1,17 +1,25 @@
 """The events feed_svc consumes; it emits none.
 
+The home feed (group `feed`):
 - `PostPublished` (posts): fan the post out to the author's followers' timelines.
 - `PostUpdated` (posts): refresh the cached copy used to hydrate feeds.
 - `FollowChanged` (follows): backfill a new followee's posts, or drop an old one's.
+Notifications (group `notifications`, so neither waits for the other):
+- `FollowChanged` (follows): the followed user is notified, or the follow taken back.
+- `LikeCreated`, `LikeRemoved` (engagement): the post's author is notified (one entry per
+  post), or the like taken back.
+- `CommentCreated`, `CommentDeleted` (engagement): the post's author is notified, or the
+  comment taken back.
 """
 
 from __future__ import annotations
 
-from common.events.base import TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
+from common.events.base import TOPIC_ENGAGEMENT, TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
 from common.events.codec import decode
 from feed_svc.caching import CachedPosts
 from feed_svc.fanout import Fanout
 from feed_svc.models import FeedEntry
+from feed_svc.notifications import Notifications
 
 
 class FeedEventHandler:
@@ -46,3 +54,57 @@ class FeedEventHandler:
                     await self._fanout.followed(change.follower_id, change.followed_id)
                 else:
                     await self._fanout.unfollowed(change.follower_id, change.followed_id)
+
+
+class NotificationEventHandler:
+    """Turns follows, likes and comments into notifications of the user they are for.
+
+    Example:
+        workers = (consumer(event_log, NotificationEventHandler(notifications)),)
+    """
+
+    group = "notifications"
+    topics = (TOPIC_FOLLOWS, TOPIC_ENGAGEMENT)
+
+    def __init__(self, notifications: Notifications) -> None:
+        self._notifications = notifications
+
+    async def __call__(self, record: EventRecord) -> None:
+        event = decode(record)
+        event_id = event.event_id
+        match event.WhichOneof("payload"):
+            case "follow_changed":
+                change = event.follow_changed
+                if change.following:
+                    await self._notifications.followed(
+                        change.follower_id, change.followed_id, event_id
+                    )
+                else:
+                    await self._notifications.unfollowed(
+                        change.follower_id, change.followed_id, event_id
+                    )
+            case "like_created":
+                like = event.like_created
+                await self._notifications.liked(
+                    like.post_id, like.post_author_id, like.user_id, event_id
+                )
+            case "like_removed":
+                unliked = event.like_removed
+                await self._notifications.unliked(
+                    unliked.post_id, unliked.post_author_id, unliked.user_id, event_id
+                )
+            case "comment_created":
+                comment = event.comment_created
+                await self._notifications.commented(
+                    comment.comment_id,
+                    comment.post_id,
+                    comment.post_author_id,
+                    comment.author_id,
+                    comment.text,
+                    event_id,
+                )
+            case "comment_deleted":
+                deleted = event.comment_deleted
+                await self._notifications.comment_deleted(
+                    deleted.comment_id, deleted.post_author_id, deleted.author_id, event_id
+                )

@@ -1,7 +1,9 @@
-"""Feed entries, pages and the ports the feed needs from the graph and the posts."""
+"""Feed entries, pages, notifications, and the ports the feeds need from the graph and the
+posts."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -93,6 +95,10 @@ class FollowGraph(Protocol):
 
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]: ...
 
+    async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
+        """Summaries of the known users among `user_ids`: one round trip."""
+        ...
+
 
 class PostSource(Protocol):
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, Post]:
@@ -111,3 +117,45 @@ class PostSource(Protocol):
         """Counts and the reader's likes, current, for every post asked for, and the summaries
         of the known authors asked for: one round trip."""
         ...
+
+
+class NotificationKind(enum.Enum):
+    FOLLOW = "FOLLOW"
+    LIKE = "LIKE"
+    COMMENT = "COMMENT"
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationGroup:
+    """One entry of a user's notifications: everyone who did the same thing to the same
+    subject (liked one post), or one follow, or one comment.
+
+    `position` orders a user's entries, newest first; it is a fresh time-ordered id each time
+    an actor is added, so the entry moves to the top. `applied` holds the ids of the latest
+    events applied to it, so an event redelivered after a crash is not applied twice.
+    """
+
+    key: str  # "like:<post>", "follow:<follower>", "comment:<comment>"
+    kind: NotificationKind
+    position: int
+    updated_at_ms: int
+    actor_count: int
+    recent_actor_ids: tuple[int, ...]  # newest first
+    applied: tuple[str, ...]  # newest last
+    post_id: int = 0
+    comment_id: int = 0
+    comment_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    group: NotificationGroup
+    actors: list[UserSummary]  # newest first
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPage:
+    notifications: list[Notification]
+    unread_count: int
+    next_page_token: str | None

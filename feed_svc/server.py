@@ -6,19 +6,22 @@ from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
+from common.ids import IdGenerator
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
-from feed_svc.events import FeedEventHandler
+from feed_svc.events import FeedEventHandler, NotificationEventHandler
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
+from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
-from feed_svc.storage import make_post_cache, make_timeline_store
+from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 STREAM_TIMEOUT_S = 30.0
+WORKER_ID = 4  # notification positions are ids of their own
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -52,7 +55,14 @@ def build(settings: Settings) -> ServiceApp:
         posts,
         FanoutPolicy(settings.celebrity_threshold, follow_backfill=settings.follow_backfill),
     )
-    servicer = FeedServicer(feed)
+    notification_store = make_notification_store(settings)
+    notifications = Notifications(
+        notification_store,
+        graph,
+        IdGenerator(WORKER_ID),
+        Signer(secret, purpose="notifications-page"),
+    )
+    servicer = FeedServicer(feed, notifications)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -61,8 +71,11 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, post_cache, event_log),
-        workers=(consumer(event_log, FeedEventHandler(fanout, posts)),),
+        resources=(store, post_cache, notification_store, event_log),
+        workers=(
+            consumer(event_log, FeedEventHandler(fanout, posts)),
+            consumer(event_log, NotificationEventHandler(notifications)),
+        ),
     )
 
 

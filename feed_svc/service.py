@@ -10,16 +10,53 @@ from photoshare.feed.v1 import feed_service_pb2_grpc as pb_grpc
 
 from common.metadata import caller_id
 from feed_svc.feed import HomeFeed
+from feed_svc.models import Notification
+from feed_svc.notifications import Notifications
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+def notification_to_proto(notification: Notification) -> pb.Notification:
+    group = notification.group
+    message = pb.Notification(
+        id=str(group.position),
+        kind=pb.NotificationKind.Value(f"NOTIFICATION_KIND_{group.kind.value}"),
+        actors=notification.actors,
+        actor_count=group.actor_count,
+        post_id=group.post_id,
+        comment_id=group.comment_id,
+        comment_text=group.comment_text,
+        read=notification.read,
+    )
+    message.update_time.FromMilliseconds(group.updated_at_ms)
+    return message
+
+
 class FeedServicer(pb_grpc.FeedServiceServicer):
-    def __init__(self, feed: HomeFeed) -> None:
+    def __init__(self, feed: HomeFeed, notifications: Notifications) -> None:
         self._feed = feed
+        self._notifications = notifications
 
     async def GetHomeFeed(
         self, request: pb.GetHomeFeedRequest, context: Context
     ) -> pb.GetHomeFeedResponse:
         page = await self._feed.read(caller_id(context), request.limit, request.cursor)
         return pb.GetHomeFeedResponse(posts=page.posts, next_cursor=page.next_cursor)
+
+    async def ListNotifications(
+        self, request: pb.ListNotificationsRequest, context: Context
+    ) -> pb.ListNotificationsResponse:
+        page = await self._notifications.page(
+            caller_id(context), request.page_size, request.page_token
+        )
+        return pb.ListNotificationsResponse(
+            notifications=[notification_to_proto(n) for n in page.notifications],
+            unread_count=page.unread_count,
+            next_page_token=page.next_page_token,
+        )
+
+    async def MarkNotificationsRead(
+        self, request: pb.MarkNotificationsReadRequest, context: Context
+    ) -> pb.MarkNotificationsReadResponse:
+        unread = await self._notifications.mark_read(caller_id(context), request.up_to)
+        return pb.MarkNotificationsReadResponse(unread_count=unread)

@@ -49,6 +49,10 @@ class FakeGraph:
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         return {c for c in candidate_ids if (user_id, c) in self.follows}
 
+    async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
+        """Every id is a user named `user<id>`."""
+        return {i: UserSummary(id=i, username=f"user{i}") for i in user_ids}
+
 
 class FakePosts:
     def __init__(self) -> None:

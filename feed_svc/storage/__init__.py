@@ -1,10 +1,10 @@
-"""Where feed_svc keeps home timelines and its hydration cache."""
+"""Where feed_svc keeps home timelines, its hydration cache and notifications."""
 
 from __future__ import annotations
 
-from common.backends import redis_client
+from common.backends import cassandra_config, redis_client
 from common.settings import Settings
-from feed_svc.storage.base import PostCache, TimelineStore
+from feed_svc.storage.base import NotificationStore, PostCache, TimelineStore
 
 
 def make_timeline_store(settings: Settings) -> TimelineStore:
@@ -32,3 +32,13 @@ def make_post_cache(settings: Settings) -> PostCache:
     from feed_svc.storage.memory_cache import InMemoryPostCache
 
     return InMemoryPostCache()
+
+
+def make_notification_store(settings: Settings) -> NotificationStore:
+    if settings.production:
+        from feed_svc.storage.cassandra_notifications import CassandraNotificationStore
+
+        return CassandraNotificationStore(cassandra_config(settings))
+    from feed_svc.storage.sqlite_notifications import SqliteNotificationStore
+
+    return SqliteNotificationStore(settings.data_dir / "notifications.db")

@@ -1,7 +1,9 @@
-"""The timeline store interface; every backend passes tests/contract/test_timeline_store.py.
+"""feed_svc's storage interfaces; every backend passes the contract tests
+(tests/contract/test_timeline_store.py, test_post_cache.py, test_notification_store.py).
 
 A timeline is a cache of one reader's newest feed entries. It is either absent, being
 built (it takes pushes but is not read), or ready. Entries below its floor were trimmed.
+Notifications are not a cache: they are kept.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from feed_svc.models import FeedEntry, FeedKey, TimelinePage
+from feed_svc.models import FeedEntry, FeedKey, NotificationGroup, TimelinePage
 
 
 class TimelineStore(Protocol):
@@ -61,4 +63,50 @@ class PostCache(Protocol):
 
     async def refresh_posts(self, posts: dict[int, bytes]) -> None:
         """Overwrites entries with posts read after they changed."""
+        ...
+
+
+class NotificationStore(Protocol):
+    """Each user's notification entries (groups), ordered by position, the actors of each,
+    and how far the user has read. Every write is idempotent; the domain orders them so that
+    a crash between two is finished by the redelivered event (see feed_svc/notifications.py).
+    """
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def group(self, recipient_id: int, key: str) -> NotificationGroup | None: ...
+
+    async def save_group(
+        self, recipient_id: int, group: NotificationGroup, replaces: int | None
+    ) -> None:
+        """Writes the group at its position; `replaces` is the position it had before (its
+        place in the order there is removed)."""
+        ...
+
+    async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None: ...
+
+    async def has_actor(self, recipient_id: int, key: str, actor_id: int) -> bool: ...
+
+    async def add_actor(self, recipient_id: int, key: str, actor_id: int) -> None: ...
+
+    async def remove_actor(self, recipient_id: int, key: str, actor_id: int) -> None: ...
+
+    async def page(
+        self, recipient_id: int, before: int | None, limit: int
+    ) -> list[NotificationGroup]:
+        """Groups strictly below position `before`, highest position first."""
+        ...
+
+    async def count_above(self, recipient_id: int, position: int, cap: int) -> int:
+        """How many groups are above `position`, counting no further than `cap`."""
+        ...
+
+    async def read_up_to(self, recipient_id: int) -> int:
+        """The position up to which the user has read; 0 before anything is read."""
+        ...
+
+    async def mark_read(self, recipient_id: int, position: int) -> None:
+        """Moves the read mark up to `position`; never down."""
         ...

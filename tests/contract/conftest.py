@@ -15,7 +15,7 @@ from common.cassandra import CassandraStore
 from common.events.memory import InMemoryEventLog, Journal
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
-from feed_svc.storage import make_post_cache, make_timeline_store
+from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
 from graph_svc.storage import make_following_cache, make_graph_store
 from media_svc.storage import make_upload_store
 from post_svc.storage import (
@@ -72,6 +72,12 @@ async def graph_store(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def following_cache(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_following_cache(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def notification_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_notification_store(settings)) as opened:
         yield opened
 
 

@@ -51,6 +51,8 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/posts/{post_id}/comments"): "ListComments",
         ("DELETE", "/v1/posts/{post_id}/comments/{comment_id}"): "DeleteComment",
         ("GET", "/v1/feed"): "GetHomeFeed",
+        ("GET", "/v1/notifications"): "ListNotifications",
+        ("POST", "/v1/notifications:markRead"): "MarkNotificationsRead",
     }
     assert [r.method.name for r in ROUTES if r.public] == ["CreateUser"]
 

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class FeedServiceStub:
-    """The home feed of the caller (metadata `x-photoshare-user-id`).
+    """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
+    follow, and their notifications.
     """
 
     def __init__(self, channel):
@@ -40,14 +41,40 @@ class FeedServiceStub:
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.SerializeToString,
                 response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/photoshare.feed.v1.FeedService/ListNotifications',
+                request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/photoshare.feed.v1.FeedService/MarkNotificationsRead',
+                request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
 
 
 class FeedServiceServicer:
-    """The home feed of the caller (metadata `x-photoshare-user-id`).
+    """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
+    follow, and their notifications.
     """
 
     def GetHomeFeed(self, request, context):
         """Posts of the people the caller follows and their own, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """Who followed the caller, liked or commented on their posts, newest first. Likes of one
+        post are one entry that grows ("ada and 3 others liked your post").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Marks the caller's notifications read up to and including `up_to`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -61,6 +88,16 @@ def add_FeedServiceServicer_to_server(servicer, server):
                     request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.FromString,
                     response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.SerializeToString,
             ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'photoshare.feed.v1.FeedService', rpc_method_handlers)
@@ -70,7 +107,8 @@ def add_FeedServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class FeedService:
-    """The home feed of the caller (metadata `x-photoshare-user-id`).
+    """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
+    follow, and their notifications.
     """
 
     @staticmethod
@@ -90,6 +128,60 @@ class FeedService:
             '/photoshare.feed.v1.FeedService/GetHomeFeed',
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.SerializeToString,
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.feed.v1.FeedService/ListNotifications',
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.feed.v1.FeedService/MarkNotificationsRead',
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
             options,
             channel_credentials,
             insecure,

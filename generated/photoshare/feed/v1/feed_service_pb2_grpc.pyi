@@ -13,14 +13,24 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class FeedServiceStub:
-    """The home feed of the caller (metadata `x-photoshare-user-id`)."""
+    """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
+    follow, and their notifications.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetHomeFeed: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.GetHomeFeedRequest, _feed_service_pb2.GetHomeFeedResponse]
     """Posts of the people the caller follows and their own, newest first."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListNotificationsRequest, _feed_service_pb2.ListNotificationsResponse]
+    """Who followed the caller, liked or commented on their posts, newest first. Likes of one
+    post are one entry that grows ("ada and 3 others liked your post").
+    """
+    MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.MarkNotificationsReadRequest, _feed_service_pb2.MarkNotificationsReadResponse]
+    """Marks the caller's notifications read up to and including `up_to`."""
 
 class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The home feed of the caller (metadata `x-photoshare-user-id`)."""
+    """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
+    follow, and their notifications.
+    """
 
     @_abc_1.abstractmethod
     def GetHomeFeed(
@@ -29,5 +39,23 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_feed_service_pb2.GetHomeFeedRequest, _abc.Awaitable[_feed_service_pb2.GetHomeFeedResponse]],
     ) -> _abc.Awaitable[_feed_service_pb2.GetHomeFeedResponse]:
         """Posts of the people the caller follows and their own, newest first."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _feed_service_pb2.ListNotificationsRequest,
+        context: _aio.ServicerContext[_feed_service_pb2.ListNotificationsRequest, _abc.Awaitable[_feed_service_pb2.ListNotificationsResponse]],
+    ) -> _abc.Awaitable[_feed_service_pb2.ListNotificationsResponse]:
+        """Who followed the caller, liked or commented on their posts, newest first. Likes of one
+        post are one entry that grows ("ada and 3 others liked your post").
+        """
+
+    @_abc_1.abstractmethod
+    def MarkNotificationsRead(
+        self,
+        request: _feed_service_pb2.MarkNotificationsReadRequest,
+        context: _aio.ServicerContext[_feed_service_pb2.MarkNotificationsReadRequest, _abc.Awaitable[_feed_service_pb2.MarkNotificationsReadResponse]],
+    ) -> _abc.Awaitable[_feed_service_pb2.MarkNotificationsReadResponse]:
+        """Marks the caller's notifications read up to and including `up_to`."""
 
 def add_FeedServiceServicer_to_server(servicer: FeedServiceServicer, server: _aio.Server) -> None: ...
