@@ -59,6 +59,7 @@ class FakePosts:
         self.posts: dict[int, post_pb.Post] = {}
         self.engagements: dict[tuple[int, int], Engagement] = {}  # (post, reader)
         self.hydrations: list[tuple[list[int], list[int]]] = []  # (post ids, author ids) asked
+        self.get_many_calls = 0
         self._next_id = 1
 
     def add_published(self, author_id: int, at_ms: int) -> FeedEntry:
@@ -74,6 +75,7 @@ class FakePosts:
         return FeedEntry(at_ms, post.id, author_id)
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
+        self.get_many_calls += 1
         return {i: self.posts[i] for i in post_ids if i in self.posts}
 
     async def hydrate(

@@ -48,8 +48,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="load,freshness,media",
-        help="which parts to run, of load, freshness and media (a quick media-only run: "
+        default="load,pages,freshness,media",
+        help="which parts to run, of load, pages, freshness and media (a quick media-only run: "
         "--only media --users 300 --skip-strategies)",
     )
     parser.add_argument(
@@ -76,7 +76,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             results["graph"] = bench.describe_graph()
             if "load" in parts:
                 results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
+                results["load_feed"] = await bench.load_curve(
+                    rates, args.step_seconds, via="gateway-feed"
+                )
                 results["load_grpc"] = await bench.load_curve(rates, args.step_seconds, via="grpc")
+            if "pages" in parts:
+                results["page_sizes"] = await bench.page_sizes(50, args.step_seconds)
             if "freshness" in parts:
                 results["freshness"] = await bench.freshness()
                 results["fanout"] = bench.fanout_summary(results["freshness"])

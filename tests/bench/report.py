@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+CURVES = {
+    "load": "REST gateway, mixed: feed 55, profile 25, notifications 5, like 8, comment 4, post 3",
+    "load_feed": "REST gateway, feed reads only",
+    "load_grpc": "feed_svc over gRPC, feed reads only",
+}
+SHORT = {"load": "REST mix", "load_feed": "REST feed", "load_grpc": "gRPC feed"}
+
 
 def print_table(result: dict[str, Any]) -> None:
     backend = result["backend"]
@@ -14,10 +21,9 @@ def print_table(result: dict[str, Any]) -> None:
         f"celebrity threshold {graph['celebrity_threshold']}, "
         f"celebrities {list(graph['celebrities'].values())} followers"
     )
-    for via in ("load", "load_grpc"):
+    for via, label in CURVES.items():
         if via not in result:
             continue
-        label = "REST gateway, 60/30/10 mix" if via == "load" else "feed_svc over gRPC"
         print(f"\nfeed reads via {label}")
         print(
             f"{'offered/s':>10} {'feed/s':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8} "
@@ -30,6 +36,14 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{feed.get('p50_ms', 0):>8.1f} {feed.get('p95_ms', 0):>8.1f} "
                 f"{feed.get('p99_ms', 0):>8.1f} {feed.get('max_ms', 0):>8.1f} "
                 f"{feed['errors']:>7}"
+            )
+    if "page_sizes" in result:
+        print("\nfeed over gRPC by page size (constant round trips per page)")
+        print(f"{'limit':>6} {'offered/s':>10} {'p50':>8} {'p99':>8} {'errors':>7}")
+        for step in result["page_sizes"]:
+            print(
+                f"{step['limit']:>6} {step['offered_rps']:>10.0f} {step.get('p50_ms', 0):>8.1f} "
+                f"{step.get('p99_ms', 0):>8.1f} {step['errors']:>7}"
             )
     if "freshness" in result:
         print_freshness(result)
@@ -91,20 +105,20 @@ def write_chart(results: dict[str, dict[str, Any]], path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(8, 5))
     for backend, result in results.items():
-        for via, style in (("load", "-o"), ("load_grpc", "--s")):
+        for via, style in (("load", "-o"), ("load_feed", "-.^"), ("load_grpc", "--s")):
             steps = result.get(via, [])
             axes.plot(
                 [s["offered_rps"] for s in steps],
                 [s["feed"].get("p99_ms", 0) for s in steps],
                 style,
-                label=f"{backend} {'REST' if via == 'load' else 'gRPC'} p99",
+                label=f"{backend} {SHORT[via]} p99",
             )
             axes.plot(
                 [s["offered_rps"] for s in steps],
                 [s["feed"].get("p50_ms", 0) for s in steps],
                 style,
                 alpha=0.4,
-                label=f"{backend} {'REST' if via == 'load' else 'gRPC'} p50",
+                label=f"{backend} {SHORT[via]} p50",
             )
     axes.axhline(200, color="red", linewidth=0.8, linestyle=":", label="target p99 200 ms")
     axes.set_xlabel("offered load (feed reads + mix, requests/s, open loop)")

@@ -57,6 +57,7 @@ class Bench:
         self.graph = Graph()
         self.readers: list[int] = []
         self.authors_with_posts: list[int] = []
+        self.posts: list[int] = []
 
     async def __aenter__(self) -> Bench:
         await asyncio.to_thread(self.mesh.start)
@@ -77,10 +78,17 @@ class Bench:
         seeded = await bounded(self._post, self.authors_with_posts, 8)
         fans = sorted({f for fs in self.graph.followers.values() for f in fs})
         self.readers = self.rng.sample(fans, min(config.readers, len(fans)))
-        posts = [post_id for post_id, _ in seeded]
-        await self._wait_media_idle(list(zip(posts, self.authors_with_posts, strict=True)))
+        self.posts = [post_id for post_id, _ in seeded]
+        await self._wait_media_idle(list(zip(self.posts, self.authors_with_posts, strict=True)))
+        await bounded(self._engage, self.posts, 8)
         await bounded(self._read_feed, self.readers, 16)  # prime
         return self
+
+    async def _engage(self, post_id: int) -> None:
+        """Feed items with counts, likers and a comment, as a live service has them."""
+        for reader in self.rng.sample(self.readers, 3):
+            await self._like(reader, post_id)
+        await self._comment(self.rng.choice(self.readers), post_id)
 
     async def __aexit__(
         self,
@@ -108,6 +116,22 @@ class Bench:
             reply.raise_for_status()
             posts: list[dict[str, Any]] = (await reply.json())["posts"]
             return posts
+
+    async def _like(self, user: int, post_id: int, method: str = "POST") -> bool:
+        async with self.session.request(
+            method, f"{self.base}/v1/posts/{post_id}/likes", json={}, headers=self._auth(user)
+        ) as reply:
+            await reply.read()
+            return reply.status == 200
+
+    async def _comment(self, user: int, post_id: int) -> bool:
+        async with self.session.post(
+            f"{self.base}/v1/posts/{post_id}/comments",
+            json={"text": "lovely light"},
+            headers=self._auth(user),
+        ) as reply:
+            await reply.read()
+            return reply.status == 200
 
     async def _post(
         self, author: int, photo: bytes | None = None, content_type: str = "image/jpeg"
@@ -198,18 +222,46 @@ class Bench:
                 await r.read()
                 return r.status == 202
 
-        # The DeathStarBench social-network mix.
+        async def like() -> bool:
+            # Half take a like back, so counts move both ways and notifications are undone.
+            method = rng.choice(("POST", "DELETE"))
+            return await self._like(rng.choice(self.readers), rng.choice(self.posts), method)
+
+        async def comment() -> bool:
+            return await self._comment(rng.choice(self.readers), rng.choice(self.posts))
+
+        async def notifications() -> bool:
+            async with self.session.get(
+                f"{self.base}/v1/notifications?pageSize=20",
+                headers=self._auth(rng.choice(self.authors_with_posts)),
+            ) as r:
+                await r.read()
+                return r.status == 200
+
+        # The DeathStarBench social-network mix (home timeline 60%, user timeline 30%,
+        # compose 10%) with its writes split into posts, likes and comments, and a share of
+        # the reads going to notifications.
         return Mix(
-            [("feed", 60, self._random_feed_read), ("profile", 30, profile), ("post", 10, new_post)]
+            [
+                ("feed", 55, self._random_feed_read),
+                ("profile", 25, profile),
+                ("notifications", 5, notifications),
+                ("like", 8, like),
+                ("comment", 4, comment),
+                ("post", 3, new_post),
+            ]
         )
 
-    def _grpc_mix(self, stub: fgrpc.FeedServiceStub) -> Mix:
+    def _feed_only_mix(self) -> Mix:
+        return Mix([("feed", 1, self._random_feed_read)])
+
+    def _grpc_mix(self, stub: fgrpc.FeedServiceStub, limit: int = 20) -> Mix:
         rng = self.rng
 
         async def feed() -> bool:
             reader = rng.choice(self.readers)
             await stub.GetHomeFeed(
-                fpb.GetHomeFeedRequest(limit=20), metadata=as_caller(reader), timeout=10
+                fpb.GetHomeFeedRequest(limit=limit), metadata=as_caller(reader), timeout=10
             )
             return True
 
@@ -236,11 +288,10 @@ class Bench:
         curve = []
         channel = grpc.aio.insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"])
         try:
-            mix = (
-                self._gateway_mix()
-                if via == "gateway"
-                else self._grpc_mix(fgrpc.FeedServiceStub(channel))
-            )
+            if via == "grpc":
+                mix = self._grpc_mix(fgrpc.FeedServiceStub(channel))
+            else:
+                mix = self._gateway_mix() if via == "gateway" else self._feed_only_mix()
             for rate in rates:
                 await self.settle()  # the last step's posts still owe AVIF: let it finish
                 stats = await run_open_loop(mix, rate, seconds)
@@ -259,6 +310,24 @@ class Bench:
         finally:
             await channel.close()
         return curve
+
+    async def page_sizes(self, rate: float, seconds: float) -> list[dict[str, Any]]:
+        """Feed latency over gRPC by page size at one offered rate: a page is hydrated with a
+        constant number of round trips, so time grows with the bytes, not with calls."""
+        results = []
+        channel = grpc.aio.insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"])
+        try:
+            stub = fgrpc.FeedServiceStub(channel)
+            for limit in (5, 20, 50, 100):
+                await self.settle()
+                mix = self._grpc_mix(stub, limit)
+                stats = await run_open_loop(mix, rate, seconds)
+                step = {"limit": limit, "offered_rps": rate, **stats["feed"].summary()}
+                results.append(step)
+                print(f"   page size {limit:>3}: {step}", flush=True)
+        finally:
+            await channel.close()
+        return results
 
     async def freshness(self) -> dict[str, Any]:
         await self.settle()

@@ -219,3 +219,21 @@ async def test_feed_items_carry_their_authors_from_one_hydration_per_page() -> N
         [p.id for p in posts if p.author_id == celebrity],
         [celebrity],
     )
+
+
+@pytest.mark.parametrize("limit", [5, 20, 100])
+async def test_a_page_costs_the_same_round_trips_whatever_its_size(limit: int) -> None:
+    world = World()
+    for author in range(2, 32):
+        world.graph.follow(READER, author)
+    for _ in range(5):
+        for author in range(2, 32):
+            await world.post(author)
+    await world.feed.read(READER, limit, "")  # the timeline is built on the first read
+    world.posts.hydrations.clear()
+    world.posts.get_many_calls = 0
+    page = await world.feed.read(READER, limit, "")
+    assert len(page.posts) == limit
+    assert all(p.author.id == p.author_id for p in page.posts)
+    # One hydration (counts, likes, authors) and one batch of posts, for 5 posts or 100.
+    assert (len(world.posts.hydrations), world.posts.get_many_calls) == (1, 1)
