@@ -41,6 +41,11 @@ class Mesh:
         return dict(self._env)
 
     @property
+    def pids(self) -> dict[str, int]:
+        """Process id of each running service, by module name."""
+        return {name: proc.pid for name, proc in self._procs.items()}
+
+    @property
     def base_url(self) -> str:
         return f"http://{self._settings.host}:{self._settings.http_port}"
 

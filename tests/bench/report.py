@@ -27,7 +27,7 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"\nfeed reads via {label}")
         print(
             f"{'offered/s':>10} {'feed/s':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8} "
-            f"{'errors':>7}"
+            f"{'errors':>7} {'cpu ms/req':>10}"
         )
         for step in result[via]:
             feed = step["feed"]
@@ -35,7 +35,7 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{step['offered_rps']:>10.0f} {step['feed_throughput_rps']:>8.1f} "
                 f"{feed.get('p50_ms', 0):>8.1f} {feed.get('p95_ms', 0):>8.1f} "
                 f"{feed.get('p99_ms', 0):>8.1f} {feed.get('max_ms', 0):>8.1f} "
-                f"{feed['errors']:>7}"
+                f"{feed['errors']:>7} {step.get('cpu_ms_per_request', {}).get('total', 0):>10.2f}"
             )
     if "page_sizes" in result:
         print("\nfeed over gRPC by page size (constant round trips per page)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import random
 import tempfile
 import time
@@ -294,8 +295,14 @@ class Bench:
                 mix = self._gateway_mix() if via == "gateway" else self._feed_only_mix()
             for rate in rates:
                 await self.settle()  # the last step's posts still owe AVIF: let it finish
+                cpu_before = self._cpu_seconds()
                 stats = await run_open_loop(mix, rate, seconds)
                 step: dict[str, Any] = {"offered_rps": rate}
+                step["cpu_ms_per_request"] = _cpu_per_request(
+                    cpu_before,
+                    self._cpu_seconds(),
+                    sum(len(s.latencies_ms) for s in stats.values()),
+                )
                 for name, stat in stats.items():
                     step[name] = stat.summary()
                 feed = stats["feed"]
@@ -310,6 +317,16 @@ class Bench:
         finally:
             await channel.close()
         return curve
+
+    def _cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user and system) each service process has used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for name, pid in self.mesh.pids.items():
+            # After the command name in parentheses: state is field 3, utime 14, stime 15.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / ticks
+        return used
 
     async def page_sizes(self, rate: float, seconds: float) -> list[dict[str, Any]]:
         """Feed latency over gRPC by page size at one offered rate: a page is hydrated with a
@@ -496,6 +513,14 @@ class Bench:
             authors = {a for a in posted if a in pushed and reader in self.graph.followers[a]}
             total += len(authors) + (1 if reader in posted else 0)
         return total
+
+
+def _cpu_per_request(
+    before: dict[str, float], after: dict[str, float], requests: int
+) -> dict[str, float]:
+    """Milliseconds of CPU per completed request, by service and in all."""
+    per = {name: (after[name] - before[name]) * 1000 / max(requests, 1) for name in after}
+    return {**{k: round(v, 3) for k, v in per.items()}, "total": round(sum(per.values()), 3)}
 
 
 # In-process timelines: a key tuple, an entry object and index slots, measured with

@@ -49,6 +49,13 @@ def test_state_survives_a_restart(tmp_path: Path, samples: Path, how: str, backe
         assert (kept["likeCount"], kept["commentCount"], kept["likedByViewer"]) == ("1", "1", True)
         comments = api.ok("GET", f"/v1/posts/{post_id}/comments", token=ada)["comments"]
         assert [c["text"] for c in comments] == ["kept too"]
+
+        # Notifications of what was acknowledged arrive, each once, whenever the crash came.
+        def notified() -> list[str]:
+            page = api.ok("GET", "/v1/notifications", token=ada)["notifications"]
+            return sorted(n["kind"].removeprefix("NOTIFICATION_KIND_") for n in page)
+
+        eventually(lambda: notified() == ["COMMENT", "FOLLOW", "LIKE"])
         resumed = api.wait_until_settled(ada, interrupted["post"]["id"])
         assert resumed["state"] == "POST_STATE_PUBLISHED"
         newer = api.post_photo(ada, samples / "camera" / "Canon_40D.jpg")
