@@ -15,6 +15,7 @@ and by post_svc's stats consumer (so a crash between the steps is repaired):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -208,8 +209,12 @@ class Engagement:
         """Counts and the viewer's likes by post id: one round trip to each store."""
         if len(post_ids) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} posts per call", field="post_ids")
-        stats = await self._stats.get_many(post_ids)
-        liked = await self._store.liked_among(viewer_id, post_ids) if viewer_id else set()
+        if viewer_id:
+            stats, liked = await asyncio.gather(
+                self._stats.get_many(post_ids), self._store.liked_among(viewer_id, post_ids)
+            )
+        else:
+            stats, liked = await self._stats.get_many(post_ids), set()
         return {i: Engaged(_shown(stats[i]), i in liked) for i in post_ids}
 
     async def _published(self, post_id: int) -> Post:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 
 from common.cassandra import CassandraStore, Row
-from feed_svc.models import NotificationGroup, NotificationKind
+from feed_svc.models import NotificationGroup
+from feed_svc.storage.notification_rows import COLUMNS, PLACEHOLDERS, group_from_row, group_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.notification_groups (
@@ -36,16 +37,12 @@ SCHEMA = (
         recipient_id bigint PRIMARY KEY, read_up_to bigint)""",
 )
 
-_GROUP_COLUMNS = (
-    "group_key, position, kind, updated_at_ms, actor_count, recent_actor_ids, applied, "
-    "post_id, comment_id, comment_text"
-)
 
 STATEMENTS = {
-    "group": f"SELECT {_GROUP_COLUMNS} FROM {{ks}}.notification_groups "
+    "group": f"SELECT {COLUMNS} FROM {{ks}}.notification_groups "
     "WHERE recipient_id = ? AND group_key = ?",
-    "put_group": f"INSERT INTO {{ks}}.notification_groups (recipient_id, {_GROUP_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "put_group": f"INSERT INTO {{ks}}.notification_groups (recipient_id, {COLUMNS}) "
+    f"VALUES (?, {PLACEHOLDERS})",
     "delete_group": "DELETE FROM {ks}.notification_groups WHERE recipient_id = ? AND group_key = ?",
     "index": "INSERT INTO {ks}.notifications_by_position (recipient_id, position, group_key) "
     "VALUES (?, ?, ?)",
@@ -130,30 +127,8 @@ class CassandraNotificationStore(CassandraStore):
 
 
 def _row(group: NotificationGroup) -> tuple[object, ...]:
-    return (
-        group.key,
-        group.position,
-        group.kind.value,
-        group.updated_at_ms,
-        group.actor_count,
-        list(group.recent_actor_ids),
-        list(group.applied),
-        group.post_id,
-        group.comment_id,
-        group.comment_text,
-    )
+    return group_row(group, list)
 
 
 def _group(row: Row) -> NotificationGroup:
-    return NotificationGroup(
-        key=row["group_key"],
-        kind=NotificationKind(row["kind"]),
-        position=row["position"],
-        updated_at_ms=row["updated_at_ms"],
-        actor_count=row["actor_count"],
-        recent_actor_ids=tuple(row["recent_actor_ids"] or ()),
-        applied=tuple(row["applied"] or ()),
-        post_id=row["post_id"],
-        comment_id=row["comment_id"],
-        comment_text=row["comment_text"],
-    )
+    return group_from_row(row, lambda value: list(value or ()))

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from common.sqlite import SqliteStore
-from feed_svc.models import NotificationGroup, NotificationKind
+from feed_svc.models import NotificationGroup
+from feed_svc.storage.notification_rows import COLUMNS, PLACEHOLDERS, group_from_row, group_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS notification_groups (
@@ -35,18 +36,13 @@ SCHEMA = (
         read_up_to INTEGER NOT NULL)""",
 )
 
-_COLUMNS = (
-    "group_key, position, kind, updated_at_ms, actor_count, recent_actor_ids, applied, "
-    "post_id, comment_id, comment_text"
-)
-
 
 class SqliteNotificationStore(SqliteStore):
     schema = SCHEMA
 
     async def group(self, recipient_id: int, key: str) -> NotificationGroup | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM notification_groups WHERE recipient_id = ? AND group_key = ?",
+            f"SELECT {COLUMNS} FROM notification_groups WHERE recipient_id = ? AND group_key = ?",
             (recipient_id, key),
         )
         return _group(row) if row else None
@@ -57,8 +53,8 @@ class SqliteNotificationStore(SqliteStore):
         # One row per entry: its position is a column, so `replaces` needs no work here.
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT OR REPLACE INTO notification_groups (recipient_id, {_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO notification_groups (recipient_id, {COLUMNS}) "
+                f"VALUES (?, {PLACEHOLDERS})",
                 (recipient_id, *_row(group)),
             )
 
@@ -96,7 +92,7 @@ class SqliteNotificationStore(SqliteStore):
         self, recipient_id: int, before: int | None, limit: int
     ) -> list[NotificationGroup]:
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM notification_groups "
+            f"SELECT {COLUMNS} FROM notification_groups "
             "WHERE recipient_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
             (recipient_id, before if before is not None else 2**63 - 1, limit),
         )
@@ -127,30 +123,8 @@ class SqliteNotificationStore(SqliteStore):
 
 
 def _row(group: NotificationGroup) -> tuple[Any, ...]:
-    return (
-        group.key,
-        group.position,
-        group.kind.value,
-        group.updated_at_ms,
-        group.actor_count,
-        json.dumps(group.recent_actor_ids),
-        json.dumps(group.applied),
-        group.post_id,
-        group.comment_id,
-        group.comment_text,
-    )
+    return group_row(group, json.dumps)
 
 
 def _group(row: Any) -> NotificationGroup:
-    return NotificationGroup(
-        key=row["group_key"],
-        kind=NotificationKind(row["kind"]),
-        position=row["position"],
-        updated_at_ms=row["updated_at_ms"],
-        actor_count=row["actor_count"],
-        recent_actor_ids=tuple(json.loads(row["recent_actor_ids"])),
-        applied=tuple(json.loads(row["applied"])),
-        post_id=row["post_id"],
-        comment_id=row["comment_id"],
-        comment_text=row["comment_text"],
-    )
+    return group_from_row(row, json.loads)
