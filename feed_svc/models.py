@@ -152,6 +152,7 @@ class Notification:
     group: NotificationGroup
     actors: list[UserSummary]  # newest first
     read: bool
+    post: Post | None = None  # the liked or commented post, when it is published
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ follower.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -30,6 +31,7 @@ from feed_svc.models import (
     NotificationGroup,
     NotificationKind,
     NotificationPage,
+    PostSource,
 )
 from feed_svc.storage.base import NotificationStore
 
@@ -44,7 +46,9 @@ MAX_COMMENT_CHARS = 100  # of a comment's text, quoted in its notification
 
 class Notifications:
     """Example:
-    notifications = Notifications(store, graph_client, IdGenerator(4), Signer(secret, ...))
+    notifications = Notifications(
+        store, graph_client, cached_posts, IdGenerator(4), Signer(secret, ...)
+    )
     await notifications.liked(post_id, post_author_id, user_id, event_id)
     page = await notifications.page(post_author_id, page_size=20, page_token="")
     """
@@ -53,12 +57,14 @@ class Notifications:
         self,
         store: NotificationStore,
         graph: FollowGraph,
+        posts: PostSource,
         ids: IdGenerator,
         page_signer: Signer,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._graph = graph
+        self._posts = posts
         self._ids = ids
         self._pages = KeysetCursor(page_signer, what="page_token")
         self._clock = clock
@@ -108,12 +114,19 @@ class Notifications:
         groups = groups[:size]
         read_up_to = await self._store.read_up_to(recipient_id)
         shown = {g.key: g.recent_actor_ids[:SHOWN_ACTORS] for g in groups}
-        actors = await self._graph.summaries(sorted({a for ids in shown.values() for a in ids}))
+        # The page's people and posts, one call each, asked together.
+        actors, posts = await asyncio.gather(
+            self._graph.summaries(sorted({a for ids in shown.values() for a in ids})),
+            self._posts.get_many(sorted({g.post_id for g in groups if g.post_id})),
+        )
         unread = await self._store.count_above(recipient_id, read_up_to, UNREAD_CAP)
         token = self._pages.encode(recipient_id, (groups[-1].position, 0)) if more else None
         notifications = [
             Notification(
-                g, [actors[a] for a in shown[g.key] if a in actors], g.position <= read_up_to
+                g,
+                [actors[a] for a in shown[g.key] if a in actors],
+                g.position <= read_up_to,
+                posts.get(g.post_id),
             )
             for g in groups
         ]

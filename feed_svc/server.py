@@ -59,6 +59,7 @@ def build(settings: Settings) -> ServiceApp:
     notifications = Notifications(
         notification_store,
         graph,
+        posts,
         IdGenerator(WORKER_ID),
         Signer(secret, purpose="notifications-page"),
     )

@@ -28,6 +28,8 @@ def notification_to_proto(notification: Notification) -> pb.Notification:
         comment_text=group.comment_text,
         read=notification.read,
     )
+    if notification.post is not None:
+        message.post_media.CopyFrom(notification.post.media)
     message.update_time.FromMilliseconds(group.updated_at_ms)
     return message
 

@@ -50,6 +50,7 @@ def test_many_likes_are_one_notification_that_vanishes_when_the_only_like_goes(
     comment, liked, followed = page["notifications"]
     assert (comment["commentText"], comment["actors"][0]["id"]) == ("wow", fans[1][0])
     assert liked["postId"] == post_id
+    assert liked["postMedia"]["renditions"]  # its thumbnail, in the same call
     assert [a["id"] for a in liked["actors"]] == [fans[3][0], fans[2][0], fans[1][0]]
     assert followed["actors"][0]["id"] == fans[0][0]
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from photoshare.events.v1 import events_pb2
 from photoshare.feed.v1 import feed_service_pb2 as pb
+from photoshare.media.v1 import media_pb2
+from photoshare.post.v1 import post_service_pb2 as post_pb
 
 from common.errors import InvalidArgument
 from common.events.codec import publish_event
@@ -20,7 +22,7 @@ from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage.base import NotificationStore
 from feed_svc.storage.sqlite_notifications import SqliteNotificationStore
-from tests.fakes import FakeGraph, context_of
+from tests.fakes import FakeGraph, FakePosts, context_of
 from tests.unit.feed_svc.test_feed import World
 
 ADA, POST = 1, 500
@@ -47,9 +49,11 @@ class Mesh:
     def __init__(self, store: CrashingStore) -> None:
         self.store = store
         self.log = InMemoryEventLog()
+        self.posts = FakePosts()
         notifications = Notifications(
             store,  # type: ignore[arg-type]
             FakeGraph(),
+            self.posts,
             IdGenerator(4),
             Signer(b"k", purpose="notifications"),
         )
@@ -118,16 +122,20 @@ def uncomment(user: int, comment_id: int) -> events_pb2.Event:
 async def test_many_likes_of_one_post_are_one_growing_entry_with_the_latest_actors(
     mesh: Mesh,
 ) -> None:
+    mesh.posts.posts[POST] = post_pb.Post(id=POST, media=media_pb2.Media(width=4, height=3))
     await mesh.send(like(2), like(3), like(ADA), like(4), like(5), like(3))
     page = await mesh.page()
     [entry] = page.notifications
     assert entry.kind == pb.NOTIFICATION_KIND_LIKE
     assert (entry.post_id, entry.actor_count, entry.read) == (POST, 4, False)
+    assert entry.post_media.width == 4  # the thumbnail comes with it
     assert [a.id for a in entry.actors] == [5, 4, 3]  # the latest, at most 3
     assert entry.actors[0].username == "user5"
     assert page.unread_count == 1
     await mesh.send(like(6, post=POST + 1))
-    assert [n.post_id for n in (await mesh.page()).notifications] == [POST + 1, POST]
+    newest = (await mesh.page()).notifications
+    assert [n.post_id for n in newest] == [POST + 1, POST]
+    assert not newest[0].HasField("post_media")  # a post not published (any more)
     await mesh.send(like(7))  # another like moves the post's entry back to the top
     assert [n.post_id for n in (await mesh.page()).notifications] == [POST, POST + 1]
 

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from photoshare.graph.v1 import user_summary_pb2 as _user_summary_pb2
+from photoshare.media.v1 import media_pb2 as _media_pb2
 from photoshare.post.v1 import post_service_pb2 as _post_service_pb2
 import builtins as _builtins
 import sys
@@ -110,6 +111,7 @@ class Notification(_message.Message):
     COMMENT_TEXT_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     READ_FIELD_NUMBER: _builtins.int
+    POST_MEDIA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Its place in the list: a newer activity on the same entry (another like) gives it a new,
     higher id and moves it to the top. Pass it to MarkNotificationsRead.
@@ -129,6 +131,10 @@ class Notification(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When its latest activity happened."""
 
+    @_builtins.property
+    def post_media(self) -> _media_pb2.Media:
+        """LIKE and COMMENT: the post's media, to show its thumbnail beside the notification."""
+
     def __init__(
         self,
         *,
@@ -141,10 +147,11 @@ class Notification(_message.Message):
         comment_text: _builtins.str = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         read: _builtins.bool = ...,
+        post_media: _media_pb2.Media | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post_media", b"post_media", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_count", b"actor_count", "actors", b"actors", "comment_id", b"comment_id", "comment_text", b"comment_text", "id", b"id", "kind", b"kind", "post_id", b"post_id", "read", b"read", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_count", b"actor_count", "actors", b"actors", "comment_id", b"comment_id", "comment_text", b"comment_text", "id", b"id", "kind", b"kind", "post_id", b"post_id", "post_media", b"post_media", "read", b"read", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
