@@ -138,7 +138,7 @@ class Notifications:
             position = int(up_to)
         except ValueError:
             position = -1
-        if position <= 0:
+        if not 0 < position < 2**63:
             raise InvalidArgument(
                 "upTo must be the id of a notification",
                 reason="INVALID_NOTIFICATION_ID",

@@ -103,7 +103,7 @@ class Uploads:
         what = "an avatar" if media_type == "AVATAR" else f"a {media_type}"
         if content_type not in accepted:
             raise InvalidArgument(
-                f"media.contentType {content_type!r} is not accepted for {what}; "
+                f"media.contentType {content_type[:100]!r} is not accepted for {what}; "
                 "use one of " + ", ".join(accepted),
                 reason="UNSUPPORTED_CONTENT_TYPE",
                 field="media.content_type",

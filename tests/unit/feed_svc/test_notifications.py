@@ -195,6 +195,6 @@ async def test_pages_unread_counts_and_marking_read(mesh: Mesh) -> None:
     assert reads == [False, False, False, True, True, True, True]
     with pytest.raises(InvalidArgument):
         await mesh.page(user_id=2, token=first.next_page_token)  # another user's token
-    for bad in ("", "abc", "-5"):
+    for bad in ("", "abc", "-5", "9" * 30):
         with pytest.raises(InvalidArgument):
             await mesh.mark_read(bad)
