@@ -117,10 +117,11 @@ class PhotoRenderer:
             # Reads the header only: size and format are known before a pixel is decoded.
             header = pyvips.Image.new_from_file(str(path), access="sequential")
             self._check_header(header, content_type)
+            # Decodes everything once; corrupt or truncated data fails here. fail_on must be a
+            # keyword: thumbnail ignores options in the file name ("file.jpg[fail_on=...]").
             full = pyvips.Image.thumbnail(
-                f"{path}[fail_on=error]", 1080, height=_UNBOUNDED, size="down"
+                str(path), 1080, height=_UNBOUNDED, size="down", fail_on="error"
             )
-            # Decodes everything once; corrupt data fails here.
             return _to_srgb(full).copy_memory(), header
         except pyvips.Error as exc:
             # libvips names the file; the person posting needs no server paths.

@@ -128,6 +128,17 @@ def test_bad_files_are_rejected_with_a_reason(
     assert str(samples) not in str(refused.value)  # no server paths in a user-facing reason
 
 
+@pytest.mark.parametrize("kept", [0.5, 0.9])
+def test_a_truncated_photo_is_rejected_not_published_grey(
+    samples: Path, kept: float, tmp_path: Path
+) -> None:
+    whole = (samples / "camera" / "jolla_phone.jpg").read_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole[: int(len(whole) * kept)])
+    with pytest.raises(RejectedMedia, match="could not be decoded"):
+        RENDERER.render(cut, "image/jpeg", tmp_path)
+
+
 def test_pixel_limits_are_checked_before_decoding(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_header(20_000, 20_000))  # claims 400 MP in a few bytes
