@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from common.errors import InvalidArgument
+from common.files import private_dir, private_opener
 
 _TAG_BYTES = 16
 
@@ -20,12 +21,13 @@ def load_secret(configured: str, data_dir: Path) -> bytes:
     """The configured secret, or one made once and kept in the data directory."""
     if configured:
         return configured.encode()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "secret.key"
     if not path.exists():
         # Every service starts at once: write aside, then link, so all of them read one secret.
         tmp = data_dir / f".secret.{os.getpid()}.tmp"
-        tmp.write_bytes(secrets.token_bytes(32))
+        with open(tmp, "xb", opener=private_opener) as file:
+            file.write(secrets.token_bytes(32))
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -10,6 +10,8 @@ from typing import Any
 
 import aiosqlite
 
+from common.files import private_dir
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: an acknowledged write survives a crash of the machine, not only of the process.
@@ -39,7 +41,7 @@ class Database:
 
     async def open(self) -> None:
         """Connects and creates the schema (idempotent)."""
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self._path.parent)
         self._writer_conn = await _connect(self._path)
         async with self._locked_begin(self._writer_conn) as conn:
             for statement in self._schema:

@@ -21,6 +21,7 @@ from common.errors import (
     PermissionDenied,
     UnsupportedMedia,
 )
+from common.files import private_opener
 from common.ids import now_ms
 from common.signing import Signer
 from media_svc import formats
@@ -221,7 +222,8 @@ class Uploads:
         """Appends chunks to path (which holds `offset` bytes); returns how many arrived.
         Checks the first bytes against the declared type as soon as they are in."""
         received = 0
-        with open(path, "ab") as file:  # noqa: ASYNC230 - writes go through to_thread below
+        # Opening is quick; the writes go through to_thread below. Staged bytes are private.
+        with open(path, "ab", opener=private_opener) as file:  # noqa: ASYNC230
             try:
                 async for chunk in chunks:
                     received += len(chunk)

@@ -80,15 +80,18 @@ class Posts:
         await self._store.insert(post)
         return post, upload
 
-    async def get(self, post_id: int) -> Post:
+    async def get(self, post_id: int, viewer_id: int | None) -> Post:
+        """A published post, or the viewer's own in any state: a draft (still uploading, or
+        failed) is private to its author, and anyone else is told it does not exist."""
         found = await self._store.get_many([post_id])
-        if post_id not in found:
+        post = found.get(post_id)
+        if post is None or (post.state is not PostState.PUBLISHED and post.author_id != viewer_id):
             raise NotFound(
                 f"post {post_id} does not exist",
                 reason="POST_NOT_FOUND",
                 metadata={"postId": str(post_id)},
             )
-        return found[post_id]
+        return post
 
     async def batch_get(self, ids: Sequence[int]) -> list[Post]:
         if len(ids) > MAX_BATCH:

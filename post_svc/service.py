@@ -93,7 +93,8 @@ class PostServicer(pb_grpc.PostServiceServicer):
         return response
 
     async def GetPost(self, request: pb.GetPostRequest, context: Context) -> pb.GetPostResponse:
-        (view,) = await self._views([await self._posts.get(request.id)], context)
+        post = await self._posts.get(request.id, optional_caller_id(context))
+        (view,) = await self._views([post], context)
         return pb.GetPostResponse(post=view)
 
     async def ListUserPosts(

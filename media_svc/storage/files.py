@@ -9,6 +9,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from common.files import private_dir
+
 _HASH_BLOCK = 1024 * 1024
 
 
@@ -20,8 +22,9 @@ class FileBlobStore:
         self._uploads = root / "uploads"
         self._work = root / "work"
         self._media = root / "media"
+        private_dir(root)  # originals keep their EXIF and GPS: nobody else may read them
         for folder in (self._uploads, self._work, self._media):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
 
     def staging_path(self, upload_id: int) -> Path:
         return self._uploads / f"{upload_id}.part"

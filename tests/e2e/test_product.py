@@ -301,3 +301,22 @@ def test_unfollow_hides_at_once_and_follow_backfills(
     assert api.ok("DELETE", f"/v1/follows/{author_id}", token=reader) == {}
     assert api.feed_ids(reader) == []  # at once, not eventually
     assert api.ok("DELETE", f"/v1/follows/{author_id}", token=reader) == {}
+
+
+def test_a_draft_is_visible_to_its_author_only(
+    api: Api, samples: Path, username: Names, tmp_path: Path
+) -> None:
+    _, ada = api.sign_up(username("ada"))
+    _, bob = api.sign_up(username("bob"))
+    photo = samples / "camera" / "Canon_40D.jpg"
+    pending = api.create_post(ada, photo, caption="a secret caption")["post"]["id"]
+    not_a_photo = tmp_path / "drawing.jpg"
+    not_a_photo.write_bytes(b"<svg>not a photo</svg>")
+    failed = api.create_post(ada, not_a_photo, caption="also secret")
+    api.call("PUT", failed["upload"]["url"], data=not_a_photo.read_bytes())
+    assert api.wait_until_settled(ada, failed["post"]["id"])["state"] == "POST_STATE_FAILED"
+    for draft in (pending, failed["post"]["id"]):
+        assert api.ok("GET", f"/v1/posts/{draft}", token=ada)["post"]["caption"]
+        reply = api.call("GET", f"/v1/posts/{draft}", token=bob)
+        assert reply.status == 404, reply.body
+        assert b"secret" not in reply.body

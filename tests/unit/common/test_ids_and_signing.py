@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+import stat
+
 import pytest
 
 from common.errors import InvalidArgument
@@ -57,6 +60,18 @@ def test_secret_is_made_once_and_shared(tmp_path: Path) -> None:
     assert len(first) == 32
     assert load_secret("", tmp_path) == first
     assert load_secret("configured", tmp_path) == b"configured"
+
+
+def test_the_secret_and_its_folder_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    old_umask = os.umask(0o022)
+    try:
+        load_secret("", data_dir)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "secret.key").stat().st_mode) == 0o600
 
 
 def test_settings_from_env_report_every_bad_value() -> None:

@@ -7,6 +7,7 @@ end); stores and files are the real embedded ones.
 from __future__ import annotations
 
 import asyncio
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -70,6 +71,17 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert fuller.renditions[1].url.endswith(".avif")
     assert (await world.store.get(5)).state is UploadState.PROCESSED  # type: ignore[union-attr]
     assert world.processor.jobs == ["photo", "avif"]
+
+
+async def test_originals_and_partial_uploads_are_private(world: World, tmp_path: Path) -> None:
+    target = await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
+    token = token_of(target.url)
+    await world.uploads.append(5, token, 0, body(JPEG[:10]))  # a tus upload, half done
+    assert stat.S_IMODE(world.blobs.staging_path(5).stat().st_mode) == 0o600
+    await world.uploads.append(5, token, 10, body(JPEG[10:]))
+    assert stat.S_IMODE(world.blobs.original_path(5).stat().st_mode) == 0o600  # EXIF, GPS
+    for folder in (tmp_path, tmp_path / "uploads", tmp_path / "work"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
 async def test_url_must_be_unchanged_and_unexpired(world: World) -> None:

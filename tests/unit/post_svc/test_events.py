@@ -31,7 +31,7 @@ async def test_media_processed_publishes_the_post_and_announces_it(world: PostWo
     post_id = await pending_post(world)
     processed = events_pb2.MediaProcessed(post_id=post_id, author_id=AUTHOR, media=MEDIA)
     assert await deliver(world, events_pb2.Event(media_processed=processed)) == 1
-    assert (await world.posts.get(post_id)).state is PostState.PUBLISHED
+    assert (await world.posts.get(post_id, AUTHOR)).state is PostState.PUBLISHED
     ((key, event),) = decoded(world.log, TOPIC_POSTS)
     assert key == str(AUTHOR)  # one author's posts stay in order
     assert (event.post_published.post_id, event.post_published.author_id) == (post_id, AUTHOR)
@@ -43,7 +43,7 @@ async def test_media_failed_fails_the_post_with_the_reason(world: PostWorld) -> 
     post_id = await pending_post(world)
     failed = events_pb2.MediaFailed(post_id=post_id, author_id=AUTHOR, reason="not a photo")
     await deliver(world, events_pb2.Event(media_failed=failed))
-    post = await world.posts.get(post_id)
+    post = await world.posts.get(post_id, AUTHOR)
     assert (post.state, post.failure_reason) == (PostState.FAILED, "not a photo")
     assert decoded(world.log, TOPIC_POSTS) == []
 
@@ -57,7 +57,7 @@ async def test_media_updated_replaces_the_media_and_announces_the_change(
     fuller.renditions.add(content_type="image/avif", url="http://cdn/media/a.avif")
     updated = events_pb2.MediaUpdated(post_id=post_id, author_id=AUTHOR, media=fuller)
     await deliver(world, events_pb2.Event(media_updated=updated))
-    assert (await world.posts.get(post_id)).media == fuller
+    assert (await world.posts.get(post_id, AUTHOR)).media == fuller
     kinds = [event.WhichOneof("payload") for _, event in decoded(world.log, TOPIC_POSTS)]
     assert kinds == ["post_published", "post_updated"]
 

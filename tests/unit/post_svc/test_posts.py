@@ -27,7 +27,7 @@ async def published_post(world: PostWorld, at_ms: int, author: int = AUTHOR) -> 
 async def test_a_new_post_waits_for_its_media_with_an_upload_target(world: PostWorld) -> None:
     post, upload = await world.posts.create(AUTHOR, "sunset", PHOTO)
     assert upload.url == f"http://media/uploads/{post.id}"
-    stored = await world.posts.get(post.id)
+    stored = await world.posts.get(post.id, AUTHOR)
     assert (stored.state, stored.caption, stored.created_at_ms) == (
         PostState.PENDING_MEDIA,
         "sunset",
@@ -57,7 +57,7 @@ async def test_a_refused_upload_slot_leaves_no_post_behind(world: PostWorld) -> 
 
 async def test_unknown_posts_are_not_found_and_batches_are_bounded(world: PostWorld) -> None:
     with pytest.raises(NotFound) as missing:
-        await world.posts.get(404)
+        await world.posts.get(404, AUTHOR)
     assert (missing.value.reason, missing.value.metadata) == ("POST_NOT_FOUND", {"postId": "404"})
     first = await published_post(world, 2_000)
     second = await published_post(world, 3_000)
@@ -77,7 +77,7 @@ async def test_publishing_announces_the_post_again_on_redelivery_with_its_first_
     for _, event in announced:
         assert event.post_published.post_id == post_id
         assert event.post_published.published_at.ToMilliseconds() == 2_000
-    post = await world.posts.get(post_id)
+    post = await world.posts.get(post_id, AUTHOR)
     assert (post.state, post.published_at_ms, post.media) == (PostState.PUBLISHED, 2_000, MEDIA)
 
 
@@ -85,7 +85,7 @@ async def test_a_failed_post_keeps_its_reason_and_is_never_announced(world: Post
     post, _ = await world.posts.create(AUTHOR, "", PHOTO)
     await world.posts.mark_failed(post.id, "the photo could not be decoded")
     await world.posts.mark_published(post.id, MEDIA)  # a late success does not revive it
-    failed = await world.posts.get(post.id)
+    failed = await world.posts.get(post.id, AUTHOR)
     assert (failed.state, failed.failure_reason) == (
         PostState.FAILED,
         "the photo could not be decoded",
@@ -101,8 +101,8 @@ async def test_fuller_media_replaces_a_published_posts_and_is_announced(world: P
     fuller.renditions.add(content_type="image/avif", url="http://cdn/media/a.avif")
     await world.posts.update_media(pending.id, fuller)  # not published: left alone
     await world.posts.update_media(post_id, fuller)
-    assert (await world.posts.get(post_id)).media == fuller
-    assert (await world.posts.get(pending.id)).media is None
+    assert (await world.posts.get(post_id, AUTHOR)).media == fuller
+    assert (await world.posts.get(pending.id, AUTHOR)).media is None
     updates = [
         e.post_updated for _, e in decoded(world.log, TOPIC_POSTS) if e.HasField("post_updated")
     ]
@@ -149,3 +149,16 @@ async def test_recent_posts_of_many_authors_come_newest_first_up_to_the_limit(
     with pytest.raises(InvalidArgument):
         async for _ in world.posts.recent_by_authors([AUTHOR], None, 0):
             pass
+
+
+async def test_a_draft_is_visible_to_its_author_only(world: PostWorld) -> None:
+    pending, _ = await world.posts.create(AUTHOR, "not yet", PHOTO)
+    failed, _ = await world.posts.create(AUTHOR, "never", PHOTO)
+    await world.posts.mark_failed(failed.id, "the photo could not be decoded")
+    for draft in (pending, failed):
+        assert (await world.posts.get(draft.id, AUTHOR)).caption == draft.caption
+        for stranger in (AUTHOR + 1, None):
+            with pytest.raises(NotFound):
+                await world.posts.get(draft.id, stranger)
+    published = await published_post(world, 2_000)
+    assert (await world.posts.get(published, None)).state is PostState.PUBLISHED
