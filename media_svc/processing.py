@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from media_svc.pool import ProcessPool, WorkerDied, WorkerTimedOut
 
 # How a worker process is started; it imports the decoders, this process never does.
 WORKER_MODULE = "media_svc.decoding.worker"
+# A job whose worker dies is given to a fresh worker, up to this many tries in all.
+WORKER_DEATH_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 
 class PooledProcessor:
@@ -21,21 +26,39 @@ class PooledProcessor:
         result = await processor.render(JobKind.PHOTO, original, "image/jpeg", work_dir)
     """
 
-    def __init__(self, pool: ProcessPool, timeouts_s: Mapping[JobKind, float]) -> None:
+    def __init__(
+        self,
+        pool: ProcessPool,
+        timeouts_s: Mapping[JobKind, float],
+        *,
+        attempts: int = WORKER_DEATH_ATTEMPTS,
+    ) -> None:
         self._pool = pool
         self._timeouts_s = timeouts_s
+        self._attempts = attempts
 
     async def render(
         self, kind: JobKind, source: Path, content_type: str, out_dir: Path
     ) -> RenderResult:
         timeout_s = self._timeouts_s[kind]
         job = Job(kind, source, content_type, out_dir)
-        try:
-            answer = await self._pool.run(job.to_wire(), timeout_s)
-        except WorkerTimedOut as exc:
-            raise RejectedMedia(
-                f"processing the file took longer than {timeout_s:.0f} s; it was given up"
-            ) from exc
-        except WorkerDied as exc:
-            raise RejectedMedia(f"the file crashed the decoder ({exc})") from exc
-        return answer_from_wire(answer)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                answer = await self._pool.run(job.to_wire(), timeout_s)
+            except WorkerTimedOut as exc:
+                raise RejectedMedia(
+                    f"processing the file took longer than {timeout_s:.0f} s; it was given up"
+                ) from exc
+            except WorkerDied as exc:
+                # Workers also die of causes outside the file (an operator's kill, the OOM
+                # killer): the job goes to a fresh worker. Only a file that brings down every
+                # worker it is given is refused.
+                if attempt == self._attempts:
+                    raise RejectedMedia(
+                        f"the file crashed the decoder {attempt} times in a row ({exc}); "
+                        "it cannot be processed"
+                    ) from exc
+                log.warning("%s job on %s: worker died (%s); retrying", kind, source.name, exc)
+                continue
+            return answer_from_wire(answer)
+        raise AssertionError("unreachable: the last attempt returns or raises")

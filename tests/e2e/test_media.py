@@ -17,6 +17,8 @@ import pytest
 import pyvips
 from tusclient import client as tus
 
+from deploy.local import Mesh
+from tests.bench.seed import unique_copy
 from tests.e2e.conftest import Api, eventually
 from tests.media_files import make_clip, png_header
 
@@ -277,3 +279,37 @@ def test_every_hostile_file_fails_its_post_with_a_reason_and_the_service_keeps_s
         assert "/" not in post["failureReason"].replace("image/", "").replace("video/", ""), post
     fine = api.post_photo(ada, samples / "camera" / "Nikon_D70.jpg")
     assert api.ok("GET", f"/v1/posts/{fine}", token=ada)["post"]["state"] == "POST_STATE_PUBLISHED"
+
+
+def test_no_acknowledged_upload_is_lost_when_workers_are_killed(
+    api: Api, mesh: Mesh, samples: Path, username: Names, tmp_path: Path
+) -> None:
+    """The OOM killer or an operator kills the decoder workers mid-burst, twice: every upload
+    answered 202 still ends PUBLISHED (each job goes to a fresh worker)."""
+    _, ada = api.sign_up(username("ada"))
+    photo = (samples / "camera" / "jolla_phone.jpg").read_bytes()
+    post_ids = []
+    for i in range(6):
+        copy = tmp_path / f"copy{i}.jpg"
+        copy.write_bytes(unique_copy(photo))  # new bytes: dedupe cannot skip the work
+        created = api.create_post(ada, copy)
+        put = api.call("PUT", created["upload"]["url"], data=copy.read_bytes())
+        assert put.status == 202, put.body
+        post_ids.append(created["post"]["id"])
+    media_pid = mesh.pids["media_svc"]
+    for _ in range(2):
+        workers = subprocess.run(
+            ["pgrep", "-P", str(media_pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert workers, "media_svc has no worker processes"
+        subprocess.run(["kill", "-KILL", *workers], check=False)
+        eventually(lambda: _new_workers(media_pid, workers), timeout_s=10)
+    states = [api.wait_until_settled(ada, post_id, timeout_s=60)["state"] for post_id in post_ids]
+    assert states == ["POST_STATE_PUBLISHED"] * 6
+
+
+def _new_workers(media_pid: int, killed: list[str]) -> bool:
+    now = subprocess.run(
+        ["pgrep", "-P", str(media_pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return bool(now) and not set(now) & set(killed)

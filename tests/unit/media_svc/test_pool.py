@@ -1,13 +1,17 @@
-"""The worker pool on real processes: a crash or a hang costs one job, never the pool."""
+"""The worker pool on real processes: a crash or a hang costs one job, never the pool; a
+worker killed from outside costs nothing (the job is retried)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from media_svc.decoding.contract import JobKind, RejectedMedia
 from media_svc.pool import ProcessPool, WorkerDied, WorkerTimedOut
+from media_svc.processing import PooledProcessor
 
 # A stand-in worker: echoes, crashes like a decoder with a bad pointer, or hangs.
 WORKER = """
@@ -62,3 +66,37 @@ async def test_memory_is_capped(pool: ProcessPool) -> None:
 async def test_workers_are_recycled_after_max_jobs(pool: ProcessPool) -> None:
     pids = [(await pool.run({"do": "x"}, timeout_s=10))["pid"] for _ in range(4)]
     assert pids[0] == pids[1] == pids[2] != pids[3]
+
+
+# A stand-in decoder: dies by SIGKILL (as if an operator or the OOM killer struck) on the jobs
+# named in a file, SIGSEGV on "crash", and otherwise answers an empty render.
+DECODER = """
+import json, os, signal, sys
+for line in sys.stdin:
+    job = json.loads(line)
+    left = int(open(sys.argv[1]).read()) if os.path.exists(sys.argv[1]) else 0
+    if left > 0:
+        open(sys.argv[1], "w").write(str(left - 1))
+        os.kill(os.getpid(), signal.SIGKILL)
+    if job["content_type"] == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    result = {"width": 4, "height": 3, "duration_ms": 0, "placeholder": None, "renditions": []}
+    print(json.dumps({"result": result}), flush=True)
+"""
+
+
+async def test_a_job_whose_worker_is_killed_is_retried_and_only_a_killer_file_fails(
+    tmp_path: Path,
+) -> None:
+    kills = tmp_path / "kills"
+    pool = ProcessPool([sys.executable, "-c", DECODER, str(kills)], size=1)
+    await pool.open()
+    try:
+        processor = PooledProcessor(pool, {JobKind.PHOTO: 10}, attempts=3)
+        kills.write_text("2")  # the first two workers to take the job are killed from outside
+        result = await processor.render(JobKind.PHOTO, tmp_path / "a.jpg", "image/jpeg", tmp_path)
+        assert (result.width, result.height) == (4, 3)
+        with pytest.raises(RejectedMedia, match="crashed the decoder 3 times.*SIGSEGV"):
+            await processor.render(JobKind.PHOTO, tmp_path / "b.jpg", "crash", tmp_path)
+    finally:
+        await pool.close()
