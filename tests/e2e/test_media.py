@@ -3,6 +3,7 @@ placeholders, dedupe, and hostile files, against the real processes."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import socket
@@ -303,7 +304,7 @@ def test_no_acknowledged_upload_is_lost_when_workers_are_killed(
         ).stdout.split()
         assert workers, "media_svc has no worker processes"
         subprocess.run(["kill", "-KILL", *workers], check=False)
-        eventually(lambda: _new_workers(media_pid, workers), timeout_s=10)
+        eventually(functools.partial(_new_workers, media_pid, workers), timeout_s=10)
     states = [api.wait_until_settled(ada, post_id, timeout_s=60)["state"] for post_id in post_ids]
     assert states == ["POST_STATE_PUBLISHED"] * 6
 

@@ -96,7 +96,7 @@ async def test_a_job_whose_worker_is_killed_is_retried_and_only_a_killer_file_fa
         kills.write_text("2")  # the first two workers to take the job are killed from outside
         result = await processor.render(JobKind.PHOTO, tmp_path / "a.jpg", "image/jpeg", tmp_path)
         assert (result.width, result.height) == (4, 3)
-        with pytest.raises(RejectedMedia, match="crashed the decoder 3 times.*SIGSEGV"):
+        with pytest.raises(RejectedMedia, match=r"crashed the decoder 3 times.*SIGSEGV"):
             await processor.render(JobKind.PHOTO, tmp_path / "b.jpg", "crash", tmp_path)
     finally:
         await pool.close()
