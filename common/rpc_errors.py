@@ -17,20 +17,32 @@ from common import errors
 log = logging.getLogger(__name__)
 
 
+# gRPC trailers are limited (8 KiB by default): an error that echoes what a client sent must
+# not carry all of it, or the answer itself fails.
+MAX_MESSAGE_CHARS = 1000
+MAX_METADATA_CHARS = 200
+
+
 def to_status(error: errors.PhotoshareError) -> grpc.Status:
     code = grpc.StatusCode[error.code]
+    message = _cut(error.message, MAX_MESSAGE_CHARS)
+    metadata = {k: _cut(v, MAX_METADATA_CHARS) for k, v in error.metadata.items()}
     info = error_details_pb2.ErrorInfo(
-        reason=error.reason, domain=errors.ERROR_DOMAIN, metadata=error.metadata
+        reason=error.reason, domain=errors.ERROR_DOMAIN, metadata=metadata
     )
     details = [_pack(info)]
     if error.field:
         violation = error_details_pb2.BadRequest.FieldViolation(
-            field=error.field, description=error.message
+            field=_cut(error.field, MAX_METADATA_CHARS), description=message
         )
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
-    status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
+    status = status_pb2.Status(code=code.value[0], message=message, details=details)
     result: grpc.Status = rpc_status.to_status(status)
     return result
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _pack(message: Any) -> any_pb2.Any:

@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf import json_format
 from google.rpc import error_details_pb2  # noqa: F401  (registers detail types for JSON)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -154,6 +156,12 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
             return error_response("INTERNAL", exc.reason, http_status=exc.status)
         error = (error_class_for_http_status(exc.status) or InvalidArgument)(exc.reason)
         return domain_error_response(error, http_status=exc.status)
+    except RequestPayloadError as exc:  # a body aiohttp cannot read: e.g. "gzip" that is not
+        cause = exc.__cause__ if isinstance(exc.__cause__, HttpProcessingError) else None
+        reason = cause.message if cause is not None else "it is malformed"
+        return domain_error_response(
+            InvalidArgument(f"the request body cannot be read: {reason}"), http_status=400
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("INTERNAL", "internal error")

@@ -13,6 +13,7 @@ from common.rpc_errors import from_rpc_error
 
 CACHE_TTL_S = 60.0
 CACHE_SIZE = 100_000
+MAX_TOKEN_CHARS = 256
 
 
 class TokenResolver:
@@ -30,6 +31,10 @@ class TokenResolver:
                 reason="MISSING_TOKEN",
             )
         token = token.strip()
+        if not (token.isascii() and token.isprintable()) or len(token) > MAX_TOKEN_CHARS:
+            # Tokens are short URL-safe ASCII; anything else cannot be valid (and would not
+            # survive the trip to graph_svc).
+            raise Unauthenticated("the bearer token is not valid", reason="INVALID_TOKEN")
         cached = self._cache.get(token)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]

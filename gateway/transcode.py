@@ -33,7 +33,7 @@ def build_request(
     for name, value in query.items():
         field = known.get(name)
         if field is None or field.message_type is not None:
-            raise InvalidArgument(f"unknown query parameter {name!r}", field=name)
+            raise InvalidArgument(f"unknown query parameter {name[:100]!r}", field=name[:100])
         fields[field.json_name] = _scalar(field, value)
     for group, value in path_params.items():
         name = group.replace("__", ".")
@@ -44,6 +44,7 @@ def build_request(
         json_format.ParseDict(fields, message)
     except json_format.ParseError as exc:
         raise InvalidArgument(_readable(str(exc))) from exc
+    _check_enums(message)
     return message
 
 
@@ -66,7 +67,7 @@ def _scalar(field: descriptor.FieldDescriptor, value: str) -> str:
     """Checks a path or query value against its field's type before protobuf sees it."""
     if field.type in _INTEGER_TYPES and not _INTEGER.fullmatch(value):
         raise InvalidArgument(
-            f"{field.json_name} must be an integer, got {value!r}", field=field.json_name
+            f"{field.json_name} must be an integer, got {value[:100]!r}", field=field.json_name
         )
     return value
 
@@ -78,9 +79,44 @@ def _json_body(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidArgument(_TOO_DEEP) from exc
     if not isinstance(payload, dict):
         raise InvalidArgument("the request body must be a JSON object")
+    if _depth(payload) > MAX_JSON_DEPTH:
+        raise InvalidArgument(_TOO_DEEP)
     return payload
+
+
+# No request message nests deeper than a few levels; anything far deeper is not ours.
+MAX_JSON_DEPTH = 16
+_TOO_DEEP = f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+
+
+def _depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deep objects and arrays nest, counted no further than `limit`."""
+    if limit <= 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
+def _check_enums(message: Message) -> None:
+    """JSON may name an enum by number; a number the enum does not define is refused here
+    (proto3 would keep it, and every service after would have to)."""
+    for field, value in message.ListFields():
+        if field.enum_type is not None:
+            values = value if field.is_repeated else [value]
+            for number in values:
+                if field.enum_type.values_by_number.get(number) is None:
+                    names = ", ".join(v.name for v in field.enum_type.values[1:])
+                    raise InvalidArgument(
+                        f"{field.json_name} must be one of {names}; {number} is not",
+                        field=field.json_name,
+                    )
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            for child in value if field.is_repeated else [value]:
+                _check_enums(child)
 
 
 def _expand_enum_short_names(fields: dict[str, Any], message: descriptor.Descriptor) -> None:

@@ -122,12 +122,17 @@ class Graph:
     async def lookup(self, username: str) -> User:
         if not username:
             raise InvalidArgument("username is required", field="username")
-        user = await self._store.get_user_by_username(username)
+        user = (
+            await self._store.get_user_by_username(username)
+            if USERNAME.fullmatch(username)
+            else None
+        )
         if user is None:
+            shown = username if len(username) <= 30 else username[:30] + "…"
             raise NotFound(
-                f"no user is named {username!r}",
+                f"no user is named {shown!r}",
                 reason="USER_NOT_FOUND",
-                metadata={"username": username},
+                metadata={"username": shown},
             )
         return user
 

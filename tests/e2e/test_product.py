@@ -320,3 +320,35 @@ def test_a_draft_is_visible_to_its_author_only(
         reply = api.call("GET", f"/v1/posts/{draft}", token=bob)
         assert reply.status == 404, reply.body
         assert b"secret" not in reply.body
+
+
+def test_hostile_input_gets_a_4xx_in_the_error_shape(api: Api, username: Names) -> None:
+    _, token = api.sign_up(username("hostile"))
+    deep = b'{"caption": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    not_gzip = b"this is not gzip"
+    enum_99 = {"caption": "", "media": {"type": 99, "contentType": "image/jpeg", "sizeBytes": 9}}
+    cases = [
+        ("POST", "/v1/posts", None, deep, {"Content-Type": "application/json"}, 400),
+        (
+            "POST",
+            "/v1/posts",
+            None,
+            not_gzip,
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            400,
+        ),
+        ("POST", "/v1/posts", enum_99, None, {}, 400),
+        ("GET", "/v1/users:lookup?username=" + "x" * 5000, None, None, {}, 404),
+        ("GET", "/v1/feed?" + "y" * 3000 + "=1", None, None, {}, 400),
+    ]
+    for method, path, body, data, headers, status in cases:
+        reply = api.call(method, path, body, token=token, data=data, headers=headers)
+        assert reply.status == status, (path[:40], reply.status, reply.body[:200])
+        error = reply.json()["error"]
+        assert error["code"] == status
+        assert error["message"]
+        assert len(reply.body) < 4000  # what the client sent is not echoed whole
+    # A token that cannot be one (non-ASCII bytes) is a 401, not a crash.
+    reply = api.call("GET", "/v1/feed", headers={"Authorization": "Bearer ps_\xe9\xe8"})
+    assert reply.status == 401, reply.body
+    assert reply.json()["error"]["code"] == 401

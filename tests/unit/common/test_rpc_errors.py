@@ -9,7 +9,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common import errors
-from common.rpc_errors import ErrorMappingInterceptor, from_rpc_error
+from common.rpc_errors import ErrorMappingInterceptor, from_rpc_error, to_status
 
 
 class Failing(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
@@ -58,3 +58,13 @@ async def test_unexpected_exceptions_are_hidden_behind_internal() -> None:
     for failure in await call_with(RuntimeError("secret table name")):
         assert failure.code() is grpc.StatusCode.INTERNAL
         assert failure.details() == "internal error"
+
+
+def test_an_error_echoing_a_huge_input_is_cut_to_fit_the_trailers() -> None:
+    huge = "x" * 20_000
+    error = errors.NotFound(f"no user is named {huge}", metadata={"username": huge}, field=huge)
+    status = to_status(error)
+    # gRPC's default limit on trailers is 8 KiB; binary trailers travel base64-encoded.
+    trailer = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    assert len(trailer) * 4 / 3 < 4_096
+    assert len(status.details) <= 1_000

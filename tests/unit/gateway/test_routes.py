@@ -89,6 +89,9 @@ def test_path_query_and_body_fill_the_request() -> None:
         ("POST", "/v1/users", {}, b'{"username": "x", "admin": true}', "admin"),
         ("POST", "/v1/posts", {}, b'{"media": {"type": "VIDEOTAPE"}}', "VIDEOTAPE"),
         ("GET", "/v1/feed", {}, b'{"a": 1}', "takes no request body"),
+        ("POST", "/v1/posts", {}, b'{"media": {"type": 99}}', "99 is not"),
+        ("POST", "/v1/posts", {}, b'{"caption": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "deeper"),
+        ("POST", "/v1/posts", {}, b'{"a": ' + b'{"b": ' * 20 + b"1" + b"}" * 21, "deeper"),
     ],
 )
 def test_bad_requests_say_what_is_wrong(
