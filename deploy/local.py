@@ -1,6 +1,9 @@
 """Runs the whole mesh on this machine: four services and the gateway, one process each.
 
 python -m deploy.local        # what `make run` does; Ctrl-C stops everything
+
+A service that crashes is started again with backoff while the others keep serving (the
+gateway answers 503 for it meanwhile); one that keeps crashing is reported.
 """
 
 from __future__ import annotations
@@ -13,13 +16,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from common.settings import Settings
 from common.signing import load_secret
 
 PROCESSES = ("graph_svc", "post_svc", "media_svc", "feed_svc", "gateway")
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+STABLE_AFTER_S = 60.0  # a process up this long has its backoff reset
+CRASH_LOOP = 5  # this many restarts within CRASH_WINDOW_S is reported as a crash loop
+CRASH_WINDOW_S = 300.0
 
 
 class Mesh:
@@ -35,6 +43,10 @@ class Mesh:
         self._settings = Settings.from_env(self._env)
         self._log_dir = log_dir
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._started_at: dict[str, float] = {}
+        self._backoff_s: dict[str, float] = {}
+        self._restart_at: dict[str, float] = {}
+        self._restarts: dict[str, list[float]] = {}
 
     @property
     def env(self) -> dict[str, str]:
@@ -52,29 +64,60 @@ class Mesh:
     def start(self) -> None:
         # Made before the services start, so all of them read the same secret.
         load_secret(self._settings.secret, self._settings.data_dir)
-        profile_dir = self._env.get("PHOTOSHARE_PROFILE_DIR")
         for name in PROCESSES:
-            command = [sys.executable, "-m", name]
-            if profile_dir:
-                # cProfile writes <dir>/<process>.prof when the process exits on SIGTERM.
-                Path(profile_dir).mkdir(parents=True, exist_ok=True)
-                command = [
-                    sys.executable,
-                    "-m",
-                    "cProfile",
-                    "-o",
-                    str(Path(profile_dir) / f"{name}.prof"),
-                    "-m",
-                    name,
-                ]
-            if self._log_dir is None:
-                self._procs[name] = subprocess.Popen(command, env=self._env)
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        command = [sys.executable, "-m", name]
+        profile_dir = self._env.get("PHOTOSHARE_PROFILE_DIR")
+        if profile_dir:
+            # cProfile writes <dir>/<process>.prof when the process exits on SIGTERM.
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            command = [
+                sys.executable,
+                "-m",
+                "cProfile",
+                "-o",
+                str(Path(profile_dir) / f"{name}.prof"),
+                "-m",
+                name,
+            ]
+        self._started_at[name] = time.monotonic()
+        if self._log_dir is None:
+            self._procs[name] = subprocess.Popen(command, env=self._env)
+            return
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self._log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
+            self._procs[name] = subprocess.Popen(
+                command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def supervise(self, report: Callable[[str], None]) -> None:
+        """Starts again, with backoff, every process that has exited; call it every second
+        or so. `report` gets a line for each crash, restart and crash loop."""
+        now = time.monotonic()
+        for name, proc in list(self._procs.items()):
+            if proc.poll() is None:
+                if now - self._started_at[name] >= STABLE_AFTER_S:
+                    self._backoff_s.pop(name, None)
                 continue
-            self._log_dir.mkdir(parents=True, exist_ok=True)
-            with open(self._log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
-                self._procs[name] = subprocess.Popen(
-                    command, env=self._env, stdout=log, stderr=subprocess.STDOUT
-                )
+            if name not in self._restart_at:
+                delay = self._backoff_s.get(name, FIRST_BACKOFF_S)
+                self._backoff_s[name] = min(delay * 2, MAX_BACKOFF_S)
+                self._restart_at[name] = now + delay
+                report(f"{name} exited with code {proc.returncode}; restarting in {delay:.0f} s")
+                recent = [t for t in self._restarts.get(name, []) if now - t < CRASH_WINDOW_S]
+                self._restarts[name] = recent
+                if len(recent) >= CRASH_LOOP:
+                    report(
+                        f"{name} keeps crashing ({len(recent)} restarts in "
+                        f"{CRASH_WINDOW_S / 60:.0f} min); see its log. The rest keep serving."
+                    )
+            elif now >= self._restart_at[name]:
+                del self._restart_at[name]
+                self._restarts[name].append(now)
+                self._spawn(name)
+                report(f"{name} restarted (pid {self._procs[name].pid})")
 
     def wait_healthy(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -134,6 +177,9 @@ def main() -> int:
         nonlocal stopping
         stopping = True
 
+    def report(line: str) -> None:
+        print(f"photoshare: {line}", file=sys.stderr, flush=True)
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     mesh.start()
@@ -155,7 +201,7 @@ def main() -> int:
             flush=True,
         )
         while not stopping:
-            mesh.check_alive()
+            mesh.supervise(report)
             time.sleep(0.5)
     except (RuntimeError, TimeoutError) as exc:
         print(f"photoshare: {exc}", file=sys.stderr)
