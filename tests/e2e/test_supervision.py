@@ -29,7 +29,7 @@ def children(parent: int) -> dict[str, int]:
 def healthy(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as reply:
-            return reply.status == 200
+            return bool(reply.status == 200)
     except OSError:
         return False
 
