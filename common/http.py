@@ -1,8 +1,8 @@
-"""HTTP error bodies shared by the gateway and the media endpoints.
+"""HTTP error bodies and connection limits shared by the gateway and the media endpoints.
 
 Every error is `{"error": {"code": <http status>, "status": "<gRPC code name>",
-"message": "...", "details": [...]}}` (the AIP-193 JSON shape). What status a domain error
-gets is said once, by its class in common.errors.
+"message": "...", "details": [...]}}` (the AIP-193 JSON shape), aiohttp's own parser errors
+included. What status a domain error gets is said once, by its class in common.errors.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_protocol, web_request, web_server
 
 from common import errors
 
@@ -50,3 +50,48 @@ def domain_error_response(
         details=details,
         headers=headers,
     )
+
+
+# A connection that sends nothing for this long, or its request line and headers too slowly,
+# is closed (aiohttp arms its keep-alive timer when a connection opens and between requests).
+IDLE_TIMEOUT_S = 5.0
+# Near what browsers send: a few dozen headers, none longer than a big cookie.
+MAX_HEADERS = 64
+MAX_FIELD_SIZE = 8190
+MAX_LINE_SIZE = 8190
+
+
+def runner(app: web.Application) -> web.AppRunner:
+    """An AppRunner with Photoshare's connection limits and JSON errors from the parser."""
+    return web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=IDLE_TIMEOUT_S,
+        max_headers=MAX_HEADERS,
+        max_field_size=MAX_FIELD_SIZE,
+        max_line_size=MAX_LINE_SIZE,
+    )
+
+
+class _JsonErrorsHandler(web_protocol.RequestHandler):
+    """aiohttp answers what its parser refuses (a header too long, too many headers, a bad
+    request line) before any middleware runs, as text/plain; this keeps the JSON shape."""
+
+    def handle_error(
+        self,
+        request: web_request.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)  # keeps aiohttp's logging
+        code = "INVALID_ARGUMENT" if plain.status < 500 else "INTERNAL"
+        shown = (message or "the request could not be read")[:200]
+        answer = error_response(code, shown, http_status=plain.status)
+        answer.force_close()
+        return answer
+
+
+# aiohttp's Server builds its handlers from this module global (pinned aiohttp; a test checks
+# that a parser error still answers JSON).
+web_server.RequestHandler = _JsonErrorsHandler  # type: ignore[attr-defined]

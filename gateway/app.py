@@ -32,6 +32,8 @@ from gateway.transcode import build_request, to_json
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# A JSON body is at most 1 MiB: one that takes longer than this to arrive is a slow-loris.
+BODY_TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,7 +89,7 @@ class Gateway:
                 if route.public
                 else as_caller(await self._tokens.user_id(request.headers.get("Authorization")))
             )
-            message = build_request(route, params, request.query, await request.read())
+            message = build_request(route, params, request.query, await _read_body(request))
             response = await self._calls[route.grpc_path](
                 message, metadata=metadata, timeout=self._timeout_s
             )
@@ -129,6 +131,16 @@ class Gateway:
             {"status": "SERVING" if serving else "NOT_SERVING", "services": results},
             status=200 if serving else 503,
         )
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            return await request.read()
+    except TimeoutError as exc:
+        raise web.HTTPRequestTimeout(
+            reason=f"the request body did not arrive within {BODY_TIMEOUT_S:.0f} s"
+        ) from exc
 
 
 def _rpc_error_response(exc: grpc.aio.AioRpcError) -> web.Response:

@@ -13,6 +13,7 @@ from photoshare.graph.v1 import graph_service_pb2
 from photoshare.media.v1 import media_service_pb2
 from photoshare.post.v1 import post_service_pb2
 
+from common.http import runner
 from common.server import configure_logging, insecure_channel
 from common.settings import Settings
 from gateway.app import Gateway
@@ -39,9 +40,9 @@ def build(settings: Settings) -> Gateway:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    runner = web.AppRunner(build(settings).app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.http_port).start()
+    site_runner = runner(build(settings).app())
+    await site_runner.setup()
+    await web.TCPSite(site_runner, settings.host, settings.http_port).start()
     log.info("gateway listening on http://%s:%d", settings.host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -49,4 +50,4 @@ async def main(settings: Settings | None = None) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await runner.cleanup()
+    await site_runner.cleanup()

@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import ClientPayloadError, web
 
 from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
-from common.http import domain_error_response
+from common.http import domain_error_response, runner
 from media_svc import uploads as upload_reasons
 from media_svc.storage.base import BlobStore
 from media_svc.uploads import Uploads
@@ -41,7 +41,7 @@ class HttpListener:
     """The aiohttp site for uploads and media, opened and closed with the service."""
 
     def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = runner(app)
         self._host, self._port = host, port
 
     async def open(self) -> None:
