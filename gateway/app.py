@@ -89,7 +89,13 @@ class Gateway:
                 if route.public
                 else as_caller(await self._tokens.user_id(request.headers.get("Authorization")))
             )
-            message = build_request(route, params, request.query, await _read_body(request))
+            message = build_request(
+                route,
+                params,
+                request.query,
+                await _read_body(request),
+                request.headers.get("Idempotency-Key"),
+            )
             response = await self._calls[route.grpc_path](
                 message, metadata=metadata, timeout=self._timeout_s
             )

@@ -16,7 +16,11 @@ from gateway.routes import Route
 
 
 def build_request(
-    route: Route, path_params: Mapping[str, str], query: Mapping[str, str], body: bytes
+    route: Route,
+    path_params: Mapping[str, str],
+    query: Mapping[str, str],
+    body: bytes,
+    idempotency_key: str | None = None,
 ) -> Message:
     fields: dict[str, Any] = {}
     if route.body:
@@ -45,7 +49,24 @@ def build_request(
     except json_format.ParseError as exc:
         raise InvalidArgument(_readable(str(exc))) from exc
     _check_enums(message)
+    if idempotency_key is not None:
+        _set_request_id(message, idempotency_key)
     return message
+
+
+_REQUEST_ID = "request_id"  # the field, on any request message that has it
+
+
+def _set_request_id(message: Message, key: str) -> None:
+    """The Idempotency-Key header is the AIP-155 `request_id` of the calls that have one."""
+    if _REQUEST_ID not in message.DESCRIPTOR.fields_by_name:
+        return  # not a creating call: repeating it is safe anyway
+    given = getattr(message, _REQUEST_ID)
+    if given and given != key:
+        raise InvalidArgument(
+            "the Idempotency-Key header and the body's requestId differ", field="request_id"
+        )
+    setattr(message, _REQUEST_ID, key)
 
 
 def to_json(message: Message) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from common.errors import InvalidArgument, NotFound, Unauthenticated, check_page_size
+from common.errors import Conflict, InvalidArgument, NotFound, Unauthenticated, check_page_size
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from graph_svc.caching import CachedFollowing
-from graph_svc.models import Edge, Followee, UploadTarget, User, UserPage
+from graph_svc.models import Edge, Followee, Signup, UploadTarget, User, UserPage
 from graph_svc.storage.base import GraphStore
 
 USERNAME = re.compile(r"[a-z0-9._]{3,30}")
@@ -23,6 +23,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_FILTER_CANDIDATES = 1000
 MAX_BATCH_USERS = 500
+MAX_REQUEST_ID_CHARS = 255
 # Profile fields a user may change, and their longest length in characters.
 PROFILE_LIMITS = {"display_name": 64, "bio": 300}
 
@@ -84,7 +85,10 @@ class Graph:
         self._pages = KeysetCursor(page_signer, what="page_token")
         self._clock = clock
 
-    async def create_user(self, username: str) -> tuple[User, str]:
+    async def create_user(self, username: str, request_id: str = "") -> tuple[User, str]:
+        """A new user and their first token. With a request id, a retry of the same sign-up
+        (the first answer lost) gets the same user and token; the id with another username
+        is refused."""
         if not USERNAME.fullmatch(username):
             raise InvalidArgument(
                 "username must be 3-30 characters of a-z, 0-9, '.' and '_'",
@@ -93,6 +97,22 @@ class Graph:
             )
         user = User(id=self._ids.next_id(), username=username, created_at_ms=self._clock())
         token = "ps_" + secrets.token_urlsafe(32)
+        if request_id:
+            _check_request_id(request_id)
+            # Remembered before the user is created: a crash in between is finished by the
+            # retry, which creates the remembered user (creating it twice is harmless).
+            signup = await self._store.remember_signup(
+                request_id, Signup(user.id, username, token, user.created_at_ms)
+            )
+            if signup.username != username:
+                raise Conflict(
+                    "this Idempotency-Key was used for another sign-up; use a new key for "
+                    "each sign-up",
+                    reason="IDEMPOTENCY_KEY_REUSED",
+                    field="request_id",
+                )
+            user = User(id=signup.user_id, username=username, created_at_ms=signup.created_at_ms)
+            token = signup.token
         await self._store.create_user(user, hash_token(token))
         return user, token
 
@@ -257,6 +277,18 @@ class EdgeQuery(Protocol):
     async def __call__(
         self, user_id: int, before: tuple[int, int] | None, limit: int
     ) -> list[Edge]: ...
+
+
+def _check_request_id(request_id: str) -> None:
+    if len(request_id) > MAX_REQUEST_ID_CHARS or not (
+        request_id.isascii() and request_id.isprintable()
+    ):
+        raise InvalidArgument(
+            f"the Idempotency-Key (request_id) must be 1-{MAX_REQUEST_ID_CHARS} printable "
+            "ASCII characters",
+            reason="INVALID_REQUEST_ID",
+            field="request_id",
+        )
 
 
 def _chunk(requested: int) -> int:

@@ -48,6 +48,16 @@ class UserPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Signup:
+    """A sign-up remembered under its request id, so that a retry gets the same answer."""
+
+    user_id: int
+    username: str
+    token: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class UploadTarget:
     """Where and how the client sends an avatar's bytes (the media service's signed URL)."""
 

@@ -46,7 +46,7 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     async def CreateUser(
         self, request: pb.CreateUserRequest, context: Context
     ) -> pb.CreateUserResponse:
-        user, token = await self._graph.create_user(request.username)
+        user, token = await self._graph.create_user(request.username, request.request_id)
         return pb.CreateUserResponse(user=user_to_proto(user), token=token)
 
     async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:

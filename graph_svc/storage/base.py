@@ -8,8 +8,9 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from graph_svc.models import Edge, Followee, User
+from graph_svc.models import Edge, Followee, Signup, User
 
+SIGNUP_TTL_S = 24 * 3600  # how long a sign-up's request id answers a retry
 FOLLOWING_TTL_S = 3600  # a cached following set lives this long without a change
 DIRTY_S = 5.0  # after a change, fills are refused this long: they may have read the old set
 # Who among the followees is a celebrity changes only when their follower counts cross the
@@ -23,7 +24,13 @@ class GraphStore(Protocol):
         ...
 
     async def create_user(self, user: User, token_hash: bytes) -> None:
-        """Raises AlreadyExists when the username is taken."""
+        """Raises AlreadyExists when the username is taken by another user id; creating the
+        same user again (same id) completes what a crash may have cut short."""
+        ...
+
+    async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
+        """Records the sign-up under its request id for SIGNUP_TTL_S, unless one is recorded
+        there already; returns the recorded one (this one or the earlier)."""
         ...
 
     async def user_id_for_token(self, token_hash: bytes) -> int | None: ...

@@ -9,7 +9,8 @@ from photoshare.media.v1 import media_pb2
 
 from common.cassandra import CassandraStore
 from common.errors import AlreadyExists
-from graph_svc.models import Edge, Followee, User
+from graph_svc.models import Edge, Followee, Signup, User
+from graph_svc.storage.base import SIGNUP_TTL_S
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.users (
@@ -45,6 +46,10 @@ SCHEMA = (
     # microseconds, so a delete of a row here must give a timestamp above every upload id.
     """CREATE TABLE IF NOT EXISTS {ks}.avatars (
         user_id bigint PRIMARY KEY, media blob, failure_reason text)""",
+    # Sign-ups by request id, for retries; rows expire after 24 h (SIGNUP_TTL_S).
+    """CREATE TABLE IF NOT EXISTS {ks}.signups (
+        request_id text PRIMARY KEY, user_id bigint, username text, api_token text,
+        created_at_ms bigint)""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
 )
@@ -92,6 +97,9 @@ STATEMENTS = {
     "set_avatar": "UPDATE {ks}.avatars USING TIMESTAMP ? SET media = ?, failure_reason = null "
     "WHERE user_id = ?",
     "fail_avatar": "UPDATE {ks}.avatars USING TIMESTAMP ? SET failure_reason = ? WHERE user_id = ?",
+    "remember_signup": "INSERT INTO {ks}.signups "
+    "(request_id, user_id, username, api_token, created_at_ms) VALUES (?, ?, ?, ?, ?) "
+    f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
 }
 
@@ -103,12 +111,24 @@ class CassandraGraphStore(CassandraStore):
     statements = STATEMENTS
 
     async def create_user(self, user: User, token_hash: bytes) -> None:
-        if not await self.applied("claim_username", (user.username, user.id)):
+        claimed = await self.run("claim_username", (user.username, user.id))
+        # Not applied: the row that exists comes back; the same id means a retry finishing.
+        if not claimed[0]["[applied]"] and claimed[0]["id"] != user.id:
             raise AlreadyExists(
                 f"username {user.username!r} is taken", reason="USERNAME_TAKEN", field="username"
             )
         await self.run("insert_user", (user.id, user.username, user.created_at_ms))
         await self.run("insert_token", (token_hash, user.id))
+
+    async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
+        rows = await self.run(
+            "remember_signup",
+            (request_id, signup.user_id, signup.username, signup.token, signup.created_at_ms),
+        )
+        row = rows[0]
+        if row["[applied]"]:
+            return signup
+        return Signup(row["user_id"], row["username"], row["api_token"], row["created_at_ms"])
 
     async def user_id_for_token(self, token_hash: bytes) -> int | None:
         rows = await self.run("token", (token_hash,))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,8 +9,10 @@ import aiosqlite
 from photoshare.media.v1 import media_pb2
 
 from common.errors import AlreadyExists
+from common.ids import now_ms
 from common.sqlite import SqliteStore
-from graph_svc.models import Edge, Followee, User
+from graph_svc.models import Edge, Followee, Signup, User
+from graph_svc.storage.base import SIGNUP_TTL_S
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -48,6 +49,15 @@ SCHEMA = (
         media BLOB,
         failed_upload_id INTEGER NOT NULL DEFAULT 0,
         failure_reason TEXT)""",
+    # Sign-ups by request id, for retries (24 h). Holds the token as it was answered.
+    """CREATE TABLE IF NOT EXISTS signups (
+        request_id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        token TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS signups_by_expiry ON signups (expires_at_ms)",
     """CREATE TABLE IF NOT EXISTS counted_posts (
         post_id INTEGER PRIMARY KEY,
         author_id INTEGER NOT NULL)""",
@@ -70,17 +80,45 @@ class SqliteGraphStore(SqliteStore):
     schema = SCHEMA
 
     async def create_user(self, user: User, token_hash: bytes) -> None:
-        try:
-            async with self._db.transaction() as tx:
-                await tx.execute(
-                    "INSERT INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
-                    (user.id, user.username, user.created_at_ms),
+        async with self._db.transaction() as tx:
+            async with tx.execute(
+                "SELECT id FROM users WHERE username = ?", (user.username,)
+            ) as cursor:
+                owner = await cursor.fetchone()
+            if owner is not None and owner["id"] != user.id:
+                raise AlreadyExists(
+                    f"username {user.username!r} is taken",
+                    reason="USERNAME_TAKEN",
+                    field="username",
                 )
-                await tx.execute("INSERT INTO tokens VALUES (?, ?)", (token_hash, user.id))
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(
-                f"username {user.username!r} is taken", reason="USERNAME_TAKEN", field="username"
-            ) from exc
+            await tx.execute(
+                "INSERT OR IGNORE INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
+                (user.id, user.username, user.created_at_ms),
+            )
+            await tx.execute("INSERT OR IGNORE INTO tokens VALUES (?, ?)", (token_hash, user.id))
+
+    async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
+        now = now_ms()
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM signups WHERE expires_at_ms <= ?", (now,))
+            await tx.execute(
+                "INSERT OR IGNORE INTO signups VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    request_id,
+                    signup.user_id,
+                    signup.username,
+                    signup.token,
+                    signup.created_at_ms,
+                    now + SIGNUP_TTL_S * 1000,
+                ),
+            )
+            async with tx.execute(
+                "SELECT user_id, username, token, created_at_ms FROM signups WHERE request_id = ?",
+                (request_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None  # written or kept within this transaction
+        return Signup(row["user_id"], row["username"], row["token"], row["created_at_ms"])
 
     async def user_id_for_token(self, token_hash: bytes) -> int | None:
         row = await self._db.fetchone(

@@ -7,7 +7,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.errors import AlreadyExists
 from graph_svc.caching import CachedFollowing
-from graph_svc.models import User
+from graph_svc.models import Signup, User
 from graph_svc.storage.base import FollowingCache, GraphStore
 
 
@@ -130,3 +130,23 @@ async def test_the_latest_avatar_upload_wins_whatever_order_they_finish_in(
     await graph_store.set_avatar(1, 500, first)
     assert await avatar_of(1) == (1, None)
     assert await avatar_of(2) == (None, None)
+
+
+async def test_a_sign_up_is_remembered_once_under_its_request_id(graph_store: GraphStore) -> None:
+    first = Signup(1, "ada", "ps_first", 1_000)
+    assert await graph_store.remember_signup("key-1", first) == first
+    assert await graph_store.remember_signup("key-1", Signup(2, "eve", "ps_other", 2_000)) == first
+    other = Signup(3, "bob", "ps_bob", 3_000)
+    assert await graph_store.remember_signup("key-2", other) == other
+
+
+async def test_creating_the_same_user_again_finishes_it_and_another_id_is_refused(
+    graph_store: GraphStore,
+) -> None:
+    ada = User(1, "ada", 1_000)
+    await graph_store.create_user(ada, b"token")
+    await graph_store.create_user(ada, b"token")  # a retry after a crash
+    assert await graph_store.user_id_for_token(b"token") == 1
+    with pytest.raises(AlreadyExists):
+        await graph_store.create_user(User(2, "ada", 2_000), b"other")
+    assert await graph_store.get_users([1, 2]) == {1: ada}

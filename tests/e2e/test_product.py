@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -352,3 +353,22 @@ def test_hostile_input_gets_a_4xx_in_the_error_shape(api: Api, username: Names) 
     reply = api.call("GET", "/v1/feed", headers={"Authorization": "Bearer ps_\xe9\xe8"})
     assert reply.status == 401, reply.body
     assert reply.json()["error"]["code"] == 401
+
+
+def test_a_sign_up_retried_with_its_idempotency_key_gets_the_first_answer(
+    api: Api, username: Names
+) -> None:
+    name, key = username("retry"), f"signup-{username('k')}"
+    body = json.dumps({"username": name}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    first = api.call("POST", "/v1/users", data=body, headers=headers)
+    again = api.call("POST", "/v1/users", data=body, headers=headers)  # the answer was lost
+    assert (first.status, again.status) == (200, 200), again.body
+    assert first.json() == again.json()  # the same user, the same token
+    token = again.json()["token"]
+    assert api.ok("GET", "/v1/feed", token=token) is not None
+    other = json.dumps({"username": username("other")}).encode()
+    reused = api.call("POST", "/v1/users", data=other, headers=headers)
+    assert 400 <= reused.status < 500, reused.body
+    assert "another sign-up" in reused.json()["error"]["message"]
+    assert api.call("POST", "/v1/users", {"username": name}).status == 409  # no key: taken

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from common.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
 from common.events.base import TOPIC_FOLLOWS, TOPIC_USERS
 from graph_svc.graph import MAX_FILTER_CANDIDATES, MAX_PAGE_SIZE
 from tests.fakes import decoded
@@ -150,3 +150,30 @@ async def test_profile_changes_outside_the_rules_are_refused(
         await world.graph.update_profile(ada, changes)
     assert refused.value.reason == reason
     assert (await world.graph.get_user(ada)).display_name == ""
+
+
+async def test_a_retried_sign_up_gets_the_first_answer_even_after_a_crash(
+    world: GraphWorld,
+) -> None:
+    user, token = await world.graph.create_user("ada", request_id="k1")
+    assert await world.graph.create_user("ada", request_id="k1") == (user, token)
+    with pytest.raises(AlreadyExists):
+        await world.graph.create_user("ada", request_id="k2")  # another sign-up: taken
+    with pytest.raises(Conflict, match="another sign-up"):
+        await world.graph.create_user("eve", request_id="k1")
+    with pytest.raises(InvalidArgument):
+        await world.graph.create_user("eve", request_id="é" * 3)
+
+    # The process dies after the sign-up was remembered, before the user was created.
+    create = world.store.create_user
+
+    async def crash(*args: object) -> None:
+        raise ConnectionError("killed")
+
+    world.store.create_user = crash  # type: ignore[method-assign,assignment]
+    with pytest.raises(ConnectionError):
+        await world.graph.create_user("bob", request_id="k3")
+    world.store.create_user = create  # type: ignore[method-assign]
+    bob, bob_token = await world.graph.create_user("bob", request_id="k3")
+    assert await world.graph.authenticate(bob_token) == bob.id
+    assert (await world.graph.lookup("bob")).id == bob.id

@@ -174,16 +174,23 @@ class CreateUserRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     USERNAME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     username: _builtins.str
     """3-30 characters of [a-z0-9._]."""
+    request_id: _builtins.str
+    """Makes a retry safe (AIP-155; the Idempotency-Key header in REST): a request with the
+    same id within 24 h answers as the first one did, token included, instead of 409.
+    Up to 255 printable ASCII characters; a unique value per sign-up, e.g. a UUID.
+    """
     def __init__(
         self,
         *,
         username: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
