@@ -155,3 +155,19 @@ def check_page_size(value: int, *, name: str, default: int, maximum: int) -> int
     if value > maximum:
         raise InvalidArgument(f"{name} must be at most {maximum}, got {value}", field=name)
     return value or default
+
+
+MAX_REQUEST_ID_CHARS = 255
+
+
+def check_request_id(request_id: str) -> None:
+    """Validates an AIP-155 request id (the REST Idempotency-Key header)."""
+    if len(request_id) > MAX_REQUEST_ID_CHARS or not (
+        request_id.isascii() and request_id.isprintable()
+    ):
+        raise InvalidArgument(
+            f"the Idempotency-Key (request_id) must be 1-{MAX_REQUEST_ID_CHARS} printable "
+            "ASCII characters",
+            reason="INVALID_REQUEST_ID",
+            field="request_id",
+        )

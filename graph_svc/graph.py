@@ -11,7 +11,14 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from common.errors import Conflict, InvalidArgument, NotFound, Unauthenticated, check_page_size
+from common.errors import (
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    check_page_size,
+    check_request_id,
+)
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from graph_svc.caching import CachedFollowing
@@ -23,7 +30,6 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_FILTER_CANDIDATES = 1000
 MAX_BATCH_USERS = 500
-MAX_REQUEST_ID_CHARS = 255
 # Profile fields a user may change, and their longest length in characters.
 PROFILE_LIMITS = {"display_name": 64, "bio": 300}
 
@@ -98,7 +104,7 @@ class Graph:
         user = User(id=self._ids.next_id(), username=username, created_at_ms=self._clock())
         token = "ps_" + secrets.token_urlsafe(32)
         if request_id:
-            _check_request_id(request_id)
+            check_request_id(request_id)
             # Remembered before the user is created: a crash in between is finished by the
             # retry, which creates the remembered user (creating it twice is harmless).
             signup = await self._store.remember_signup(
@@ -277,18 +283,6 @@ class EdgeQuery(Protocol):
     async def __call__(
         self, user_id: int, before: tuple[int, int] | None, limit: int
     ) -> list[Edge]: ...
-
-
-def _check_request_id(request_id: str) -> None:
-    if len(request_id) > MAX_REQUEST_ID_CHARS or not (
-        request_id.isascii() and request_id.isprintable()
-    ):
-        raise InvalidArgument(
-            f"the Idempotency-Key (request_id) must be 1-{MAX_REQUEST_ID_CHARS} printable "
-            "ASCII characters",
-            reason="INVALID_REQUEST_ID",
-            field="request_id",
-        )
 
 
 def _chunk(requested: int) -> int:

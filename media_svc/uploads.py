@@ -116,10 +116,21 @@ class Uploads:
                 reason=TOO_LARGE,
                 field="media.size_bytes",
             )
-        expires_at_ms = self._clock() + self._policy.url_ttl_s * 1000
-        await self._store.create(
-            Upload(post_id, author_id, media_type, content_type, size_bytes, expires_at_ms)
-        )
+        existing = await self._store.get(post_id)
+        if existing is None:
+            expires_at_ms = self._clock() + self._policy.url_ttl_s * 1000
+            await self._store.create(
+                Upload(post_id, author_id, media_type, content_type, size_bytes, expires_at_ms)
+            )
+        else:  # asked again for the same post (a retried request): the same target
+            spec = (existing.author_id, existing.media_type, existing.content_type)
+            if spec != (author_id, media_type, content_type) or (
+                existing.size_bytes != size_bytes
+            ):
+                raise Conflict(
+                    f"upload {post_id} was opened for another file", reason="UPLOAD_SPEC_CHANGED"
+                )
+            expires_at_ms = existing.expires_at_ms
         token = self._signer.sign(struct.pack(">qq", post_id, expires_at_ms))
         url = f"{self._policy.public_base}/uploads/{post_id}?token={token}"
         return UploadTarget(url, "PUT", expires_at_ms)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from common.errors import InvalidArgument, NotFound, check_page_size
+from common.errors import Conflict, InvalidArgument, NotFound, check_page_size, check_request_id
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from post_svc.models import FeedKey, MediaSpec, Post, PostPage, PostState, UploadTarget
@@ -59,8 +61,11 @@ class Posts:
         self._clock = clock
 
     async def create(
-        self, author_id: int, caption: str, media: MediaSpec | None
+        self, author_id: int, caption: str, media: MediaSpec | None, request_id: str = ""
     ) -> tuple[Post, UploadTarget]:
+        """A post waiting for its media, and where to send it. With a request id, a retry
+        (the first answer lost) gets the same post and upload target; the id with another
+        caption or media is refused."""
         if len(caption) > MAX_CAPTION_CHARS:
             raise InvalidArgument(
                 f"caption is {len(caption)} characters; at most {MAX_CAPTION_CHARS} are allowed",
@@ -75,10 +80,33 @@ class Posts:
             caption=caption,
             created_at_ms=self._clock(),
         )
-        # Slot first: if the media service refuses the spec, no post is left dangling.
+        if request_id:
+            post = await self._remembered(post, request_id, media)
+        # Slot first: if the media service refuses the spec, no post is left dangling. Both
+        # calls are idempotent for one post id, so a retry finishes what a crash cut short.
         upload = await self._uploads.open_upload(post.id, author_id, media)
         await self._store.insert(post)
         return post, upload
+
+    async def _remembered(self, post: Post, request_id: str, media: MediaSpec) -> Post:
+        """The post this request id was first used for, or this one, remembered now."""
+        check_request_id(request_id)
+        fingerprint = hashlib.sha256(
+            repr((post.caption, media.type, media.content_type, media.size_bytes)).encode()
+        ).hexdigest()
+        post_id, first = await self._store.remember_request(
+            post.author_id, request_id, post.id, fingerprint
+        )
+        if first != fingerprint:
+            raise Conflict(
+                "this Idempotency-Key was used for another post; use a new key for each post",
+                reason="IDEMPOTENCY_KEY_REUSED",
+                field="request_id",
+            )
+        if post_id == post.id:
+            return post
+        found = await self._store.get_many([post_id])
+        return found.get(post_id) or replace(post, id=post_id)
 
     async def get(self, post_id: int, viewer_id: int | None) -> Post:
         """A published post, or the viewer's own in any state: a draft (still uploading, or

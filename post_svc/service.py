@@ -85,7 +85,9 @@ class PostServicer(pb_grpc.PostServiceServicer):
         self, request: pb.CreatePostRequest, context: Context
     ) -> pb.CreatePostResponse:
         spec = spec_from_proto(request.media) if request.HasField("media") else None
-        post, upload = await self._posts.create(caller_id(context), request.caption, spec)
+        post, upload = await self._posts.create(
+            caller_id(context), request.caption, spec, request.request_id
+        )
         response = pb.CreatePostResponse(post=post_to_proto(post))
         response.upload.url = upload.url
         response.upload.method = upload.method

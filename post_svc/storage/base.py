@@ -17,7 +17,16 @@ class PostStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def insert(self, post: Post) -> None: ...
+    async def insert(self, post: Post) -> None:
+        """Inserting the same post id again (a retry) changes nothing."""
+        ...
+
+    async def remember_request(
+        self, author_id: int, request_id: str, post_id: int, fingerprint: str
+    ) -> tuple[int, str]:
+        """Records (post id, fingerprint of the request) under the author's request id for
+        REQUEST_TTL_S unless one is recorded; returns the recorded pair."""
+        ...
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]: ...
 
@@ -106,6 +115,8 @@ class StatsStore(Protocol):
         """Counts of every post asked for (zero for posts nothing happened to)."""
         ...
 
+
+REQUEST_TTL_S = 24 * 3600  # how long a creating request's id answers a retry
 
 # A cached author summary lives this long unless a ProfileUpdated event drops it sooner.
 AUTHOR_TTL_S = 3600

@@ -9,6 +9,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.cassandra import CassandraStore, Row
 from post_svc.models import FeedKey, Post, PostState
+from post_svc.storage.base import REQUEST_TTL_S
 from post_svc.storage.rows import COLUMNS, media_from, post_from_row, post_row
 
 SCHEMA = (
@@ -22,9 +23,16 @@ SCHEMA = (
         caption text, created_at_ms bigint, media blob,
         PRIMARY KEY (author_id, published_at_ms, post_id))
         WITH CLUSTERING ORDER BY (published_at_ms DESC, post_id DESC)""",
+    # Creating requests by the author's request id, for retries; rows expire after 24 h.
+    """CREATE TABLE IF NOT EXISTS {ks}.post_requests (
+        author_id bigint, request_id text, post_id bigint, fingerprint text,
+        PRIMARY KEY ((author_id, request_id)))""",
 )
 
 STATEMENTS = {
+    "remember_request": "INSERT INTO {ks}.post_requests "
+    "(author_id, request_id, post_id, fingerprint) VALUES (?, ?, ?, ?) "
+    f"IF NOT EXISTS USING TTL {REQUEST_TTL_S}",
     # Conditional like every other write to a post: Paxos orders them. A plain write takes a
     # microsecond client timestamp, a conditional one a millisecond-grained ballot, so a
     # state change in the same millisecond as a plain insert could be shadowed by it.
@@ -52,9 +60,20 @@ class CassandraPostStore(CassandraStore):
     statements = STATEMENTS
 
     async def insert(self, post: Post) -> None:
-        if not await self.applied("insert", post_row(post)):
-            # Ids are unique by construction: a clash is a bug, not a user's mistake.
+        rows = await self.run("insert", post_row(post))
+        if not rows[0]["[applied]"] and rows[0]["author_id"] != post.author_id:
+            # Ids are unique by construction: the same id is a retry of this very post, and
+            # anything else is a bug, not a user's mistake.
             raise RuntimeError(f"post id {post.id} is already taken")
+
+    async def remember_request(
+        self, author_id: int, request_id: str, post_id: int, fingerprint: str
+    ) -> tuple[int, str]:
+        rows = await self.run("remember_request", (author_id, request_id, post_id, fingerprint))
+        row = rows[0]
+        if row["[applied]"]:
+            return post_id, fingerprint
+        return int(row["post_id"]), str(row["fingerprint"])
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
         results = await asyncio.gather(*(self.run("get", (i,)) for i in dict.fromkeys(ids)))

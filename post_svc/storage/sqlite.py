@@ -7,8 +7,10 @@ from typing import Any
 
 from photoshare.media.v1 import media_pb2
 
+from common.ids import now_ms
 from common.sqlite import SqliteStore
 from post_svc.models import FeedKey, Post, PostState
+from post_svc.storage.base import REQUEST_TTL_S
 from post_svc.storage.rows import COLUMNS, post_from_row, post_row
 
 SCHEMA = (
@@ -23,6 +25,15 @@ SCHEMA = (
         published_at_ms INTEGER)""",
     """CREATE INDEX IF NOT EXISTS published_by_author
         ON posts (author_id, published_at_ms, id) WHERE published_at_ms IS NOT NULL""",
+    # Creating requests by the author's request id, for retries (24 h).
+    """CREATE TABLE IF NOT EXISTS post_requests (
+        author_id INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        post_id INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (author_id, request_id))""",
+    "CREATE INDEX IF NOT EXISTS post_requests_by_expiry ON post_requests (expires_at_ms)",
 )
 
 _NEWEST = (2**62, 2**62)
@@ -36,8 +47,28 @@ class SqlitePostStore(SqliteStore):
     async def insert(self, post: Post) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT INTO posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", post_row(post)
+                f"INSERT OR IGNORE INTO posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                post_row(post),
             )
+
+    async def remember_request(
+        self, author_id: int, request_id: str, post_id: int, fingerprint: str
+    ) -> tuple[int, str]:
+        now = now_ms()
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM post_requests WHERE expires_at_ms <= ?", (now,))
+            await tx.execute(
+                "INSERT OR IGNORE INTO post_requests VALUES (?, ?, ?, ?, ?)",
+                (author_id, request_id, post_id, fingerprint, now + REQUEST_TTL_S * 1000),
+            )
+            async with tx.execute(
+                "SELECT post_id, fingerprint FROM post_requests "
+                "WHERE author_id = ? AND request_id = ?",
+                (author_id, request_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None  # written or kept within this transaction
+        return int(row["post_id"]), str(row["fingerprint"])
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Post]:
         found: dict[int, Post] = {}

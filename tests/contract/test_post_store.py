@@ -70,3 +70,16 @@ async def test_published_by_authors_newest_first_before_a_key(post_store: PostSt
     assert [p.id for p in await post_store.published_by_authors([7, 8], (30, 5), 2)] == [2, 3]
     many = [*range(1000, 1500), 7]  # more authors than one statement takes
     assert [p.id for p in await post_store.published_by_authors(many, None, 10)] == [5, 3, 1]
+
+
+async def test_a_creating_request_is_remembered_once_per_author(post_store: PostStore) -> None:
+    assert await post_store.remember_request(7, "k1", 100, "fp-a") == (100, "fp-a")
+    assert await post_store.remember_request(7, "k1", 101, "fp-b") == (100, "fp-a")
+    assert await post_store.remember_request(8, "k1", 102, "fp-c") == (102, "fp-c")
+
+
+async def test_inserting_the_same_post_again_changes_nothing(post_store: PostStore) -> None:
+    post = Post(1, 7, "first", 1_000)
+    await post_store.insert(post)
+    await post_store.insert(post)  # a retried request
+    assert await post_store.get_many([1]) == {1: post}

@@ -372,3 +372,31 @@ def test_a_sign_up_retried_with_its_idempotency_key_gets_the_first_answer(
     assert 400 <= reused.status < 500, reused.body
     assert "another sign-up" in reused.json()["error"]["message"]
     assert api.call("POST", "/v1/users", {"username": name}).status == 409  # no key: taken
+
+
+def test_a_post_retried_with_its_idempotency_key_is_one_post(
+    api: Api, samples: Path, username: Names
+) -> None:
+    _, ada = api.sign_up(username("ada"))
+    photo = samples / "camera" / "Canon_40D.jpg"
+    spec = {"type": "PHOTO", "contentType": "image/jpeg", "sizeBytes": str(photo.stat().st_size)}
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {ada}",
+        "Idempotency-Key": f"post-{username('k')}",
+    }
+    body = json.dumps({"caption": "once", "media": spec}).encode()
+    first = api.call("POST", "/v1/posts", data=body, headers=headers)
+    again = api.call("POST", "/v1/posts", data=body, headers=headers)
+    assert (first.status, again.status) == (200, 200), again.body
+    assert first.json() == again.json()  # the same post and upload target
+    put = api.call("PUT", again.json()["upload"]["url"], data=photo.read_bytes())
+    assert put.status == 202, put.body
+    post_id = first.json()["post"]["id"]
+    assert api.wait_until_settled(ada, post_id)["state"] == "POST_STATE_PUBLISHED"
+    grid = api.ok("GET", f"/v1/users/{first.json()['post']['authorId']}/posts", token=ada)
+    assert [p["id"] for p in grid["posts"]] == [post_id]
+    changed = json.dumps({"caption": "twice", "media": spec}).encode()
+    reused = api.call("POST", "/v1/posts", data=changed, headers=headers)
+    assert 400 <= reused.status < 500, reused.body
+    assert "another post" in reused.json()["error"]["message"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from photoshare.media.v1 import media_pb2
 
-from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from common.errors import Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
 from media_svc.models import UploadState
 from media_svc.pipeline import EXPIRED_REASON
 from tests.unit.media_svc.conftest import JPEG, World
@@ -301,3 +301,11 @@ async def uploaded_avatar(world: World, upload_id: int, data: bytes) -> None:
 async def test_an_avatar_must_be_a_photo(world: World) -> None:
     with pytest.raises(InvalidArgument, match="an avatar"):
         await world.uploads.open_slot(8, 9, "AVATAR", "video/mp4", 100)
+
+
+async def test_a_slot_asked_again_for_the_same_post_is_the_same_target(world: World) -> None:
+    first = await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
+    world.clock.now += 1_000
+    assert await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG)) == first
+    with pytest.raises(Conflict):
+        await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG) + 1)

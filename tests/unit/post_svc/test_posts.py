@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from photoshare.media.v1 import media_pb2
 
-from common.errors import InvalidArgument, NotFound
+from common.errors import Conflict, InvalidArgument, NotFound
 from common.events.base import TOPIC_POSTS
 from post_svc.models import MediaSpec, PostState
 from post_svc.posts import MAX_BATCH, MAX_CAPTION_CHARS
@@ -162,3 +162,15 @@ async def test_a_draft_is_visible_to_its_author_only(world: PostWorld) -> None:
                 await world.posts.get(draft.id, stranger)
     published = await published_post(world, 2_000)
     assert (await world.posts.get(published, None)).state is PostState.PUBLISHED
+
+
+async def test_a_retried_post_with_its_request_id_is_the_same_post(world: PostWorld) -> None:
+    post, upload = await world.posts.create(AUTHOR, "sunset", PHOTO, request_id="k1")
+    again, upload_again = await world.posts.create(AUTHOR, "sunset", PHOTO, request_id="k1")
+    assert (again.id, upload_again) == (post.id, upload)
+    other, _ = await world.posts.create(AUTHOR + 1, "sunset", PHOTO, request_id="k1")
+    assert other.id != post.id  # request ids are per author
+    with pytest.raises(Conflict, match="another post"):
+        await world.posts.create(AUTHOR, "a different caption", PHOTO, request_id="k1")
+    assert [p.id for p in (await world.posts.user_posts(AUTHOR, 10, "")).posts] == []
+    assert world.uploads.asked == [post.id, post.id, other.id]

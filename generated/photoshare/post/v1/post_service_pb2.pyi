@@ -139,8 +139,14 @@ class CreatePostRequest(_message.Message):
 
     CAPTION_FIELD_NUMBER: _builtins.int
     MEDIA_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     caption: _builtins.str
     """Up to 2200 characters."""
+    request_id: _builtins.str
+    """Makes a retry safe (AIP-155; the Idempotency-Key header in REST): the same id from the
+    same author within 24 h answers the same post and upload target instead of a second post.
+    Up to 255 printable ASCII characters.
+    """
     @_builtins.property
     def media(self) -> Global___MediaSpec: ...
     def __init__(
@@ -148,10 +154,11 @@ class CreatePostRequest(_message.Message):
         *,
         caption: _builtins.str = ...,
         media: Global___MediaSpec | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "media", b"media"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caption", b"caption", "media", b"media", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
