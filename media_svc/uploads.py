@@ -124,9 +124,7 @@ class Uploads:
             )
         else:  # asked again for the same post (a retried request): the same target
             spec = (existing.author_id, existing.media_type, existing.content_type)
-            if spec != (author_id, media_type, content_type) or (
-                existing.size_bytes != size_bytes
-            ):
+            if spec != (author_id, media_type, content_type) or (existing.size_bytes != size_bytes):
                 raise Conflict(
                     f"upload {post_id} was opened for another file", reason="UPLOAD_SPEC_CHANGED"
                 )
