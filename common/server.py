@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from common.mesh_auth import MeshCredentials, VerifyingInterceptor, signing_interceptors
 from common.rpc_errors import ErrorMappingInterceptor
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,14 @@ class Service(Protocol):
 
     @property
     def service_names(self) -> Sequence[str]: ...
+
+    @property
+    def credentials(self) -> MeshCredentials:
+        """What every caller must prove (the health service apart)."""
+        ...
+
+    @property
+    def reflection(self) -> bool: ...
 
     def register(self, server: grpc.aio.Server) -> None:
         """Adds the servicers to the server."""
@@ -52,7 +61,10 @@ async def serve(
 ) -> None:
     """Runs `service` on `address` until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or _stop_on_signals()
-    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()], options=SERVER_OPTIONS)
+    server = grpc.aio.server(
+        interceptors=[VerifyingInterceptor(service.credentials), ErrorMappingInterceptor()],
+        options=SERVER_OPTIONS,
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     service.register(server)
@@ -60,9 +72,10 @@ async def serve(
     for name in names:
         # Not ready until the stores are open; the overall entry "" would start SERVING.
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    reflection.enable_server_reflection(
-        (*service.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    if service.reflection:
+        reflection.enable_server_reflection(
+            (*service.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot listen on {address}")
     await server.start()
@@ -98,11 +111,12 @@ def configure_logging(level: str) -> None:
     logging.getLogger("kafka").setLevel(logging.WARNING)  # a line per connection otherwise
 
 
-def insecure_channel(address: str) -> grpc.aio.Channel:
-    """A channel to another service of the mesh: calls wait for a connection within their
-    deadline, and UNAVAILABLE is retried."""
+def insecure_channel(address: str, credentials: MeshCredentials) -> grpc.aio.Channel:
+    """A channel to another service of the mesh: every call carries the mesh's credential,
+    waits for a connection within its deadline, and UNAVAILABLE is retried."""
     return grpc.aio.insecure_channel(
         address,
+        interceptors=signing_interceptors(credentials),
         options=(
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -139,7 +153,9 @@ class ServiceApp:
 
     service_names: Sequence[str]
     registrations: Sequence[Registration]
+    credentials: MeshCredentials  # what a caller must prove (common/mesh_auth.py)
     resources: Sequence[Resource] = ()
+    reflection: bool = False
     workers: Sequence[Worker] = ()
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 

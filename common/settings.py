@@ -42,6 +42,8 @@ class Settings:
     photo_timeout_s: float = 30.0
     video_timeout_s: float = 300.0
     rpc_timeout_s: float = 5.0
+    # gRPC server reflection (for grpcurl); off: it lists every service to anyone.
+    grpc_reflection: bool = False
     event_poll_interval_s: float = 0.02
     log_level: str = "INFO"
     secret: str = ""
@@ -115,4 +117,19 @@ def _path(raw: str) -> Path:
     return Path(raw)
 
 
-_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str: str, type(Path()): _path}
+def _bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+_bool.__name__ = "boolean (1/0, true/false)"
+_PARSERS: dict[type, Callable[[str], Any]] = {
+    int: int,
+    float: float,
+    str: str,
+    bool: _bool,
+    type(Path()): _path,
+}

@@ -7,6 +7,7 @@ from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -25,23 +26,24 @@ WORKER_ID = 4  # notification positions are ids of their own
 
 
 def build(settings: Settings) -> ServiceApp:
+    secret = load_secret(settings.secret, settings.data_dir)
+    credentials = MeshCredentials(secret)
     store = make_timeline_store(settings)
     post_cache = make_post_cache(settings)
     event_log = event_log_for(settings)
     graph = GraphClient(
-        insecure_channel(settings.graph_addr),
+        insecure_channel(settings.graph_addr, credentials),
         timeout_s=settings.rpc_timeout_s,
         stream_timeout_s=STREAM_TIMEOUT_S,
     )
     posts = CachedPosts(
         PostClient(
-            insecure_channel(settings.post_addr),
+            insecure_channel(settings.post_addr, credentials),
             timeout_s=settings.rpc_timeout_s,
             stream_timeout_s=STREAM_TIMEOUT_S,
         ),
         post_cache,
     )
-    secret = load_secret(settings.secret, settings.data_dir)
     feed = HomeFeed(
         store,
         graph,
@@ -67,6 +69,8 @@ def build(settings: Settings) -> ServiceApp:
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
+        credentials=credentials,
+        reflection=settings.grpc_reflection,
         registrations=(
             lambda server: feed_service_pb2_grpc.add_FeedServiceServicer_to_server(
                 servicer, server

@@ -14,8 +14,10 @@ from photoshare.media.v1 import media_service_pb2
 from photoshare.post.v1 import post_service_pb2
 
 from common.http import runner
+from common.mesh_auth import MeshCredentials
 from common.server import configure_logging, insecure_channel
 from common.settings import Settings
+from common.signing import load_secret
 from gateway.app import Gateway
 from gateway.auth import TokenResolver
 from gateway.routes import routes_for
@@ -30,7 +32,12 @@ def build(settings: Settings) -> Gateway:
         media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]: settings.media_addr,
         feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"]: settings.feed_addr,
     }
-    channels = {service.full_name: insecure_channel(a) for service, a in addresses.items()}
+    # The gateway proves to every service that it is one of the mesh (common/mesh_auth.py).
+    credentials = MeshCredentials(load_secret(settings.secret, settings.data_dir))
+    channels = {
+        service.full_name: insecure_channel(address, credentials)
+        for service, address in addresses.items()
+    }
     tokens = TokenResolver(
         channels["photoshare.graph.v1.GraphService"], timeout_s=settings.rpc_timeout_s
     )

@@ -7,6 +7,7 @@ from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -22,16 +23,17 @@ WORKER_ID = 1
 
 
 def build(settings: Settings) -> ServiceApp:
+    secret = load_secret(settings.secret, settings.data_dir)
+    credentials = MeshCredentials(secret)
     store = make_graph_store(settings)
     following_cache = make_following_cache(settings)
     event_log = event_log_for(settings)
-    secret = load_secret(settings.secret, settings.data_dir)
     graph = Graph(
         store,
         CachedFollowing(store, following_cache),
         GraphEventPublisher(event_log),
         AvatarUploadsClient(
-            insecure_channel(settings.media_addr), timeout_s=settings.rpc_timeout_s
+            insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
         IdGenerator(WORKER_ID),
         Signer(secret, purpose="graph-page"),
@@ -40,6 +42,8 @@ def build(settings: Settings) -> ServiceApp:
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
+        credentials=credentials,
+        reflection=settings.grpc_reflection,
         registrations=(
             lambda server: graph_service_pb2_grpc.add_GraphServiceServicer_to_server(
                 servicer, server

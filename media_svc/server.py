@@ -7,6 +7,7 @@ import sys
 from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
+from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -26,10 +27,11 @@ SWEEP_INTERVAL_S = 60.0
 
 
 def build(settings: Settings) -> ServiceApp:
+    secret = load_secret(settings.secret, settings.data_dir)
+    credentials = MeshCredentials(secret)
     store = make_upload_store(settings)
     blobs = FileBlobStore(settings.data_dir)
     event_log = event_log_for(settings)
-    secret = load_secret(settings.secret, settings.data_dir)
     pool = ProcessPool(
         [sys.executable, "-m", WORKER_MODULE, worker_limits(settings).to_json()],
         size=settings.media_workers,
@@ -68,6 +70,8 @@ def build(settings: Settings) -> ServiceApp:
     )
     return ServiceApp(
         service_names=(SERVICE_NAME,),
+        credentials=credentials,
+        reflection=settings.grpc_reflection,
         registrations=(
             lambda server: media_service_pb2_grpc.add_MediaServiceServicer_to_server(
                 servicer, server

@@ -7,6 +7,7 @@ from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -32,14 +33,15 @@ WORKER_ID = 2
 
 
 def build(settings: Settings) -> ServiceApp:
+    secret = load_secret(settings.secret, settings.data_dir)
+    credentials = MeshCredentials(secret)
     store = make_post_store(settings)
     event_log = event_log_for(settings)
     media = MediaUploadsClient(
-        insecure_channel(settings.media_addr), timeout_s=settings.rpc_timeout_s
+        insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
     )
     engagement_store = make_engagement_store(settings)
     stats = make_stats_store(settings)
-    secret = load_secret(settings.secret, settings.data_dir)
     ids = IdGenerator(WORKER_ID)
     posts = Posts(
         store, media, PostEventPublisher(event_log), ids, Signer(secret, purpose="post-cursor")
@@ -56,7 +58,7 @@ def build(settings: Settings) -> ServiceApp:
     author_cache = make_author_cache(settings)
     authors = Authors(
         UserDirectoryClient(
-            insecure_channel(settings.graph_addr), timeout_s=settings.rpc_timeout_s
+            insecure_channel(settings.graph_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
         author_cache,
     )
@@ -64,6 +66,8 @@ def build(settings: Settings) -> ServiceApp:
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
+        credentials=credentials,
+        reflection=settings.grpc_reflection,
         registrations=(
             lambda server: post_service_pb2_grpc.add_PostServiceServicer_to_server(
                 servicer, server

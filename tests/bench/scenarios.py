@@ -14,12 +14,14 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
-import grpc
 import pyvips
 from photoshare.feed.v1 import feed_service_pb2 as fpb
 from photoshare.feed.v1 import feed_service_pb2_grpc as fgrpc
 
+from common.mesh_auth import MeshCredentials
 from common.metadata import as_caller
+from common.server import insecure_channel
+from common.signing import load_secret
 from deploy.local import Mesh
 from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
@@ -68,6 +70,7 @@ class Bench:
         big = min(config.big_author_followers, config.users - 1) or 10
         self.graph = await seed_graph(
             self.env["PHOTOSHARE_GRAPH_ADDR"],
+            self.credentials,
             users=config.users,
             celebrities=config.celebrities,
             celebrity_followers=config.celebrity_followers,
@@ -102,6 +105,12 @@ class Bench:
         await asyncio.to_thread(cleanup_servers, self.env)
 
     # --- operations -------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> MeshCredentials:
+        """The mesh's credentials, to call services directly as a member of the mesh."""
+        secret = load_secret(self.env.get("PHOTOSHARE_SECRET", ""), self.config.root / "data")
+        return MeshCredentials(secret)
 
     @property
     def base(self) -> str:
@@ -287,7 +296,7 @@ class Bench:
         self, rates: list[float], seconds: float, *, via: str
     ) -> list[dict[str, Any]]:
         curve = []
-        channel = grpc.aio.insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"])
+        channel = insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"], self.credentials)
         try:
             if via == "grpc":
                 mix = self._grpc_mix(fgrpc.FeedServiceStub(channel))
@@ -332,7 +341,7 @@ class Bench:
         """Feed latency over gRPC by page size at one offered rate: a page is hydrated with a
         constant number of round trips, so time grows with the bytes, not with calls."""
         results = []
-        channel = grpc.aio.insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"])
+        channel = insecure_channel(self.env["PHOTOSHARE_FEED_ADDR"], self.credentials)
         try:
             stub = fgrpc.FeedServiceStub(channel)
             for limit in (5, 20, 50, 100):
@@ -480,7 +489,12 @@ class Bench:
 
     async def _post_exact(self, author: int, data: bytes, content_type: str) -> tuple[int, float]:
         return await post_photo(
-            self.env["PHOTOSHARE_POST_ADDR"], self.session, author, data, content_type
+            self.env["PHOTOSHARE_POST_ADDR"],
+            self.credentials,
+            self.session,
+            author,
+            data,
+            content_type,
         )
 
     async def strategy_run(self, rate: float, seconds: float) -> dict[str, Any]:

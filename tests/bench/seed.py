@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import TypeVar
 
 import aiohttp
-import grpc
 from photoshare.graph.v1 import graph_service_pb2 as gpb
 from photoshare.graph.v1 import graph_service_pb2_grpc as ggrpc
 from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as ppb
 from photoshare.post.v1 import post_service_pb2_grpc as pgrpc
 
+from common.mesh_auth import MeshCredentials
 from common.metadata import as_caller
+from common.server import insecure_channel
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -59,6 +60,7 @@ async def bounded(
 
 async def seed_graph(
     graph_addr: str,
+    credentials: MeshCredentials,
     *,
     users: int,
     celebrities: int,
@@ -67,7 +69,7 @@ async def seed_graph(
     rng: random.Random,
 ) -> Graph:
     graph = Graph()
-    async with grpc.aio.insecure_channel(graph_addr) as channel:
+    async with insecure_channel(graph_addr, credentials) as channel:
         stub = ggrpc.GraphServiceStub(channel)
 
         run = f"{rng.getrandbits(24):06x}"
@@ -106,6 +108,7 @@ async def seed_graph(
 
 async def post_photo(
     post_addr: str,
+    credentials: MeshCredentials,
     session: aiohttp.ClientSession,
     author: int,
     photo: bytes,
@@ -118,7 +121,7 @@ async def post_photo(
         if content_type.startswith("video/")
         else media_pb2.MEDIA_TYPE_PHOTO
     )
-    async with grpc.aio.insecure_channel(post_addr) as channel:
+    async with insecure_channel(post_addr, credentials) as channel:
         stub = pgrpc.PostServiceStub(channel)
         spec = ppb.MediaSpec(type=kind, content_type=content_type, size_bytes=len(photo))
         reply = await stub.CreatePost(

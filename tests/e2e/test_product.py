@@ -8,9 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import pyvips
+from grpc_reflection.v1alpha import reflection_pb2 as reflection_pb
+from grpc_reflection.v1alpha import reflection_pb2_grpc as reflection_grpc
+from photoshare.graph.v1 import graph_service_pb2 as graph_pb
+from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
 
+from common.metadata import as_caller
+from deploy.local import Mesh
 from tests.e2e.conftest import CELEBRITY_THRESHOLD, Api, eventually
 
 pytestmark = pytest.mark.e2e
@@ -400,3 +407,33 @@ def test_a_post_retried_with_its_idempotency_key_is_one_post(
     reused = api.call("POST", "/v1/posts", data=changed, headers=headers)
     assert 400 <= reused.status < 500, reused.body
     assert "another post" in reused.json()["error"]["message"]
+
+
+async def test_services_refuse_a_caller_without_the_mesh_credential(
+    api: Api, mesh: Mesh, username: Names
+) -> None:
+    """What grpcurl could do to a service port before: act as any user, check any token,
+    list every service."""
+    ada_id, ada = api.sign_up(username("ada"))
+    bob_id, _ = api.sign_up(username("bob"))
+    async with grpc.aio.insecure_channel(mesh.env["PHOTOSHARE_GRAPH_ADDR"]) as channel:
+        stub = graph_grpc.GraphServiceStub(channel)
+        forged = stub.Follow(
+            graph_pb.FollowRequest(followed_id=int(ada_id)),
+            metadata=as_caller(int(bob_id)),
+            timeout=5,
+        )
+        probe = stub.Authenticate(graph_pb.AuthenticateRequest(token=ada), timeout=5)
+        for call in (forged, probe):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        reflection = reflection_grpc.ServerReflectionStub(channel)
+        listing = reflection.ServerReflectionInfo(
+            iter([reflection_pb.ServerReflectionRequest(list_services="")]), timeout=5
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as hidden:
+            await listing.read()
+        assert hidden.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    followers = api.ok("GET", f"/v1/users/{ada_id}/followers", token=ada)["users"]
+    assert followers == []

@@ -8,6 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from common.mesh_auth import MeshCredentials
 from common.server import insecure_channel
 
 
@@ -20,7 +21,7 @@ def free_port() -> int:
 
 async def test_a_call_waits_for_a_server_that_comes_up_within_its_deadline() -> None:
     port = free_port()
-    channel = insecure_channel(f"127.0.0.1:{port}")
+    channel = insecure_channel(f"127.0.0.1:{port}", MeshCredentials(b"mesh secret"))
     stub = health_pb2_grpc.HealthStub(channel)
     # Nothing listens yet: the channel fails to connect and backs off before trying again.
     with pytest.raises(grpc.aio.AioRpcError) as early:

@@ -1,0 +1,88 @@
+"""Trust between services on real gRPC servers: only a caller holding the mesh's secret is
+served, and the user a call is for cannot be forged or swapped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from photoshare.graph.v1 import graph_service_pb2 as pb
+from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
+
+from common.mesh_auth import CREDENTIAL_KEY, MeshCredentials, VerifyingInterceptor
+from common.metadata import USER_ID_KEY, as_caller, optional_caller_id
+from common.server import insecure_channel
+from tests.unit.common.test_channels import free_port
+
+SECRET = b"the mesh's secret"
+
+
+class WhoAmI(pb_grpc.GraphServiceServicer):
+    """Answers Authenticate with the user the call says it is for (0: nobody)."""
+
+    async def Authenticate(
+        self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.AuthenticateResponse:
+        return pb.AuthenticateResponse(user_id=optional_caller_id(context) or 0)
+
+    async def StreamFollowerIds(
+        self, request: pb.StreamFollowerIdsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.StreamFollowerIdsResponse]:
+        yield pb.StreamFollowerIdsResponse(follower_ids=[optional_caller_id(context) or 0])
+
+
+@pytest.fixture
+async def address() -> AsyncIterator[str]:
+    server = grpc.aio.server(interceptors=[VerifyingInterceptor(MeshCredentials(SECRET))])
+    pb_grpc.add_GraphServiceServicer_to_server(WhoAmI(), server)  # type: ignore[abstract]
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    address = f"127.0.0.1:{free_port()}"
+    server.add_insecure_port(address)
+    await server.start()
+    yield address
+    await server.stop(None)
+
+
+async def test_a_mesh_channel_is_served_with_the_user_it_names(address: str) -> None:
+    async with insecure_channel(address, MeshCredentials(SECRET)) as channel:
+        stub = pb_grpc.GraphServiceStub(channel)
+        reply = await stub.Authenticate(pb.AuthenticateRequest(), metadata=as_caller(7))
+        assert reply.user_id == 7
+        assert (await stub.Authenticate(pb.AuthenticateRequest())).user_id == 0
+        streamed = stub.StreamFollowerIds(pb.StreamFollowerIdsRequest(), metadata=as_caller(9))
+        assert [r.follower_ids[0] async for r in streamed] == [9]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        as_caller(7),  # a forged identity with no credential (grpcurl from anywhere)
+        (),  # an internal call with no credential
+        ((USER_ID_KEY, "7"), (CREDENTIAL_KEY, MeshCredentials(b"guess").sign("7"))),
+        ((USER_ID_KEY, "8"), (CREDENTIAL_KEY, MeshCredentials(SECRET).sign("7"))),  # swapped
+        ((CREDENTIAL_KEY, "not-a-credential"),),
+    ],
+)
+async def test_strangers_and_forgeries_are_refused(
+    address: str, metadata: tuple[tuple[str, str], ...]
+) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.GraphServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Authenticate(pb.AuthenticateRequest(token="x"), metadata=metadata)
+        assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        # Probes may still ask whether the service is up.
+        health_stub = health_pb2_grpc.HealthStub(channel)
+        assert (await health_stub.Check(health_pb2.HealthCheckRequest())).status
+
+
+async def test_a_credential_expires() -> None:
+    now = [1_000_000.0]
+    credentials = MeshCredentials(SECRET, clock=lambda: now[0])
+    metadata = ((USER_ID_KEY, "7"), (CREDENTIAL_KEY, credentials.sign("7")))
+    assert credentials.verify(metadata)
+    now[0] += 61
+    assert not credentials.verify(metadata)
