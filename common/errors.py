@@ -120,6 +120,12 @@ class Conflict(FailedPrecondition):
     http_status = 409
 
 
+class ResourceExhausted(PhotoshareError):
+    code = "RESOURCE_EXHAUSTED"
+    http_status = 429
+    default_reason = "RATE_LIMITED"
+
+
 class Gone(FailedPrecondition):
     http_status = 410
 

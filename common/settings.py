@@ -42,6 +42,8 @@ class Settings:
     photo_timeout_s: float = 30.0
     video_timeout_s: float = 300.0
     rpc_timeout_s: float = 5.0
+    # Multiplies every rate limit (gateway/limits.py); 0 turns them off, for load tests.
+    rate_limit_scale: float = 1.0
     # gRPC server reflection (for grpcurl); off: it lists every service to anyone.
     grpc_reflection: bool = False
     event_poll_interval_s: float = 0.02

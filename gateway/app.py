@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,17 +22,26 @@ from common.errors import (
     MethodNotAllowed,
     NotFound,
     PhotoshareError,
+    ResourceExhausted,
+    Unauthenticated,
     error_class_for_http_status,
 )
 from common.http import domain_error_response, error_response
 from common.metadata import as_caller
 from gateway.auth import TokenResolver
+from gateway.limits import ADDRESS, UPLOAD, USER, Policy, RateLimiter
 from gateway.routes import Route
 from gateway.transcode import build_request, to_json
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Calls that open an upload slot: they draw on the user's upload budget too.
+UPLOAD_PATHS = (
+    "/photoshare.post.v1.PostService/CreatePost",
+    "/photoshare.graph.v1.GraphService/CreateAvatarUpload",
+)
+Metadata = tuple[tuple[str, str], ...]
 # A JSON body is at most 1 MiB: one that takes longer than this to arrive is a slow-loris.
 BODY_TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 1.0
@@ -42,7 +52,9 @@ class Gateway:
     """Turns REST calls into gRPC calls, one channel per backend service.
 
     Example:
-        gateway = Gateway(routes_for(services), channels, TokenResolver(graph_channel, ...))
+        gateway = Gateway(
+            routes_for(services), channels, TokenResolver(graph_channel, ...), limiter
+        )
         web.run_app(gateway.app())
     """
 
@@ -51,12 +63,14 @@ class Gateway:
         routes: Sequence[Route],
         channels: Mapping[str, grpc.aio.Channel],
         tokens: TokenResolver,
+        limits: RateLimiter,
         *,
         timeout_s: float = 5.0,
     ) -> None:
         self._routes = list(routes)
         self._channels = channels
         self._tokens = tokens
+        self._limits = limits
         self._timeout_s = timeout_s
         self._calls = {
             route.grpc_path: channels[route.service_name].unary_unary(
@@ -84,11 +98,7 @@ class Gateway:
                 )
             return domain_error_response(NotFound(f"no API at {request.method} {request.path}"))
         try:
-            metadata = (
-                ()
-                if route.public
-                else as_caller(await self._tokens.user_id(request.headers.get("Authorization")))
-            )
+            metadata = await self._admit(route, request)
             message = build_request(
                 route,
                 params,
@@ -99,11 +109,48 @@ class Gateway:
             response = await self._calls[route.grpc_path](
                 message, metadata=metadata, timeout=self._timeout_s
             )
+        except _Limited as exc:
+            return exc.response
         except PhotoshareError as exc:
             return domain_error_response(exc)
         except grpc.aio.AioRpcError as exc:
             return _rpc_error_response(exc)
         return web.json_response(to_json(response))
+
+    async def _admit(self, route: Route, request: web.Request) -> Metadata:
+        """Who the call is for, once the limits let it through: a client address has its own
+        budget until it authenticates (sign-ups, token guesses), a user theirs after."""
+        address = request.remote or "unknown"
+        if route.public:
+            await self._take(ADDRESS, address)
+            return ()
+        try:
+            user_id = await self._tokens.user_id(request.headers.get("Authorization"))
+        except Unauthenticated:
+            await self._take(ADDRESS, address)  # a wrong token costs the address
+            raise
+        await self._take(USER, str(user_id))
+        if route.grpc_path in UPLOAD_PATHS:
+            await self._take(UPLOAD, str(user_id))
+        return as_caller(user_id)
+
+    async def _take(self, policy: Policy, who: str) -> None:
+        applied, decision = await self._limits.check(policy, who)
+        if decision.allowed:
+            return
+        retry_s = max(1, math.ceil(decision.retry_after_s))
+        error = ResourceExhausted(
+            f"too many requests ({applied.name} limit: {applied.per_minute:g} a minute); "
+            f"try again in {retry_s} s",
+            metadata={"policy": applied.name},
+        )
+        window_s = round(applied.burst * 60 / applied.per_minute)
+        headers = {
+            "Retry-After": str(retry_s),
+            "RateLimit-Policy": f'"{applied.name}";q={applied.burst};w={window_s}',
+            "RateLimit": f'"{applied.name}";r={decision.remaining};t={math.ceil(decision.reset_s)}',
+        }
+        raise _Limited(domain_error_response(error, headers=headers))
 
     def _match(self, request: web.Request) -> tuple[Route | None, dict[str, str]]:
         for route in self._routes:
@@ -147,6 +194,14 @@ async def _read_body(request: web.Request) -> bytes:
         raise web.HTTPRequestTimeout(
             reason=f"the request body did not arrive within {BODY_TIMEOUT_S:.0f} s"
         ) from exc
+
+
+class _Limited(Exception):
+    """A refusal by a rate limit, carrying its 429 answer."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__("rate limited")
+        self.response = response
 
 
 def _rpc_error_response(exc: grpc.aio.AioRpcError) -> web.Response:

@@ -13,6 +13,7 @@ from photoshare.graph.v1 import graph_service_pb2
 from photoshare.media.v1 import media_service_pb2
 from photoshare.post.v1 import post_service_pb2
 
+from common.backends import redis_client
 from common.http import runner
 from common.mesh_auth import MeshCredentials
 from common.server import configure_logging, insecure_channel
@@ -20,6 +21,7 @@ from common.settings import Settings
 from common.signing import load_secret
 from gateway.app import Gateway
 from gateway.auth import TokenResolver
+from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
 from gateway.routes import routes_for
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,19 @@ def build(settings: Settings) -> Gateway:
     tokens = TokenResolver(
         channels["photoshare.graph.v1.GraphService"], timeout_s=settings.rpc_timeout_s
     )
-    return Gateway(routes_for(addresses), channels, tokens, timeout_s=settings.rpc_timeout_s)
+    limiter = RateLimiter(_buckets(settings), scale=settings.rate_limit_scale)
+    return Gateway(
+        routes_for(addresses), channels, tokens, limiter, timeout_s=settings.rpc_timeout_s
+    )
+
+
+def _buckets(settings: Settings) -> BucketStore:
+    """Shared by every gateway process in production; one process's own when embedded."""
+    if settings.production:
+        from gateway.redis_limits import RedisBuckets
+
+        return RedisBuckets(redis_client(settings), prefix=settings.redis_prefix)
+    return InMemoryBuckets()
 
 
 async def main(settings: Settings | None = None) -> None:

@@ -37,16 +37,15 @@ def healthy(base_url: str) -> bool:
 def test_a_killed_service_is_restarted_and_the_rest_keep_serving(tmp_path: Path) -> None:
     env = mesh_env(tmp_path / "data")
     base_url = f"http://127.0.0.1:{env['PHOTOSHARE_HTTP_PORT']}"
-    errors = tmp_path / "stderr.log"
-    with open(errors, "wb") as stderr:
+    errors, output = tmp_path / "stderr.log", tmp_path / "stdout.log"
+    with open(errors, "wb") as stderr, open(output, "wb") as stdout:
         run = subprocess.Popen(
-            [sys.executable, "-m", "deploy.local"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
+            [sys.executable, "-m", "deploy.local"], env=env, stdout=stdout, stderr=stderr
         )
     try:
-        eventually(lambda: healthy(base_url), timeout_s=60)
+        # Up and past its start-up checks (a service that cannot even start stops it all).
+        eventually(lambda: "Photoshare is up" in output.read_text(), timeout_s=60)
+        assert healthy(base_url)
         before = children(run.pid)
         assert set(before) == {"graph_svc", "post_svc", "media_svc", "feed_svc", "gateway"}
         subprocess.run(["kill", "-KILL", str(before["feed_svc"])], check=True)

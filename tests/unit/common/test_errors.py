@@ -56,11 +56,11 @@ def test_a_new_error_is_one_class(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(errors, "_CLASS_BY_CODE", dict(errors._CLASS_BY_CODE))
     monkeypatch.setattr(errors, "_CLASS_BY_HTTP_STATUS", dict(errors._CLASS_BY_HTTP_STATUS))
 
-    class TooManyRequests(errors.PhotoshareError):
-        code = "RESOURCE_EXHAUSTED"
+    class PastTheEnd(errors.PhotoshareError):
+        code = "OUT_OF_RANGE"
 
-    error = TooManyRequests("slow down")
-    assert (error.http_status, error.reason) == (429, "RESOURCE_EXHAUSTED")
-    assert to_status(error).code is grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert domain_error_response(error).status == 429
-    assert errors.error_class_for("RESOURCE_EXHAUSTED") is TooManyRequests
+    error = PastTheEnd("no page 9")
+    assert (error.http_status, error.reason) == (400, "OUT_OF_RANGE")
+    assert to_status(error).code is grpc.StatusCode.OUT_OF_RANGE
+    assert domain_error_response(error).status == 400
+    assert errors.error_class_for("OUT_OF_RANGE") is PastTheEnd

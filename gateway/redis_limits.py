@@ -1,0 +1,39 @@
+"""Token buckets in Redis (production): every gateway process draws from the same bucket. One
+Lua script refills, takes and reports in one round trip, on Redis's clock."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from gateway.limits import Decision, Policy
+
+_TAKE = """
+-- KEYS: bucket; ARGV: rate per ms, capacity. Returns allowed, remaining, retry ms, reset ms.
+local rate, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = math.min(cap, (tonumber(b[1]) or cap) + (now - (tonumber(b[2]) or now)) * rate)
+local ok, retry = 0, 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 else retry = math.ceil((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate) + 1000)
+return {ok, math.floor(tokens), retry, math.ceil((cap - tokens) / rate)}
+"""
+
+
+class RedisBuckets:
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "ps:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._take = client.register_script(_TAKE)
+
+    async def take(self, key: str, policy: Policy) -> Decision:
+        rate_per_ms = policy.per_minute / 60_000
+        allowed, remaining, retry_ms, reset_ms = await self._take(
+            keys=[f"{self._prefix}rl:{{{key}}}"], args=[rate_per_ms, policy.burst]
+        )
+        return Decision(bool(allowed), int(remaining), retry_ms / 1000, reset_ms / 1000)
+
+    async def close(self) -> None:
+        await self._redis.aclose()

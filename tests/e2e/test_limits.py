@@ -1,0 +1,51 @@
+"""Abuse limits through the REST API, on a mesh with tight limits: 429 with Retry-After and
+the IETF RateLimit headers, per address before authentication and per user after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.local import Mesh
+from tests.e2e.conftest import BACKENDS, Api, cleanup_servers, mesh_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=BACKENDS)
+def tight(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    env = mesh_env(tmp_path / "data", request.param)
+    env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0.1"  # address: 10 at once; uploads: 1
+    mesh = Mesh(env, log_dir=tmp_path / "logs")
+    mesh.start()
+    try:
+        mesh.wait_healthy()
+        yield Api(mesh.base_url)
+    finally:
+        mesh.stop()
+        cleanup_servers(env)
+
+
+def test_sign_ups_token_guesses_and_uploads_are_limited(tight: Api) -> None:
+    _, token = tight.sign_up("ada")
+    names = [f"user{i}" for i in range(12)]
+    statuses = [tight.call("POST", "/v1/users", {"username": name}).status for name in names]
+    assert statuses[:9] == [200] * 9  # with ada's, the address's 10
+    assert statuses[-1] == 429
+    refused = tight.call("GET", "/v1/feed", token="ps_guess")  # the address is spent
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Policy"].startswith('"address";q=10;w=')
+    assert refused.headers["RateLimit"].startswith('"address";r=0;t=')
+    error = refused.json()["error"]
+    assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    assert "try again in" in error["message"]
+    # An authenticated user has a budget of their own; new posts (upload slots) a small one.
+    assert tight.call("GET", "/v1/feed", token=token).status == 200
+    spec = {"caption": "", "media": {"type": "PHOTO", "contentType": "image/jpeg", "sizeBytes": 9}}
+    first = tight.call("POST", "/v1/posts", spec, token=token)
+    second = tight.call("POST", "/v1/posts", spec, token=token)
+    assert (first.status, second.status) == (200, 429)
+    assert second.headers["RateLimit-Policy"].startswith('"upload";q=1;w=')
