@@ -20,7 +20,10 @@ def children(parent: int) -> dict[str, int]:
     found = {}
     pids = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
     for pid in pids.split():
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue  # it exited (and was reaped) since pgrep saw it
         if b"-m" in command:
             found[command[command.index(b"-m") + 1].decode()] = int(pid)
     return found
