@@ -107,9 +107,10 @@ class Bench:
 
     # --- operations -------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def credentials(self) -> MeshCredentials:
-        """The mesh's credentials, to call services directly as a member of the mesh."""
+        """The mesh's credentials, to call services directly as a member of the mesh (read
+        once: the mesh made its secret before it started)."""
         secret = load_secret(self.env.get("PHOTOSHARE_SECRET", ""), self.config.root / "data")
         return MeshCredentials(secret)
 
