@@ -12,19 +12,24 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
     from common.cassandra import CassandraConfig
-    from common.events.kafka import KafkaEventLog
+    from common.events.outbox import OutboxEventLog
 
 
-def event_log(settings: Settings) -> SqliteEventLog | KafkaEventLog:
+def event_log(settings: Settings, owner: str) -> SqliteEventLog | OutboxEventLog:
+    """The event log of the service `owner`; in production, Kafka with an outbox in Cassandra
+    for the events Kafka does not take while it is down."""
     if settings.production:
+        from common.events.cassandra_outbox import CassandraOutbox
         from common.events.kafka import KafkaEventLog
+        from common.events.outbox import OutboxEventLog
 
-        return KafkaEventLog(
+        kafka = KafkaEventLog(
             settings.kafka_bootstrap,
             topic_prefix=settings.kafka_topic_prefix,
             partitions=settings.kafka_partitions,
             instance_id=settings.instance_id or socket.gethostname(),
         )
+        return OutboxEventLog(kafka, CassandraOutbox(cassandra_config(settings), owner=owner))
     return SqliteEventLog(
         settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
     )
@@ -43,7 +48,8 @@ def cassandra_config(settings: Settings) -> CassandraConfig:
     )
 
 
-def redis_client(settings: Settings) -> aioredis.Redis:
-    import redis.asyncio as aioredis
+def redis_client(settings: Settings, name: str) -> aioredis.Redis:
+    """A client for one cache, `name` in its log lines; it fails fast while Redis is down."""
+    from common.redis_client import guarded_redis
 
-    return aioredis.Redis.from_url(settings.redis_url, socket_timeout=settings.rpc_timeout_s)
+    return guarded_redis(settings.redis_url, name=f"Redis ({name})")

@@ -17,6 +17,7 @@ PhotoshareError
 │   ├── Conflict            409  another request got there first (sent twice, wrong offset)
 │   └── Gone                410  it ended and cannot be used again (a failed upload)
 ├── MethodNotAllowed        405  the path exists, the HTTP method does not
+├── ResourceExhausted       429  a quota of the caller's is used up (e.g. open uploads)
 └── Unavailable             503  a dependency is down; retrying may help
 """
 

@@ -7,6 +7,9 @@ included. What status a domain error gets is said once, by its class in common.e
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,8 +64,12 @@ MAX_FIELD_SIZE = 8190
 MAX_LINE_SIZE = 8190
 
 
-def runner(app: web.Application) -> web.AppRunner:
-    """An AppRunner with Photoshare's connection limits and JSON errors from the parser."""
+def runner(app: web.Application, *, max_connections_per_address: int = 0) -> web.AppRunner:
+    """An AppRunner with Photoshare's connection limits and JSON errors from the parser.
+
+    `max_connections_per_address` (0: no limit) bounds how many connections one client
+    address holds open at once; one more is closed as soon as it is accepted.
+    """
     return web.AppRunner(
         app,
         access_log=None,
@@ -70,12 +77,52 @@ def runner(app: web.Application) -> web.AppRunner:
         max_headers=MAX_HEADERS,
         max_field_size=MAX_FIELD_SIZE,
         max_line_size=MAX_LINE_SIZE,
+        max_connections_per_address=max_connections_per_address,
     )
 
 
-class _JsonErrorsHandler(web_protocol.RequestHandler):
-    """aiohttp answers what its parser refuses (a header too long, too many headers, a bad
-    request line) before any middleware runs, as text/plain; this keeps the JSON shape."""
+# Open connections per client address, per server (the runner's handlers share their Server).
+_OPEN_BY_ADDRESS: weakref.WeakKeyDictionary[web_server.Server, Counter[str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class _PhotoshareHandler(web_protocol.RequestHandler):
+    """aiohttp's per-connection handler with two additions.
+
+    Its parser's refusals (a header too long, too many headers, a bad request line) are
+    answered before any middleware runs, as text/plain; this keeps the JSON shape. And it
+    counts connections per client address, closing those past the limit at once.
+    """
+
+    def __init__(
+        self, manager: web_server.Server, *, max_connections_per_address: int = 0, **kwargs: Any
+    ) -> None:
+        super().__init__(manager, **kwargs)
+        self._max_per_address = max_connections_per_address
+        self._counted_address: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        if not self._max_per_address or not peer or self._manager is None:
+            return
+        open_here = _OPEN_BY_ADDRESS.setdefault(self._manager, Counter())
+        address = str(peer[0])
+        if open_here[address] >= self._max_per_address:
+            transport.close()  # no answer: a flood of connections gets none
+            return
+        open_here[address] += 1
+        self._counted_address = address
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._counted_address is not None and self._manager is not None:
+            open_here = _OPEN_BY_ADDRESS[self._manager]
+            open_here[self._counted_address] -= 1
+            if not open_here[self._counted_address]:
+                del open_here[self._counted_address]
+            self._counted_address = None
+        super().connection_lost(exc)
 
     def handle_error(
         self,
@@ -94,4 +141,4 @@ class _JsonErrorsHandler(web_protocol.RequestHandler):
 
 # aiohttp's Server builds its handlers from this module global (pinned aiohttp; a test checks
 # that a parser error still answers JSON).
-web_server.RequestHandler = _JsonErrorsHandler  # type: ignore[attr-defined]
+web_server.RequestHandler = _PhotoshareHandler  # type: ignore[attr-defined]

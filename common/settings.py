@@ -42,7 +42,13 @@ class Settings:
     photo_timeout_s: float = 30.0
     video_timeout_s: float = 300.0
     rpc_timeout_s: float = 5.0
-    # Multiplies every rate limit (gateway/limits.py); 0 turns them off, for load tests.
+    # Per user: upload slots waiting for their bytes, and the bytes they declare.
+    max_open_uploads: int = 20
+    max_open_upload_bytes: int = 1024 * 1024 * 1024
+    # Connections one client address may hold open on each HTTP listener.
+    max_connections_per_address: int = 256
+    # Multiplies every rate limit (gateway/limits.py) and the quotas above; 0 turns them
+    # off, for load tests.
     rate_limit_scale: float = 1.0
     # gRPC server reflection (for grpcurl); off: it lists every service to anyone.
     grpc_reflection: bool = False
@@ -109,6 +115,11 @@ class Settings:
             )
         if self.backend not in ("embedded", "production"):
             raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")
+
+    @property
+    def connections_per_address_limit(self) -> int:
+        """The connection cap as the listeners apply it (0: none)."""
+        return round(self.max_connections_per_address * self.rate_limit_scale)
 
     @property
     def production(self) -> bool:

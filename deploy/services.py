@@ -86,6 +86,12 @@ REDIS_PORT = 6379
 
 
 def _redis() -> list[str]:
+    return redis_command(REDIS_PORT, STATE / "redis")
+
+
+def redis_command(port: int, data: Path) -> list[str]:
+    """A Redis on 127.0.0.1:`port` (installed from Debian when missing); the outage tests
+    start their own with it."""
     if shutil.which("redis-server") is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         _run([*sudo, "apt-get", "update", "-qq"])
@@ -94,13 +100,12 @@ def _redis() -> list[str]:
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             stdout=subprocess.DEVNULL,
         )
-    data = STATE / "redis"
     data.mkdir(parents=True, exist_ok=True)
     # Timelines and caches only: they are rebuilt from Cassandra, so no persistence is needed.
     return [
         "redis-server",
         "--port",
-        str(REDIS_PORT),
+        str(port),
         "--bind",
         HOST,
         "--save",
@@ -128,15 +133,20 @@ KAFKA_CONTROLLER_PORT = 9093
 
 
 def _kafka() -> list[str]:
+    return kafka_command(STATE / "kafka", KAFKA_PORT, KAFKA_CONTROLLER_PORT)
+
+
+def kafka_command(home: Path, port: int, controller_port: int) -> list[str]:
+    """A single-node KRaft broker on 127.0.0.1:`port` keeping its data under `home`
+    (formatted on first use); the outage tests start their own with it."""
     lib = _maven_libs("kafka")
-    home = STATE / "kafka"
     conf = SERVERS / "kafka" / "conf"
     properties = _template(
         conf / "server.properties.template",
         home / "server.properties",
         data=home / "data",
-        port=KAFKA_PORT,
-        controller_port=KAFKA_CONTROLLER_PORT,
+        port=port,
+        controller_port=controller_port,
     )
     classpath = f"{lib}/*"
     if not (home / "data" / "meta.properties").exists():

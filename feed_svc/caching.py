@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator, Sequence
 
 from photoshare.post.v1.post_service_pb2 import Post
 
+from common.errors import Unavailable
 from feed_svc.models import Candidate, FeedKey, Hydration, PostSource
 from feed_svc.storage.base import PostCache
 
 
 class CachedPosts:
     """Hydration reads published posts from the cache first; a post that changed after it was
-    published (AVIF renditions added) is refreshed by `refresh`."""
+    published (AVIF renditions added) is refreshed by `refresh`. While the cache is down,
+    reads go to post_svc; a refresh fails (its event waits for the cache to come back)."""
 
     def __init__(self, posts: PostSource, cache: PostCache) -> None:
         self._posts = posts
         self._cache = cache
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, Post]:
-        cached = await self._cache.get_posts(post_ids)
+        try:
+            cached = await self._cache.get_posts(post_ids)
+        except Unavailable:
+            cached = {}  # the cache is down: every post is read from post_svc
         found = {i: Post.FromString(data) for i, data in cached.items()}
         missing = [i for i in post_ids if i not in found]
         if missing:
             fetched = await self._posts.get_many(missing)
-            await self._cache.put_posts({i: p.SerializeToString() for i, p in fetched.items()})
+            with contextlib.suppress(Unavailable):  # a fill only saves the next read work
+                await self._cache.put_posts({i: p.SerializeToString() for i, p in fetched.items()})
             found.update(fetched)
         return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1.post_service_pb2 import Post
 
-from common.errors import check_page_size
+from common.errors import Unavailable, check_page_size
 from common.signing import KeysetCursor, Signer
 from feed_svc.merge import each, merge_newest_first, take
 from feed_svc.models import (
@@ -63,10 +64,12 @@ class HomeFeed:
     async def read(self, reader_id: int, limit: int, cursor: str) -> FeedPage:
         size = check_page_size(limit, name="limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         before = self._cursors.decode(cursor, reader_id) if cursor else None
-        await self.ensure_timeline(reader_id)
+        # If the timelines' store is down, the pages below are pulled from the stores.
+        with contextlib.suppress(Unavailable):
+            await self.ensure_timeline(reader_id)
         # The first timeline page is local: check its authors while the celebrities are
         # looked up, so a typical read waits for one round trip to the graph, not two.
-        peek = await self._store.page(reader_id, before, size + 1)
+        peek = await self._timeline_page(reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
         # The page's counts and authors are asked for in the same round: usually the
         # timeline's first entries are the page; whatever else ends up on it is asked for
@@ -128,9 +131,9 @@ class HomeFeed:
         page: TimelinePage | None = None
         batch = first_batch
         while True:
-            page = await self._store.page(reader_id, position, batch)
+            page = await self._timeline_page(reader_id, position, batch)
             if page is None:
-                break  # evicted while reading: the pull below still serves this page
+                break  # evicted while reading, or down: the pull below serves this page
             for entry in page.entries:
                 yield Candidate(entry)
             if len(page.entries) < batch:
@@ -146,6 +149,17 @@ class HomeFeed:
         async with aclosing(self._pulled(authors, start, first_batch=first_batch)) as pulled:
             async for candidate in pulled:
                 yield candidate
+
+    async def _timeline_page(
+        self, reader_id: int, before: FeedKey | None, limit: int
+    ) -> TimelinePage | None:
+        """A page of the reader's timeline; None when it is absent or its store is down, and
+        the reader's followees' posts are pulled from the stores instead (degraded: slower,
+        never wrong)."""
+        try:
+            return await self._store.page(reader_id, before, limit)
+        except Unavailable:
+            return None
 
     async def _pulled(
         self, authors: Sequence[int], before: FeedKey | None, *, first_batch: int

@@ -30,7 +30,7 @@ def build(settings: Settings) -> ServiceApp:
     credentials = MeshCredentials(secret)
     store = make_timeline_store(settings)
     post_cache = make_post_cache(settings)
-    event_log = event_log_for(settings)
+    event_log = event_log_for(settings, owner="feed")
     graph = GraphClient(
         insecure_channel(settings.graph_addr, credentials),
         timeout_s=settings.rpc_timeout_s,

@@ -1,11 +1,14 @@
 """Token buckets in Redis (production): every gateway process draws from the same bucket. One
-Lua script refills, takes and reports in one round trip, on Redis's clock."""
+Lua script refills, takes and reports in one round trip, on Redis's clock. While Redis is
+down each process limits on its own (in-process buckets): looser across processes, but
+never off and never a failed request."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from gateway.limits import Decision, Policy
+from common.errors import Unavailable
+from gateway.limits import Decision, InMemoryBuckets, Policy
 
 _TAKE = """
 -- KEYS: bucket; ARGV: rate per ms, capacity. Returns allowed, remaining, retry ms, reset ms.
@@ -27,12 +30,16 @@ class RedisBuckets:
         self._redis = client
         self._prefix = prefix
         self._take = client.register_script(_TAKE)
+        self._while_down = InMemoryBuckets()
 
     async def take(self, key: str, policy: Policy) -> Decision:
         rate_per_ms = policy.per_minute / 60_000
-        allowed, remaining, retry_ms, reset_ms = await self._take(
-            keys=[f"{self._prefix}rl:{{{key}}}"], args=[rate_per_ms, policy.burst]
-        )
+        try:
+            allowed, remaining, retry_ms, reset_ms = await self._take(
+                keys=[f"{self._prefix}rl:{{{key}}}"], args=[rate_per_ms, policy.burst]
+            )
+        except Unavailable:
+            return await self._while_down.take(key, policy)
         return Decision(bool(allowed), int(remaining), retry_ms / 1000, reset_ms / 1000)
 
     async def close(self) -> None:

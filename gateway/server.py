@@ -54,14 +54,17 @@ def _buckets(settings: Settings) -> BucketStore:
     if settings.production:
         from gateway.redis_limits import RedisBuckets
 
-        return RedisBuckets(redis_client(settings), prefix=settings.redis_prefix)
+        return RedisBuckets(redis_client(settings, "rate limits"), prefix=settings.redis_prefix)
     return InMemoryBuckets()
 
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    site_runner = runner(build(settings).app())
+    site_runner = runner(
+        build(settings).app(),
+        max_connections_per_address=settings.connections_per_address_limit,
+    )
     await site_runner.setup()
     await web.TCPSite(site_runner, settings.host, settings.http_port).start()
     log.info("gateway listening on http://%s:%d", settings.host, settings.http_port)

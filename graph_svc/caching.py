@@ -3,16 +3,22 @@
 The feed asks FilterFollowed on every page and the celebrities among a reader's followees on
 every read; both are cached. A follow or an unfollow invalidates the follower's entries
 before it answers (leaving a short dirty mark, so a reload that read the store before the
-change cannot put the old set back): an unfollow hides the followee's posts at once.
+change cannot put the old set back): an unfollow hides the followee's posts at once. Its
+event invalidates them again, which is what counts when the cache was down at the time.
+While the cache is down, reads go to the store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Sequence
 
+from common.errors import Unavailable
 from graph_svc.storage.base import FollowingCache, GraphStore
 
 _SCAN_CHUNK = 5000
+log = logging.getLogger(__name__)
 
 
 class CachedFollowing:
@@ -27,7 +33,10 @@ class CachedFollowing:
         self._cache = cache
 
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
-        cached = await self._cache.followed_among(user_id, candidate_ids)
+        try:
+            cached = await self._cache.followed_among(user_id, candidate_ids)
+        except Unavailable:
+            cached = None  # the cache is down: the store answers
         if cached is not None:
             return cached
         followed: list[int] = []
@@ -35,16 +44,31 @@ class CachedFollowing:
             user_id, followed[-1] if followed else 0, _SCAN_CHUNK
         ):
             followed += chunk
-        await self._cache.fill(user_id, followed)
+        with contextlib.suppress(Unavailable):
+            await self._cache.fill(user_id, followed)
         return set(candidate_ids) & set(followed)
 
     async def celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
-        cached = await self._cache.celebrities(user_id, min_follower_count)
+        try:
+            cached = await self._cache.celebrities(user_id, min_follower_count)
+        except Unavailable:
+            cached = None
         if cached is not None:
             return cached
         found = await self._store.followed_with_min_followers(user_id, min_follower_count)
-        await self._cache.put_celebrities(user_id, min_follower_count, found)
+        with contextlib.suppress(Unavailable):
+            await self._cache.put_celebrities(user_id, min_follower_count, found)
         return found
 
     async def changed(self, follower_id: int) -> None:
+        """Drops the follower's cached sets. While the cache is down the change is not lost:
+        the graph's own consumer of FollowChanged calls `changed_again` once it is back."""
+        try:
+            await self._cache.invalidate(follower_id)
+        except Unavailable:
+            log.warning("following cache down: user %d is invalidated by the event", follower_id)
+
+    async def changed_again(self, follower_id: int) -> None:
+        """The FollowChanged event's invalidation: raises `Unavailable` while the cache is
+        down, so the event waits for it instead of leaving a stale set behind."""
         await self._cache.invalidate(follower_id)

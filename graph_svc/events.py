@@ -4,7 +4,10 @@ Consumes (group `graph`), from the `posts` topic:
 - `PostPublished`: the author's post count goes up, once per post;
 from the `media` topic:
 - `AvatarProcessed`: the user's avatar, unless a later upload already is;
-- `AvatarFailed`: why the user's latest avatar upload could not be used.
+- `AvatarFailed`: why the user's latest avatar upload could not be used;
+from the `follows` topic (its own):
+- `FollowChanged`: the follower's following cache is invalidated again (it may have been
+  down when the call answered; the event waits until it is back).
 Emits (`follows` topic, keyed by follower):
 - `FollowChanged`: an edge appeared or went away (also on a retried call, to repair a lost
   event); feed_svc backfills or drops the followee's posts.
@@ -16,21 +19,28 @@ from __future__ import annotations
 
 from photoshare.events.v1 import events_pb2
 
-from common.events.base import TOPIC_MEDIA, TOPIC_POSTS, EventPublisher, EventRecord
+from common.events.base import (
+    TOPIC_FOLLOWS,
+    TOPIC_MEDIA,
+    TOPIC_POSTS,
+    EventPublisher,
+    EventRecord,
+)
 from common.events.codec import decode, publish_event
 from graph_svc.graph import Graph
 from graph_svc.models import User
 
 
 class GraphEventHandler:
-    """Counts published posts on their authors and sets processed avatars on their users.
+    """Counts published posts on their authors, sets processed avatars on their users and
+    settles the following cache after follows.
 
     Example:
         workers = (consumer(event_log, GraphEventHandler(graph)),)
     """
 
     group = "graph"
-    topics = (TOPIC_POSTS, TOPIC_MEDIA)
+    topics = (TOPIC_POSTS, TOPIC_MEDIA, TOPIC_FOLLOWS)
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
@@ -49,6 +59,8 @@ class GraphEventHandler:
             case "avatar_failed":
                 failed = event.avatar_failed
                 await self._graph.avatar_failed(failed.user_id, failed.upload_id, failed.reason)
+            case "follow_changed":
+                await self._graph.follow_settled(event.follow_changed.follower_id)
 
 
 class GraphEventPublisher:

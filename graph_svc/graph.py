@@ -211,12 +211,24 @@ class Graph:
     async def avatar_failed(self, user_id: int, upload_id: int, reason: str) -> None:
         await self._store.fail_avatar(user_id, upload_id, reason)
 
-    async def follow(self, follower_id: int, followed_id: int) -> None:
+    async def follow(self, follower_id: int, followed_id: int, request_id: str = "") -> None:
+        """Following again is harmless, so a retry needs no request id; one sent is kept for
+        24 h so that reusing it for another user is refused, as for every creating call."""
         if followed_id == follower_id:
             raise InvalidArgument(
                 "you cannot follow yourself", reason="SELF_FOLLOW", field="followed_id"
             )
         await self.get_user(followed_id)
+        if request_id:
+            check_request_id(request_id)
+            first = await self._store.remember_follow_request(follower_id, request_id, followed_id)
+            if first != followed_id:
+                raise Conflict(
+                    "this Idempotency-Key was used to follow someone else; use a new key for "
+                    "each follow",
+                    reason="IDEMPOTENCY_KEY_REUSED",
+                    field="request_id",
+                )
         await self._store.add_follow(follower_id, followed_id, self._clock())
         await self._following.changed(follower_id)  # before answering: seen at once
         # Published even when the edge existed: a retried call repairs a lost event.
@@ -277,6 +289,11 @@ class Graph:
 
     async def record_post(self, author_id: int, post_id: int) -> None:
         await self._store.record_post(author_id, post_id)
+
+    async def follow_settled(self, follower_id: int) -> None:
+        """A follow or unfollow was announced: its invalidation of the following cache is
+        repeated, which matters when the cache was down while the call answered."""
+        await self._following.changed_again(follower_id)
 
 
 class EdgeQuery(Protocol):

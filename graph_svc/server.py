@@ -27,7 +27,7 @@ def build(settings: Settings) -> ServiceApp:
     credentials = MeshCredentials(secret)
     store = make_graph_store(settings)
     following_cache = make_following_cache(settings)
-    event_log = event_log_for(settings)
+    event_log = event_log_for(settings, owner="graph")
     graph = Graph(
         store,
         CachedFollowing(store, following_cache),

@@ -83,7 +83,7 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         return response
 
     async def Follow(self, request: pb.FollowRequest, context: Context) -> pb.FollowResponse:
-        await self._graph.follow(caller_id(context), request.followed_id)
+        await self._graph.follow(caller_id(context), request.followed_id, request.request_id)
         return pb.FollowResponse()
 
     async def Unfollow(self, request: pb.UnfollowRequest, context: Context) -> pb.UnfollowResponse:

@@ -40,8 +40,10 @@ _TUS_PATCH_TYPE = "application/offset+octet-stream"
 class HttpListener:
     """The aiohttp site for uploads and media, opened and closed with the service."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = runner(app)
+    def __init__(
+        self, app: web.Application, host: str, port: int, *, max_connections_per_address: int = 0
+    ) -> None:
+        self._runner = runner(app, max_connections_per_address=max_connections_per_address)
         self._host, self._port = host, port
 
     async def open(self) -> None:

@@ -31,7 +31,7 @@ def build(settings: Settings) -> ServiceApp:
     credentials = MeshCredentials(secret)
     store = make_upload_store(settings)
     blobs = FileBlobStore(settings.data_dir)
-    event_log = event_log_for(settings)
+    event_log = event_log_for(settings, owner="media")
     pool = ProcessPool(
         [sys.executable, "-m", WORKER_MODULE, worker_limits(settings).to_json()],
         size=settings.media_workers,
@@ -58,6 +58,9 @@ def build(settings: Settings) -> ServiceApp:
         settings.upload_url_ttl_s,
         settings.max_upload_bytes,
         settings.max_video_bytes,
+        # The quota is an abuse limit: the same setting as the rate limits raises or lifts it.
+        max_open_uploads=round(settings.max_open_uploads * settings.rate_limit_scale),
+        max_open_upload_bytes=round(settings.max_open_upload_bytes * settings.rate_limit_scale),
     )
     uploads = Uploads(store, blobs, pipeline, Signer(secret, purpose="upload-url"), policy)
     servicer = MediaServicer(uploads)
@@ -67,6 +70,7 @@ def build(settings: Settings) -> ServiceApp:
         ),
         settings.host,
         settings.media_http_port,
+        max_connections_per_address=settings.connections_per_address_limit,
     )
     return ServiceApp(
         service_names=(SERVICE_NAME,),

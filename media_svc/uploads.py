@@ -19,6 +19,7 @@ from common.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    ResourceExhausted,
     UnsupportedMedia,
 )
 from common.files import private_opener
@@ -46,6 +47,10 @@ class UploadPolicy:
     url_ttl_s: int = 3600
     max_photo_bytes: int = 50 * 1024 * 1024
     max_video_bytes: int = 300 * 1024 * 1024
+    # Per author, slots waiting for their bytes and the bytes they may park in staging (each
+    # slot lives as long as its URL); 0 lifts the quota.
+    max_open_uploads: int = 20
+    max_open_upload_bytes: int = 1024 * 1024 * 1024
 
     def max_bytes(self, media_type: str) -> int:
         return self.max_video_bytes if media_type == "VIDEO" else self.max_photo_bytes
@@ -118,6 +123,7 @@ class Uploads:
             )
         existing = await self._store.get(post_id)
         if existing is None:
+            await self._check_quota(author_id, size_bytes)
             expires_at_ms = self._clock() + self._policy.url_ttl_s * 1000
             await self._store.create(
                 Upload(post_id, author_id, media_type, content_type, size_bytes, expires_at_ms)
@@ -132,6 +138,27 @@ class Uploads:
         token = self._signer.sign(struct.pack(">qq", post_id, expires_at_ms))
         url = f"{self._policy.public_base}/uploads/{post_id}?token={token}"
         return UploadTarget(url, "PUT", expires_at_ms)
+
+    async def _check_quota(self, author_id: int, size_bytes: int) -> None:
+        """One author cannot open slots without end, each parking up to a video's bytes for
+        an hour. Concurrent opens may overshoot it by a few: it bounds, it does not count."""
+        policy = self._policy
+        if not policy.max_open_uploads:
+            return
+        count, declared = await self._store.open_of_author(author_id, self._clock())
+        if count >= policy.max_open_uploads:
+            raise ResourceExhausted(
+                f"you have {count} uploads waiting for their bytes, the most allowed: finish "
+                "them, or wait for their URLs to expire, before starting another",
+                reason="TOO_MANY_OPEN_UPLOADS",
+            )
+        if declared + size_bytes > policy.max_open_upload_bytes:
+            raise ResourceExhausted(
+                f"your unfinished uploads already declare {declared} bytes; with this one "
+                f"they would pass the {policy.max_open_upload_bytes} allowed: finish some "
+                "first",
+                reason="OPEN_UPLOAD_BYTES_EXCEEDED",
+            )
 
     async def receive(
         self,

@@ -4,12 +4,13 @@ whatever its size. A ProfileUpdated event drops a summary (see events.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, Unavailable
 from post_svc.storage.base import AuthorCache
 
 MAX_AUTHORS = 500  # per call, as the graph service allows
@@ -38,15 +39,20 @@ class Authors:
             raise InvalidArgument(f"at most {MAX_AUTHORS} authors per call", field="author_ids")
         if not unique:
             return {}
-        cached = await self._cache.get_many(unique)
+        try:
+            cached = await self._cache.get_many(unique)
+        except Unavailable:
+            cached = {}  # the cache is down: graph_svc answers the whole page
         found = {i: UserSummary.FromString(data) for i, data in cached.items()}
         missing = [i for i in unique if i not in found]
         if missing:
             fetched = await self._directory.summaries(missing)
-            await self._cache.fill({i: s.SerializeToString() for i, s in fetched.items()})
+            with contextlib.suppress(Unavailable):  # a fill only saves the next read work
+                await self._cache.fill({i: s.SerializeToString() for i, s in fetched.items()})
             found.update(fetched)
         return found
 
     async def forget(self, user_id: int) -> None:
-        """The user's profile changed: the next read asks the graph service again."""
+        """The user's profile changed: the next read asks the graph service again. Raises
+        `Unavailable` while the cache is down (the ProfileUpdated event waits for it)."""
         await self._cache.invalidate(user_id)

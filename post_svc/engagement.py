@@ -20,7 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from common.errors import InvalidArgument, NotFound, PermissionDenied, check_page_size
+from common.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+    check_page_size,
+)
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from post_svc.models import Comment, CommentPage, Like, LikePage, Post, PostState, PostStats
@@ -104,8 +110,8 @@ class Engagement:
         like = await self._store.add_like(post_id, user_id, self._clock())
         event_id = like_event_id(like)
         await self._events.like_created(event_id, like, post.author_id)
-        applied = await self._stats.apply(post_id, event_id, likes=+1)
-        return Engaged(_shown(applied.stats), liked_by_viewer=True)
+        stats = await self._count_now(post_id, event_id, likes=+1)
+        return Engaged(_shown(stats), liked_by_viewer=True)
 
     async def unlike(self, post_id: int, user_id: int) -> Engaged:
         post = await self._published(post_id)
@@ -115,9 +121,9 @@ class Engagement:
             return Engaged(_shown(stats), liked_by_viewer=False)
         event_id = unlike_event_id(like)
         await self._events.like_removed(event_id, like, post.author_id)
-        applied = await self._stats.apply(post_id, event_id, likes=-1)
+        stats = await self._count_now(post_id, event_id, likes=-1)
         await self._store.remove_like(like)
-        return Engaged(_shown(applied.stats), liked_by_viewer=False)
+        return Engaged(_shown(stats), liked_by_viewer=False)
 
     async def likes_page(self, post_id: int, page_size: int, page_token: str) -> LikePage:
         size = _page_size(page_size)
@@ -144,7 +150,7 @@ class Engagement:
         event_id = comment_event_id(comment)
         await self._events.comment_created(event_id, comment, post.author_id)
         await self._store.add_comment(comment)
-        await self._stats.apply(comment.post_id, event_id, comments=+1)
+        await self._count_now(comment.post_id, event_id, comments=+1)
         return comment
 
     async def finish_comment(self, comment: Comment, event_id: str) -> None:
@@ -184,7 +190,20 @@ class Engagement:
             )
         event_id = uncomment_event_id(comment)
         await self._events.comment_deleted(event_id, comment, post.author_id)
-        await self.remove_comment(comment, event_id)
+        await self._count_now(comment.post_id, event_id, comments=-1)
+        await self._store.delete_comment(comment.post_id, comment.id)
+
+    async def _count_now(
+        self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0
+    ) -> PostStats:
+        """Applies an event to the counts before answering, so the caller reads their own
+        write. While the counts' cache is down the answer shows the stored counts, and the
+        event's consumer applies it once the cache is back."""
+        try:
+            applied = await self._stats.apply(post_id, event_id, likes=likes, comments=comments)
+        except Unavailable:
+            return (await self._stats.get_many([post_id]))[post_id]
+        return applied.stats
 
     async def remove_comment(self, comment: Comment, event_id: str) -> None:
         """Uncounts and deletes a comment whose deletion was sent (again: nothing changes)."""

@@ -36,7 +36,7 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     store = make_post_store(settings)
-    event_log = event_log_for(settings)
+    event_log = event_log_for(settings, owner="posts")
     media = MediaUploadsClient(
         insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
     )

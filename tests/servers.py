@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +99,83 @@ def drop_topics(prefix: str) -> None:
             admin.delete_groups(groups)
     finally:
         admin.close()
+
+
+class OwnServer:
+    """A server one test starts, stops and starts again (the outage tests), on its own port
+    with its own data, so the shared servers the rest of the suite uses are never touched."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        ready: Callable[[], object],
+        log: Path,
+        *,
+        start_timeout_s: float = 90.0,
+    ) -> None:
+        self.name = name
+        self._command = command
+        self._ready = ready
+        self._log = log
+        self._start_timeout_s = start_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + self._start_timeout_s
+        while True:
+            if self._process.poll() is not None:
+                pytest.fail(f"{self.name} exited at start; see {self._log}")
+            try:
+                self._ready()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def own_redis(port: int, data: Path) -> OwnServer:
+    import redis
+
+    from deploy.services import redis_command
+
+    def ready() -> object:
+        with redis.Redis(port=port, socket_timeout=1) as client:
+            return client.ping()
+
+    return OwnServer("redis", redis_command(port, data), ready, data / "redis.log")
+
+
+def own_kafka(port: int, controller_port: int, home: Path) -> OwnServer:
+    from kafka import KafkaAdminClient
+
+    from deploy.services import kafka_command
+
+    def ready() -> object:
+        # A client made before the port listens leaks its socket: wait for the port first.
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+        try:
+            return admin.list_topics()
+        finally:
+            admin.close()
+
+    home.mkdir(parents=True, exist_ok=True)
+    command = kafka_command(home, port, controller_port)
+    return OwnServer("kafka", command, ready, home / "kafka.log", start_timeout_s=120)

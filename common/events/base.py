@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from common.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 TOPIC_MEDIA = "media"
 TOPIC_POSTS = "posts"
@@ -57,6 +63,37 @@ class EventHandler(Protocol):
     async def __call__(self, record: EventRecord) -> None: ...
 
 
+# How long a consumer waits before retrying an event whose handler found a dependency down.
+OUTAGE_RETRY_DELAYS_S = (0.1, 0.25, 0.5, 1.0)
+
+
 def consumer(subscriber: EventSubscriber, handler: EventHandler) -> Callable[[], Awaitable[None]]:
     """A background worker that feeds `handler` its topics until cancelled."""
-    return lambda: subscriber.run(handler.group, handler.topics, handler)
+    return lambda: subscriber.run(handler.group, handler.topics, waiting_out_outages(handler))
+
+
+def waiting_out_outages(handler: Handler) -> Handler:
+    """`handler`, retried for as long as it fails because a dependency is down.
+
+    An outage (Redis, another service: `Unavailable`) is not the event's fault: the event
+    waits, and the ones behind it, instead of using up its retries and ending as a dead
+    letter. A fan-out that could not reach the timelines is done when they are back, not lost.
+    """
+
+    async def handle(record: EventRecord) -> None:
+        attempt = 0
+        while True:
+            try:
+                await handler(record)
+                return
+            except Unavailable as exc:
+                if attempt == 0:
+                    log.warning(
+                        "event %s/%s waits for a dependency: %s", record.topic, record.offset, exc
+                    )
+                await asyncio.sleep(
+                    OUTAGE_RETRY_DELAYS_S[min(attempt, len(OUTAGE_RETRY_DELAYS_S) - 1)]
+                )
+                attempt += 1
+
+    return handle

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from common.events.base import EventRecord, Handler
+from common.events.outbox import OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +92,26 @@ class InMemoryEventLog:
                     self.journal.dead_letters.setdefault(group, []).append(record)
                     return
                 await asyncio.sleep(delay)
+
+
+class InMemoryOutbox:
+    """OutboxStore in memory (unit and contract tests)."""
+
+    def __init__(self) -> None:
+        self.entries: list[OutboxEntry] = []
+
+    async def open(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def append(self, entry: OutboxEntry) -> None:
+        self.entries.append(entry)
+        self.entries.sort(key=lambda e: e.id.time)
+
+    async def oldest(self, limit: int) -> list[OutboxEntry]:
+        return self.entries[:limit]
+
+    async def remove_through(self, entry_id: uuid.UUID) -> None:
+        self.entries = [e for e in self.entries if e.id.time > entry_id.time]

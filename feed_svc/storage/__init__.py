@@ -12,7 +12,7 @@ def make_timeline_store(settings: Settings) -> TimelineStore:
         from feed_svc.storage.redis import RedisTimelineStore
 
         return RedisTimelineStore(
-            redis_client(settings),
+            redis_client(settings, "timelines"),
             max_len=settings.timeline_max_len,
             ttl_s=settings.timeline_ttl_s,
             prefix=settings.redis_prefix,
@@ -28,7 +28,7 @@ def make_post_cache(settings: Settings) -> PostCache:
     if settings.production:
         from feed_svc.storage.redis_cache import RedisPostCache
 
-        return RedisPostCache(redis_client(settings), prefix=settings.redis_prefix)
+        return RedisPostCache(redis_client(settings, "posts"), prefix=settings.redis_prefix)
     from feed_svc.storage.memory_cache import InMemoryPostCache
 
     return InMemoryPostCache()

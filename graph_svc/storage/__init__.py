@@ -21,7 +21,9 @@ def make_following_cache(settings: Settings) -> FollowingCache:
     if settings.production:
         from graph_svc.storage.redis_cache import RedisFollowingCache
 
-        return RedisFollowingCache(redis_client(settings), prefix=settings.redis_prefix)
+        return RedisFollowingCache(
+            redis_client(settings, "following"), prefix=settings.redis_prefix
+        )
     from graph_svc.storage.memory_cache import InMemoryFollowingCache
 
     return InMemoryFollowingCache()

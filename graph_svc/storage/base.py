@@ -28,6 +28,13 @@ class GraphStore(Protocol):
         same user again (same id) completes what a crash may have cut short."""
         ...
 
+    async def remember_follow_request(
+        self, follower_id: int, request_id: str, followed_id: int
+    ) -> int:
+        """Remembers for 24 h which user the follower's request `request_id` followed and
+        returns the user remembered under it (this one unless the id was used before)."""
+        ...
+
     async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
         """Records the sign-up under its request id for SIGNUP_TTL_S, unless one is recorded
         there already; returns the recorded one (this one or the earlier)."""

@@ -50,6 +50,9 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.signups (
         request_id text PRIMARY KEY, user_id bigint, username text, api_token text,
         created_at_ms bigint)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.follow_requests (
+        follower_id bigint, request_id text, followed_id bigint,
+        PRIMARY KEY ((follower_id, request_id)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
 )
@@ -100,6 +103,9 @@ STATEMENTS = {
     "remember_signup": "INSERT INTO {ks}.signups "
     "(request_id, user_id, username, api_token, created_at_ms) VALUES (?, ?, ?, ?, ?) "
     f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
+    "remember_follow_request": "INSERT INTO {ks}.follow_requests "
+    "(follower_id, request_id, followed_id) VALUES (?, ?, ?) "
+    f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
 }
 
@@ -129,6 +135,13 @@ class CassandraGraphStore(CassandraStore):
         if row["[applied]"]:
             return signup
         return Signup(row["user_id"], row["username"], row["api_token"], row["created_at_ms"])
+
+    async def remember_follow_request(
+        self, follower_id: int, request_id: str, followed_id: int
+    ) -> int:
+        rows = await self.run("remember_follow_request", (follower_id, request_id, followed_id))
+        row = rows[0]
+        return followed_id if row["[applied]"] else int(row["followed_id"])
 
     async def user_id_for_token(self, token_hash: bytes) -> int | None:
         rows = await self.run("token", (token_hash,))

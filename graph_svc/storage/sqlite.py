@@ -58,6 +58,13 @@ SCHEMA = (
         created_at_ms INTEGER NOT NULL,
         expires_at_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS signups_by_expiry ON signups (expires_at_ms)",
+    """CREATE TABLE IF NOT EXISTS follow_requests (
+        follower_id INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        followed_id INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (follower_id, request_id))""",
+    "CREATE INDEX IF NOT EXISTS follow_requests_by_expiry ON follow_requests (expires_at_ms)",
     """CREATE TABLE IF NOT EXISTS counted_posts (
         post_id INTEGER PRIMARY KEY,
         author_id INTEGER NOT NULL)""",
@@ -119,6 +126,24 @@ class SqliteGraphStore(SqliteStore):
                 row = await cursor.fetchone()
         assert row is not None  # written or kept within this transaction
         return Signup(row["user_id"], row["username"], row["token"], row["created_at_ms"])
+
+    async def remember_follow_request(
+        self, follower_id: int, request_id: str, followed_id: int
+    ) -> int:
+        now = now_ms()
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM follow_requests WHERE expires_at_ms <= ?", (now,))
+            await tx.execute(
+                "INSERT OR IGNORE INTO follow_requests VALUES (?, ?, ?, ?)",
+                (follower_id, request_id, followed_id, now + SIGNUP_TTL_S * 1000),
+            )
+            async with tx.execute(
+                "SELECT followed_id FROM follow_requests WHERE follower_id = ? AND request_id = ?",
+                (follower_id, request_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None  # written or kept within this transaction
+        return int(row["followed_id"])
 
     async def user_id_for_token(self, token_hash: bytes) -> int | None:
         row = await self._db.fetchone(

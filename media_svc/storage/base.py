@@ -45,6 +45,11 @@ class UploadStore(Protocol):
 
     async def expired_open(self, now_ms: int) -> list[Upload]: ...
 
+    async def open_of_author(self, author_id: int, now_ms: int) -> tuple[int, int]:
+        """How many unexpired slots the author has OPEN (waiting for bytes), and the bytes
+        they declared: what the author may still park in staging."""
+        ...
+
     async def media_for_content(self, sha256: str) -> bytes | None:
         """The finished media of an earlier upload of the same bytes."""
         ...

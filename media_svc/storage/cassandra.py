@@ -21,6 +21,10 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.uploads_pending (
         state text, upload_id bigint, expires_at_ms bigint,
         PRIMARY KEY (state, upload_id))""",
+    # An author's slots still OPEN, for the quota; each row expires with its slot's URL.
+    """CREATE TABLE IF NOT EXISTS {ks}.open_uploads_by_author (
+        author_id bigint, upload_id bigint, size_bytes bigint, expires_at_ms bigint,
+        PRIMARY KEY (author_id, upload_id))""",
     # Finished media by the SHA-256 of its original: identical uploads reuse it.
     "CREATE TABLE IF NOT EXISTS {ks}.media_by_content (sha256 text PRIMARY KEY, media blob)",
 )
@@ -42,6 +46,12 @@ STATEMENTS = {
     "VALUES (?, ?, ?)",
     "pending_del": "DELETE FROM {ks}.uploads_pending WHERE state = ? AND upload_id = ?",
     "pending": "SELECT upload_id, expires_at_ms FROM {ks}.uploads_pending WHERE state = ?",
+    "author_open_add": "INSERT INTO {ks}.open_uploads_by_author "
+    "(author_id, upload_id, size_bytes, expires_at_ms) VALUES (?, ?, ?, ?) USING TTL ?",
+    "author_open_del": "DELETE FROM {ks}.open_uploads_by_author "
+    "WHERE author_id = ? AND upload_id = ?",
+    "author_open": "SELECT size_bytes, expires_at_ms FROM {ks}.open_uploads_by_author "
+    "WHERE author_id = ?",
     "content_get": "SELECT media FROM {ks}.media_by_content WHERE sha256 = ?",
     "content_put": "INSERT INTO {ks}.media_by_content (sha256, media) VALUES (?, ?)",
 }
@@ -59,6 +69,10 @@ class CassandraUploadStore(CassandraStore):
     async def create(self, upload: Upload) -> None:
         if await self.applied("create", upload_row(upload, now_ms())):
             await self.run("pending_add", (OPEN, upload.upload_id, upload.expires_at_ms))
+            # Reads skip expired rows; the TTL only clears them out, an hour later.
+            ttl_s = max(0, upload.expires_at_ms - now_ms()) // 1000 + 3600
+            row = (upload.author_id, upload.upload_id, upload.size_bytes, upload.expires_at_ms)
+            await self.run("author_open_add", (*row, ttl_s))
 
     async def get(self, upload_id: int) -> Upload | None:
         rows = await self.run("get", (upload_id,))
@@ -94,14 +108,22 @@ class CassandraUploadStore(CassandraStore):
     ) -> None:
         """Moves the slot's pending entry from whichever of `sources` held it to `target`.
 
-        Add before delete: a crash in between leaves a stale entry, which readers skip."""
+        Add before delete: a crash in between leaves a stale entry, which readers skip (and,
+        for the author's quota, one that expires with the slot's URL)."""
         if target is not None:
             await self.run("pending_add", (target, upload_id, 0))
         for source in sources:
             await self.run("pending_del", (source, upload_id))
+        if OPEN in sources and (upload := await self.get(upload_id)) is not None:
+            await self.run("author_open_del", (upload.author_id, upload_id))
 
     async def in_state(self, state: UploadState) -> list[Upload]:
         return await self._pending(state.value, lambda row: True)
+
+    async def open_of_author(self, author_id: int, now_ms: int) -> tuple[int, int]:
+        rows = await self.run("author_open", (author_id,))
+        live = [r for r in rows if r["expires_at_ms"] >= now_ms]
+        return len(live), sum(r["size_bytes"] for r in live)
 
     async def expired_open(self, now_ms: int) -> list[Upload]:
         return await self._pending(OPEN, lambda row: row["expires_at_ms"] < now_ms)

@@ -24,6 +24,7 @@ SCHEMA = (
         attempts INTEGER NOT NULL DEFAULT 0,
         updated_at_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS uploads_by_state ON uploads (state, expires_at_ms)",
+    "CREATE INDEX IF NOT EXISTS uploads_by_author ON uploads (author_id, state, expires_at_ms)",
     # Finished media by the SHA-256 of its original: identical uploads reuse it.
     """CREATE TABLE IF NOT EXISTS media_by_content (
         sha256 TEXT PRIMARY KEY,
@@ -102,6 +103,14 @@ class SqliteUploadStore(SqliteStore):
             (OPEN.value, now_ms),
         )
         return [upload_from_row(row) for row in rows]
+
+    async def open_of_author(self, author_id: int, now_ms: int) -> tuple[int, int]:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS bytes FROM uploads "
+            "WHERE author_id = ? AND state = ? AND expires_at_ms >= ?",
+            (author_id, OPEN.value, now_ms),
+        )
+        return (int(row["n"]), int(row["bytes"])) if row else (0, 0)
 
     async def media_for_content(self, sha256: str) -> bytes | None:
         row = await self._db.fetchone(

@@ -32,7 +32,9 @@ def make_stats_store(settings: Settings) -> StatsStore:
         from post_svc.storage.redis_stats import RedisStatsStore
 
         return RedisStatsStore(
-            cassandra_config(settings), redis_client(settings), prefix=settings.redis_prefix
+            cassandra_config(settings),
+            redis_client(settings, "counts"),
+            prefix=settings.redis_prefix,
         )
     from post_svc.storage.sqlite_stats import SqliteStatsStore
 
@@ -43,7 +45,7 @@ def make_author_cache(settings: Settings) -> AuthorCache:
     if settings.production:
         from post_svc.storage.redis_authors import RedisAuthorCache
 
-        return RedisAuthorCache(redis_client(settings), prefix=settings.redis_prefix)
+        return RedisAuthorCache(redis_client(settings, "authors"), prefix=settings.redis_prefix)
     from post_svc.storage.memory_authors import InMemoryAuthorCache
 
     return InMemoryAuthorCache()

@@ -7,6 +7,10 @@ version as the write timestamp, so writes that arrive out of order keep the newe
 Redis that lost a post reloads it from there. No Cassandra counters: they cannot be applied
 exactly once (a retried increment counts twice).
 
+While Redis is down, counts are read from Cassandra and applying an event raises
+`Unavailable` (the request answers with the stored counts; the event's consumer applies it
+once Redis is back).
+
 What this cannot promise: if Redis loses a post's markers, an event delivered again before
 it ages out is counted again, and a crash between the script and the Cassandra write is only
 persisted by the post's next event.
@@ -15,11 +19,13 @@ persisted by the post's next event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from common.cassandra import CassandraConfig, CassandraStore
+from common.errors import Unavailable
 from post_svc.models import Applied, PostStats
 
 SCHEMA = (
@@ -98,10 +104,15 @@ class RedisStatsStore(CassandraStore):
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
         unique = list(dict.fromkeys(post_ids))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for post_id in unique:
-                pipe.hmget(self._key(post_id), "likes", "comments")
-            cached = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for post_id in unique:
+                    pipe.hmget(self._key(post_id), "likes", "comments")
+                cached = await pipe.execute()
+        except Unavailable:
+            # Redis is down: Cassandra's copy, without what is still waiting to be applied.
+            persisted = await asyncio.gather(*(self._persisted(p) for p in unique))
+            return {p: PostStats(c[0], c[1]) for p, c in zip(unique, persisted, strict=True)}
         found: dict[int, PostStats] = {}
         missing = []
         for post_id, (likes, comments) in zip(unique, cached, strict=True):
@@ -113,12 +124,14 @@ class RedisStatsStore(CassandraStore):
             return found
         persisted = await asyncio.gather(*(self._persisted(p) for p in missing))
         # Put back in one round trip, as the page was read.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for post_id, (likes, comments, version) in zip(missing, persisted, strict=True):
-                args = [likes, comments, version, KEEP_S]
-                await self._fill(keys=[self._key(post_id)], args=args, client=pipe)
-                found[post_id] = PostStats(likes, comments)
-            await pipe.execute()
+        for post_id, (likes, comments, _) in zip(missing, persisted, strict=True):
+            found[post_id] = PostStats(likes, comments)
+        with contextlib.suppress(Unavailable):  # a fill only saves the next read work
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for post_id, (likes, comments, version) in zip(missing, persisted, strict=True):
+                    args = [likes, comments, version, KEEP_S]
+                    await self._fill(keys=[self._key(post_id)], args=args, client=pipe)
+                await pipe.execute()
         return found
 
     async def _persisted(self, post_id: int) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from common.cassandra import CassandraStore
-from common.events.memory import InMemoryEventLog, Journal
+from common.events.memory import InMemoryEventLog, InMemoryOutbox, Journal
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
 from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
@@ -158,3 +158,16 @@ async def event_log(event_log_factory: Callable[[], Any]) -> AsyncIterator[Any]:
     await log.open()
     yield log
     await log.close()
+
+
+@pytest.fixture(params=["memory", pytest.param("cassandra", marks=PRODUCTION)])
+async def outbox(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """The outbox has no embedded backend (the embedded event log is a local file that is
+    never down): the in-memory one the unit tests use, and Cassandra's."""
+    if request.param == "memory":
+        yield InMemoryOutbox()
+        return
+    from common.events.cassandra_outbox import CassandraOutbox
+
+    async with _opened(CassandraOutbox(servers.cassandra_config(), owner="posts")) as opened:
+        yield opened

@@ -140,6 +140,13 @@ async def test_a_sign_up_is_remembered_once_under_its_request_id(graph_store: Gr
     assert await graph_store.remember_signup("key-2", other) == other
 
 
+async def test_a_follow_request_id_keeps_the_first_followed_user(graph_store: GraphStore) -> None:
+    assert await graph_store.remember_follow_request(1, "key-1", 2) == 2
+    assert await graph_store.remember_follow_request(1, "key-1", 3) == 2
+    assert await graph_store.remember_follow_request(1, "key-2", 3) == 3
+    assert await graph_store.remember_follow_request(4, "key-1", 3) == 3  # per follower
+
+
 async def test_creating_the_same_user_again_finishes_it_and_another_id_is_refused(
     graph_store: GraphStore,
 ) -> None:

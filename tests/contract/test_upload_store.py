@@ -92,3 +92,17 @@ async def test_media_is_remembered_by_content(upload_store: UploadStore) -> None
     await upload_store.remember_content("ab" * 32, b"media, reprocessed")
     assert await upload_store.media_for_content("ab" * 32) == b"media, reprocessed"
     assert await upload_store.media_for_content("cd" * 32) is None
+
+
+async def test_an_authors_open_slots_are_counted_until_they_leave_open_or_expire(
+    upload_store: UploadStore,
+) -> None:
+    assert await upload_store.open_of_author(7, 5_000) == (0, 0)
+    for upload_id, expires_at_ms in ((1, 10_000), (2, 10_000), (3, 6_000)):
+        await upload_store.create(slot(upload_id, expires_at_ms))
+    await upload_store.create(Upload(4, 10, "PHOTO", "image/jpeg", 500, 10_000))  # not 7's
+    assert await upload_store.open_of_author(7, 5_000) == (3, 3 * 1234)
+    assert await upload_store.open_of_author(7, 7_000) == (2, 2 * 1234)  # slot 3 expired
+    assert await upload_store.mark_received(1, "ab" * 32)
+    await upload_store.mark_failed(2, "gone")
+    assert await upload_store.open_of_author(7, 5_000) == (1, 1234)

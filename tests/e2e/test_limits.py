@@ -3,13 +3,15 @@ the IETF RateLimit headers, per address before authentication and per user after
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from deploy.local import Mesh
-from tests.e2e.conftest import BACKENDS, Api, cleanup_servers, mesh_env
+from tests.e2e.conftest import BACKENDS, Api, cleanup_servers, eventually, mesh_env
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +51,26 @@ def test_sign_ups_token_guesses_and_uploads_are_limited(tight: Api) -> None:
     second = tight.call("POST", "/v1/posts", spec, token=token)
     assert (first.status, second.status) == (200, 429)
     assert second.headers["RateLimit-Policy"].startswith('"upload";q=1;w=')
+
+
+def test_one_address_holds_a_bounded_number_of_connections(tight: Api) -> None:
+    address = urllib.parse.urlsplit(tight.base_url)
+    server = (address.hostname or "127.0.0.1", address.port or 80)
+    held = [socket.create_connection(server) for _ in range(26)]  # 256 at scale 0.1
+    try:
+        with socket.create_connection(server) as extra:
+            extra.settimeout(2.0)  # the idle timeout (5 s) is not what closes it
+            assert extra.recv(1) == b""
+        held.pop().close()
+
+        def served() -> bool:
+            try:  # until the server has seen the close, a new connection is still refused
+                status = tight.call("GET", "/v1/users:lookup?username=nobody").status
+            except OSError:
+                return False
+            return status in (404, 429)
+
+        assert eventually(served, timeout_s=4.0)
+    finally:
+        for connection in held:
+            connection.close()

@@ -408,6 +408,27 @@ def test_a_post_retried_with_its_idempotency_key_is_one_post(
     assert "another post" in reused.json()["error"]["message"]
 
 
+def test_a_follow_key_reused_for_someone_else_is_refused(api: Api, username: Names) -> None:
+    ada_id, _ = api.sign_up(username("ada"))
+    bob_id, _ = api.sign_up(username("bob"))
+    _, eve = api.sign_up(username("eve"))
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {eve}",
+        "Idempotency-Key": f"follow-{username('k')}",
+    }
+    follow_ada = json.dumps({"followedId": ada_id}).encode()
+    first = api.call("POST", "/v1/follows", data=follow_ada, headers=headers)
+    again = api.call("POST", "/v1/follows", data=follow_ada, headers=headers)
+    assert (first.status, again.status) == (200, 200), again.body
+    follow_bob = json.dumps({"followedId": bob_id}).encode()
+    reused = api.call("POST", "/v1/follows", data=follow_bob, headers=headers)
+    assert 400 <= reused.status < 500, reused.body
+    assert "someone else" in reused.json()["error"]["message"]
+    assert len(api.ok("GET", f"/v1/users/{ada_id}/followers", token=eve)["users"]) == 1
+    assert api.ok("GET", f"/v1/users/{bob_id}/followers", token=eve).get("users", []) == []
+
+
 async def test_services_refuse_a_caller_without_the_mesh_credential(
     api: Api, mesh: Mesh, username: Names
 ) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, Unavailable
 from common.signing import Signer
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
-from feed_svc.models import Engagement
+from feed_svc.models import Engagement, FeedKey, TimelinePage
 from feed_svc.storage.memory import InMemoryTimelineStore
 from tests.fakes import FakeGraph, FakePosts
 
@@ -237,3 +237,50 @@ async def test_a_page_costs_the_same_round_trips_whatever_its_size(limit: int) -
     assert all(p.author.id == p.author_id for p in page.posts)
     # One hydration (counts, likes, authors) and one batch of posts, for 5 posts or 100.
     assert (len(world.posts.hydrations), world.posts.get_many_calls) == (1, 1)
+
+
+class DownTimelines(InMemoryTimelineStore):
+    """A timeline store whose server is down (Redis stopped): every call fails fast."""
+
+    def __init__(self) -> None:
+        super().__init__(max_len=800, max_timelines=1000)
+        self.down = False
+
+    async def is_ready(self, owner_id: int) -> bool:
+        self._fail_if_down()
+        return await super().is_ready(owner_id)
+
+    async def page(self, owner_id: int, before: FeedKey | None, limit: int) -> TimelinePage | None:
+        self._fail_if_down()
+        return await super().page(owner_id, before, limit)
+
+    def _fail_if_down(self) -> None:
+        if self.down:
+            raise Unavailable("Redis is unavailable (circuit open)")
+
+
+async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> None:
+    world = World()
+    world.store = timelines = DownTimelines()
+    world.feed = HomeFeed(
+        timelines,
+        world.graph,
+        world.posts,
+        Signer(b"k", purpose="feed"),
+        FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=800),
+    )
+    world.graph.follow(READER, 2)
+    make_celebrity(world, 3)
+    world.graph.follow(READER, 3)
+    ids = [await world.post(author) for author in (2, 3, READER, 2, 3, 2, READER)]
+    assert await world.read_all() == ids[::-1]  # warm: from the timeline
+
+    timelines.down = True
+    later = []
+    for author in (2, 3):  # published while fan-out waits for the timelines to come back
+        world.clock += 10
+        later.append(world.posts.add_published(author, world.clock).post_id)
+    assert await world.read_all() == (ids + later)[::-1]  # every post, pages of 3, no gap
+    world.graph.unfollow(READER, 2)
+    from_2 = {ids[0], ids[3], ids[5], later[0]}
+    assert await world.read_all() == [i for i in (ids + later)[::-1] if i not in from_2]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from photoshare.events.v1 import events_pb2
 from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.media.v1 import media_pb2
 
-from common.errors import InvalidArgument, Unauthenticated
+from common.errors import InvalidArgument, Unauthenticated, Unavailable
 from common.events.base import TOPIC_FOLLOWS, TOPIC_MEDIA, TOPIC_POSTS, TOPIC_USERS
 from common.events.codec import publish_event
-from graph_svc.events import GraphEventHandler
+from common.ids import IdGenerator
+from common.signing import Signer
+from graph_svc.caching import CachedFollowing
+from graph_svc.events import GraphEventHandler, GraphEventPublisher
+from graph_svc.graph import Graph
 from graph_svc.service import GraphServicer
+from graph_svc.storage.memory_cache import InMemoryFollowingCache
 from tests.fakes import context_of, decoded
 from tests.unit.graph_svc.conftest import GraphWorld
 
@@ -25,8 +32,9 @@ async def test_published_posts_are_counted_once_and_nothing_else_is_consumed(
     updated = events_pb2.Event(post_updated=events_pb2.PostUpdated(post_id=9, author_id=ada))
     for event in (published, published, updated):  # a redelivery, then an update
         await publish_event(world.log, event)
-    await world.log.publish(TOPIC_FOLLOWS, "1", b"not for graph_svc")
-    assert (handler.group, tuple(handler.topics)) == ("graph", (TOPIC_POSTS, TOPIC_MEDIA))
+    await world.log.publish(TOPIC_USERS, "1", b"not for graph_svc")
+    assert handler.group == "graph"
+    assert tuple(handler.topics) == (TOPIC_POSTS, TOPIC_MEDIA, TOPIC_FOLLOWS)
     assert await world.log.drain(handler.group, handler.topics, handler) == 3
     assert (await world.graph.get_user(ada)).post_count == 1
     assert await world.log.dead_letters(handler.group) == []
@@ -147,3 +155,51 @@ async def test_an_avatar_upload_becomes_the_avatar_once_processed_and_is_announc
     # Caches of the author summary learn of it.
     [(key, announced)] = decoded(world.log, TOPIC_USERS)
     assert (key, announced.profile_updated.avatar) == (str(ada), avatar)
+
+
+class DownableFollowingCache(InMemoryFollowingCache):
+    """The following cache with its server stopped on demand (Redis down)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def followed_among(self, user_id: int, candidate_ids: Sequence[int]) -> set[int] | None:
+        self._fail_if_down()
+        return await super().followed_among(user_id, candidate_ids)
+
+    async def fill(self, user_id: int, followed_ids: Sequence[int]) -> None:
+        self._fail_if_down()
+        await super().fill(user_id, followed_ids)
+
+    async def invalidate(self, user_id: int) -> None:
+        self._fail_if_down()
+        await super().invalidate(user_id)
+
+    def _fail_if_down(self) -> None:
+        if self.down:
+            raise Unavailable("Redis is unavailable (circuit open)")
+
+
+async def test_a_follow_made_while_the_following_cache_is_down_is_settled_by_its_event(
+    world: GraphWorld,
+) -> None:
+    cache = DownableFollowingCache()
+    graph = Graph(
+        world.store,
+        CachedFollowing(world.store, cache),
+        GraphEventPublisher(world.log),
+        world.avatar_uploads,
+        IdGenerator(1),
+        Signer(b"k", purpose="graph-page"),
+    )
+    ada, bob = await world.users("ada", "bob")
+    assert await graph.filter_followed(bob, [ada]) == []  # bob's empty set is now cached
+    cache.down = True
+    await graph.follow(bob, ada)  # answers although its invalidation failed
+    assert await graph.filter_followed(bob, [ada]) == [ada]  # the store answers meanwhile
+    cache.down = False
+    assert await graph.filter_followed(bob, [ada]) == []  # the stale set is back in use...
+    handler = GraphEventHandler(graph)
+    await world.log.drain(handler.group, handler.topics, handler)
+    assert await graph.filter_followed(bob, [ada]) == [ada]  # ...until the event drops it

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from photoshare.media.v1 import media_pb2
 
-from common.errors import Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
+from common.errors import (
+    Conflict,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
+)
 from media_svc.models import UploadState
 from media_svc.pipeline import EXPIRED_REASON
 from tests.unit.media_svc.conftest import JPEG, World
@@ -309,3 +315,32 @@ async def test_a_slot_asked_again_for_the_same_post_is_the_same_target(world: Wo
     assert await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG)) == first
     with pytest.raises(Conflict):
         await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG) + 1)
+
+
+async def test_one_author_cannot_park_uploads_without_end(world: World) -> None:
+    uploads = world.uploads
+    targets = [
+        await uploads.open_slot(100 + i, 9, "PHOTO", "image/jpeg", len(JPEG)) for i in range(20)
+    ]
+    with pytest.raises(ResourceExhausted) as refused:
+        await uploads.open_slot(200, 9, "PHOTO", "image/jpeg", len(JPEG))
+    assert refused.value.reason == "TOO_MANY_OPEN_UPLOADS"
+    await uploads.open_slot(105, 9, "PHOTO", "image/jpeg", len(JPEG))  # a retry is no new slot
+    await uploads.open_slot(200, 10, "PHOTO", "image/jpeg", len(JPEG))  # others are not held up
+
+    await uploads.receive(100, token_of(targets[0].url), body(JPEG), content_length=None)
+    await uploads.open_slot(201, 9, "PHOTO", "image/jpeg", len(JPEG))  # one finished: room
+    with pytest.raises(ResourceExhausted):
+        await uploads.open_slot(202, 9, "PHOTO", "image/jpeg", len(JPEG))
+    world.clock.now += 61_000  # every slot's URL expired: they hold nothing any more
+    await uploads.open_slot(202, 9, "PHOTO", "image/jpeg", len(JPEG))
+
+
+async def test_unfinished_uploads_cannot_declare_more_than_a_gigabyte(world: World) -> None:
+    video = 300 * 1024 * 1024
+    for upload_id in (1, 2, 3):
+        await world.uploads.open_slot(upload_id, 9, "VIDEO", "video/mp4", video)
+    with pytest.raises(ResourceExhausted) as refused:
+        await world.uploads.open_slot(4, 9, "VIDEO", "video/mp4", video)
+    assert refused.value.reason == "OPEN_UPLOAD_BYTES_EXCEEDED"
+    await world.uploads.open_slot(4, 9, "PHOTO", "image/jpeg", len(JPEG))  # a photo still fits

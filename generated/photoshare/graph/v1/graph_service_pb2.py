@@ -30,7 +30,7 @@ from photoshare.graph.v1 import user_summary_pb2 as photoshare_dot_graph_dot_v1_
 from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/graph/v1/graph_service.proto\x12\x13photoshare.graph.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#photoshare/api/v1/annotations.proto\x1a&photoshare/graph/v1/user_summary.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xa6\x02\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x66ollowing_count\x18\x04 \x01(\x03\x12\x12\n\npost_count\x18\x05 \x01(\x03\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t\x12\x0b\n\x03\x62io\x18\x08 \x01(\t\x12*\n\x06\x61vatar\x18\t \x01(\x0b\x32\x1a.photoshare.media.v1.Media\x12\"\n\x15\x61vatar_failure_reason\x18\n \x01(\tH\x00\x88\x01\x01\x42\x18\n\x16_avatar_failure_reason\"E\n\x19\x43reateAvatarUploadRequest\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\"O\n\x1a\x43reateAvatarUploadResponse\x12\x31\n\x06upload\x18\x01 \x01(\x0b\x32!.photoshare.media.v1.UploadTarget\"p\n\x14UpdateProfileRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x15UpdateProfileResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"9\n\x11\x43reateUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"L\n\x12\x43reateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12\r\n\x05token\x18\x02 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\x03\":\n\x0fGetUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11LookupUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"=\n\x12LookupUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"$\n\rFollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x10\n\x0e\x46ollowResponse\"&\n\x0fUnfollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x12\n\x10UnfollowResponse\"N\n\x14ListFollowersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"N\n\x14ListFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowingResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x14\x41uthenticateResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"?\n\x18StreamFollowerIdsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"1\n\x19StreamFollowerIdsResponse\x12\x14\n\x0c\x66ollower_ids\x18\x01 \x03(\x03\"=\n\x16StreamFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"3\n\x08\x46ollowee\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\x02 \x01(\x03\"K\n\x17StreamFollowingResponse\x12\x30\n\tfollowees\x18\x01 \x03(\x0b\x32\x1d.photoshare.graph.v1.Followee\"O\n StreamFollowedCelebritiesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x1a\n\x12min_follower_count\x18\x02 \x01(\x03\"5\n!StreamFollowedCelebritiesResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"?\n\x15\x46ilterFollowedRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x15\n\rcandidate_ids\x18\x02 \x03(\x03\".\n\x16\x46ilterFollowedResponse\x12\x14\n\x0c\x66ollowed_ids\x18\x01 \x03(\x03\"0\n\x1c\x42\x61tchGetUserSummariesRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"P\n\x1d\x42\x61tchGetUserSummariesResponse\x12/\n\x05users\x18\x01 \x03(\x0b\x32 .photoshare.graph.v1.UserSummary2\xd3\x0e\n\x0cGraphService\x12w\n\nCreateUser\x12&.photoshare.graph.v1.CreateUserRequest\x1a\'.photoshare.graph.v1.CreateUserResponse\"\x18\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12l\n\x07GetUser\x12#.photoshare.graph.v1.GetUserRequest\x1a$.photoshare.graph.v1.GetUserResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12w\n\nLookupUser\x12&.photoshare.graph.v1.LookupUserRequest\x1a\'.photoshare.graph.v1.LookupUserResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/users:lookup\x12\x7f\n\rUpdateProfile\x12).photoshare.graph.v1.UpdateProfileRequest\x1a*.photoshare.graph.v1.UpdateProfileResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x32\x0c/v1/users/me:\x01*\x12\x95\x01\n\x12\x43reateAvatarUpload\x12..photoshare.graph.v1.CreateAvatarUploadRequest\x1a/.photoshare.graph.v1.CreateAvatarUploadResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/users/me/avatar:\x01*\x12i\n\x06\x46ollow\x12\".photoshare.graph.v1.FollowRequest\x1a#.photoshare.graph.v1.FollowResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/follows:\x01*\x12z\n\x08Unfollow\x12$.photoshare.graph.v1.UnfollowRequest\x1a%.photoshare.graph.v1.UnfollowResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/follows/{followed_id}\x12\x8d\x01\n\rListFollowers\x12).photoshare.graph.v1.ListFollowersRequest\x1a*.photoshare.graph.v1.ListFollowersResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/followers\x12\x8d\x01\n\rListFollowing\x12).photoshare.graph.v1.ListFollowingRequest\x1a*.photoshare.graph.v1.ListFollowingResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/following\x12\x63\n\x0c\x41uthenticate\x12(.photoshare.graph.v1.AuthenticateRequest\x1a).photoshare.graph.v1.AuthenticateResponse\x12t\n\x11StreamFollowerIds\x12-.photoshare.graph.v1.StreamFollowerIdsRequest\x1a..photoshare.graph.v1.StreamFollowerIdsResponse0\x01\x12n\n\x0fStreamFollowing\x12+.photoshare.graph.v1.StreamFollowingRequest\x1a,.photoshare.graph.v1.StreamFollowingResponse0\x01\x12\x8c\x01\n\x19StreamFollowedCelebrities\x12\x35.photoshare.graph.v1.StreamFollowedCelebritiesRequest\x1a\x36.photoshare.graph.v1.StreamFollowedCelebritiesResponse0\x01\x12i\n\x0e\x46ilterFollowed\x12*.photoshare.graph.v1.FilterFollowedRequest\x1a+.photoshare.graph.v1.FilterFollowedResponse\x12~\n\x15\x42\x61tchGetUserSummaries\x12\x31.photoshare.graph.v1.BatchGetUserSummariesRequest\x1a\x32.photoshare.graph.v1.BatchGetUserSummariesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/graph/v1/graph_service.proto\x12\x13photoshare.graph.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#photoshare/api/v1/annotations.proto\x1a&photoshare/graph/v1/user_summary.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xa6\x02\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x66ollowing_count\x18\x04 \x01(\x03\x12\x12\n\npost_count\x18\x05 \x01(\x03\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t\x12\x0b\n\x03\x62io\x18\x08 \x01(\t\x12*\n\x06\x61vatar\x18\t \x01(\x0b\x32\x1a.photoshare.media.v1.Media\x12\"\n\x15\x61vatar_failure_reason\x18\n \x01(\tH\x00\x88\x01\x01\x42\x18\n\x16_avatar_failure_reason\"E\n\x19\x43reateAvatarUploadRequest\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\"O\n\x1a\x43reateAvatarUploadResponse\x12\x31\n\x06upload\x18\x01 \x01(\x0b\x32!.photoshare.media.v1.UploadTarget\"p\n\x14UpdateProfileRequest\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x15UpdateProfileResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"9\n\x11\x43reateUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"L\n\x12\x43reateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\x12\r\n\x05token\x18\x02 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\x03\":\n\x0fGetUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"%\n\x11LookupUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\"=\n\x12LookupUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x19.photoshare.graph.v1.User\"8\n\rFollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x10\n\x0e\x46ollowResponse\"&\n\x0fUnfollowRequest\x12\x13\n\x0b\x66ollowed_id\x18\x01 \x01(\x03\"\x12\n\x10UnfollowResponse\"N\n\x14ListFollowersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"N\n\x14ListFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x15ListFollowingResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x19.photoshare.graph.v1.User\x12\x1c\n\x0fnext_page_token\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x14\x41uthenticateResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"?\n\x18StreamFollowerIdsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"1\n\x19StreamFollowerIdsResponse\x12\x14\n\x0c\x66ollower_ids\x18\x01 \x03(\x03\"=\n\x16StreamFollowingRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x12\n\nchunk_size\x18\x02 \x01(\x05\"3\n\x08\x46ollowee\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\x02 \x01(\x03\"K\n\x17StreamFollowingResponse\x12\x30\n\tfollowees\x18\x01 \x03(\x0b\x32\x1d.photoshare.graph.v1.Followee\"O\n StreamFollowedCelebritiesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x1a\n\x12min_follower_count\x18\x02 \x01(\x03\"5\n!StreamFollowedCelebritiesResponse\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"?\n\x15\x46ilterFollowedRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x15\n\rcandidate_ids\x18\x02 \x03(\x03\".\n\x16\x46ilterFollowedResponse\x12\x14\n\x0c\x66ollowed_ids\x18\x01 \x03(\x03\"0\n\x1c\x42\x61tchGetUserSummariesRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"P\n\x1d\x42\x61tchGetUserSummariesResponse\x12/\n\x05users\x18\x01 \x03(\x0b\x32 .photoshare.graph.v1.UserSummary2\xd3\x0e\n\x0cGraphService\x12w\n\nCreateUser\x12&.photoshare.graph.v1.CreateUserRequest\x1a\'.photoshare.graph.v1.CreateUserResponse\"\x18\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12l\n\x07GetUser\x12#.photoshare.graph.v1.GetUserRequest\x1a$.photoshare.graph.v1.GetUserResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/users/{id}\x12w\n\nLookupUser\x12&.photoshare.graph.v1.LookupUserRequest\x1a\'.photoshare.graph.v1.LookupUserResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/users:lookup\x12\x7f\n\rUpdateProfile\x12).photoshare.graph.v1.UpdateProfileRequest\x1a*.photoshare.graph.v1.UpdateProfileResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x32\x0c/v1/users/me:\x01*\x12\x95\x01\n\x12\x43reateAvatarUpload\x12..photoshare.graph.v1.CreateAvatarUploadRequest\x1a/.photoshare.graph.v1.CreateAvatarUploadResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/users/me/avatar:\x01*\x12i\n\x06\x46ollow\x12\".photoshare.graph.v1.FollowRequest\x1a#.photoshare.graph.v1.FollowResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/follows:\x01*\x12z\n\x08Unfollow\x12$.photoshare.graph.v1.UnfollowRequest\x1a%.photoshare.graph.v1.UnfollowResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/follows/{followed_id}\x12\x8d\x01\n\rListFollowers\x12).photoshare.graph.v1.ListFollowersRequest\x1a*.photoshare.graph.v1.ListFollowersResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/followers\x12\x8d\x01\n\rListFollowing\x12).photoshare.graph.v1.ListFollowingRequest\x1a*.photoshare.graph.v1.ListFollowingResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{user_id}/following\x12\x63\n\x0c\x41uthenticate\x12(.photoshare.graph.v1.AuthenticateRequest\x1a).photoshare.graph.v1.AuthenticateResponse\x12t\n\x11StreamFollowerIds\x12-.photoshare.graph.v1.StreamFollowerIdsRequest\x1a..photoshare.graph.v1.StreamFollowerIdsResponse0\x01\x12n\n\x0fStreamFollowing\x12+.photoshare.graph.v1.StreamFollowingRequest\x1a,.photoshare.graph.v1.StreamFollowingResponse0\x01\x12\x8c\x01\n\x19StreamFollowedCelebrities\x12\x35.photoshare.graph.v1.StreamFollowedCelebritiesRequest\x1a\x36.photoshare.graph.v1.StreamFollowedCelebritiesResponse0\x01\x12i\n\x0e\x46ilterFollowed\x12*.photoshare.graph.v1.FilterFollowedRequest\x1a+.photoshare.graph.v1.FilterFollowedResponse\x12~\n\x15\x42\x61tchGetUserSummaries\x12\x31.photoshare.graph.v1.BatchGetUserSummariesRequest\x1a\x32.photoshare.graph.v1.BatchGetUserSummariesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -78,47 +78,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPUSERRESPONSE']._serialized_start=1166
   _globals['_LOOKUPUSERRESPONSE']._serialized_end=1227
   _globals['_FOLLOWREQUEST']._serialized_start=1229
-  _globals['_FOLLOWREQUEST']._serialized_end=1265
-  _globals['_FOLLOWRESPONSE']._serialized_start=1267
-  _globals['_FOLLOWRESPONSE']._serialized_end=1283
-  _globals['_UNFOLLOWREQUEST']._serialized_start=1285
-  _globals['_UNFOLLOWREQUEST']._serialized_end=1323
-  _globals['_UNFOLLOWRESPONSE']._serialized_start=1325
-  _globals['_UNFOLLOWRESPONSE']._serialized_end=1343
-  _globals['_LISTFOLLOWERSREQUEST']._serialized_start=1345
-  _globals['_LISTFOLLOWERSREQUEST']._serialized_end=1423
-  _globals['_LISTFOLLOWERSRESPONSE']._serialized_start=1425
-  _globals['_LISTFOLLOWERSRESPONSE']._serialized_end=1540
-  _globals['_LISTFOLLOWINGREQUEST']._serialized_start=1542
-  _globals['_LISTFOLLOWINGREQUEST']._serialized_end=1620
-  _globals['_LISTFOLLOWINGRESPONSE']._serialized_start=1622
-  _globals['_LISTFOLLOWINGRESPONSE']._serialized_end=1737
-  _globals['_AUTHENTICATEREQUEST']._serialized_start=1739
-  _globals['_AUTHENTICATEREQUEST']._serialized_end=1775
-  _globals['_AUTHENTICATERESPONSE']._serialized_start=1777
-  _globals['_AUTHENTICATERESPONSE']._serialized_end=1816
-  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_start=1818
-  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_end=1881
-  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_start=1883
-  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_end=1932
-  _globals['_STREAMFOLLOWINGREQUEST']._serialized_start=1934
-  _globals['_STREAMFOLLOWINGREQUEST']._serialized_end=1995
-  _globals['_FOLLOWEE']._serialized_start=1997
-  _globals['_FOLLOWEE']._serialized_end=2048
-  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_start=2050
-  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_end=2125
-  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_start=2127
-  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_end=2206
-  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_start=2208
-  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_end=2261
-  _globals['_FILTERFOLLOWEDREQUEST']._serialized_start=2263
-  _globals['_FILTERFOLLOWEDREQUEST']._serialized_end=2326
-  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_start=2328
-  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_end=2374
-  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_start=2376
-  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_end=2424
-  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_start=2426
-  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_end=2506
-  _globals['_GRAPHSERVICE']._serialized_start=2509
-  _globals['_GRAPHSERVICE']._serialized_end=4384
+  _globals['_FOLLOWREQUEST']._serialized_end=1285
+  _globals['_FOLLOWRESPONSE']._serialized_start=1287
+  _globals['_FOLLOWRESPONSE']._serialized_end=1303
+  _globals['_UNFOLLOWREQUEST']._serialized_start=1305
+  _globals['_UNFOLLOWREQUEST']._serialized_end=1343
+  _globals['_UNFOLLOWRESPONSE']._serialized_start=1345
+  _globals['_UNFOLLOWRESPONSE']._serialized_end=1363
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_start=1365
+  _globals['_LISTFOLLOWERSREQUEST']._serialized_end=1443
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_start=1445
+  _globals['_LISTFOLLOWERSRESPONSE']._serialized_end=1560
+  _globals['_LISTFOLLOWINGREQUEST']._serialized_start=1562
+  _globals['_LISTFOLLOWINGREQUEST']._serialized_end=1640
+  _globals['_LISTFOLLOWINGRESPONSE']._serialized_start=1642
+  _globals['_LISTFOLLOWINGRESPONSE']._serialized_end=1757
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=1759
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=1795
+  _globals['_AUTHENTICATERESPONSE']._serialized_start=1797
+  _globals['_AUTHENTICATERESPONSE']._serialized_end=1836
+  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_start=1838
+  _globals['_STREAMFOLLOWERIDSREQUEST']._serialized_end=1901
+  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_start=1903
+  _globals['_STREAMFOLLOWERIDSRESPONSE']._serialized_end=1952
+  _globals['_STREAMFOLLOWINGREQUEST']._serialized_start=1954
+  _globals['_STREAMFOLLOWINGREQUEST']._serialized_end=2015
+  _globals['_FOLLOWEE']._serialized_start=2017
+  _globals['_FOLLOWEE']._serialized_end=2068
+  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_start=2070
+  _globals['_STREAMFOLLOWINGRESPONSE']._serialized_end=2145
+  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_start=2147
+  _globals['_STREAMFOLLOWEDCELEBRITIESREQUEST']._serialized_end=2226
+  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_start=2228
+  _globals['_STREAMFOLLOWEDCELEBRITIESRESPONSE']._serialized_end=2281
+  _globals['_FILTERFOLLOWEDREQUEST']._serialized_start=2283
+  _globals['_FILTERFOLLOWEDREQUEST']._serialized_end=2346
+  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_start=2348
+  _globals['_FILTERFOLLOWEDRESPONSE']._serialized_end=2394
+  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_start=2396
+  _globals['_BATCHGETUSERSUMMARIESREQUEST']._serialized_end=2444
+  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_start=2446
+  _globals['_BATCHGETUSERSUMMARIESRESPONSE']._serialized_end=2526
+  _globals['_GRAPHSERVICE']._serialized_start=2529
+  _globals['_GRAPHSERVICE']._serialized_end=4404
 # @@protoc_insertion_point(module_scope)

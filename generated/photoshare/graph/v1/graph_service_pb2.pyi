@@ -303,15 +303,21 @@ class FollowRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWED_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     followed_id: _builtins.int
+    request_id: _builtins.str
+    """Makes a retry safe (AIP-155; the Idempotency-Key header in REST): following again is
+    harmless anyway, but the same id within 24 h for another user is refused.
+    """
     def __init__(
         self,
         *,
         followed_id: _builtins.int = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["followed_id", b"followed_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["followed_id", b"followed_id", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
