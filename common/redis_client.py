@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.breaker import CircuitBreaker
@@ -78,6 +79,12 @@ class GuardedConnection(aioredis.Connection):
             response = await super().read_response(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise self._failed(exc) from exc
+        except RedisError:
+            # Redis answered, with an error of the command's own: it is up. (A restarted
+            # Redis answers a script's first call with NOSCRIPT; that probe must close the
+            # circuit, or the script can never be loaded again.)
+            self._breaker.succeeded()
+            raise
         self._breaker.succeeded()
         return response
 
