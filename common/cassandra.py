@@ -4,6 +4,7 @@ at start, every call bridged to asyncio without blocking the event loop."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ class CassandraStore:
 
     Subclasses list `schema` and `statements` (name -> CQL), both naming tables as `{ks}.table`
     (fully qualified: no `USE`); `await self.run("name", params)` executes one, returns rows.
+    A column added later is an `ALTER TABLE {ks}.t ADD c type` entry after the CREATE: it runs
+    only where the column is missing.
     """
 
     schema: Sequence[str] = ()
@@ -70,6 +73,9 @@ class CassandraStore:
             f"WITH replication = {config.replication}"
         )
         for statement in self.schema:
+            added = _ADD_COLUMN.match(statement)
+            if added and _has_column(session, config.keyspace, added["table"], added["column"]):
+                continue  # `ALTER TABLE ... ADD` brings an older table up to date, once
             session.execute(statement.format(ks=config.keyspace), timeout=60)
         self._prepared = {
             name: session.prepare(cql.format(ks=config.keyspace))
@@ -109,6 +115,20 @@ class CassandraStore:
         """Runs a lightweight transaction and says whether it took effect."""
         rows = await self.run(name, params)
         return bool(rows and rows[0]["[applied]"])
+
+
+_ADD_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+\{ks\}\.(?P<table>\w+)\s+ADD\s+(?P<column>\w+)", re.IGNORECASE
+)
+
+
+def _has_column(session: Session, keyspace: str, table: str, column: str) -> bool:
+    rows = session.execute(
+        "SELECT column_name FROM system_schema.columns "
+        "WHERE keyspace_name = %s AND table_name = %s AND column_name = %s",
+        (keyspace, table, column),
+    )
+    return bool(list(rows))
 
 
 def _resolve(future: asyncio.Future[list[Row]], rows: list[Row]) -> None:

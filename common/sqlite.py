@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,16 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
 )
+
+
+_ADD_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?P<table>\w+)\s+ADD\s+COLUMN\s+(?P<column>\w+)", re.IGNORECASE
+)
+
+
+async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
+    async with conn.execute(f"PRAGMA table_info({table})") as cursor:
+        return {row[1] for row in await cursor.fetchall()}
 
 
 class Database:
@@ -40,11 +51,15 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        """Connects and creates the schema (idempotent)."""
+        """Connects and creates the schema (idempotent: `ALTER TABLE t ADD COLUMN c ...`
+        statements, which bring an older file up to date, run only when `c` is missing)."""
         private_dir(self._path.parent)
         self._writer_conn = await _connect(self._path)
         async with self._locked_begin(self._writer_conn) as conn:
             for statement in self._schema:
+                added = _ADD_COLUMN.match(statement)
+                if added and added["column"] in await _columns(conn, added["table"]):
+                    continue
                 await conn.execute(statement)
         self._reader_conn = await _connect(self._path)
 

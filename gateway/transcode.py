@@ -41,7 +41,18 @@ def build_request(
         fields[field.json_name] = _scalar(field, value)
     for group, value in path_params.items():
         name = group.replace("__", ".")
-        fields[name] = _scalar(known[name], unquote(value)) if name in known else unquote(value)
+        if "." in name:  # a field of a message field, e.g. {post.id}: the path wins
+            *parents, leaf = name.split(".")
+            target, message_type = fields, request_type
+            for parent in parents:
+                nested = target.get(parent)
+                target[parent] = nested = nested if isinstance(nested, dict) else {}
+                nested_type = message_type.fields_by_name[parent].message_type
+                assert nested_type is not None  # routes only name fields of message fields
+                target, message_type = nested, nested_type
+            target[leaf] = _scalar(message_type.fields_by_name[leaf], unquote(value))
+        else:
+            fields[name] = _scalar(known[name], unquote(value)) if name in known else unquote(value)
     _expand_enum_short_names(fields, request_type)
     message = route.request_cls()
     try:

@@ -28,6 +28,7 @@ class Post:
     # The processed photo; a protobuf value object that the store keeps as bytes.
     media: media_pb2.Media | None = None
     published_at_ms: int | None = None
+    edited_at_ms: int | None = None  # when the caption was last changed
 
     @property
     def feed_key(self) -> FeedKey:

@@ -9,13 +9,21 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from common.errors import Conflict, InvalidArgument, NotFound, check_page_size, check_request_id
+from common.errors import (
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    check_page_size,
+    check_request_id,
+)
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from post_svc.models import FeedKey, MediaSpec, Post, PostPage, PostState, UploadTarget
 from post_svc.storage.base import PostStore
 
 MAX_CAPTION_CHARS = 2200
+EDITABLE = ("caption",)  # media never changes: a new photo is a new post
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_BATCH = 500
@@ -66,12 +74,7 @@ class Posts:
         """A post waiting for its media, and where to send it. With a request id, a retry
         (the first answer lost) gets the same post and upload target; the id with another
         caption or media is refused."""
-        if len(caption) > MAX_CAPTION_CHARS:
-            raise InvalidArgument(
-                f"caption is {len(caption)} characters; at most {MAX_CAPTION_CHARS} are allowed",
-                reason="CAPTION_TOO_LONG",
-                field="caption",
-            )
+        _check_caption(caption)
         if media is None:
             raise InvalidArgument("media is required: a post is a photo or a video", field="media")
         post = Post(
@@ -120,6 +123,28 @@ class Posts:
                 metadata={"postId": str(post_id)},
             )
         return post
+
+    async def edit(self, post_id: int, editor_id: int, caption: str, paths: Sequence[str]) -> Post:
+        """Changes the caption (the only editable field) of the editor's own post. A
+        published post's new caption reaches every reader through `PostUpdated`."""
+        unknown = sorted(set(paths) - set(EDITABLE))
+        if unknown:
+            raise InvalidArgument(
+                f"update_mask names {', '.join(unknown)[:200]}; only the caption can be "
+                "changed (a post's media never changes: post it anew)",
+                reason="UNKNOWN_MASK_PATH",
+                field="update_mask",
+            )
+        _check_caption(caption)
+        post = await self.get(post_id, editor_id)
+        if post.author_id != editor_id:
+            raise PermissionDenied("only its author may edit a post", reason="NOT_YOUR_POST")
+        edited = await self._store.update_caption(post_id, caption, self._clock())
+        if edited is None:
+            raise NotFound(f"post {post_id} does not exist", reason="POST_NOT_FOUND")
+        if edited.state is PostState.PUBLISHED:
+            await self._events.post_updated(edited.id, edited.author_id)
+        return edited
 
     async def batch_get(self, ids: Sequence[int]) -> list[Post]:
         if len(ids) > MAX_BATCH:
@@ -173,3 +198,12 @@ class Posts:
 
     async def mark_failed(self, post_id: int, reason: str) -> None:
         await self._store.mark_failed(post_id, reason)
+
+
+def _check_caption(caption: str) -> None:
+    if len(caption) > MAX_CAPTION_CHARS:
+        raise InvalidArgument(
+            f"caption is {len(caption)} characters; at most {MAX_CAPTION_CHARS} are allowed",
+            reason="CAPTION_TOO_LONG",
+            field="caption",
+        )

@@ -36,6 +36,8 @@ def post_to_proto(
     message.created_at.FromMilliseconds(post.created_at_ms)
     if post.published_at_ms is not None:
         message.published_at.FromMilliseconds(post.published_at_ms)
+    if post.edited_at_ms is not None:
+        message.edited_at.FromMilliseconds(post.edited_at_ms)
     if engaged is not None:
         message.like_count = engaged.stats.likes
         message.comment_count = engaged.stats.comments
@@ -98,6 +100,16 @@ class PostServicer(pb_grpc.PostServiceServicer):
         post = await self._posts.get(request.id, optional_caller_id(context))
         (view,) = await self._views([post], context)
         return pb.GetPostResponse(post=view)
+
+    async def UpdatePost(
+        self, request: pb.UpdatePostRequest, context: Context
+    ) -> pb.UpdatePostResponse:
+        paths = list(request.update_mask.paths) or ["caption"]  # the one editable field
+        post = await self._posts.edit(
+            request.post.id, caller_id(context), request.post.caption, paths
+        )
+        (view,) = await self._views([post], context)
+        return pb.UpdatePostResponse(post=view)
 
     async def ListUserPosts(
         self, request: pb.ListUserPostsRequest, context: Context

@@ -42,6 +42,11 @@ class PostStore(Protocol):
         is not published."""
         ...
 
+    async def update_caption(self, post_id: int, caption: str, edited_at_ms: int) -> Post | None:
+        """Replaces the caption and sets `edited_at_ms`, in any state; None if there is no
+        such post."""
+        ...
+
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         """PENDING_MEDIA -> FAILED; other states are left alone."""
         ...

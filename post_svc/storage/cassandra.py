@@ -10,19 +10,22 @@ from photoshare.media.v1 import media_pb2
 from common.cassandra import CassandraStore, Row
 from post_svc.models import FeedKey, Post, PostState
 from post_svc.storage.base import REQUEST_TTL_S
-from post_svc.storage.rows import COLUMNS, media_from, post_from_row, post_row
+from post_svc.storage.rows import COLUMNS, PLACEHOLDERS, media_from, post_from_row, post_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.posts (
         id bigint PRIMARY KEY, author_id bigint, caption text, created_at_ms bigint,
         state text, failure_reason text, media blob, published_at_ms bigint)""",
     # The profile grid and the feed's pull: one partition per author, newest first. A
-    # published post never changes, so the row carries all of it and a read needs no join.
+    # published post changes rarely (AVIF added, a caption edited), so the row carries all of
+    # it, rewritten on each change, and a read needs no join.
     """CREATE TABLE IF NOT EXISTS {ks}.published_by_author (
         author_id bigint, published_at_ms bigint, post_id bigint,
         caption text, created_at_ms bigint, media blob,
         PRIMARY KEY (author_id, published_at_ms, post_id))
         WITH CLUSTERING ORDER BY (published_at_ms DESC, post_id DESC)""",
+    "ALTER TABLE {ks}.posts ADD edited_at_ms bigint",
+    "ALTER TABLE {ks}.published_by_author ADD edited_at_ms bigint",
     # Creating requests by the author's request id, for retries; rows expire after 24 h.
     """CREATE TABLE IF NOT EXISTS {ks}.post_requests (
         author_id bigint, request_id text, post_id bigint, fingerprint text,
@@ -36,17 +39,18 @@ STATEMENTS = {
     # Conditional like every other write to a post: Paxos orders them. A plain write takes a
     # microsecond client timestamp, a conditional one a millisecond-grained ballot, so a
     # state change in the same millisecond as a plain insert could be shadowed by it.
-    "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES ({PLACEHOLDERS}) IF NOT EXISTS",
     "get": f"SELECT {COLUMNS} FROM {{ks}}.posts WHERE id = ?",
     "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
     "update_media": "UPDATE {ks}.posts SET media = ? WHERE id = ? IF state = ?",
+    "update_caption": "UPDATE {ks}.posts SET caption = ?, edited_at_ms = ? WHERE id = ? IF EXISTS",
     "index": "INSERT INTO {ks}.published_by_author "
-    "(author_id, published_at_ms, post_id, caption, created_at_ms, media) "
-    "VALUES (?, ?, ?, ?, ?, ?)",
-    "by_author": "SELECT author_id, published_at_ms, post_id, caption, created_at_ms, media "
-    "FROM {ks}.published_by_author "
+    "(author_id, published_at_ms, post_id, caption, created_at_ms, media, edited_at_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "by_author": "SELECT author_id, published_at_ms, post_id, caption, created_at_ms, media, "
+    "edited_at_ms FROM {ks}.published_by_author "
     "WHERE author_id = ? AND (published_at_ms, post_id) < (?, ?) LIMIT ?",
 }
 
@@ -120,8 +124,17 @@ class CassandraPostStore(CassandraStore):
                 post.caption,
                 post.created_at_ms,
                 post.media.SerializeToString(),
+                post.edited_at_ms,
             ),
         )
+
+    async def update_caption(self, post_id: int, caption: str, edited_at_ms: int) -> Post | None:
+        if not await self.applied("update_caption", (caption, edited_at_ms, post_id)):
+            return None
+        post = await self._get(post_id)
+        if post is not None and post.state is PostState.PUBLISHED:
+            await self._index(post)  # the grid's copy too
+        return post
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         await self.run(
@@ -158,4 +171,5 @@ def _published(row: Row) -> Post:
         state=PostState.PUBLISHED,
         media=media_from(row["media"]),
         published_at_ms=row["published_at_ms"],
+        edited_at_ms=row["edited_at_ms"],
     )

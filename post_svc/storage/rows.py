@@ -8,7 +8,11 @@ from photoshare.media.v1 import media_pb2
 
 from post_svc.models import Post, PostState
 
-COLUMNS = "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms"
+COLUMNS = (
+    "id, author_id, caption, created_at_ms, state, failure_reason, media, published_at_ms, "
+    "edited_at_ms"
+)
+PLACEHOLDERS = ", ".join("?" * len(COLUMNS.split(",")))
 
 
 def post_row(post: Post) -> tuple[Any, ...]:
@@ -23,6 +27,7 @@ def post_row(post: Post) -> tuple[Any, ...]:
         post.failure_reason,
         media,
         post.published_at_ms,
+        post.edited_at_ms,
     )
 
 
@@ -41,4 +46,5 @@ def post_from_row(row: Any) -> Post:
         failure_reason=row["failure_reason"],
         media=media_from(row["media"]),
         published_at_ms=row["published_at_ms"],
+        edited_at_ms=row["edited_at_ms"],
     )

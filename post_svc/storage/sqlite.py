@@ -11,7 +11,7 @@ from common.ids import now_ms
 from common.sqlite import SqliteStore
 from post_svc.models import FeedKey, Post, PostState
 from post_svc.storage.base import REQUEST_TTL_S
-from post_svc.storage.rows import COLUMNS, post_from_row, post_row
+from post_svc.storage.rows import COLUMNS, PLACEHOLDERS, post_from_row, post_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS posts (
@@ -23,6 +23,7 @@ SCHEMA = (
         failure_reason TEXT,
         media BLOB,
         published_at_ms INTEGER)""",
+    "ALTER TABLE posts ADD COLUMN edited_at_ms INTEGER",
     """CREATE INDEX IF NOT EXISTS published_by_author
         ON posts (author_id, published_at_ms, id) WHERE published_at_ms IS NOT NULL""",
     # Creating requests by the author's request id, for retries (24 h).
@@ -47,7 +48,7 @@ class SqlitePostStore(SqliteStore):
     async def insert(self, post: Post) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                f"INSERT OR IGNORE INTO posts ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO posts ({COLUMNS}) VALUES ({PLACEHOLDERS})",
                 post_row(post),
             )
 
@@ -105,6 +106,14 @@ class SqlitePostStore(SqliteStore):
                 (media.SerializeToString(), post_id, PostState.PUBLISHED.value),
             )
             return await _fetch(tx, post_id) if cursor.rowcount == 1 else None
+
+    async def update_caption(self, post_id: int, caption: str, edited_at_ms: int) -> Post | None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE posts SET caption = ?, edited_at_ms = ? WHERE id = ?",
+                (caption, edited_at_ms, post_id),
+            )
+            return await _fetch(tx, post_id)
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:

@@ -83,3 +83,20 @@ async def test_inserting_the_same_post_again_changes_nothing(post_store: PostSto
     await post_store.insert(post)
     await post_store.insert(post)  # a retried request
     assert await post_store.get_many([1]) == {1: post}
+
+
+async def test_a_caption_is_edited_in_any_state_and_in_the_grid(post_store: PostStore) -> None:
+    await post_store.insert(Post(1, 7, "helo", 100))
+    await post_store.insert(Post(2, 7, "draft", 100))
+    await post_store.mark_published(1, MEDIA, 500)
+    edited = await post_store.update_caption(1, "hello", 900)
+    assert edited is not None
+    assert (edited.caption, edited.edited_at_ms, edited.published_at_ms) == ("hello", 900, 500)
+    assert edited.media == MEDIA
+    [listed] = await post_store.published_by_authors([7], None, 10)
+    assert (listed.caption, listed.edited_at_ms) == ("hello", 900)  # the grid's copy too
+    draft = await post_store.update_caption(2, "still a draft", 950)
+    assert draft is not None
+    assert (draft.state, draft.caption) == (PostState.PENDING_MEDIA, "still a draft")
+    assert await post_store.update_caption(404, "nobody's", 1) is None
+    assert (await post_store.get_many([1]))[1] == edited

@@ -36,6 +36,7 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/users/{id}"): "GetUser",
         ("GET", "/v1/users:lookup"): "LookupUser",
         ("PATCH", "/v1/users/me"): "UpdateProfile",
+        ("PATCH", "/v1/posts/{post.id}"): "UpdatePost",
         ("POST", "/v1/users/me/avatar"): "CreateAvatarUpload",
         ("POST", "/v1/follows"): "Follow",
         ("DELETE", "/v1/follows/{followed_id}"): "Unfollow",
@@ -76,6 +77,19 @@ def test_path_query_and_body_fill_the_request() -> None:
     message = build_request(r, params, {}, body)
     assert message.media.type == media_pb2.MEDIA_TYPE_PHOTO  # type: ignore[attr-defined]
     assert message.media.size_bytes == 10  # type: ignore[attr-defined]
+
+
+def test_a_path_variable_can_name_a_field_of_the_body() -> None:
+    r, params = route("PATCH", "/v1/posts/42")
+    body = b'{"post": {"id": "7", "caption": "new"}, "updateMask": "caption"}'
+    message = build_request(r, params, {}, body)
+    expected = post_service_pb2.UpdatePostRequest(
+        post=post_service_pb2.Post(id=42, caption="new")  # the path wins over the body
+    )
+    expected.update_mask.paths.append("caption")
+    assert message == expected
+    with pytest.raises(InvalidArgument, match="id must be an integer"):
+        build_request(*route("PATCH", "/v1/posts/abc"), {}, b'{"post": {}}')
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from photoshare.media.v1 import media_pb2
 
-from common.errors import Conflict, InvalidArgument, NotFound
+from common.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from common.events.base import TOPIC_POSTS
 from post_svc.models import MediaSpec, PostState
 from post_svc.posts import MAX_BATCH, MAX_CAPTION_CHARS
@@ -174,3 +174,30 @@ async def test_a_retried_post_with_its_request_id_is_the_same_post(world: PostWo
         await world.posts.create(AUTHOR, "a different caption", PHOTO, request_id="k1")
     assert [p.id for p in (await world.posts.user_posts(AUTHOR, 10, "")).posts] == []
     assert world.uploads.asked == [post.id, post.id, other.id]
+
+
+async def test_its_author_edits_a_caption_and_readers_are_told(world: PostWorld) -> None:
+    post_id = await published_post(world, 2_000)
+    draft, _ = await world.posts.create(AUTHOR, "draft", PHOTO)
+    edited = await world.posts.edit(post_id, AUTHOR, "sunset, edited", ["caption"])
+    assert (edited.caption, edited.edited_at_ms) == ("sunset, edited", world.clock[0])
+    assert (await world.posts.get(post_id, None)).caption == "sunset, edited"
+    await world.posts.edit(draft.id, AUTHOR, "draft, edited", ["caption"])
+    updates = [
+        e.post_updated for _, e in decoded(world.log, TOPIC_POSTS) if e.HasField("post_updated")
+    ]
+    assert [u.post_id for u in updates] == [post_id]  # a draft is in nobody's feed yet
+
+
+async def test_only_the_caption_of_ones_own_post_can_be_edited(world: PostWorld) -> None:
+    post_id = await published_post(world, 2_000)
+    draft, _ = await world.posts.create(AUTHOR, "draft", PHOTO)
+    with pytest.raises(PermissionDenied):
+        await world.posts.edit(post_id, 99, "mine now", ["caption"])
+    with pytest.raises(NotFound):
+        await world.posts.edit(draft.id, 99, "a draft is private", ["caption"])
+    with pytest.raises(InvalidArgument, match="media never changes"):
+        await world.posts.edit(post_id, AUTHOR, "", ["caption", "media"])
+    with pytest.raises(InvalidArgument, match="at most"):
+        await world.posts.edit(post_id, AUTHOR, "x" * (MAX_CAPTION_CHARS + 1), ["caption"])
+    assert (await world.posts.get(post_id, None)).caption == ""

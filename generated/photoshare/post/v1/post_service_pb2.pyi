@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -57,6 +58,7 @@ class Post(_message.Message):
     COMMENT_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
     AUTHOR_FIELD_NUMBER: _builtins.int
+    EDITED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     author_id: _builtins.int
     caption: _builtins.str
@@ -79,6 +81,10 @@ class Post(_message.Message):
     def author(self) -> _user_summary_pb2.UserSummary:
         """Who posted it, as shown beside it."""
 
+    @_builtins.property
+    def edited_at(self) -> _timestamp_pb2.Timestamp:
+        """When its caption was last changed; absent if never."""
+
     def __init__(
         self,
         *,
@@ -94,16 +100,65 @@ class Post(_message.Message):
         comment_count: _builtins.int = ...,
         liked_by_viewer: _builtins.bool = ...,
         author: _user_summary_pb2.UserSummary | None = ...,
+        edited_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "created_at", b"created_at", "failure_reason", b"failure_reason", "media", b"media", "published_at", b"published_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "created_at", b"created_at", "edited_at", b"edited_at", "failure_reason", b"failure_reason", "media", b"media", "published_at", b"published_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "author_id", b"author_id", "caption", b"caption", "comment_count", b"comment_count", "created_at", b"created_at", "failure_reason", b"failure_reason", "id", b"id", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "media", b"media", "published_at", b"published_at", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason", "author", b"author", "author_id", b"author_id", "caption", b"caption", "comment_count", b"comment_count", "created_at", b"created_at", "edited_at", b"edited_at", "failure_reason", b"failure_reason", "id", b"id", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "media", b"media", "published_at", b"published_at", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__failure_reason: _TypeAlias = _typing.Literal["failure_reason"]  # noqa: Y015
     _WhichOneofArgType__failure_reason: _TypeAlias = _typing.Literal["_failure_reason", b"_failure_reason"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__failure_reason) -> _WhichOneofReturnType__failure_reason | None: ...
 
 Global___Post: _TypeAlias = Post  # noqa: Y015
+
+@_typing.final
+class UpdatePostRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post:
+        """`id` names the post; of the rest only the fields in `update_mask` are read."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """"caption" (the only field that can change). Empty: "caption"."""
+
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePostRequest: _TypeAlias = UpdatePostRequest  # noqa: Y015
+
+@_typing.final
+class UpdatePostResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def post(self) -> Global___Post: ...
+    def __init__(
+        self,
+        *,
+        post: Global___Post | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post", b"post"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePostResponse: _TypeAlias = UpdatePostResponse  # noqa: Y015
 
 @_typing.final
 class MediaSpec(_message.Message):

@@ -46,6 +46,11 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostResponse.FromString,
                 _registered_method=True)
+        self.UpdatePost = channel.unary_unary(
+                '/photoshare.post.v1.PostService/UpdatePost',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.FromString,
+                _registered_method=True)
         self.ListUserPosts = channel.unary_unary(
                 '/photoshare.post.v1.PostService/ListUserPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsRequest.SerializeToString,
@@ -112,6 +117,14 @@ class PostServiceServicer:
 
     def GetPost(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePost(self, request, context):
+        """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
+        field that can change (media never does). Every read shows the new caption within seconds.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -199,6 +212,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.GetPost,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostResponse.SerializeToString,
+            ),
+            'UpdatePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePost,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.SerializeToString,
             ),
             'ListUserPosts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUserPosts,
@@ -307,6 +325,33 @@ class PostService:
             '/photoshare.post.v1.PostService/GetPost',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.GetPostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/UpdatePost',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -21,6 +21,10 @@ class PostServiceStub:
     CreatePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.CreatePostRequest, _post_service_pb2.CreatePostResponse]
     """Creates a post in PENDING_MEDIA and opens an upload slot for its photo."""
     GetPost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetPostRequest, _post_service_pb2.GetPostResponse]
+    UpdatePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.UpdatePostRequest, _post_service_pb2.UpdatePostResponse]
+    """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
+    field that can change (media never does). Every read shows the new caption within seconds.
+    """
     ListUserPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListUserPostsRequest, _post_service_pb2.ListUserPostsResponse]
     """A user's published posts, newest first (the profile grid)."""
     LikePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.LikePostRequest, _post_service_pb2.LikePostResponse]
@@ -63,6 +67,16 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _post_service_pb2.GetPostRequest,
         context: _aio.ServicerContext[_post_service_pb2.GetPostRequest, _abc.Awaitable[_post_service_pb2.GetPostResponse]],
     ) -> _abc.Awaitable[_post_service_pb2.GetPostResponse]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePost(
+        self,
+        request: _post_service_pb2.UpdatePostRequest,
+        context: _aio.ServicerContext[_post_service_pb2.UpdatePostRequest, _abc.Awaitable[_post_service_pb2.UpdatePostResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.UpdatePostResponse]:
+        """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
+        field that can change (media never does). Every read shows the new caption within seconds.
+        """
 
     @_abc_1.abstractmethod
     def ListUserPosts(

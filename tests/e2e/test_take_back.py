@@ -1,0 +1,79 @@
+"""Taking things back through the REST API, on both backends: editing a caption."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Api, eventually
+
+pytestmark = pytest.mark.e2e
+Names = Callable[[str], str]
+
+
+@pytest.fixture
+def photo(samples: Path) -> Path:
+    return samples / "orientation" / "Landscape_1.jpg"
+
+
+def patch_caption(api: Api, token: str, post_id: str, body: object) -> tuple[int, Any]:
+    reply = api.call(
+        "PATCH",
+        f"/v1/posts/{post_id}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    return reply.status, reply.json()
+
+
+def test_an_edited_caption_shows_everywhere_within_seconds(
+    api: Api, photo: Path, username: Names
+) -> None:
+    ada_id, ada = api.sign_up(username("ada"))
+    _, bob = api.sign_up(username("bob"))
+    api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
+    post_id = api.post_photo(ada, photo, caption="sunste")
+
+    def captions() -> tuple[str, ...]:
+        feed = api.ok("GET", "/v1/feed", token=bob)["posts"]
+        grid = api.ok("GET", f"/v1/users/{ada_id}/posts", token=bob)["posts"]
+        single = api.ok("GET", f"/v1/posts/{post_id}", token=bob)["post"]
+        return (feed[0]["caption"], grid[0]["caption"], single["caption"])
+
+    assert eventually(lambda: captions() == ("sunste",) * 3)  # the feed's cache holds it now
+    status, edited = patch_caption(
+        api, ada, post_id, {"post": {"caption": "sunset"}, "updateMask": "caption"}
+    )
+    assert status == 200, edited
+    post = edited["post"]
+    assert (post["id"], post["caption"], post["state"]) == (
+        post_id,
+        "sunset",
+        "POST_STATE_PUBLISHED",
+    )
+    assert post["editedAt"] >= post["publishedAt"]
+    assert eventually(lambda: captions() == ("sunset",) * 3, timeout_s=5.0)
+
+
+def test_a_caption_edit_that_cannot_be_done_is_a_clear_4xx(
+    api: Api, photo: Path, username: Names
+) -> None:
+    _, ada = api.sign_up(username("ada"))
+    _, bob = api.sign_up(username("bob"))
+    post_id = api.post_photo(ada, photo, caption="mine")
+    cases = [
+        (bob, post_id, {"post": {"caption": "yours?"}, "updateMask": "caption"}, 403, "author"),
+        (ada, post_id, {"post": {"caption": "x"}, "updateMask": "caption,media"}, 400, "media"),
+        (ada, post_id, {"post": {"caption": "x" * 2201}}, 400, "2200"),
+        (ada, "123", {"post": {"caption": "x"}}, 404, "does not exist"),
+        (ada, "abc", {"post": {"caption": "x"}}, 400, "integer"),
+    ]
+    for token, target, body, status, words in cases:
+        got, reply = patch_caption(api, token, target, body)
+        assert got == status, (body, reply)
+        assert words in json.dumps(reply["error"]), reply
+    assert api.ok("GET", f"/v1/posts/{post_id}", token=bob)["post"]["caption"] == "mine"
