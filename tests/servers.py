@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -179,3 +180,22 @@ def own_kafka(port: int, controller_port: int, home: Path) -> OwnServer:
     home.mkdir(parents=True, exist_ok=True)
     command = kafka_command(home, port, controller_port)
     return OwnServer("kafka", command, ready, home / "kafka.log", start_timeout_s=120)
+
+
+def stable_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server a test stops and starts.
+
+    While nothing listens on an ephemeral port, a client retrying to connect to it can be
+    given that very port as its own and connect to itself (TCP simultaneous open): a Redis
+    client then reads its own command back as the answer. Real servers listen on fixed ports
+    below the range; so do the ones the outage tests stop.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(20_000, min(low, 30_000)), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from deploy.local import Mesh
 from tests import servers
-from tests.e2e.conftest import Api, cleanup_servers, eventually, free_port, mesh_env
+from tests.e2e.conftest import Api, cleanup_servers, eventually, mesh_env
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "media-samples"
 
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     photo = SAMPLE / "orientation" / "Landscape_1.jpg"
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        port = free_port()
+        port = servers.stable_port()
         redis_server = servers.own_redis(port, root / "redis")
         redis_server.start()
         env = mesh_env(root / "data", "production")

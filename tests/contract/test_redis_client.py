@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
@@ -16,16 +15,10 @@ from tests import servers
 pytestmark = pytest.mark.production
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_commands_fail_fast_while_redis_is_down_and_scripts_work_once_it_is_back(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
+    port = servers.stable_port()
     redis_server = servers.own_redis(port, tmp_path)
     redis_server.start()
     client = guarded_redis(f"redis://127.0.0.1:{port}/0")

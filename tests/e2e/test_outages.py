@@ -16,7 +16,7 @@ import redis
 
 from deploy.local import Mesh
 from tests import servers
-from tests.e2e.conftest import Api, cleanup_servers, eventually, free_port, mesh_env
+from tests.e2e.conftest import Api, cleanup_servers, eventually, mesh_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.production]
 
@@ -66,7 +66,7 @@ def like_count(api: Api, token: str, post_id: str) -> int:
 def test_the_feed_follows_and_likes_work_while_redis_is_down(
     tmp_path: Path, photo: Path, mesh_with: dict[str, str]
 ) -> None:
-    port = free_port()
+    port = servers.stable_port()
     own_redis = servers.own_redis(port, tmp_path / "redis")
     own_redis.start()
     mesh_with["PHOTOSHARE_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
@@ -116,8 +116,8 @@ def test_the_feed_follows_and_likes_work_while_redis_is_down(
 def test_posts_and_follows_are_accepted_while_kafka_is_down_and_delivered_after(
     tmp_path: Path, photo: Path, mesh_with: dict[str, str]
 ) -> None:
-    port = free_port()
-    own_kafka = servers.own_kafka(port, free_port(), tmp_path / "kafka")
+    port = servers.stable_port()
+    own_kafka = servers.own_kafka(port, servers.stable_port(), tmp_path / "kafka")
     own_kafka.start()
     mesh_with["PHOTOSHARE_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{port}"
     mesh = start(mesh_with, tmp_path / "logs")
