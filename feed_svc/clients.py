@@ -144,7 +144,7 @@ class PostClient:
             raise from_rpc_error(exc, service="post service") from exc
         return Hydration(
             {
-                e.post_id: Engagement(e.like_count, e.comment_count, e.liked_by_viewer)
+                e.post_id: Engagement(e.like_count, e.comment_count, e.liked_by_viewer, e.deleted)
                 for e in response.engagements
             },
             {author.id: author for author in response.authors},

@@ -102,7 +102,10 @@ class HomeFeed:
         post_ids, author_ids = hydration.missing(posts)
         if post_ids or author_ids:
             hydration |= await self._posts.hydrate(post_ids, author_ids, reader_id)
-        return FeedPage([_as_seen(p, hydration) for p in posts], next_cursor)
+        # A post deleted since it was pushed or cached is dropped here, before the event that
+        # removes it everywhere has been handled: readers never see it again.
+        shown = [_as_seen(p, hydration) for p in posts if not hydration.deleted(p.id)]
+        return FeedPage(shown, next_cursor)
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""

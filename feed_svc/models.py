@@ -56,6 +56,8 @@ class Engagement:
     likes: int = 0
     comments: int = 0
     liked_by_reader: bool = False
+    # Its author deleted it: left out of every page while its copies are being removed.
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,10 @@ class Hydration:
         post_ids = [p.id for p in posts if p.id not in self.engagement]
         author_ids = list({p.author_id for p in posts} - self.authors.keys())
         return post_ids, author_ids
+
+    def deleted(self, post_id: int) -> bool:
+        engagement = self.engagement.get(post_id)
+        return engagement is not None and engagement.deleted
 
     def __or__(self, other: Hydration) -> Hydration:
         return Hydration(self.engagement | other.engagement, self.authors | other.authors)

@@ -27,6 +27,7 @@ from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from feed_svc.models import (
     FollowGraph,
+    Hydration,
     Notification,
     NotificationGroup,
     NotificationKind,
@@ -114,10 +115,13 @@ class Notifications:
         groups = groups[:size]
         read_up_to = await self._store.read_up_to(recipient_id)
         shown = {g.key: g.recent_actor_ids[:SHOWN_ACTORS] for g in groups}
-        # The page's people and posts, one call each, asked together.
-        actors, posts = await asyncio.gather(
+        # The page's people and posts, one call each, and whether a post was deleted (its
+        # entries are then left out until the deletion removes them), asked together.
+        post_ids = sorted({g.post_id for g in groups if g.post_id})
+        actors, posts, hydration = await asyncio.gather(
             self._graph.summaries(sorted({a for ids in shown.values() for a in ids})),
-            self._posts.get_many(sorted({g.post_id for g in groups if g.post_id})),
+            self._posts.get_many(post_ids),
+            self._deletions(post_ids, recipient_id),
         )
         unread = await self._store.count_above(recipient_id, read_up_to, UNREAD_CAP)
         token = self._pages.encode(recipient_id, (groups[-1].position, 0)) if more else None
@@ -129,8 +133,14 @@ class Notifications:
                 posts.get(g.post_id),
             )
             for g in groups
+            if not (g.post_id and hydration.deleted(g.post_id))
         ]
         return NotificationPage(notifications, unread, token)
+
+    async def _deletions(self, post_ids: list[int], reader_id: int) -> Hydration:
+        if not post_ids:
+            return Hydration({}, {})
+        return await self._posts.hydrate(post_ids, [], reader_id)
 
     async def mark_read(self, recipient_id: int, up_to: str) -> int:
         """Marks everything up to the notification id `up_to` read; returns the unread count."""

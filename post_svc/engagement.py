@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from common.errors import (
@@ -257,4 +257,4 @@ def _page_size(requested: int) -> int:
 def _shown(stats: PostStats) -> PostStats:
     # A removal counted before the like it undoes (a crash repaired out of order) can leave a
     # count below zero for a moment; nobody should see it.
-    return PostStats(max(0, stats.likes), max(0, stats.comments))
+    return replace(stats, likes=max(0, stats.likes), comments=max(0, stats.comments))

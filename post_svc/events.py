@@ -8,10 +8,14 @@ and its own from the `engagement` topic, to finish what a crash cut short:
 - `LikeCreated`, `LikeRemoved`, `CommentCreated`, `CommentDeleted`: counted (once per event
   id), and the comment stored or the like and comment deleted;
 from the `users` topic:
-- `ProfileUpdated`: the user's cached author summary is dropped.
+- `ProfileUpdated`: the user's cached author summary is dropped;
+and its own from the `posts` topic:
+- `PostDeleted`: the deletion is finished (the post and its counts marked, its likes and
+  comments removed).
 Emits (`posts` topic, keyed by author):
 - `PostPublished`: a post became visible (again on a redelivery, with its first time);
-- `PostUpdated`: a published post changed (feed_svc refreshes its cached copy).
+- `PostUpdated`: a published post changed (feed_svc refreshes its cached copy);
+- `PostDeleted`: its author deleted a post (sent before the post is marked).
 Emits (`engagement` topic, keyed by post): the four engagement events above.
 """
 
@@ -22,12 +26,14 @@ from photoshare.events.v1 import events_pb2
 from common.events.base import (
     TOPIC_ENGAGEMENT,
     TOPIC_MEDIA,
+    TOPIC_POSTS,
     TOPIC_USERS,
     EventPublisher,
     EventRecord,
 )
 from common.events.codec import decode, publish_event
 from post_svc.authors import Authors
+from post_svc.deletion import PostDeletion
 from post_svc.engagement import Engagement
 from post_svc.models import Comment, Like
 from post_svc.posts import Posts
@@ -36,20 +42,23 @@ from post_svc.posts import Posts
 class PostServiceEventHandler:
     """Dispatches each media event to the post it is about, finishes each like and comment
     change (counted once, stored or deleted) and drops changed profiles from the authors
-    cache. One consumer for all three topics.
+    cache, and finishes deletions. One consumer for all four topics.
 
     Example:
-        handler = PostServiceEventHandler(posts, engagement, authors)
+        handler = PostServiceEventHandler(posts, engagement, authors, deletion)
         workers = (consumer(event_log, handler),)
     """
 
     group = "posts"
-    topics = (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS)
+    topics = (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS, TOPIC_POSTS)
 
-    def __init__(self, posts: Posts, engagement: Engagement, authors: Authors) -> None:
+    def __init__(
+        self, posts: Posts, engagement: Engagement, authors: Authors, deletion: PostDeletion
+    ) -> None:
         self._posts = posts
         self._engagement = engagement
         self._authors = authors
+        self._deletion = deletion
 
     async def __call__(self, record: EventRecord) -> None:
         event = decode(record)
@@ -81,6 +90,8 @@ class PostServiceEventHandler:
                 await self._engagement.remove_comment(comment, event.event_id)
             case "profile_updated":
                 await self._authors.forget(event.profile_updated.user_id)
+            case "post_deleted":
+                await self._deletion.finish(event.post_deleted.post_id)
 
 
 class PostEventPublisher:
@@ -97,6 +108,12 @@ class PostEventPublisher:
     async def post_updated(self, post_id: int, author_id: int) -> None:
         updated = events_pb2.PostUpdated(post_id=post_id, author_id=author_id)
         await publish_event(self._log, events_pb2.Event(post_updated=updated))
+
+    async def post_deleted(self, post_id: int, author_id: int, published_at_ms: int | None) -> None:
+        deleted = events_pb2.PostDeleted(post_id=post_id, author_id=author_id)
+        if published_at_ms is not None:
+            deleted.published_at.FromMilliseconds(published_at_ms)
+        await publish_event(self._log, events_pb2.Event(post_deleted=deleted))
 
 
 class EngagementEventPublisher:

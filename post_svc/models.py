@@ -15,6 +15,7 @@ class PostState(enum.Enum):
     PENDING_MEDIA = "PENDING_MEDIA"
     PUBLISHED = "PUBLISHED"
     FAILED = "FAILED"
+    DELETED = "DELETED"  # kept as a tombstone: a late event for the post cannot revive it
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class Comment:
 class PostStats:
     likes: int = 0
     comments: int = 0
+    # The post was deleted: read with its counts, so a page drops it at no extra cost.
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

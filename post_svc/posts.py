@@ -42,6 +42,10 @@ class PostEvents(Protocol):
 
     async def post_updated(self, post_id: int, author_id: int) -> None: ...
 
+    async def post_deleted(
+        self, post_id: int, author_id: int, published_at_ms: int | None
+    ) -> None: ...
+
 
 class Posts:
     """Creating, reading and publishing posts.
@@ -116,7 +120,11 @@ class Posts:
         failed) is private to its author, and anyone else is told it does not exist."""
         found = await self._store.get_many([post_id])
         post = found.get(post_id)
-        if post is None or (post.state is not PostState.PUBLISHED and post.author_id != viewer_id):
+        if (
+            post is None
+            or post.state is PostState.DELETED
+            or (post.state is not PostState.PUBLISHED and post.author_id != viewer_id)
+        ):
             raise NotFound(
                 f"post {post_id} does not exist",
                 reason="POST_NOT_FOUND",
@@ -150,7 +158,7 @@ class Posts:
         if len(ids) > MAX_BATCH:
             raise InvalidArgument(f"at most {MAX_BATCH} ids per batch", field="ids")
         found = await self._store.get_many(ids)
-        return [found[i] for i in ids if i in found]
+        return [found[i] for i in ids if i in found and found[i].state is not PostState.DELETED]
 
     async def user_posts(self, user_id: int, limit: int, cursor: str) -> PostPage:
         size = check_page_size(

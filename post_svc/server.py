@@ -13,6 +13,7 @@ from common.settings import Settings
 from common.signing import Signer, load_secret
 from post_svc.authors import Authors
 from post_svc.clients import MediaUploadsClient, UserDirectoryClient
+from post_svc.deletion import PostDeletion
 from post_svc.engagement import Engagement
 from post_svc.events import (
     EngagementEventPublisher,
@@ -43,9 +44,9 @@ def build(settings: Settings) -> ServiceApp:
     engagement_store = make_engagement_store(settings)
     stats = make_stats_store(settings)
     ids = IdGenerator(WORKER_ID)
-    posts = Posts(
-        store, media, PostEventPublisher(event_log), ids, Signer(secret, purpose="post-cursor")
-    )
+    post_events = PostEventPublisher(event_log)
+    posts = Posts(store, media, post_events, ids, Signer(secret, purpose="post-cursor"))
+    deletion = PostDeletion(posts, store, stats, post_events)
     engagement = Engagement(
         store,
         engagement_store,
@@ -62,7 +63,7 @@ def build(settings: Settings) -> ServiceApp:
         ),
         author_cache,
     )
-    servicer = PostServicer(posts, engagement, authors)
+    servicer = PostServicer(posts, engagement, authors, deletion)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -77,7 +78,7 @@ def build(settings: Settings) -> ServiceApp:
         workers=(
             # One consumer for media, engagement and profile events: each one costs the
             # process a Kafka consumer pair (live and retry), and their work is light.
-            consumer(event_log, PostServiceEventHandler(posts, engagement, authors)),
+            consumer(event_log, PostServiceEventHandler(posts, engagement, authors, deletion)),
         ),
     )
 

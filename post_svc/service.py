@@ -14,6 +14,7 @@ from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
 from common.metadata import caller_id, optional_caller_id
 from post_svc.authors import Authors
+from post_svc.deletion import PostDeletion
 from post_svc.engagement import Engaged, Engagement
 from post_svc.models import Comment, Like, MediaSpec, Post
 from post_svc.posts import Posts
@@ -69,10 +70,13 @@ def spec_from_proto(spec: pb.MediaSpec) -> MediaSpec:
 
 
 class PostServicer(pb_grpc.PostServiceServicer):
-    def __init__(self, posts: Posts, engagement: Engagement, authors: Authors) -> None:
+    def __init__(
+        self, posts: Posts, engagement: Engagement, authors: Authors, deletion: PostDeletion
+    ) -> None:
         self._posts = posts
         self._engagement = engagement
         self._authors = authors
+        self._deletion = deletion
 
     async def _views(self, posts: list[Post], context: Context) -> list[pb.Post]:
         """Posts as the caller sees them: with authors, counts and whether they liked each;
@@ -100,6 +104,12 @@ class PostServicer(pb_grpc.PostServiceServicer):
         post = await self._posts.get(request.id, optional_caller_id(context))
         (view,) = await self._views([post], context)
         return pb.GetPostResponse(post=view)
+
+    async def DeletePost(
+        self, request: pb.DeletePostRequest, context: Context
+    ) -> pb.DeletePostResponse:
+        await self._deletion.delete(request.id, caller_id(context))
+        return pb.DeletePostResponse()
 
     async def UpdatePost(
         self, request: pb.UpdatePostRequest, context: Context
@@ -151,6 +161,7 @@ class PostServicer(pb_grpc.PostServiceServicer):
                     like_count=seen[i].stats.likes,
                     comment_count=seen[i].stats.comments,
                     liked_by_viewer=seen[i].liked_by_viewer,
+                    deleted=seen[i].stats.deleted,
                 )
                 for i in ids
             ],

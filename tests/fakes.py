@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import grpc
@@ -59,6 +60,7 @@ class FakePosts:
         self.posts: dict[int, post_pb.Post] = {}
         self.engagements: dict[tuple[int, int], Engagement] = {}  # (post, reader)
         self.hydrations: list[tuple[list[int], list[int]]] = []  # (post ids, author ids) asked
+        self.deleted: set[int] = set()  # deleted by their authors, still in timelines and caches
         self.get_many_calls = 0
         self._next_id = 1
 
@@ -83,7 +85,12 @@ class FakePosts:
     ) -> Hydration:
         self.hydrations.append((list(post_ids), list(author_ids)))
         return Hydration(
-            {i: self.engagements.get((i, reader_id), Engagement()) for i in post_ids},
+            {
+                i: replace(
+                    self.engagements.get((i, reader_id), Engagement()), deleted=i in self.deleted
+                )
+                for i in post_ids
+            },
             {i: UserSummary(id=i, username=f"user{i}") for i in author_ids},
         )
 

@@ -23,6 +23,7 @@ _ROUTES = {
     "media_updated": (TOPIC_MEDIA, "post_id"),
     "post_published": (TOPIC_POSTS, "author_id"),
     "post_updated": (TOPIC_POSTS, "author_id"),
+    "post_deleted": (TOPIC_POSTS, "author_id"),
     "follow_changed": (TOPIC_FOLLOWS, "follower_id"),
     "like_created": (TOPIC_ENGAGEMENT, "post_id"),
     "like_removed": (TOPIC_ENGAGEMENT, "post_id"),

@@ -47,6 +47,12 @@ class PostStore(Protocol):
         such post."""
         ...
 
+    async def mark_deleted(self, post_id: int) -> Post | None:
+        """Any state -> DELETED, and out of the author's grid; the row stays as a tombstone,
+        so that no later publish, edit or renditions bring it back. Idempotent. Returns the
+        post as it now is; None for an unknown post."""
+        ...
+
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         """PENDING_MEDIA -> FAILED; other states are left alone."""
         ...
@@ -118,6 +124,10 @@ class StatsStore(Protocol):
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
         """Counts of every post asked for (zero for posts nothing happened to)."""
+        ...
+
+    async def mark_deleted(self, post_id: int) -> None:
+        """From now on the post's counts say it was deleted (idempotent)."""
         ...
 
 

@@ -45,6 +45,9 @@ STATEMENTS = {
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
     "update_media": "UPDATE {ks}.posts SET media = ? WHERE id = ? IF state = ?",
+    "mark_deleted": "UPDATE {ks}.posts SET state = ? WHERE id = ? IF EXISTS",
+    "unindex": "DELETE FROM {ks}.published_by_author "
+    "WHERE author_id = ? AND published_at_ms = ? AND post_id = ?",
     "update_caption": "UPDATE {ks}.posts SET caption = ?, edited_at_ms = ? WHERE id = ? IF EXISTS",
     "index": "INSERT INTO {ks}.published_by_author "
     "(author_id, published_at_ms, post_id, caption, created_at_ms, media, edited_at_ms) "
@@ -108,7 +111,7 @@ class CassandraPostStore(CassandraStore):
         ):
             return None
         post = await self._get(post_id)
-        if post is not None:
+        if post is not None and post.state is PostState.PUBLISHED:
             await self._index(post)
         return post
 
@@ -134,6 +137,14 @@ class CassandraPostStore(CassandraStore):
         post = await self._get(post_id)
         if post is not None and post.state is PostState.PUBLISHED:
             await self._index(post)  # the grid's copy too
+        return post
+
+    async def mark_deleted(self, post_id: int) -> Post | None:
+        await self.run("mark_deleted", (PostState.DELETED.value, post_id))
+        # Read after the write: a publish ordered before it has set the time to unindex.
+        post = await self._get(post_id)
+        if post is not None and post.published_at_ms is not None:
+            await self.run("unindex", (post.author_id, post.published_at_ms, post.id))
         return post
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:

@@ -115,6 +115,13 @@ class SqlitePostStore(SqliteStore):
             )
             return await _fetch(tx, post_id)
 
+    async def mark_deleted(self, post_id: int) -> Post | None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE posts SET state = ? WHERE id = ?", (PostState.DELETED.value, post_id)
+            )
+            return await _fetch(tx, post_id)
+
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -133,7 +140,8 @@ class SqlitePostStore(SqliteStore):
             chunk = unique[start : start + _AUTHORS_PER_QUERY]
             per_author = (
                 f"SELECT * FROM (SELECT {COLUMNS} FROM posts WHERE author_id = ? "
-                "AND published_at_ms IS NOT NULL AND (published_at_ms, id) < (?, ?) "
+                "AND published_at_ms IS NOT NULL AND state = 'PUBLISHED' "
+                "AND (published_at_ms, id) < (?, ?) "
                 "ORDER BY published_at_ms DESC, id DESC LIMIT ?)"
             )
             sql = " UNION ALL ".join([per_author] * len(chunk))

@@ -16,6 +16,7 @@ SCHEMA = (
         post_id INTEGER PRIMARY KEY,
         likes INTEGER NOT NULL DEFAULT 0,
         comments INTEGER NOT NULL DEFAULT 0)""",
+    "ALTER TABLE post_stats ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0",
     """CREATE TABLE IF NOT EXISTS applied_events (
         post_id INTEGER NOT NULL,
         event_id TEXT NOT NULL,
@@ -52,7 +53,7 @@ class SqliteStatsStore(SqliteStore):
                     (post_id, likes, comments),
                 )
             async with tx.execute(
-                "SELECT likes, comments FROM post_stats WHERE post_id = ?", (post_id,)
+                "SELECT likes, comments, deleted FROM post_stats WHERE post_id = ?", (post_id,)
             ) as rows:
                 row = await rows.fetchone()
             self._since_pruned += 1
@@ -61,8 +62,18 @@ class SqliteStatsStore(SqliteStore):
                 await tx.execute(
                     "DELETE FROM applied_events WHERE applied_at_ms < ?", (now - KEEP_APPLIED_MS,)
                 )
-        stats = PostStats(row["likes"], row["comments"]) if row else PostStats()
+        stats = (
+            PostStats(row["likes"], row["comments"], bool(row["deleted"])) if row else PostStats()
+        )
         return Applied(stats, first_time)
+
+    async def mark_deleted(self, post_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO post_stats (post_id, deleted) VALUES (?, 1) "
+                "ON CONFLICT (post_id) DO UPDATE SET deleted = 1",
+                (post_id,),
+            )
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostStats]:
         unique = list(dict.fromkeys(post_ids))
@@ -70,8 +81,14 @@ class SqliteStatsStore(SqliteStore):
         if unique:
             marks = ",".join("?" * len(unique))
             rows = await self._db.fetchall(
-                f"SELECT post_id, likes, comments FROM post_stats WHERE post_id IN ({marks})",
+                "SELECT post_id, likes, comments, deleted FROM post_stats "
+                f"WHERE post_id IN ({marks})",
                 unique,
             )
-            found.update({r["post_id"]: PostStats(r["likes"], r["comments"]) for r in rows})
+            found.update(
+                {
+                    r["post_id"]: PostStats(r["likes"], r["comments"], bool(r["deleted"]))
+                    for r in rows
+                }
+            )
         return found

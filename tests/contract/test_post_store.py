@@ -100,3 +100,25 @@ async def test_a_caption_is_edited_in_any_state_and_in_the_grid(post_store: Post
     assert (draft.state, draft.caption) == (PostState.PENDING_MEDIA, "still a draft")
     assert await post_store.update_caption(404, "nobody's", 1) is None
     assert (await post_store.get_many([1]))[1] == edited
+
+
+async def test_a_deleted_post_is_a_tombstone_out_of_the_grid(post_store: PostStore) -> None:
+    await post_store.insert(Post(1, 7, "regret", 100))
+    await post_store.insert(Post(2, 7, "kept", 100))
+    await post_store.insert(Post(3, 7, "never uploaded", 100))
+    await post_store.mark_published(1, MEDIA, 500)
+    await post_store.mark_published(2, MEDIA, 600)
+    deleted = await post_store.mark_deleted(1)
+    assert deleted is not None
+    assert (deleted.state, deleted.published_at_ms) == (PostState.DELETED, 500)
+    assert [p.id for p in await post_store.published_by_authors([7], None, 10)] == [2]
+    assert await post_store.mark_deleted(1) == deleted  # again: the same
+    draft = await post_store.mark_deleted(3)
+    assert draft is not None
+    assert draft.state is PostState.DELETED
+    # Late events cannot bring either back.
+    assert (await post_store.mark_published(3, MEDIA, 700)) == draft
+    assert await post_store.update_media(1, MEDIA) is None
+    assert await post_store.mark_failed(3, "late") == draft
+    assert [p.id for p in await post_store.published_by_authors([7], None, 10)] == [2]
+    assert await post_store.mark_deleted(404) is None

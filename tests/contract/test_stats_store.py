@@ -42,6 +42,20 @@ async def test_a_page_of_counts_includes_posts_nothing_happened_to(
 
 
 @pytest.mark.production
+async def test_a_deleted_posts_counts_say_so(stats_store: StatsStore) -> None:
+    await stats_store.apply(1, "like:a", likes=1)
+    await stats_store.mark_deleted(1)
+    await stats_store.mark_deleted(2)  # nothing happened to it before
+    await stats_store.mark_deleted(2)
+    assert await stats_store.get_many([1, 2, 3]) == {
+        1: PostStats(1, 0, deleted=True),
+        2: PostStats(0, 0, deleted=True),
+        3: PostStats(),
+    }
+    late = await stats_store.apply(1, "like:b", likes=1)  # an event after the deletion
+    assert late == Applied(PostStats(2, 0, deleted=True), True)
+
+
 async def test_counts_redis_lost_are_reloaded_from_cassandra() -> None:
     from post_svc.storage.redis_stats import RedisStatsStore
 
@@ -56,5 +70,10 @@ async def test_counts_redis_lost_are_reloaded_from_cassandra() -> None:
         assert await store.get_many([7, 8]) == {7: PostStats(1, 0), 8: PostStats(1, 1)}
         assert await store.get_many([7, 8]) == {7: PostStats(1, 0), 8: PostStats(1, 1)}
         assert await store.apply(8, "like:z", likes=1) == Applied(PostStats(2, 1), True)
+        await store.mark_deleted(7)
+        await store._redis.delete(store._key(7))
+        assert (await store.get_many([7]))[7].deleted  # reloaded with the mark
+        await store._redis.delete(store._key(7))
+        assert (await store.apply(7, "like:w", likes=1)).stats.deleted
     finally:
         await store.close()

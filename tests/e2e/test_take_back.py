@@ -1,4 +1,5 @@
-"""Taking things back through the REST API, on both backends: editing a caption."""
+"""Taking things back through the REST API, on both backends: editing a caption, deleting a
+post."""
 
 from __future__ import annotations
 
@@ -30,12 +31,18 @@ def patch_caption(api: Api, token: str, post_id: str, body: object) -> tuple[int
     return reply.status, reply.json()
 
 
-def test_an_edited_caption_shows_everywhere_within_seconds(
-    api: Api, photo: Path, username: Names
-) -> None:
+def ada_and_a_follower(api: Api, username: Names) -> tuple[str, str, str]:
+    """Ada's id and token, and the token of Bob, who follows her."""
     ada_id, ada = api.sign_up(username("ada"))
     _, bob = api.sign_up(username("bob"))
     api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
+    return ada_id, ada, bob
+
+
+def test_an_edited_caption_shows_everywhere_within_seconds(
+    api: Api, photo: Path, username: Names
+) -> None:
+    ada_id, ada, bob = ada_and_a_follower(api, username)
     post_id = api.post_photo(ada, photo, caption="sunste")
 
     def captions() -> tuple[str, ...]:
@@ -77,3 +84,43 @@ def test_a_caption_edit_that_cannot_be_done_is_a_clear_4xx(
         assert got == status, (body, reply)
         assert words in json.dumps(reply["error"]), reply
     assert api.ok("GET", f"/v1/posts/{post_id}", token=bob)["post"]["caption"] == "mine"
+
+
+def test_a_deleted_post_vanishes_for_every_reader_at_once(
+    api: Api, photo: Path, username: Names
+) -> None:
+    ada_id, ada, bob = ada_and_a_follower(api, username)
+    regret = api.post_photo(ada, photo, caption="regret")
+    kept = api.post_photo(ada, photo, caption="kept")
+    eventually(lambda: api.feed_ids(bob) == [kept, regret])
+    api.ok("POST", f"/v1/posts/{regret}/likes", {}, token=bob)
+    api.ok("POST", f"/v1/posts/{regret}/comments", {"text": "oh no"}, token=bob)
+
+    def notified_about() -> list[str]:
+        page = api.ok("GET", "/v1/notifications", token=ada).get("notifications", [])
+        return [n.get("postId", "") for n in page]
+
+    eventually(lambda: notified_about().count(regret) == 2)  # the like and the comment
+
+    assert api.call("DELETE", f"/v1/posts/{regret}", token=bob).status == 403
+    assert api.ok("DELETE", f"/v1/posts/{regret}", token=ada) == {}
+    for token in (ada, bob):
+        assert api.call("GET", f"/v1/posts/{regret}", token=token).status == 404
+    assert api.feed_ids(bob) == [kept]
+    assert api.feed_ids(ada) == [kept]
+    grid = api.ok("GET", f"/v1/users/{ada_id}/posts", token=bob)["posts"]
+    assert [p["id"] for p in grid] == [kept]
+    for method, path in [
+        ("GET", f"/v1/posts/{regret}/likes"),
+        ("GET", f"/v1/posts/{regret}/comments"),
+        ("POST", f"/v1/posts/{regret}/likes"),
+    ]:
+        assert api.call(method, path, {} if method == "POST" else None, token=bob).status == 404
+    assert regret not in notified_about()
+    again = api.call("DELETE", f"/v1/posts/{regret}", token=ada)
+    assert again.status == 404, again.body
+
+    draft = api.create_post(ada, photo, caption="never sent")["post"]["id"]
+    assert api.ok("DELETE", f"/v1/posts/{draft}", token=ada) == {}
+    assert api.call("GET", f"/v1/posts/{draft}", token=ada).status == 404
+    assert api.feed_ids(bob) == [kept]

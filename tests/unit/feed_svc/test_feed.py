@@ -284,3 +284,12 @@ async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> 
     world.graph.unfollow(READER, 2)
     from_2 = {ids[0], ids[3], ids[5], later[0]}
     assert await world.read_all() == [i for i in (ids + later)[::-1] if i not in from_2]
+
+
+async def test_a_deleted_post_leaves_the_feed_at_once_though_still_in_the_timeline() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    ids = [await world.post(2) for _ in range(5)]
+    world.posts.deleted.add(ids[3])  # deleted: its event has not been handled yet
+    assert await world.read_all(limit=2) == [ids[4], ids[2], ids[1], ids[0]]

@@ -198,3 +198,13 @@ async def test_pages_unread_counts_and_marking_read(mesh: Mesh) -> None:
     for bad in ("", "abc", "-5", "9" * 30):
         with pytest.raises(InvalidArgument):
             await mesh.mark_read(bad)
+
+
+async def test_notifications_about_a_deleted_post_are_left_out_at_once(mesh: Mesh) -> None:
+    await mesh.send(like(2), like(3, post=POST + 1), follow(4))
+    mesh.posts.deleted.add(POST)  # deleted: its event has not been handled yet
+    page = await mesh.page()
+    assert [(n.kind, n.post_id) for n in page.notifications] == [
+        (pb.NOTIFICATION_KIND_FOLLOW, 0),
+        (pb.NOTIFICATION_KIND_LIKE, POST + 1),
+    ]

@@ -37,6 +37,7 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/users:lookup"): "LookupUser",
         ("PATCH", "/v1/users/me"): "UpdateProfile",
         ("PATCH", "/v1/posts/{post.id}"): "UpdatePost",
+        ("DELETE", "/v1/posts/{id}"): "DeletePost",
         ("POST", "/v1/users/me/avatar"): "CreateAvatarUpload",
         ("POST", "/v1/follows"): "Follow",
         ("DELETE", "/v1/follows/{followed_id}"): "Unfollow",

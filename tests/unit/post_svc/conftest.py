@@ -17,6 +17,7 @@ from common.ids import IdGenerator
 from common.settings import Settings
 from common.signing import Signer
 from post_svc.authors import Authors
+from post_svc.deletion import PostDeletion
 from post_svc.engagement import Engagement
 from post_svc.events import EngagementEventPublisher, PostEventPublisher
 from post_svc.models import MediaSpec, UploadTarget
@@ -65,6 +66,7 @@ class PostWorld:
     posts: Posts
     engagement: Engagement
     authors: Authors
+    deletion: PostDeletion
     directory: FakeUserDirectory
     engagement_ids: IdGenerator
     store: PostStore
@@ -114,10 +116,12 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
     directory = FakeUserDirectory()
     author_cache = make_author_cache(settings)
     authors = Authors(directory, author_cache)
+    deletion = PostDeletion(posts, store, stats, PostEventPublisher(log))
     yield PostWorld(
         posts,
         engagement,
         authors,
+        deletion,
         directory,
         ids,
         store,

@@ -147,8 +147,9 @@ async def test_the_consumer_finishes_what_a_crash_cut_short_and_counts_nothing_t
     await EngagementEventPublisher(world.log).comment_created(
         comment_event_id(cut_short), cut_short, AUTHOR
     )
-    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors)
-    assert await world.log.drain(handler.group, handler.topics, handler) == 5
+    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors, world.deletion)
+    # The post's PostPublished (its own topic, nothing to do) and the five engagement events.
+    assert await world.log.drain(handler.group, handler.topics, handler) == 6
     assert await counts(world, post_id) == PostStats(0, 1)
     assert await world.engagement_store.get_comment(post_id, cut_short.id) == cut_short
     assert await world.engagement_store.get_comment(post_id, deleted.id) is None  # stays gone

@@ -5,7 +5,13 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2
 
-from common.events.base import TOPIC_ENGAGEMENT, TOPIC_MEDIA, TOPIC_POSTS, TOPIC_USERS
+from common.events.base import (
+    TOPIC_ENGAGEMENT,
+    TOPIC_FOLLOWS,
+    TOPIC_MEDIA,
+    TOPIC_POSTS,
+    TOPIC_USERS,
+)
 from common.events.codec import publish_event
 from post_svc.events import PostServiceEventHandler
 from post_svc.models import MediaSpec, PostState
@@ -18,7 +24,7 @@ AUTHOR = 7
 
 async def deliver(world: PostWorld, event: events_pb2.Event) -> int:
     await publish_event(world.log, event)
-    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors)
+    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors, world.deletion)
     return await world.log.drain(handler.group, handler.topics, handler)
 
 
@@ -30,7 +36,8 @@ async def pending_post(world: PostWorld) -> int:
 async def test_media_processed_publishes_the_post_and_announces_it(world: PostWorld) -> None:
     post_id = await pending_post(world)
     processed = events_pb2.MediaProcessed(post_id=post_id, author_id=AUTHOR, media=MEDIA)
-    assert await deliver(world, events_pb2.Event(media_processed=processed)) == 1
+    # MediaProcessed, then the PostPublished it caused (post_svc reads its own topic too).
+    assert await deliver(world, events_pb2.Event(media_processed=processed)) == 2
     assert (await world.posts.get(post_id, AUTHOR)).state is PostState.PUBLISHED
     ((key, event),) = decoded(world.log, TOPIC_POSTS)
     assert key == str(AUTHOR)  # one author's posts stay in order
@@ -62,13 +69,15 @@ async def test_media_updated_replaces_the_media_and_announces_the_change(
     assert kinds == ["post_published", "post_updated"]
 
 
-async def test_only_media_engagement_and_user_events_are_consumed(world: PostWorld) -> None:
-    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors)
+async def test_only_media_engagement_user_and_post_events_are_consumed(
+    world: PostWorld,
+) -> None:
+    handler = PostServiceEventHandler(world.posts, world.engagement, world.authors, world.deletion)
     assert (handler.group, tuple(handler.topics)) == (
         "posts",
-        (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS),
+        (TOPIC_MEDIA, TOPIC_ENGAGEMENT, TOPIC_USERS, TOPIC_POSTS),
     )
-    await world.log.publish(TOPIC_POSTS, "1", b"not for post_svc")
+    await world.log.publish(TOPIC_FOLLOWS, "1", b"not for post_svc")
     assert await world.log.drain(handler.group, handler.topics, handler) == 0
 
 

@@ -26,7 +26,7 @@ def create_request(caption: str = "sunset") -> pb.CreatePostRequest:
 async def test_create_post_is_the_callers_and_answers_the_upload_target(
     world: PostWorld,
 ) -> None:
-    servicer = PostServicer(world.posts, world.engagement, world.authors)
+    servicer = PostServicer(world.posts, world.engagement, world.authors, world.deletion)
     response = await servicer.CreatePost(create_request(), context_of(AUTHOR))
     post = response.post
     assert (post.author_id, post.caption, post.state) == (
@@ -46,7 +46,7 @@ async def test_create_post_is_the_callers_and_answers_the_upload_target(
 
 
 async def test_published_posts_carry_state_time_and_media(world: PostWorld) -> None:
-    servicer = PostServicer(world.posts, world.engagement, world.authors)
+    servicer = PostServicer(world.posts, world.engagement, world.authors, world.deletion)
     created = await servicer.CreatePost(create_request(), context_of(AUTHOR))
     media = media_pb2.Media(type=media_pb2.MEDIA_TYPE_PHOTO, width=4, height=3)
     world.clock[0] = 2_000
@@ -68,7 +68,7 @@ async def test_published_posts_carry_state_time_and_media(world: PostWorld) -> N
 
 
 async def test_stream_recent_posts_honours_before_and_limit(world: PostWorld) -> None:
-    servicer = PostServicer(world.posts, world.engagement, world.authors)
+    servicer = PostServicer(world.posts, world.engagement, world.authors, world.deletion)
     ids = []
     for at_ms in (2_000, 3_000, 4_000):
         created = await servicer.CreatePost(create_request(), context_of(AUTHOR))
@@ -88,7 +88,7 @@ async def test_stream_recent_posts_honours_before_and_limit(world: PostWorld) ->
 async def test_every_post_like_and_comment_carries_its_author_from_one_call_per_page(
     world: PostWorld,
 ) -> None:
-    servicer = PostServicer(world.posts, world.engagement, world.authors)
+    servicer = PostServicer(world.posts, world.engagement, world.authors, world.deletion)
     post_ids = [await world.published(author) for author in (7, 8, 7, 9)]
     for liker in (3, 4, 5):
         await world.engagement.like(post_ids[0], liker)

@@ -39,6 +39,7 @@ class Event(_message.Message):
     PROFILE_UPDATED_FIELD_NUMBER: _builtins.int
     AVATAR_PROCESSED_FIELD_NUMBER: _builtins.int
     AVATAR_FAILED_FIELD_NUMBER: _builtins.int
+    POST_DELETED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once. An event
     that is sent again to repair a lost one carries the same id.
@@ -71,6 +72,8 @@ class Event(_message.Message):
     def avatar_processed(self) -> Global___AvatarProcessed: ...
     @_builtins.property
     def avatar_failed(self) -> Global___AvatarFailed: ...
+    @_builtins.property
+    def post_deleted(self) -> Global___PostDeleted: ...
     def __init__(
         self,
         *,
@@ -89,12 +92,13 @@ class Event(_message.Message):
         profile_updated: Global___ProfileUpdated | None = ...,
         avatar_processed: Global___AvatarProcessed | None = ...,
         avatar_failed: Global___AvatarFailed | None = ...,
+        post_deleted: Global___PostDeleted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed", "post_deleted"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -211,6 +215,40 @@ class PostUpdated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostUpdated: _TypeAlias = PostUpdated  # noqa: Y015
+
+@_typing.final
+class PostDeleted(_message.Message):
+    """Its author deleted a post: readers stopped seeing it when this was sent; every copy of it
+    now goes (timelines, caches, counts, its likes, comments and notifications, and its media
+    once no other post uses it). Sent before the post is marked, so it is never lost; handling
+    it again changes nothing. Topic `posts`, key author id (after the post's PostPublished).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    PUBLISHED_AT_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    author_id: _builtins.int
+    @_builtins.property
+    def published_at(self) -> _timestamp_pb2.Timestamp:
+        """Absent if it was never published: it was in no feed."""
+
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+        published_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["published_at", b"published_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "post_id", b"post_id", "published_at", b"published_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostDeleted: _TypeAlias = PostDeleted  # noqa: Y015
 
 @_typing.final
 class PostPublished(_message.Message):

@@ -113,6 +113,40 @@ class Post(_message.Message):
 Global___Post: _TypeAlias = Post  # noqa: Y015
 
 @_typing.final
+class DeletePostRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePostRequest: _TypeAlias = DeletePostRequest  # noqa: Y015
+
+@_typing.final
+class DeletePostResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePostResponse: _TypeAlias = DeletePostResponse  # noqa: Y015
+
+@_typing.final
 class UpdatePostRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -811,10 +845,13 @@ class PostEngagement(_message.Message):
     LIKE_COUNT_FIELD_NUMBER: _builtins.int
     COMMENT_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
     like_count: _builtins.int
     comment_count: _builtins.int
     liked_by_viewer: _builtins.bool
+    deleted: _builtins.bool
+    """The post was deleted: leave it out (its copies are still being removed)."""
     def __init__(
         self,
         *,
@@ -822,10 +859,11 @@ class PostEngagement(_message.Message):
         like_count: _builtins.int = ...,
         comment_count: _builtins.int = ...,
         liked_by_viewer: _builtins.bool = ...,
+        deleted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_count", b"comment_count", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "post_id", b"post_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment_count", b"comment_count", "deleted", b"deleted", "like_count", b"like_count", "liked_by_viewer", b"liked_by_viewer", "post_id", b"post_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -51,6 +51,11 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.FromString,
                 _registered_method=True)
+        self.DeletePost = channel.unary_unary(
+                '/photoshare.post.v1.PostService/DeletePost',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostResponse.FromString,
+                _registered_method=True)
         self.ListUserPosts = channel.unary_unary(
                 '/photoshare.post.v1.PostService/ListUserPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ListUserPostsRequest.SerializeToString,
@@ -124,6 +129,15 @@ class PostServiceServicer:
     def UpdatePost(self, request, context):
         """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
         field that can change (media never does). Every read shows the new caption within seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePost(self, request, context):
+        """Deletes a post; only its author may. Readers stop seeing it at once (GET answers 404,
+        feeds, the grid, likes, comments and notifications leave it out); its copies, counts,
+        likes, comments, notifications and media are then removed in the background.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -217,6 +231,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.UpdatePost,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.SerializeToString,
+            ),
+            'DeletePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePost,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostResponse.SerializeToString,
             ),
             'ListUserPosts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUserPosts,
@@ -352,6 +371,33 @@ class PostService:
             '/photoshare.post.v1.PostService/UpdatePost',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.UpdatePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/DeletePost',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.DeletePostResponse.FromString,
             options,
             channel_credentials,
             insecure,

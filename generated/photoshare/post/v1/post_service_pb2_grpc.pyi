@@ -25,6 +25,11 @@ class PostServiceStub:
     """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
     field that can change (media never does). Every read shows the new caption within seconds.
     """
+    DeletePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.DeletePostRequest, _post_service_pb2.DeletePostResponse]
+    """Deletes a post; only its author may. Readers stop seeing it at once (GET answers 404,
+    feeds, the grid, likes, comments and notifications leave it out); its copies, counts,
+    likes, comments, notifications and media are then removed in the background.
+    """
     ListUserPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListUserPostsRequest, _post_service_pb2.ListUserPostsResponse]
     """A user's published posts, newest first (the profile grid)."""
     LikePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.LikePostRequest, _post_service_pb2.LikePostResponse]
@@ -76,6 +81,17 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_post_service_pb2.UpdatePostResponse]:
         """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
         field that can change (media never does). Every read shows the new caption within seconds.
+        """
+
+    @_abc_1.abstractmethod
+    def DeletePost(
+        self,
+        request: _post_service_pb2.DeletePostRequest,
+        context: _aio.ServicerContext[_post_service_pb2.DeletePostRequest, _abc.Awaitable[_post_service_pb2.DeletePostResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.DeletePostResponse]:
+        """Deletes a post; only its author may. Readers stop seeing it at once (GET answers 404,
+        feeds, the grid, likes, comments and notifications leave it out); its copies, counts,
+        likes, comments, notifications and media are then removed in the background.
         """
 
     @_abc_1.abstractmethod

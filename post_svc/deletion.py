@@ -1,0 +1,50 @@
+"""Taking a post back: readers stop seeing it at once, and every copy of it goes after.
+
+The request sends `PostDeleted` first, so that no crash can lose the deletion, then marks the
+post DELETED (GET answers 404, the grid and the like and comment lists drop it) and its
+counts deleted (feeds and notifications drop it: they read every page's counts anyway). The
+rest follows the event, each consumer idempotently: post_svc's own repeats both marks (which
+finishes a request cut short) and removes the post's likes and comments; feed_svc takes it out
+of timelines, its cache and notifications; graph_svc uncounts it; media_svc deletes its media
+once no other post uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from common.errors import PermissionDenied, Unavailable
+from post_svc.posts import PostEvents, Posts
+from post_svc.storage.base import PostStore, StatsStore
+
+
+class PostDeletion:
+    """Example:
+    deletion = PostDeletion(posts, post_store, stats_store, events)
+    await deletion.delete(post_id, caller_id)   # the request
+    await deletion.finish(post_id)               # the PostDeleted consumer
+    """
+
+    def __init__(
+        self, posts: Posts, store: PostStore, stats: StatsStore, events: PostEvents
+    ) -> None:
+        self._posts = posts
+        self._store = store
+        self._stats = stats
+        self._events = events
+
+    async def delete(self, post_id: int, caller_id: int) -> None:
+        """Only the author may; a post already deleted (or never there) is 404."""
+        post = await self._posts.get(post_id, caller_id)
+        if post.author_id != caller_id:
+            raise PermissionDenied("only its author may delete a post", reason="NOT_YOUR_POST")
+        await self._events.post_deleted(post.id, post.author_id, post.published_at_ms)
+        await self._store.mark_deleted(post.id)
+        # With the counts' cache down, the event's consumer marks them once it is back.
+        with contextlib.suppress(Unavailable):
+            await self._stats.mark_deleted(post.id)
+
+    async def finish(self, post_id: int) -> None:
+        """Everything post_svc keeps of a deleted post goes; again: nothing changes."""
+        await self._store.mark_deleted(post_id)
+        await self._stats.mark_deleted(post_id)
