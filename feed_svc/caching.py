@@ -35,6 +35,10 @@ class CachedPosts:
             found.update(fetched)
         return found
 
+    async def forget(self, post_ids: Sequence[int]) -> None:
+        """Deleted posts leave the cache (reads already leave them out)."""
+        await self._cache.drop_posts(post_ids)
+
     async def refresh(self, post_ids: Sequence[int]) -> None:
         fetched = await self._posts.get_many(post_ids)
         await self._cache.refresh_posts({i: p.SerializeToString() for i, p in fetched.items()})

@@ -3,6 +3,7 @@
 The home feed (group `feed`):
 - `PostPublished` (posts): fan the post out to the author's followers' timelines.
 - `PostUpdated` (posts): refresh the cached copy used to hydrate feeds.
+- `PostDeleted` (posts): take the post out of the timelines it was pushed to and the cache.
 - `FollowChanged` (follows): backfill a new followee's posts, or drop an old one's.
 Notifications (group `notifications`, so neither waits for the other):
 - `FollowChanged` (follows): the followed user is notified, or the follow taken back.
@@ -10,6 +11,8 @@ Notifications (group `notifications`, so neither waits for the other):
   post), or the like taken back.
 - `CommentCreated`, `CommentDeleted` (engagement): the post's author is notified, or the
   comment taken back.
+- `PostDeleted` (posts): the author's entries about the post go (a like or comment event
+  that arrives after it notifies nobody).
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ class FeedEventHandler:
                 await self._fanout.post_published(entry)
             case "post_updated":
                 await self._posts.refresh([event.post_updated.post_id])
+            case "post_deleted":
+                deleted = event.post_deleted
+                if deleted.HasField("published_at"):  # else it was in no timeline
+                    entry = FeedEntry(
+                        deleted.published_at.ToMilliseconds(), deleted.post_id, deleted.author_id
+                    )
+                    await self._fanout.post_deleted(entry)
+                await self._posts.forget([deleted.post_id])
             case "follow_changed":
                 change = event.follow_changed
                 if change.following:
@@ -64,7 +75,7 @@ class NotificationEventHandler:
     """
 
     group = "notifications"
-    topics = (TOPIC_FOLLOWS, TOPIC_ENGAGEMENT)
+    topics = (TOPIC_FOLLOWS, TOPIC_ENGAGEMENT, TOPIC_POSTS)
 
     def __init__(self, notifications: Notifications) -> None:
         self._notifications = notifications
@@ -108,3 +119,6 @@ class NotificationEventHandler:
                 await self._notifications.comment_deleted(
                     deleted.comment_id, deleted.post_author_id, deleted.author_id, event_id
                 )
+            case "post_deleted":
+                gone = event.post_deleted
+                await self._notifications.post_deleted(gone.author_id, gone.post_id)

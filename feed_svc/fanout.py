@@ -50,6 +50,18 @@ class Fanout:
                 delivered += len(chunk)
         return delivered
 
+    async def post_deleted(self, entry: FeedEntry) -> None:
+        """Takes a deleted post out of the timelines it was pushed to: the author's, and the
+        followers' unless the author is a celebrity now (then any copy pushed before they
+        became one stays until trimmed; reads leave a deleted post out either way)."""
+        await self._store.remove([entry.author_id], entry)
+        if await self._is_celebrity(entry.author_id):
+            return
+        chunks = self._graph.follower_id_chunks(entry.author_id, self._policy.chunk_size)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                await self._store.remove(chunk, entry)
+
     async def followed(self, follower_id: int, followed_id: int) -> None:
         """Backfills the followee's recent posts into the follower's timeline."""
         if not await self._store.is_ready(follower_id) or await self._is_celebrity(followed_id):

@@ -103,6 +103,11 @@ class Notifications:
     ) -> None:
         await self._take_back(author_id, f"comment:{comment_id}", user_id, event_id)
 
+    async def post_deleted(self, author_id: int, post_id: int) -> None:
+        """The author's entries about a deleted post go, with their actors."""
+        for group in await self._store.groups_about_post(author_id, post_id):
+            await self._store.delete_group(author_id, group)
+
     # What the user asks.
 
     async def page(self, recipient_id: int, page_size: int, page_token: str) -> NotificationPage:
@@ -166,12 +171,17 @@ class Notifications:
         if await self._store.has_actor(recipient_id, subject.key, actor_id):
             return
         group = await self._store.group(recipient_id, subject.key)
+        if group is None and subject.post_id and await self._is_deleted(subject.post_id):
+            return  # a like or comment whose event arrives after its post's deletion
         if group is None or event_id not in group.applied:
             updated = self._with_actor(group, subject, actor_id, event_id)
             await self._store.save_group(
                 recipient_id, updated, group.position if group is not None else None
             )
         await self._store.add_actor(recipient_id, subject.key, actor_id)
+
+    async def _is_deleted(self, post_id: int) -> bool:
+        return (await self._posts.hydrate([post_id], [], 0)).deleted(post_id)
 
     async def _take_back(self, recipient_id: int, key: str, actor_id: int, event_id: str) -> None:
         """Undone before it was read, an action no longer notifies; once read, it stays."""

@@ -2,6 +2,7 @@
 
 Consumes (group `graph`), from the `posts` topic:
 - `PostPublished`: the author's post count goes up, once per post;
+- `PostDeleted`: and down again, once;
 from the `media` topic:
 - `AvatarProcessed`: the user's avatar, unless a later upload already is;
 - `AvatarFailed`: why the user's latest avatar upload could not be used;
@@ -61,6 +62,9 @@ class GraphEventHandler:
                 await self._graph.avatar_failed(failed.user_id, failed.upload_id, failed.reason)
             case "follow_changed":
                 await self._graph.follow_settled(event.follow_changed.follower_id)
+            case "post_deleted":
+                deleted = event.post_deleted
+                await self._graph.unrecord_post(deleted.author_id, deleted.post_id)
 
 
 class GraphEventPublisher:

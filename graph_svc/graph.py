@@ -290,6 +290,10 @@ class Graph:
     async def record_post(self, author_id: int, post_id: int) -> None:
         await self._store.record_post(author_id, post_id)
 
+    async def unrecord_post(self, author_id: int, post_id: int) -> None:
+        """A deleted post leaves its author's count (once, however often it is told)."""
+        await self._store.unrecord_post(author_id, post_id)
+
     async def follow_settled(self, follower_id: int) -> None:
         """A follow or unfollow was announced: its invalidation of the following cache is
         repeated, which matters when the cache was down while the call answered."""

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import signal
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.jobs = 0
+        self.started_at = time.monotonic()
 
     async def call(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         assert self.process.stdin
@@ -87,9 +89,16 @@ class ProcessPool:
         await asyncio.gather(*(worker.stop() for worker in list(self._workers)))
         self._workers.clear()
 
-    async def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    async def run(
+        self, job: dict[str, Any], timeout_s: float, *, started_after: float = 0.0
+    ) -> dict[str, Any]:
+        """Runs `job` on an idle worker; with `started_after` (a `time.monotonic()` value), on
+        one started since then: a retry after a worker died must not go to another worker
+        killed by the same cause (one kill of the whole pool, the OOM killer's sweep)."""
         worker = await self._idle.get()
         try:
+            if worker.started_at <= started_after or worker.process.returncode is not None:
+                worker = await self._replace(worker)
             answer = await worker.call(job, timeout_s)
             if worker.jobs >= self._max_jobs:
                 worker = await self._replace(worker)

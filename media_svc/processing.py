@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,9 +43,10 @@ class PooledProcessor:
     ) -> RenderResult:
         timeout_s = self._timeouts_s[kind]
         job = Job(kind, source, content_type, out_dir)
+        died_at = 0.0
         for attempt in range(1, self._attempts + 1):
             try:
-                answer = await self._pool.run(job.to_wire(), timeout_s)
+                answer = await self._pool.run(job.to_wire(), timeout_s, started_after=died_at)
             except WorkerTimedOut as exc:
                 raise RejectedMedia(
                     f"processing the file took longer than {timeout_s:.0f} s; it was given up"
@@ -59,6 +61,7 @@ class PooledProcessor:
                         "it cannot be processed"
                     ) from exc
                 log.warning("%s job on %s: worker died (%s); retrying", kind, source.name, exc)
+                died_at = time.monotonic()
                 continue
             return answer_from_wire(answer)
         raise AssertionError("unreachable: the last attempt returns or raises")

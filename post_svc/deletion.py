@@ -15,21 +15,27 @@ import contextlib
 
 from common.errors import PermissionDenied, Unavailable
 from post_svc.posts import PostEvents, Posts
-from post_svc.storage.base import PostStore, StatsStore
+from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 
 class PostDeletion:
     """Example:
-    deletion = PostDeletion(posts, post_store, stats_store, events)
+    deletion = PostDeletion(posts, post_store, engagement_store, stats_store, events)
     await deletion.delete(post_id, caller_id)   # the request
     await deletion.finish(post_id)               # the PostDeleted consumer
     """
 
     def __init__(
-        self, posts: Posts, store: PostStore, stats: StatsStore, events: PostEvents
+        self,
+        posts: Posts,
+        store: PostStore,
+        engagement: EngagementStore,
+        stats: StatsStore,
+        events: PostEvents,
     ) -> None:
         self._posts = posts
         self._store = store
+        self._engagement = engagement
         self._stats = stats
         self._events = events
 
@@ -48,3 +54,4 @@ class PostDeletion:
         """Everything post_svc keeps of a deleted post goes; again: nothing changes."""
         await self._store.mark_deleted(post_id)
         await self._stats.mark_deleted(post_id)
+        await self._engagement.delete_post(post_id)

@@ -46,6 +46,11 @@ class TimelineStore(Protocol):
 
     async def remove_author(self, owner_id: int, author_id: int) -> None: ...
 
+    async def remove(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
+        """Takes one entry out of every timeline among `owner_ids` that has it (a deleted
+        post); idempotent."""
+        ...
+
 
 class PostCache(Protocol):
     """Published posts by id, for hydration; losing one loses nothing. A published post only
@@ -56,6 +61,10 @@ class PostCache(Protocol):
     async def close(self) -> None: ...
 
     async def get_posts(self, post_ids: Sequence[int]) -> dict[int, bytes]: ...
+
+    async def drop_posts(self, post_ids: Sequence[int]) -> None:
+        """Forgets the posts (deleted ones)."""
+        ...
 
     async def put_posts(self, posts: dict[int, bytes]) -> None:
         """Fills the cache; an entry already there wins (it may be newer than this read)."""
@@ -85,7 +94,13 @@ class NotificationStore(Protocol):
         place in the order there is removed)."""
         ...
 
-    async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None: ...
+    async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None:
+        """Deletes the group with its actors."""
+        ...
+
+    async def groups_about_post(self, recipient_id: int, post_id: int) -> list[NotificationGroup]:
+        """The recipient's groups about one post (its likes, each of its comments)."""
+        ...
 
     async def has_actor(self, recipient_id: int, key: str, actor_id: int) -> bool: ...
 

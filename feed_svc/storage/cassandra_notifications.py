@@ -44,6 +44,9 @@ STATEMENTS = {
     "put_group": f"INSERT INTO {{ks}}.notification_groups (recipient_id, {COLUMNS}) "
     f"VALUES (?, {PLACEHOLDERS})",
     "delete_group": "DELETE FROM {ks}.notification_groups WHERE recipient_id = ? AND group_key = ?",
+    "delete_actors": "DELETE FROM {ks}.notification_actors "
+    "WHERE recipient_id = ? AND group_key = ?",
+    "all_groups": f"SELECT {COLUMNS} FROM {{ks}}.notification_groups WHERE recipient_id = ?",
     "index": "INSERT INTO {ks}.notifications_by_position (recipient_id, position, group_key) "
     "VALUES (?, ?, ?)",
     "unindex": "DELETE FROM {ks}.notifications_by_position WHERE recipient_id = ? AND position = ?",
@@ -84,6 +87,13 @@ class CassandraNotificationStore(CassandraStore):
     async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None:
         await self.run("delete_group", (recipient_id, group.key))
         await self.run("unindex", (recipient_id, group.position))
+        await self.run("delete_actors", (recipient_id, group.key))
+
+    async def groups_about_post(self, recipient_id: int, post_id: int) -> list[NotificationGroup]:
+        # A scan of the recipient's partition: deleting a post is rare, and an index by post
+        # would cost a write on every notification.
+        rows = await self.run("all_groups", (recipient_id,))
+        return [group for group in map(_group, rows) if group.post_id == post_id]
 
     async def has_actor(self, recipient_id: int, key: str, actor_id: int) -> bool:
         return bool(await self.run("actor", (recipient_id, key, actor_id)))

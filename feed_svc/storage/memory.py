@@ -91,6 +91,12 @@ class InMemoryTimelineStore:
             for entry in entries:
                 timeline.add(entry, self._max_len)
 
+    async def remove(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
+        for owner_id in owner_ids:
+            timeline = self._timelines.get(owner_id)
+            if timeline is not None and timeline.entries.pop(entry.key, None) is not None:
+                timeline.keys.pop(bisect.bisect_left(timeline.keys, entry.key))
+
     async def remove_author(self, owner_id: int, author_id: int) -> None:
         timeline = self._timelines.get(owner_id)
         if timeline is None:

@@ -26,6 +26,10 @@ class InMemoryPostCache:
                 found[post_id] = data
         return found
 
+    async def drop_posts(self, post_ids: Sequence[int]) -> None:
+        for post_id in post_ids:
+            self._posts.pop(post_id, None)
+
     async def put_posts(self, posts: dict[int, bytes]) -> None:
         for post_id, data in posts.items():
             self._posts.setdefault(post_id, data)

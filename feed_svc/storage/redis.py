@@ -147,6 +147,13 @@ class RedisTimelineStore:
                 args=[self._max_len, self._ttl_ms, 0, "", "", *_pairs(entries)],
             )
 
+    async def remove(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
+        member = _member(entry)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for owner_id in owner_ids:
+                pipe.zrem(self._keys(owner_id)[0], member)
+            await pipe.execute()
+
     async def remove_author(self, owner_id: int, author_id: int) -> None:
         timeline = self._keys(owner_id)[0]
         suffix = f":{author_id}"

@@ -26,6 +26,10 @@ class RedisPostCache:
         values = await self._redis.mget([f"{self._prefix}post:{i}" for i in post_ids])
         return {i: v for i, v in zip(post_ids, values, strict=True) if isinstance(v, bytes)}
 
+    async def drop_posts(self, post_ids: Sequence[int]) -> None:
+        if post_ids:
+            await self._redis.delete(*(f"{self._prefix}post:{post_id}" for post_id in post_ids))
+
     async def put_posts(self, posts: dict[int, bytes]) -> None:
         await self._set(posts, only_new=True)
 

@@ -60,10 +60,18 @@ class SqliteNotificationStore(SqliteStore):
 
     async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "DELETE FROM notification_groups WHERE recipient_id = ? AND group_key = ?",
-                (recipient_id, group.key),
-            )
+            for table in ("notification_groups", "notification_actors"):
+                await tx.execute(
+                    f"DELETE FROM {table} WHERE recipient_id = ? AND group_key = ?",
+                    (recipient_id, group.key),
+                )
+
+    async def groups_about_post(self, recipient_id: int, post_id: int) -> list[NotificationGroup]:
+        rows = await self._db.fetchall(
+            f"SELECT {COLUMNS} FROM notification_groups WHERE recipient_id = ? AND post_id = ?",
+            (recipient_id, post_id),
+        )
+        return [_group(row) for row in rows]
 
     async def has_actor(self, recipient_id: int, key: str, actor_id: int) -> bool:
         row = await self._db.fetchone(

@@ -96,6 +96,10 @@ class GraphStore(Protocol):
         """Counts a published post once, however often it is recorded."""
         ...
 
+    async def unrecord_post(self, author_id: int, post_id: int) -> None:
+        """Takes a counted post back out of the author's count, once."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -107,6 +107,7 @@ STATEMENTS = {
     "(follower_id, request_id, followed_id) VALUES (?, ?, ?) "
     f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
+    "uncount_post": "DELETE FROM {ks}.counted_posts WHERE post_id = ? IF EXISTS",
 }
 
 _NEWEST = (2**62, 2**62)
@@ -270,3 +271,7 @@ class CassandraGraphStore(CassandraStore):
     async def record_post(self, author_id: int, post_id: int) -> None:
         if await self.applied("count_post", (post_id, author_id)):
             await self.run("bump_posts", (1, author_id))
+
+    async def unrecord_post(self, author_id: int, post_id: int) -> None:
+        if await self.applied("uncount_post", (post_id,)):
+            await self.run("bump_posts", (-1, author_id))

@@ -286,6 +286,12 @@ class SqliteGraphStore(SqliteStore):
             if cursor.rowcount:
                 await _bump(tx, author_id, "posts", +1)
 
+    async def unrecord_post(self, author_id: int, post_id: int) -> None:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute("DELETE FROM counted_posts WHERE post_id = ?", (post_id,))
+            if cursor.rowcount:
+                await _bump(tx, author_id, "posts", -1)
+
 
 async def _bump(tx: aiosqlite.Connection, user_id: int, column: str, delta: int) -> None:
     await tx.execute(

@@ -106,6 +106,10 @@ class EngagementStore(Protocol):
         """Idempotent."""
         ...
 
+    async def delete_post(self, post_id: int) -> None:
+        """Every like and comment of a deleted post goes. Idempotent."""
+        ...
+
 
 class StatsStore(Protocol):
     """Like and comment counts per post, readable for a page in one round trip. Every change

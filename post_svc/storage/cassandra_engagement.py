@@ -44,6 +44,10 @@ STATEMENTS = {
     "FROM {ks}.comments_by_post WHERE post_id = ? AND comment_id = ?",
     "comments_page": "SELECT post_id, comment_id, author_id, text, created_at_ms "
     "FROM {ks}.comments_by_post WHERE post_id = ? AND comment_id > ? LIMIT ?",
+    "all_likers": "SELECT user_id FROM {ks}.likes_by_post WHERE post_id = ?",
+    "drop_like": "DELETE FROM {ks}.like_by_post_user WHERE post_id = ? AND user_id = ?",
+    "drop_likes": "DELETE FROM {ks}.likes_by_post WHERE post_id = ?",
+    "drop_comments": "DELETE FROM {ks}.comments_by_post WHERE post_id = ?",
     "delete_comment": "DELETE FROM {ks}.comments_by_post WHERE post_id = ? AND comment_id = ?",
 }
 
@@ -101,6 +105,20 @@ class CassandraEngagementStore(CassandraStore):
 
     async def delete_comment(self, post_id: int, comment_id: int) -> None:
         await self.run("delete_comment", (post_id, comment_id))
+
+    async def delete_post(self, post_id: int) -> None:
+        # The per-user rows first, found through the list: if a crash comes in between, the
+        # list is still there for the retry. Then one partition deletion each.
+        likers = [row["user_id"] for row in await self.run("all_likers", (post_id,))]
+        gate = asyncio.Semaphore(64)
+
+        async def drop(user_id: int) -> None:
+            async with gate:
+                await self.run("drop_like", (post_id, user_id))
+
+        await asyncio.gather(*(drop(user_id) for user_id in likers))
+        await self.run("drop_likes", (post_id,))
+        await self.run("drop_comments", (post_id,))
 
 
 def _comment(row: Row) -> Comment:

@@ -106,6 +106,11 @@ class SqliteEngagementStore(SqliteStore):
         )
         return [_comment(row) for row in rows]
 
+    async def delete_post(self, post_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM likes WHERE post_id = ?", (post_id,))
+            await tx.execute("DELETE FROM comments WHERE post_id = ?", (post_id,))
+
     async def delete_comment(self, post_id: int, comment_id: int) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(

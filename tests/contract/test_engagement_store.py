@@ -57,3 +57,19 @@ async def test_comments_page_oldest_first_and_go_once(engagement_store: Engageme
     await engagement_store.delete_comment(5, 101)
     assert await engagement_store.get_comment(5, 101) is None
     assert [c.id for c in await engagement_store.comments(5, 0, 10)] == [100, 102, 103]
+
+
+async def test_a_deleted_posts_likes_and_comments_all_go(engagement_store: EngagementStore) -> None:
+    for user_id in (7, 8, 9):
+        await engagement_store.add_like(1, user_id, 100 + user_id)
+    await engagement_store.add_like(2, 7, 100)  # another post's
+    for comment_id in (10, 11):
+        await engagement_store.add_comment(Comment(comment_id, 1, 7, "hi", 200))
+    await engagement_store.add_comment(Comment(12, 2, 7, "kept", 200))
+    await engagement_store.delete_post(1)
+    await engagement_store.delete_post(1)  # again: nothing changes
+    assert await engagement_store.likes(1, None, 10) == []
+    assert await engagement_store.get_like(1, 8) is None
+    assert await engagement_store.liked_among(7, [1, 2]) == {2}
+    assert await engagement_store.comments(1, 0, 10) == []
+    assert [c.id for c in await engagement_store.comments(2, 0, 10)] == [12]

@@ -91,6 +91,10 @@ async def test_posts_are_counted_once(graph_store: GraphStore) -> None:
         await graph_store.record_post(1, 77)
     await graph_store.record_post(1, 78)
     assert (await graph_store.get_users([1]))[1].post_count == 2
+    for _ in range(2):  # a deleted post leaves the count once
+        await graph_store.unrecord_post(1, 77)
+    await graph_store.unrecord_post(1, 79)  # never counted
+    assert (await graph_store.get_users([1]))[1].post_count == 1
 
 
 async def test_profiles_change_field_by_field(graph_store: GraphStore) -> None:

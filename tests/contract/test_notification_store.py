@@ -75,3 +75,23 @@ async def test_the_read_mark_only_moves_up_and_bounds_the_unread_count(
     assert await notification_store.read_up_to(ADA) == 20
     assert await notification_store.count_above(ADA, 20, 1000) == 2
     assert await notification_store.read_up_to(2) == 0
+
+
+async def test_a_posts_entries_are_found_and_deleted_with_their_actors(
+    notification_store: NotificationStore,
+) -> None:
+    about_500 = [group("like:500", 10), group("comment:9", 20, kind=NotificationKind.COMMENT)]
+    others = [group("like:501", 30, post_id=501), group("follow:7", 40, post_id=0)]
+    for saved in (*about_500, *others):
+        await notification_store.save_group(1, saved, None)
+        await notification_store.add_actor(1, saved.key, 7)
+    await notification_store.save_group(2, group("like:500", 50), None)  # someone else's
+    found = await notification_store.groups_about_post(1, 500)
+    assert sorted(g.key for g in found) == ["comment:9", "like:500"]
+    for doomed in found:
+        await notification_store.delete_group(1, doomed)
+    assert await notification_store.groups_about_post(1, 500) == []
+    assert not await notification_store.has_actor(1, "like:500", 7)
+    assert await notification_store.has_actor(1, "like:501", 7)
+    assert [g.key for g in await notification_store.page(1, None, 10)] == ["follow:7", "like:501"]
+    assert [g.key for g in await notification_store.groups_about_post(2, 500)] == ["like:500"]

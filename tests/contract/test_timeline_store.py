@@ -62,3 +62,16 @@ async def test_backfill_and_remove_author(timeline_store: TimelineStore) -> None
     page = await timeline_store.page(1, None, 10)
     assert page is not None
     assert [e.post_id for e in page.entries] == [1]
+
+
+async def test_one_entry_leaves_every_timeline_that_has_it(timeline_store: TimelineStore) -> None:
+    for owner in (1, 2):
+        await timeline_store.begin(owner)
+        await timeline_store.complete(owner, [entry(2), entry(1)], None)
+    await timeline_store.remove([1, 2, 3], entry(2))  # 3 has no timeline: nothing happens
+    await timeline_store.remove([1], entry(2))  # again: nothing changes
+    for owner in (1, 2):
+        page = await timeline_store.page(owner, None, 10)
+        assert page is not None
+        assert [e.post_id for e in page.entries] == [1]
+    assert await timeline_store.page(3, None, 10) is None

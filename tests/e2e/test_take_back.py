@@ -120,6 +120,14 @@ def test_a_deleted_post_vanishes_for_every_reader_at_once(
     again = api.call("DELETE", f"/v1/posts/{regret}", token=ada)
     assert again.status == 404, again.body
 
+    # Then, from the event: the count, and the entries behind the unread count, go too.
+    def ada_sees() -> tuple[str, int]:
+        user = api.ok("GET", f"/v1/users/{ada_id}", token=ada)["user"]
+        unread = int(api.ok("GET", "/v1/notifications", token=ada).get("unreadCount", 0))
+        return user["postCount"], unread
+
+    assert eventually(lambda: ada_sees() == ("1", 1))  # kept; and Bob's follow
+
     draft = api.create_post(ada, photo, caption="never sent")["post"]["id"]
     assert api.ok("DELETE", f"/v1/posts/{draft}", token=ada) == {}
     assert api.call("GET", f"/v1/posts/{draft}", token=ada).status == 404

@@ -5,6 +5,8 @@ from __future__ import annotations
 from feed_svc.models import FeedEntry
 from tests.unit.feed_svc.test_feed import THRESHOLD, World
 
+AUTHOR = 2
+
 
 async def test_ordinary_author_is_pushed_to_followers_and_self() -> None:
     world = World()
@@ -44,3 +46,21 @@ async def test_push_skips_absent_timelines_and_is_idempotent() -> None:
     page = await world.store.page(10, None, 10)
     assert page is not None
     assert page.entries == [FeedEntry(5_000, entry.post_id, 2)]
+
+
+async def test_a_deleted_post_leaves_every_timeline_it_was_pushed_to() -> None:
+    world = World()
+    for follower in (10, 11):  # under the celebrity threshold: pushed
+        world.graph.follow(follower, AUTHOR)
+        await world.feed.ensure_timeline(follower)
+    await world.feed.ensure_timeline(AUTHOR)
+    gone = world.posts.add_published(AUTHOR, 1_000)
+    kept = world.posts.add_published(AUTHOR, 2_000)
+    for entry in (gone, kept):
+        await world.fanout.post_published(entry)
+    await world.fanout.post_deleted(gone)
+    await world.fanout.post_deleted(gone)  # again: nothing changes
+    for owner in (10, 11, AUTHOR):
+        page = await world.store.page(owner, None, 10)
+        assert page is not None
+        assert [e.post_id for e in page.entries] == [kept.post_id]

@@ -208,3 +208,27 @@ async def test_notifications_about_a_deleted_post_are_left_out_at_once(mesh: Mes
         (pb.NOTIFICATION_KIND_FOLLOW, 0),
         (pb.NOTIFICATION_KIND_LIKE, POST + 1),
     ]
+
+
+def post_deleted(post: int = POST, author: int = ADA) -> events_pb2.Event:
+    deleted = events_pb2.PostDeleted(post_id=post, author_id=author)
+    return events_pb2.Event(event_id=f"deleted:{post}", post_deleted=deleted)
+
+
+async def test_a_deleted_posts_entries_go_and_late_events_about_it_notify_nobody(
+    mesh: Mesh,
+) -> None:
+    await mesh.send(like(2), comment(3, comment_id=77), like(4, post=POST + 1), follow(5))
+    mesh.posts.deleted.add(POST)
+    await mesh.send(post_deleted(), post_deleted())  # again: nothing more to do
+    store: NotificationStore = mesh.store._store
+    assert await store.groups_about_post(ADA, POST) == []
+    await mesh.send(like(6), comment(7, comment_id=78))  # sent before, delivered after
+    assert await store.groups_about_post(ADA, POST) == []
+    mesh.posts.deleted.clear()  # what is left is not merely hidden: it is gone
+    page = await mesh.page()
+    assert [(n.kind, n.post_id) for n in page.notifications] == [
+        (pb.NOTIFICATION_KIND_FOLLOW, 0),
+        (pb.NOTIFICATION_KIND_LIKE, POST + 1),
+    ]
+    assert page.unread_count == 2

@@ -3,6 +3,7 @@ worker killed from outside costs nothing (the job is retried)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -98,5 +99,32 @@ async def test_a_job_whose_worker_is_killed_is_retried_and_only_a_killer_file_fa
         assert (result.width, result.height) == (4, 3)
         with pytest.raises(RejectedMedia, match=r"crashed the decoder 3 times.*SIGSEGV"):
             await processor.render(JobKind.PHOTO, tmp_path / "b.jpg", "crash", tmp_path)
+    finally:
+        await pool.close()
+
+
+SLOW_DECODER = """
+import json, sys, time
+for line in sys.stdin:
+    time.sleep(0.3)
+    result = {"width": 4, "height": 3, "duration_ms": 0, "placeholder": None, "renditions": []}
+    print(json.dumps({"result": result}), flush=True)
+"""
+
+
+async def test_a_retry_never_goes_to_a_worker_killed_with_the_first(tmp_path: Path) -> None:
+    """One kill takes every worker: the retry must not land on another victim of it."""
+    pool = ProcessPool([sys.executable, "-c", SLOW_DECODER], size=2)
+    await pool.open()
+    try:
+        processor = PooledProcessor(pool, {JobKind.PHOTO: 10}, attempts=2)
+        rendering = asyncio.create_task(
+            processor.render(JobKind.PHOTO, tmp_path / "a.jpg", "image/jpeg", tmp_path)
+        )
+        await asyncio.sleep(0)  # the job is on its way to a worker
+        for worker in list(pool._workers):  # the OOM killer's sweep, or `kill -9` of them all
+            worker.process.kill()
+        result = await rendering
+        assert (result.width, result.height) == (4, 3)
     finally:
         await pool.close()

@@ -116,7 +116,7 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
     directory = FakeUserDirectory()
     author_cache = make_author_cache(settings)
     authors = Authors(directory, author_cache)
-    deletion = PostDeletion(posts, store, stats, PostEventPublisher(log))
+    deletion = PostDeletion(posts, store, engagement_store, stats, PostEventPublisher(log))
     yield PostWorld(
         posts,
         engagement,

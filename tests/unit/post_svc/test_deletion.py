@@ -69,6 +69,8 @@ async def test_only_its_author_deletes_a_post_and_drafts_can_be_deleted(world: P
 
 async def test_the_event_finishes_a_deletion_a_crash_cut_short(world: PostWorld) -> None:
     post_id = await world.published(AUTHOR)
+    await world.engagement.like(post_id, READER)
+    await world.engagement.comment(post_id, READER, "before the deletion")
     # The crash came right after the event was sent: the post is not marked yet.
     await world.deletion._events.post_deleted(post_id, AUTHOR, 1_000)
     assert (await world.posts.get(post_id, READER)).id == post_id
@@ -78,3 +80,5 @@ async def test_the_event_finishes_a_deletion_a_crash_cut_short(world: PostWorld)
     with pytest.raises(NotFound):
         await world.posts.get(post_id, AUTHOR)
     assert (await world.engagement.seen([post_id], READER))[post_id].stats.deleted
+    assert await world.engagement_store.likes(post_id, None, 10) == []
+    assert await world.engagement_store.comments(post_id, 0, 10) == []
