@@ -1,4 +1,8 @@
-"""The events media_svc emits; it consumes none.
+"""The events media_svc consumes and emits.
+
+Consumes (group `media`), from the `posts` topic:
+- `PostDeleted`: the post's upload URL answers 410 from now on, and its original and partial
+  bytes are deleted.
 
 For a post's media (topic `media`, keyed by post id; post_svc consumes them):
 - `MediaProcessed`: an upload became media a post can be published with.
@@ -14,9 +18,29 @@ from __future__ import annotations
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2
 
-from common.events.base import EventPublisher
-from common.events.codec import publish_event
+from common.events.base import TOPIC_POSTS, EventPublisher, EventRecord
+from common.events.codec import decode, publish_event
 from media_svc.models import Upload
+from media_svc.uploads import Uploads
+
+
+class MediaEventHandler:
+    """Takes a deleted post's upload back.
+
+    Example:
+        workers = (consumer(event_log, MediaEventHandler(uploads)),)
+    """
+
+    group = "media"
+    topics = (TOPIC_POSTS,)
+
+    def __init__(self, uploads: Uploads) -> None:
+        self._uploads = uploads
+
+    async def __call__(self, record: EventRecord) -> None:
+        event = decode(record)
+        if event.WhichOneof("payload") == "post_deleted":
+            await self._uploads.post_deleted(event.post_deleted.post_id)
 
 
 class MediaEventPublisher:

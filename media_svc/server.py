@@ -7,12 +7,13 @@ import sys
 from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
+from common.events.base import consumer
 from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from media_svc.decoding.contract import ImageLimits, JobKind, VideoLimits, WorkerLimits
-from media_svc.events import MediaEventPublisher
+from media_svc.events import MediaEventHandler, MediaEventPublisher
 from media_svc.http import HttpListener, make_app
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.pool import ProcessPool
@@ -85,6 +86,7 @@ def build(settings: Settings) -> ServiceApp:
         workers=(
             lambda: pipeline.run(processing_workers=settings.media_workers),
             lambda: pipeline.run_sweeps(SWEEP_INTERVAL_S),
+            consumer(event_log, MediaEventHandler(uploads)),
         ),
     )
 

@@ -39,6 +39,7 @@ OFFSET_MISMATCH = "UPLOAD_OFFSET_MISMATCH"
 UPLOAD_BUSY = "UPLOAD_BUSY"
 URL_EXPIRED = "UPLOAD_URL_EXPIRED"
 WRITER_WAIT_S = 5.0  # how long a request waits for another writer of the same upload
+DELETED_REASON = "the post was deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,17 @@ class Uploads:
             if stored == upload.size_bytes:
                 await self._complete(upload, staging)
         return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
+
+    async def post_deleted(self, upload_id: int) -> None:
+        """Its post was deleted: the upload URL answers 410 from now on (a slot still open or
+        processing fails), and the original and any partial bytes are deleted. Idempotent."""
+        upload = await self._store.get(upload_id)
+        if upload is None:
+            return
+        await self._store.mark_failed(upload_id, DELETED_REASON)
+        async with self._writers.exclusive(upload_id):  # not under a PATCH still writing
+            await self._blobs.discard_staging(upload_id)
+            await self._blobs.discard_original(upload_id)
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)

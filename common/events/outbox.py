@@ -152,22 +152,32 @@ class OutboxEventLog:
     async def _relay_forever(self) -> None:
         while True:
             await self._backlog.wait()
-            appends_before = self._appends_started
-            entries = await self._outbox.oldest(RELAY_BATCH)
-            if not entries:
-                if self._appends_running or self._appends_started != appends_before:
-                    continue  # an event is on its way in: it must go out before new ones
-                # Empty: publishers may go straight to the broker again.
-                self._direct = True
-                self._backlog.clear()
-                log.warning("the outbox is empty: events go straight to the broker again")
-                continue
-            sent = 0
-            for entry in entries:
-                if not await self._sent(entry.topic, entry.key, entry.value):
-                    break
-                sent += 1
-            if sent:
-                await self._outbox.remove_through(entries[sent - 1].id)
-            if sent < len(entries):
-                await asyncio.sleep(self._relay_retry_s)  # the broker is still down
+            try:
+                await self._relay_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the outbox's store failed: the entries are still there
+                log.exception("relaying the outbox failed; trying again")
+                await asyncio.sleep(self._relay_retry_s)
+
+    async def _relay_batch(self) -> None:
+        appends_before = self._appends_started
+        entries = await self._outbox.oldest(RELAY_BATCH)
+        if not entries:
+            if self._appends_running or self._appends_started != appends_before:
+                await asyncio.sleep(0.01)  # an event is on its way in: it goes out first
+                return
+            # Empty: publishers may go straight to the broker again.
+            self._direct = True
+            self._backlog.clear()
+            log.warning("the outbox is empty: events go straight to the broker again")
+            return
+        sent = 0
+        for entry in entries:
+            if not await self._sent(entry.topic, entry.key, entry.value):
+                break
+            sent += 1
+        if sent:
+            await self._outbox.remove_through(entries[sent - 1].id)
+        if sent < len(entries):
+            await asyncio.sleep(self._relay_retry_s)  # the broker is still down

@@ -70,6 +70,10 @@ class BlobStore(Protocol):
 
     def original_path(self, upload_id: int) -> Path: ...
 
+    async def discard_original(self, upload_id: int) -> None:
+        """Deletes an upload's original (its post was deleted); idempotent."""
+        ...
+
     async def put_original(self, upload_id: int, source: Path) -> str:
         """Moves a fully written, synced file into place; returns its SHA-256."""
         ...

@@ -42,6 +42,9 @@ class FileBlobStore:
 
         await asyncio.to_thread(discard)
 
+    async def discard_original(self, upload_id: int) -> None:
+        await asyncio.to_thread(self.original_path(upload_id).unlink, missing_ok=True)
+
     def original_path(self, upload_id: int) -> Path:
         return self._uploads / str(upload_id)
 

@@ -128,7 +128,13 @@ def test_a_deleted_post_vanishes_for_every_reader_at_once(
 
     assert eventually(lambda: ada_sees() == ("1", 1))  # kept; and Bob's follow
 
-    draft = api.create_post(ada, photo, caption="never sent")["post"]["id"]
+    created = api.create_post(ada, photo, caption="never sent")
+    draft, upload_url = created["post"]["id"], created["upload"]["url"]
     assert api.ok("DELETE", f"/v1/posts/{draft}", token=ada) == {}
     assert api.call("GET", f"/v1/posts/{draft}", token=ada).status == 404
+
+    def upload_state() -> int:  # a tus HEAD: asks without sending the bytes
+        return api.call("HEAD", upload_url, headers={"Tus-Resumable": "1.0.0"}).status
+
+    assert eventually(lambda: upload_state() == 410)  # once media_svc has the event
     assert api.feed_ids(bob) == [kept]

@@ -10,7 +10,7 @@ from common.breaker import CircuitBreaker, CircuitState
 from common.errors import InvalidArgument, Unavailable
 from common.events.base import EventRecord, consumer
 from common.events.memory import InMemoryEventLog, InMemoryOutbox
-from common.events.outbox import OutboxEventLog
+from common.events.outbox import OutboxEntry, OutboxEventLog
 
 
 class Clock:
@@ -110,6 +110,34 @@ async def test_outbox_left_by_a_stopped_process_is_sent_by_the_next_one() -> Non
         await until(lambda: not second.holding_back)
     finally:
         await second.close()
+
+
+class FlakyOutbox(InMemoryOutbox):
+    """An outbox whose store fails its next read (a Cassandra timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next_read = False
+
+    async def oldest(self, limit: int) -> list[OutboxEntry]:
+        if self.fail_next_read:
+            self.fail_next_read = False
+            raise TimeoutError("the outbox's store did not answer")
+        return await super().oldest(limit)
+
+
+async def test_the_relay_survives_a_failing_outbox_store() -> None:
+    broker, outbox = FlakyBroker(), FlakyOutbox()
+    broker.down = True
+    events = OutboxEventLog(broker, outbox, send_timeout_s=0.05, relay_retry_s=0.02)
+    await events.open()
+    try:
+        outbox.fail_next_read = True
+        await events.publish("posts", "7", b"kept")
+        broker.down = False
+        await until(lambda: [r.value for r in broker.published()] == [b"kept"])
+    finally:
+        await events.close()
 
 
 class FailingHandler:

@@ -17,6 +17,7 @@ from photoshare.media.v1 import media_pb2
 from common.errors import (
     Conflict,
     FailedPrecondition,
+    Gone,
     InvalidArgument,
     PermissionDenied,
     ResourceExhausted,
@@ -344,3 +345,21 @@ async def test_unfinished_uploads_cannot_declare_more_than_a_gigabyte(world: Wor
         await world.uploads.open_slot(4, 9, "VIDEO", "video/mp4", video)
     assert refused.value.reason == "OPEN_UPLOAD_BYTES_EXCEEDED"
     await world.uploads.open_slot(4, 9, "PHOTO", "image/jpeg", len(JPEG))  # a photo still fits
+
+
+async def test_a_deleted_posts_upload_url_is_gone_and_its_bytes_are_deleted(
+    world: World,
+) -> None:
+    uploads = world.uploads
+    pending = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG) * 2)
+    await uploads.append(5, token_of(pending.url), 0, body(JPEG))  # half of it so far
+    await uploaded(world, 6)
+    assert world.blobs.original_path(6).exists()
+    for upload_id in (5, 6):
+        await uploads.post_deleted(upload_id)
+        await uploads.post_deleted(upload_id)  # again: nothing changes
+    with pytest.raises(Gone, match="the post was deleted"):
+        await uploads.append(5, token_of(pending.url), len(JPEG), body(JPEG))
+    assert await world.blobs.staged_bytes(5) == 0
+    assert not world.blobs.original_path(6).exists()
+    await uploads.post_deleted(404)  # an upload nobody opened: nothing to do
