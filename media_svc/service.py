@@ -35,3 +35,9 @@ class MediaServicer(media_service_pb2_grpc.MediaServiceServicer):
         response.upload.method = target.method
         response.upload.expires_at.FromMilliseconds(target.expires_at_ms)
         return response
+
+    async def CloseUpload(
+        self, request: media_service_pb2.CloseUploadRequest, context: Context
+    ) -> media_service_pb2.CloseUploadResponse:
+        await self._uploads.close(request.upload_id)
+        return media_service_pb2.CloseUploadResponse()

@@ -221,13 +221,18 @@ class Uploads:
                 await self._complete(upload, staging)
         return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
 
-    async def post_deleted(self, upload_id: int) -> None:
+    async def close(self, upload_id: int) -> None:
         """Its post was deleted: the upload URL answers 410 from now on (a slot still open or
-        processing fails), and the original and any partial bytes are deleted. Idempotent."""
+        processing fails). Idempotent."""
+        await self._store.mark_failed(upload_id, DELETED_REASON)
+
+    async def post_deleted(self, upload_id: int) -> None:
+        """Its post was deleted: closed as above, and the original and any partial bytes are
+        deleted. Idempotent."""
         upload = await self._store.get(upload_id)
         if upload is None:
             return
-        await self._store.mark_failed(upload_id, DELETED_REASON)
+        await self.close(upload_id)
         async with self._writers.exclusive(upload_id):  # not under a PATCH still writing
             await self._blobs.discard_staging(upload_id)
             await self._blobs.discard_original(upload_id)

@@ -35,6 +35,13 @@ class MediaUploadsClient:
         upload = response.upload
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
 
+    async def close_upload(self, post_id: int) -> None:
+        request = media_service_pb2.CloseUploadRequest(upload_id=post_id)
+        try:
+            await self._stub.CloseUpload(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="media service") from exc
+
 
 class UserDirectoryClient:
     """UserDirectory over gRPC."""

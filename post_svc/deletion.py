@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 
 from common.errors import PermissionDenied, Unavailable
-from post_svc.posts import PostEvents, Posts
+from post_svc.models import PostState
+from post_svc.posts import PostEvents, Posts, UploadSlots
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 
 class PostDeletion:
     """Example:
-    deletion = PostDeletion(posts, post_store, engagement_store, stats_store, events)
+    deletion = PostDeletion(posts, post_store, engagement_store, stats_store, events, media)
     await deletion.delete(post_id, caller_id)   # the request
     await deletion.finish(post_id)               # the PostDeleted consumer
     """
@@ -32,8 +33,10 @@ class PostDeletion:
         engagement: EngagementStore,
         stats: StatsStore,
         events: PostEvents,
+        uploads: UploadSlots,
     ) -> None:
         self._posts = posts
+        self._uploads = uploads
         self._store = store
         self._engagement = engagement
         self._stats = stats
@@ -46,9 +49,13 @@ class PostDeletion:
             raise PermissionDenied("only its author may delete a post", reason="NOT_YOUR_POST")
         await self._events.post_deleted(post.id, post.author_id, post.published_at_ms)
         await self._store.mark_deleted(post.id)
-        # With the counts' cache down, the event's consumer marks them once it is back.
+        # With the counts' cache or the media service down, the event's consumers do these
+        # once they are back.
         with contextlib.suppress(Unavailable):
             await self._stats.mark_deleted(post.id)
+        if post.state is not PostState.PUBLISHED:
+            with contextlib.suppress(Unavailable):  # its upload URL answers 410 at once
+                await self._uploads.close_upload(post.id)
 
     async def finish(self, post_id: int) -> None:
         """Everything post_svc keeps of a deleted post goes; again: nothing changes."""

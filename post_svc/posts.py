@@ -36,6 +36,10 @@ class UploadSlots(Protocol):
         """Asks the media service for a signed upload URL; it validates the spec."""
         ...
 
+    async def close_upload(self, post_id: int) -> None:
+        """The post was deleted: its upload URL stops taking bytes (410)."""
+        ...
+
 
 class PostEvents(Protocol):
     async def post_published(self, post_id: int, author_id: int, published_at_ms: int) -> None: ...

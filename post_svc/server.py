@@ -46,7 +46,7 @@ def build(settings: Settings) -> ServiceApp:
     ids = IdGenerator(WORKER_ID)
     post_events = PostEventPublisher(event_log)
     posts = Posts(store, media, post_events, ids, Signer(secret, purpose="post-cursor"))
-    deletion = PostDeletion(posts, store, engagement_store, stats, post_events)
+    deletion = PostDeletion(posts, store, engagement_store, stats, post_events, media)
     engagement = Engagement(
         store,
         engagement_store,

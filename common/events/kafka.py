@@ -27,6 +27,9 @@ from common.events.base import TOPICS, EventRecord, Handler
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LAG_LOG_INTERVAL_S = 30.0
+# kafka-python backs off up to 30 s between reconnects; a broker back from a restart should be
+# used again within seconds (the outbox waits for it, and so does every consumer).
+RECONNECT_BACKOFF_MAX_MS = 2_000
 
 
 class KafkaEventLog:
@@ -67,6 +70,7 @@ class KafkaEventLog:
             self._producer_thread,
             lambda: KafkaProducer(
                 bootstrap_servers=self._bootstrap,
+                reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
                 enable_idempotence=True,  # no duplicates from the producer's own retries
                 acks="all",
                 linger_ms=2,
@@ -128,6 +132,7 @@ class KafkaEventLog:
             thread,
             lambda: KafkaConsumer(
                 bootstrap_servers=self._bootstrap,
+                reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
                 group_id=self.topic_name(group),
                 # Static membership: a consumer restarted after a crash takes its partitions
                 # back at once instead of waiting for the dead member's session to expire.

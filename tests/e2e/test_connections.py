@@ -76,6 +76,9 @@ def test_idle_and_slow_connections_are_closed(api: Api, mesh: Mesh) -> None:
                         break
                 except TimeoutError:
                     pass
+                except ConnectionResetError:  # closed with our unread bytes still queued
+                    closed = True
+                    break
             assert closed, "a connection sending its headers at 1 byte/s was kept open"
 
 

@@ -136,5 +136,7 @@ def test_a_deleted_post_vanishes_for_every_reader_at_once(
     def upload_state() -> int:  # a tus HEAD: asks without sending the bytes
         return api.call("HEAD", upload_url, headers={"Tus-Resumable": "1.0.0"}).status
 
-    assert eventually(lambda: upload_state() == 410)  # once media_svc has the event
+    assert upload_state() == 410  # at once: post_svc closed it before answering
+    put = api.call("PUT", upload_url, data=photo.read_bytes())
+    assert put.status == 410, put.body
     assert api.feed_ids(bob) == [kept]

@@ -33,9 +33,14 @@ from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 
 @dataclass
 class FakeUploadSlots:
-    """The media service's CreateUpload: accepts photos only, records what it was asked."""
+    """The media service's CreateUpload (accepts photos only) and CloseUpload: records what
+    it was asked."""
 
     asked: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+
+    async def close_upload(self, post_id: int) -> None:
+        self.closed.append(post_id)
 
     async def open_upload(self, post_id: int, author_id: int, spec: MediaSpec) -> UploadTarget:
         self.asked.append(post_id)
@@ -116,7 +121,7 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
     directory = FakeUserDirectory()
     author_cache = make_author_cache(settings)
     authors = Authors(directory, author_cache)
-    deletion = PostDeletion(posts, store, engagement_store, stats, PostEventPublisher(log))
+    deletion = PostDeletion(posts, store, engagement_store, stats, PostEventPublisher(log), uploads)
     yield PostWorld(
         posts,
         engagement,

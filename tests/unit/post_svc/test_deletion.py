@@ -58,6 +58,7 @@ async def test_only_its_author_deletes_a_post_and_drafts_can_be_deleted(world: P
         await world.deletion.delete(draft.id, READER)
     assert (await world.posts.get(post_id, READER)).state is PostState.PUBLISHED
     await world.deletion.delete(draft.id, AUTHOR)
+    assert world.uploads.closed == [draft.id]  # its upload URL answers 410 at once
     [event] = deletions(world)
     assert (event.post_id, event.HasField("published_at")) == (draft.id, False)
     await world.posts.mark_published(draft.id, MEDIA)  # its media arrives late: stays deleted

@@ -41,6 +41,11 @@ class MediaServiceStub:
                 request_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadRequest.SerializeToString,
                 response_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadResponse.FromString,
                 _registered_method=True)
+        self.CloseUpload = channel.unary_unary(
+                '/photoshare.media.v1.MediaService/CloseUpload',
+                request_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.SerializeToString,
+                response_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.FromString,
+                _registered_method=True)
 
 
 class MediaServiceServicer:
@@ -56,6 +61,14 @@ class MediaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseUpload(self, request, context):
+        """Internal: the upload's post was deleted: its URL answers 410 from now on (post_svc
+        calls it before answering the deletion; the bytes are deleted when the event comes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +76,11 @@ def add_MediaServiceServicer_to_server(servicer, server):
                     servicer.CreateUpload,
                     request_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadRequest.FromString,
                     response_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadResponse.SerializeToString,
+            ),
+            'CloseUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseUpload,
+                    request_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.FromString,
+                    response_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +112,33 @@ class MediaService:
             '/photoshare.media.v1.MediaService/CreateUpload',
             photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadRequest.SerializeToString,
             photoshare_dot_media_dot_v1_dot_media__service__pb2.CreateUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.media.v1.MediaService/CloseUpload',
+            photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.SerializeToString,
+            photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,

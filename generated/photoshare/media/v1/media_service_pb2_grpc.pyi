@@ -22,6 +22,10 @@ class MediaServiceStub:
     """Internal: opens an upload slot for a post's media (called by post_svc) or an avatar
     (called by graph_svc).
     """
+    CloseUpload: _aio.UnaryUnaryMultiCallable[_media_service_pb2.CloseUploadRequest, _media_service_pb2.CloseUploadResponse]
+    """Internal: the upload's post was deleted: its URL answers 410 from now on (post_svc
+    calls it before answering the deletion; the bytes are deleted when the event comes).
+    """
 
 class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Upload slots and processing. The bytes themselves travel over HTTP: PUT to the
@@ -36,6 +40,16 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_media_service_pb2.CreateUploadResponse]:
         """Internal: opens an upload slot for a post's media (called by post_svc) or an avatar
         (called by graph_svc).
+        """
+
+    @_abc_1.abstractmethod
+    def CloseUpload(
+        self,
+        request: _media_service_pb2.CloseUploadRequest,
+        context: _aio.ServicerContext[_media_service_pb2.CloseUploadRequest, _abc.Awaitable[_media_service_pb2.CloseUploadResponse]],
+    ) -> _abc.Awaitable[_media_service_pb2.CloseUploadResponse]:
+        """Internal: the upload's post was deleted: its URL answers 410 from now on (post_svc
+        calls it before answering the deletion; the bytes are deleted when the event comes).
         """
 
 def add_MediaServiceServicer_to_server(servicer: MediaServiceServicer, server: _aio.Server) -> None: ...
