@@ -83,3 +83,13 @@ async def test_the_event_finishes_a_deletion_a_crash_cut_short(world: PostWorld)
     assert (await world.engagement.seen([post_id], READER))[post_id].stats.deleted
     assert await world.engagement_store.likes(post_id, None, 10) == []
     assert await world.engagement_store.comments(post_id, 0, 10) == []
+
+
+async def test_a_deleted_post_cannot_be_edited_or_deleted_again(world: PostWorld) -> None:
+    post_id = await world.published(AUTHOR)
+    await world.deletion.delete(post_id, AUTHOR)
+    with pytest.raises(NotFound):
+        await world.posts.edit(post_id, AUTHOR, "too late", ["caption"])
+    with pytest.raises(NotFound):
+        await world.deletion.delete(post_id, AUTHOR)
+    assert len(deletions(world)) == 1  # the refused calls announced nothing
