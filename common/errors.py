@@ -167,6 +167,16 @@ def check_page_size(value: int, *, name: str, default: int, maximum: int) -> int
 MAX_REQUEST_ID_CHARS = 255
 
 
+def idempotency_key_reused(used_for: str, each: str) -> Conflict:
+    """The error for a request id sent again with another request: `used_for` says what the
+    key was first used for, `each` what needs a key of its own."""
+    return Conflict(
+        f"this Idempotency-Key was used {used_for}; use a new key for each {each}",
+        reason="IDEMPOTENCY_KEY_REUSED",
+        field="request_id",
+    )
+
+
 def check_request_id(request_id: str) -> None:
     """Validates an AIP-155 request id (the REST Idempotency-Key header)."""
     if len(request_id) > MAX_REQUEST_ID_CHARS or not (

@@ -116,10 +116,9 @@ class Settings:
         if self.backend not in ("embedded", "production"):
             raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")
 
-    @property
-    def connections_per_address_limit(self) -> int:
-        """The connection cap as the listeners apply it (0: none)."""
-        return round(self.max_connections_per_address * self.rate_limit_scale)
+    def abuse_limit(self, limit: int) -> int:
+        """A per-user or per-address limit as applied: scaled like the rate limits (0: off)."""
+        return round(limit * self.rate_limit_scale)
 
     @property
     def production(self) -> bool:

@@ -17,6 +17,8 @@ Notifications (group `notifications`, so neither waits for the other):
 
 from __future__ import annotations
 
+from photoshare.events.v1 import events_pb2
+
 from common.events.base import TOPIC_ENGAGEMENT, TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
 from common.events.codec import decode
 from feed_svc.caching import CachedPosts
@@ -44,20 +46,13 @@ class FeedEventHandler:
         event = decode(record)
         match event.WhichOneof("payload"):
             case "post_published":
-                published = event.post_published
-                entry = FeedEntry(
-                    published.published_at.ToMilliseconds(), published.post_id, published.author_id
-                )
-                await self._fanout.post_published(entry)
+                await self._fanout.post_published(_entry(event.post_published))
             case "post_updated":
                 await self._posts.refresh([event.post_updated.post_id])
             case "post_deleted":
                 deleted = event.post_deleted
                 if deleted.HasField("published_at"):  # else it was in no timeline
-                    entry = FeedEntry(
-                        deleted.published_at.ToMilliseconds(), deleted.post_id, deleted.author_id
-                    )
-                    await self._fanout.post_deleted(entry)
+                    await self._fanout.post_deleted(_entry(deleted))
                 await self._posts.forget([deleted.post_id])
             case "follow_changed":
                 change = event.follow_changed
@@ -122,3 +117,8 @@ class NotificationEventHandler:
             case "post_deleted":
                 gone = event.post_deleted
                 await self._notifications.post_deleted(gone.author_id, gone.post_id)
+
+
+def _entry(post: events_pb2.PostPublished | events_pb2.PostDeleted) -> FeedEntry:
+    """The timeline entry of a published post (the one fan-out pushed)."""
+    return FeedEntry(post.published_at.ToMilliseconds(), post.post_id, post.author_id)

@@ -181,7 +181,7 @@ class Notifications:
         await self._store.add_actor(recipient_id, subject.key, actor_id)
 
     async def _is_deleted(self, post_id: int) -> bool:
-        return (await self._posts.hydrate([post_id], [], 0)).deleted(post_id)
+        return (await self._deletions([post_id], 0)).deleted(post_id)
 
     async def _take_back(self, recipient_id: int, key: str, actor_id: int, event_id: str) -> None:
         """Undone before it was read, an action no longer notifies; once read, it stays."""

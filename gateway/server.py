@@ -63,7 +63,7 @@ async def main(settings: Settings | None = None) -> None:
     configure_logging(settings.log_level)
     site_runner = runner(
         build(settings).app(),
-        max_connections_per_address=settings.connections_per_address_limit,
+        max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),
     )
     await site_runner.setup()
     await web.TCPSite(site_runner, settings.host, settings.http_port).start()

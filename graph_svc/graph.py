@@ -12,12 +12,12 @@ from typing import Protocol
 from photoshare.media.v1 import media_pb2
 
 from common.errors import (
-    Conflict,
     InvalidArgument,
     NotFound,
     Unauthenticated,
     check_page_size,
     check_request_id,
+    idempotency_key_reused,
 )
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
@@ -111,12 +111,7 @@ class Graph:
                 request_id, Signup(user.id, username, token, user.created_at_ms)
             )
             if signup.username != username:
-                raise Conflict(
-                    "this Idempotency-Key was used for another sign-up; use a new key for "
-                    "each sign-up",
-                    reason="IDEMPOTENCY_KEY_REUSED",
-                    field="request_id",
-                )
+                raise idempotency_key_reused("for another sign-up", "sign-up")
             user = User(id=signup.user_id, username=username, created_at_ms=signup.created_at_ms)
             token = signup.token
         await self._store.create_user(user, hash_token(token))
@@ -223,12 +218,7 @@ class Graph:
             check_request_id(request_id)
             first = await self._store.remember_follow_request(follower_id, request_id, followed_id)
             if first != followed_id:
-                raise Conflict(
-                    "this Idempotency-Key was used to follow someone else; use a new key for "
-                    "each follow",
-                    reason="IDEMPOTENCY_KEY_REUSED",
-                    field="request_id",
-                )
+                raise idempotency_key_reused("to follow someone else", "follow")
         await self._store.add_follow(follower_id, followed_id, self._clock())
         await self._following.changed(follower_id)  # before answering: seen at once
         # Published even when the edge existed: a retried call repairs a lost event.

@@ -59,9 +59,8 @@ def build(settings: Settings) -> ServiceApp:
         settings.upload_url_ttl_s,
         settings.max_upload_bytes,
         settings.max_video_bytes,
-        # The quota is an abuse limit: the same setting as the rate limits raises or lifts it.
-        max_open_uploads=round(settings.max_open_uploads * settings.rate_limit_scale),
-        max_open_upload_bytes=round(settings.max_open_upload_bytes * settings.rate_limit_scale),
+        max_open_uploads=settings.abuse_limit(settings.max_open_uploads),
+        max_open_upload_bytes=settings.abuse_limit(settings.max_open_upload_bytes),
     )
     uploads = Uploads(store, blobs, pipeline, Signer(secret, purpose="upload-url"), policy)
     servicer = MediaServicer(uploads)
@@ -71,7 +70,7 @@ def build(settings: Settings) -> ServiceApp:
         ),
         settings.host,
         settings.media_http_port,
-        max_connections_per_address=settings.connections_per_address_limit,
+        max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),
     )
     return ServiceApp(
         service_names=(SERVICE_NAME,),

@@ -10,12 +10,12 @@ from typing import Protocol
 from photoshare.media.v1 import media_pb2
 
 from common.errors import (
-    Conflict,
     InvalidArgument,
     NotFound,
     PermissionDenied,
     check_page_size,
     check_request_id,
+    idempotency_key_reused,
 )
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
@@ -109,11 +109,7 @@ class Posts:
             post.author_id, request_id, post.id, fingerprint
         )
         if first != fingerprint:
-            raise Conflict(
-                "this Idempotency-Key was used for another post; use a new key for each post",
-                reason="IDEMPOTENCY_KEY_REUSED",
-                field="request_id",
-            )
+            raise idempotency_key_reused("for another post", "post")
         if post_id == post.id:
             return post
         found = await self._store.get_many([post_id])
