@@ -68,15 +68,18 @@ class CassandraStore:
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         )
         session = self._cluster.connect()
+        # Schema changes wait for every node to agree and queue behind those of the other
+        # processes starting at the same time: they get far longer than a request.
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {config.keyspace} "
-            f"WITH replication = {config.replication}"
+            f"WITH replication = {config.replication}",
+            timeout=SCHEMA_TIMEOUT_S,
         )
         for statement in self.schema:
             added = _ADD_COLUMN.match(statement)
             if added and _has_column(session, config.keyspace, added["table"], added["column"]):
                 continue  # `ALTER TABLE ... ADD` brings an older table up to date, once
-            session.execute(statement.format(ks=config.keyspace), timeout=60)
+            session.execute(statement.format(ks=config.keyspace), timeout=SCHEMA_TIMEOUT_S)
         self._prepared = {
             name: session.prepare(cql.format(ks=config.keyspace))
             for name, cql in self.statements.items()
@@ -117,6 +120,8 @@ class CassandraStore:
         return bool(rows and rows[0]["[applied]"])
 
 
+SCHEMA_TIMEOUT_S = 60.0
+
 _ADD_COLUMN = re.compile(
     r"\s*ALTER\s+TABLE\s+\{ks\}\.(?P<table>\w+)\s+ADD\s+(?P<column>\w+)", re.IGNORECASE
 )
@@ -127,6 +132,7 @@ def _has_column(session: Session, keyspace: str, table: str, column: str) -> boo
         "SELECT column_name FROM system_schema.columns "
         "WHERE keyspace_name = %s AND table_name = %s AND column_name = %s",
         (keyspace, table, column),
+        timeout=SCHEMA_TIMEOUT_S,
     )
     return bool(list(rows))
 
