@@ -1,19 +1,23 @@
 """The events media_svc consumes and emits.
 
 Consumes (group `media`), from the `posts` topic:
-- `PostDeleted`: the post's upload URL answers 410 from now on, and its original and partial
-  bytes are deleted.
+- `PostDeleted`: the post's upload URL answers 410 from now on, its original and partial
+  bytes are deleted, and its renditions once no other upload uses them.
 
 For a post's media (topic `media`, keyed by post id; post_svc consumes them):
 - `MediaProcessed`: an upload became media a post can be published with.
 - `MediaUpdated`: renditions (AVIF) were added to published media.
 - `MediaFailed`: an upload cannot be used; the reason is for the person posting.
+- `MediaDeleted`: renditions nobody uses any more were deleted; their URLs, for a CDN purge
+  (no consumer in the mesh: the hook for one).
 For an avatar (topic `media`, keyed by user id; graph_svc consumes them):
 - `AvatarProcessed`: the square renditions of a user's new avatar.
 - `AvatarFailed`: an avatar upload cannot be used; the reason is for the user.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from photoshare.events.v1 import events_pb2
 from photoshare.media.v1 import media_pb2
@@ -67,6 +71,12 @@ class MediaEventPublisher:
             post_id=upload.upload_id, author_id=upload.author_id, media=media
         )
         await publish_event(self._log, events_pb2.Event(media_updated=updated))
+
+    async def media_deleted(self, upload: Upload, urls: Sequence[str]) -> None:
+        deleted = events_pb2.MediaDeleted(
+            upload_id=upload.upload_id, author_id=upload.author_id, urls=urls
+        )
+        await publish_event(self._log, events_pb2.Event(media_deleted=deleted))
 
     async def media_failed(self, upload: Upload, reason: str) -> None:
         if upload.media_type == "AVATAR":

@@ -4,7 +4,7 @@
 - The same URL speaks tus 1.0 core (https://tus.io/protocols/resumable-upload): OPTIONS,
   HEAD for Upload-Offset, PATCH to append; with the expiration extension.
 - GET /media/{sha256}.{jpg|webp|avif|mp4}: content-addressed renditions, cacheable forever,
-  with byte ranges and ETag/304.
+  with byte ranges and ETag/304; once deleted (no post uses it), 404 that is never cached.
 """
 
 from __future__ import annotations
@@ -161,11 +161,14 @@ class _Media:
             "X-Content-Type-Options": "nosniff",
             "Accept-Ranges": "bytes",
         }
-        if etag in request.headers.get("If-None-Match", ""):
-            return web.Response(status=304, headers=headers)
         stored = await self._blobs.rendition_file(digest, extension)
         if stored is None:
-            return domain_error_response(NotFound(f"no media is named {name!r}"))
+            # Maybe deleted with its post: nobody may keep this answer, it can change.
+            return domain_error_response(
+                NotFound(f"no media is named {name!r}"), headers={"Cache-Control": "no-store"}
+            )
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
         path, size = stored
         first, last, status = 0, size - 1, 200
         if "Range" in request.headers and "If-Range" not in request.headers:

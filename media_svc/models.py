@@ -18,6 +18,7 @@ class UploadState(enum.Enum):
     PUBLISHED = "PUBLISHED"  # JPEG/WebP announced, AVIF still owed
     PROCESSED = "PROCESSED"  # nothing owed
     FAILED = "FAILED"
+    DELETED = "DELETED"  # its post was deleted: the URL answers 410, its media is released
 
 
 @dataclass(frozen=True, slots=True)

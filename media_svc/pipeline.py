@@ -2,7 +2,8 @@
 
 States: OPEN -> RECEIVED -> PUBLISHED (photos: JPEG and WebP announced, AVIF owed)
 -> PROCESSED; any of OPEN and RECEIVED -> FAILED with a reason for the person posting.
-Videos and avatars go from RECEIVED to PROCESSED at once (no AVIF owed).
+Videos and avatars go from RECEIVED to PROCESSED at once (no AVIF owed). Any state ->
+DELETED when the post is deleted; work finishing after that releases what it produced.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from photoshare.media.v1 import media_pb2
 from common.ids import now_ms
 from media_svc.decoding.contract import JobKind, RejectedMedia, RenderResult
 from media_svc.models import Upload, UploadState
+from media_svc.renditions import Renditions, content_key, names_of
 from media_svc.storage.base import BlobStore, UploadStore
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,9 @@ class MediaPipeline:
     """Turns received uploads into published media, in the background.
 
     Example:
-        pipeline = MediaPipeline(store, blobs, PooledProcessor(pool, timeouts), events, policy)
+        pipeline = MediaPipeline(
+            store, blobs, renditions, PooledProcessor(pool, timeouts), events, policy
+        )
         pipeline.enqueue(upload_id)  # after the original is stored
         await asyncio.gather(pipeline.run_processing(), pipeline.run_enhancing())
     """
@@ -65,6 +69,7 @@ class MediaPipeline:
         self,
         store: UploadStore,
         blobs: BlobStore,
+        renditions: Renditions,
         processor: Processor,
         events: MediaEvents,
         policy: PipelinePolicy,
@@ -72,6 +77,7 @@ class MediaPipeline:
     ) -> None:
         self._store = store
         self._blobs = blobs
+        self._renditions = renditions
         self._processor = processor
         self._events = events
         self._policy = policy
@@ -85,6 +91,7 @@ class MediaPipeline:
 
     async def run(self, processing_workers: int) -> None:
         """Takes up what was owed at start, then processes and enhances until cancelled."""
+        await self._renditions.finish_deletions()
         await self.expire_stale()
         await self.resume()
         await asyncio.gather(
@@ -149,7 +156,8 @@ class MediaPipeline:
         reused = await self._reusable(upload)
         if reused is not None:
             await self._events.media_processed(upload, reused)
-            await self._store.mark_processed(upload_id, reused.SerializeToString())
+            if not await self._store.mark_processed(upload_id, reused.SerializeToString()):
+                await self._deleted_meanwhile(upload, reused)
             return
         kind = _JOB_KINDS[upload.media_type]
         try:
@@ -169,14 +177,15 @@ class MediaPipeline:
         if result.placeholder:
             media.placeholder.blurhash = result.placeholder.blurhash
             media.placeholder.color = result.placeholder.color
-        media.renditions.extend(await self._store_renditions(result))
+        media.renditions.extend(await self._store_renditions(upload, result))
         # Announce first, then record: a crash in between re-announces (idempotent downstream).
         await self._events.media_processed(upload, media)
-        if kind is JobKind.PHOTO:
-            await self._store.mark_published(upload_id, media.SerializeToString())
+        if kind is not JobKind.PHOTO:
+            await self._finish(upload, media)
+        elif await self._store.mark_published(upload_id, media.SerializeToString()):
             self._queue_once(self._to_enhance, upload_id)
         else:
-            await self._finish(upload, media)
+            await self._deleted_meanwhile(upload, media)
 
     async def enhance(self, upload_id: int) -> None:
         """Adds AVIF renditions to a published photo and announces the fuller media."""
@@ -189,7 +198,7 @@ class MediaPipeline:
         except RejectedMedia as exc:  # JPEG and WebP stay; the post is fine without AVIF
             log.warning("no AVIF for upload %s: %s", upload_id, exc)
         else:
-            media.renditions.extend(await self._store_renditions(result))
+            media.renditions.extend(await self._store_renditions(upload, result))
             await self._events.media_updated(upload, media)
         await self._finish(upload, media)
 
@@ -221,10 +230,18 @@ class MediaPipeline:
             await self._blobs.discard_work(upload.upload_id)
             raise
 
-    async def _store_renditions(self, result: RenderResult) -> list[media_pb2.Rendition]:
+    async def _store_renditions(
+        self, upload: Upload, result: RenderResult
+    ) -> list[media_pb2.Rendition]:
+        digests = [await self._blobs.rendition_digest(file.path) for file in result.renditions]
+        names = [
+            f"{d}.{file.extension}" for d, file in zip(digests, result.renditions, strict=True)
+        ]
+        # Claimed before stored: a deletion of the same content running now keeps them.
+        await self._renditions.claim(upload.upload_id, names)
         renditions = []
-        for file in result.renditions:
-            digest = await self._blobs.put_rendition(file.path, file.extension)
+        for digest, file in zip(digests, result.renditions, strict=True):
+            await self._blobs.put_rendition(file.path, digest, file.extension)
             renditions.append(
                 media_pb2.Rendition(
                     size=media_pb2.RenditionSize.Value(f"RENDITION_SIZE_{file.size}"),
@@ -237,24 +254,37 @@ class MediaPipeline:
         return renditions
 
     async def _finish(self, upload: Upload, media: media_pb2.Media) -> None:
-        await self._store.mark_processed(upload.upload_id, media.SerializeToString())
+        if not await self._store.mark_processed(upload.upload_id, media.SerializeToString()):
+            await self._deleted_meanwhile(upload, media)
+            return
         await self._blobs.discard_work(upload.upload_id)
         if upload.sha256:
-            await self._store.remember_content(_content_key(upload), media.SerializeToString())
+            await self._store.remember_content(content_key(upload), media.SerializeToString())
+
+    async def _deleted_meanwhile(self, upload: Upload, media: media_pb2.Media) -> None:
+        """The post was deleted while its media was being made: what was made is released
+        (the deletion released only what had been recorded before it)."""
+        log.info("upload %s was deleted while processing; releasing its media", upload.upload_id)
+        await self._blobs.discard_work(upload.upload_id)
+        await self._renditions.release(upload, media)
 
     async def _reusable(self, upload: Upload) -> media_pb2.Media | None:
         """The media of an earlier identical upload, if every rendition it names is intact."""
         if not upload.sha256:
             return None
-        known = await self._store.media_for_content(_content_key(upload))
+        known = await self._store.media_for_content(content_key(upload))
         if known is None:
             return None
         media = media_pb2.Media.FromString(known)
-        for rendition in media.renditions:
-            name = rendition.url.rsplit("/", 1)[-1]
+        # Claimed before checked: a deletion of them running now either keeps them or is
+        # seen here as missing.
+        names = names_of(media)
+        await self._renditions.claim(upload.upload_id, names)
+        for name in names:
             digest, _, extension = name.partition(".")
             if not await self._blobs.verify_rendition(digest, extension):
                 log.warning("stored rendition %s is missing or damaged; reprocessing", name)
+                await self._store.drop_rendition_refs(upload.upload_id, names)
                 return None
         log.info("upload %s is a copy of known content; reusing its renditions", upload.upload_id)
         return media
@@ -280,10 +310,3 @@ class MediaPipeline:
 
 # What each kind of upload is rendered as.
 _JOB_KINDS = {"PHOTO": JobKind.PHOTO, "VIDEO": JobKind.VIDEO, "AVATAR": JobKind.AVATAR}
-
-
-def _content_key(upload: Upload) -> str:
-    """Identical bytes give identical renditions only for the same kind of upload: the same
-    photo as a post and as an avatar is rendered twice."""
-    assert upload.sha256 is not None
-    return f"avatar:{upload.sha256}" if upload.media_type == "AVATAR" else upload.sha256

@@ -18,6 +18,7 @@ from media_svc.http import HttpListener, make_app
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.pool import ProcessPool
 from media_svc.processing import WORKER_MODULE, PooledProcessor
+from media_svc.renditions import Renditions
 from media_svc.service import MediaServicer
 from media_svc.storage import make_upload_store
 from media_svc.storage.files import FileBlobStore
@@ -44,11 +45,14 @@ def build(settings: Settings) -> ServiceApp:
         JobKind.AVIF: settings.photo_timeout_s * 2,
         JobKind.VIDEO: settings.video_timeout_s,
     }
+    events = MediaEventPublisher(event_log)
+    renditions = Renditions(store, blobs, events)
     pipeline = MediaPipeline(
         store,
         blobs,
+        renditions,
         PooledProcessor(pool, timeouts),
-        MediaEventPublisher(event_log),
+        events,
         PipelinePolicy(
             settings.public_media_base,
             stale_after_ms=int(2 * max(timeouts.values()) * 1000),
@@ -62,7 +66,9 @@ def build(settings: Settings) -> ServiceApp:
         max_open_uploads=settings.abuse_limit(settings.max_open_uploads),
         max_open_upload_bytes=settings.abuse_limit(settings.max_open_upload_bytes),
     )
-    uploads = Uploads(store, blobs, pipeline, Signer(secret, purpose="upload-url"), policy)
+    uploads = Uploads(
+        store, blobs, pipeline, renditions, Signer(secret, purpose="upload-url"), policy
+    )
     servicer = MediaServicer(uploads)
     http = HttpListener(
         make_app(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from photoshare.media.v1 import media_pb2
+
 from common.errors import (
     Conflict,
     Gone,
@@ -28,6 +30,7 @@ from common.signing import Signer
 from media_svc import formats
 from media_svc.models import CONTENT_TYPES, Upload, UploadState
 from media_svc.pipeline import MediaPipeline
+from media_svc.renditions import Renditions
 from media_svc.storage.base import BlobStore, UploadStore
 
 # Reasons a client can act on (tus turns URL_EXPIRED into 410, as its protocol says).
@@ -40,6 +43,7 @@ UPLOAD_BUSY = "UPLOAD_BUSY"
 URL_EXPIRED = "UPLOAD_URL_EXPIRED"
 WRITER_WAIT_S = 5.0  # how long a request waits for another writer of the same upload
 DELETED_REASON = "the post was deleted"
+_GONE = (UploadState.FAILED, UploadState.DELETED)  # the URL answers 410
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ class Uploads:
     """From an upload slot to an original stored durably and queued for publishing.
 
     Example:
-        uploads = Uploads(store, blobs, pipeline, signer, policy)
+        uploads = Uploads(store, blobs, pipeline, renditions, signer, policy)
         target = await uploads.open_slot(post_id, author_id, "PHOTO", "image/jpeg", 123456)
         await uploads.receive(post_id, token, body_chunks, content_length=123456)  # one PUT
         # or, resumably: progress = await uploads.progress(post_id, token)
@@ -89,6 +93,7 @@ class Uploads:
         store: UploadStore,
         blobs: BlobStore,
         pipeline: MediaPipeline,
+        renditions: Renditions,
         url_signer: Signer,
         policy: UploadPolicy,
         clock: Callable[[], int] = now_ms,
@@ -96,6 +101,7 @@ class Uploads:
         self._store = store
         self._blobs = blobs
         self._pipeline = pipeline
+        self._renditions = renditions
         self._signer = url_signer
         self._policy = policy
         self._clock = clock
@@ -193,7 +199,7 @@ class Uploads:
     async def progress(self, upload_id: int, token: str) -> UploadProgress:
         """How many bytes are stored (tus HEAD); a finished upload reports all of them."""
         upload = await self._slot(upload_id, token)
-        if upload.state is UploadState.FAILED:
+        if upload.state in _GONE:
             raise Gone(f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED)
         if upload.state is not UploadState.OPEN:
             return UploadProgress(upload.size_bytes, upload.size_bytes, upload.expires_at_ms)
@@ -222,24 +228,28 @@ class Uploads:
         return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
 
     async def close(self, upload_id: int) -> None:
-        """Its post was deleted: the upload URL answers 410 from now on (a slot still open or
-        processing fails). Idempotent."""
-        await self._store.mark_failed(upload_id, DELETED_REASON)
+        """Its post was deleted: the upload URL answers 410 from now on, and processing still
+        running releases what it makes. Idempotent."""
+        await self._store.mark_deleted(upload_id, DELETED_REASON)
 
     async def post_deleted(self, upload_id: int) -> None:
-        """Its post was deleted: closed as above, and the original and any partial bytes are
-        deleted. Idempotent."""
-        upload = await self._store.get(upload_id)
-        if upload is None:
+        """Its post was deleted: closed as above, the original and any partial bytes are
+        deleted, and its renditions once no other upload uses them. Idempotent."""
+        if await self._store.get(upload_id) is None:
             return
         await self.close(upload_id)
         async with self._writers.exclusive(upload_id):  # not under a PATCH still writing
             await self._blobs.discard_staging(upload_id)
             await self._blobs.discard_original(upload_id)
+        # Read once closed: media recorded until then is released here; media a worker
+        # finishes later is released by that worker.
+        upload = await self._store.get(upload_id)
+        if upload is not None and upload.media:
+            await self._renditions.release(upload, media_pb2.Media.FromString(upload.media))
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)
-        if upload.state is UploadState.FAILED:
+        if upload.state in _GONE:
             raise Gone(f"this upload failed: {upload.failure_reason}", reason=UPLOAD_FAILED)
         if upload.state is not UploadState.OPEN:
             raise Conflict("this post's file was already uploaded", reason=ALREADY_UPLOADED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,15 @@ def png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def unique_photo(path: Path, width: int = 320, height: int = 240) -> Path:
+    """A JPEG of noise no other test has: its renditions are shared with no other post."""
+    import pyvips
+
+    noise = pyvips.Image.gaussnoise(width, height, mean=128, sigma=40, seed=time.time_ns() % 2**31)
+    noise.cast("uchar").bandjoin([noise, noise]).write_to_file(str(path), Q=90)
+    return path
 
 
 def make_clip(

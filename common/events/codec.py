@@ -21,6 +21,7 @@ _ROUTES = {
     "media_processed": (TOPIC_MEDIA, "post_id"),
     "media_failed": (TOPIC_MEDIA, "post_id"),
     "media_updated": (TOPIC_MEDIA, "post_id"),
+    "media_deleted": (TOPIC_MEDIA, "upload_id"),
     "post_published": (TOPIC_POSTS, "author_id"),
     "post_updated": (TOPIC_POSTS, "author_id"),
     "post_deleted": (TOPIC_POSTS, "author_id"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -27,12 +28,17 @@ class UploadStore(Protocol):
         """RECEIVED -> PUBLISHED (renditions announced, more owed)."""
         ...
 
-    async def mark_processed(self, upload_id: int, media: bytes) -> None:
-        """RECEIVED or PUBLISHED -> PROCESSED."""
+    async def mark_processed(self, upload_id: int, media: bytes) -> bool:
+        """RECEIVED or PUBLISHED -> PROCESSED; False when it was in neither (deleted)."""
         ...
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
         """OPEN or RECEIVED -> FAILED; published media never fails."""
+        ...
+
+    async def mark_deleted(self, upload_id: int, reason: str) -> None:
+        """Any state -> DELETED (its post was deleted), with the reason its URL answers 410
+        with; final, and idempotent."""
         ...
 
     async def record_attempt(self, upload_id: int, attempts: int) -> None:
@@ -55,6 +61,22 @@ class UploadStore(Protocol):
         ...
 
     async def remember_content(self, sha256: str, media: bytes) -> None: ...
+
+    async def forget_content(self, sha256: str) -> None:
+        """Its media's renditions were deleted: an identical upload is processed afresh."""
+        ...
+
+    async def add_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        """The upload uses these renditions (`<digest>.<extension>`); idempotent."""
+        ...
+
+    async def drop_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        """The upload no longer uses them; idempotent."""
+        ...
+
+    async def rendition_referenced(self, name: str) -> bool:
+        """Whether any upload uses the rendition."""
+        ...
 
 
 class BlobStore(Protocol):
@@ -84,8 +106,25 @@ class BlobStore(Protocol):
 
     async def discard_work(self, upload_id: int) -> None: ...
 
-    async def put_rendition(self, source: Path, extension: str) -> str:
-        """Moves a finished file under its content address; returns the digest."""
+    async def rendition_digest(self, source: Path) -> str:
+        """The content address a finished file will be stored under."""
+        ...
+
+    async def put_rendition(self, source: Path, digest: str, extension: str) -> None:
+        """Moves a finished file under its content address (`rendition_digest`)."""
+        ...
+
+    async def delete_rendition(
+        self, digest: str, extension: str, still_used: Callable[[], Awaitable[bool]]
+    ) -> None:
+        """Deletes a rendition unless `still_used()`, asked once it can no longer be served:
+        an upload that claims it meanwhile either finds it gone (and stores it again) or
+        keeps it. Idempotent."""
+        ...
+
+    async def finish_deletions(self, still_used: Callable[[str], Awaitable[bool]]) -> None:
+        """Settles deletions a crash cut short: each rendition is restored if `still_used`
+        by its name, else deleted."""
         ...
 
     async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:

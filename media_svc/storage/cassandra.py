@@ -4,7 +4,7 @@ transactions."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from common.cassandra import CassandraStore, Row
 from common.ids import now_ms
@@ -27,6 +27,9 @@ SCHEMA = (
         PRIMARY KEY (author_id, upload_id))""",
     # Finished media by the SHA-256 of its original: identical uploads reuse it.
     "CREATE TABLE IF NOT EXISTS {ks}.media_by_content (sha256 text PRIMARY KEY, media blob)",
+    # Which uploads use each stored rendition (`<digest>.<extension>`); none left: deleted.
+    """CREATE TABLE IF NOT EXISTS {ks}.rendition_refs (
+        name text, upload_id bigint, PRIMARY KEY (name, upload_id))""",
 )
 STATEMENTS = {
     "create": f"INSERT INTO {{ks}}.uploads ({COLUMNS}) VALUES ({PLACEHOLDERS}) IF NOT EXISTS",
@@ -40,6 +43,8 @@ STATEMENTS = {
     "WHERE upload_id = ? IF state IN (?, ?)",
     "failed": "UPDATE {ks}.uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
     "WHERE upload_id = ? IF state IN (?, ?)",
+    "deleted": "UPDATE {ks}.uploads SET state = ?, failure_reason = ?, updated_at_ms = ? "
+    "WHERE upload_id = ? IF state IN (?, ?, ?, ?, ?)",
     "attempt": "UPDATE {ks}.uploads SET attempts = ?, updated_at_ms = ? WHERE upload_id = ? "
     "IF EXISTS",
     "pending_add": "INSERT INTO {ks}.uploads_pending (state, upload_id, expires_at_ms) "
@@ -54,6 +59,10 @@ STATEMENTS = {
     "WHERE author_id = ?",
     "content_get": "SELECT media FROM {ks}.media_by_content WHERE sha256 = ?",
     "content_put": "INSERT INTO {ks}.media_by_content (sha256, media) VALUES (?, ?)",
+    "content_del": "DELETE FROM {ks}.media_by_content WHERE sha256 = ?",
+    "ref_add": "INSERT INTO {ks}.rendition_refs (name, upload_id) VALUES (?, ?)",
+    "ref_del": "DELETE FROM {ks}.rendition_refs WHERE name = ? AND upload_id = ?",
+    "ref_any": "SELECT upload_id FROM {ks}.rendition_refs WHERE name = ? LIMIT 1",
 }
 OPEN, RECEIVED, PUBLISHED = (
     UploadState.OPEN.value,
@@ -90,15 +99,26 @@ class CassandraUploadStore(CassandraStore):
         await self._pending_moves(upload_id, (RECEIVED,), PUBLISHED)
         return True
 
-    async def mark_processed(self, upload_id: int, media: bytes) -> None:
+    async def mark_processed(self, upload_id: int, media: bytes) -> bool:
         values = (UploadState.PROCESSED.value, media, now_ms(), upload_id, RECEIVED, PUBLISHED)
-        if await self.applied("processed", values):
-            await self._pending_moves(upload_id, (RECEIVED, PUBLISHED), None)
+        if not await self.applied("processed", values):
+            return False
+        await self._pending_moves(upload_id, (RECEIVED, PUBLISHED), None)
+        return True
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
         values = (UploadState.FAILED.value, reason, now_ms(), upload_id, OPEN, RECEIVED)
         if await self.applied("failed", values):
             await self._pending_moves(upload_id, (OPEN, RECEIVED), None)
+
+    async def mark_deleted(self, upload_id: int, reason: str) -> None:
+        sources = (OPEN, RECEIVED, PUBLISHED, UploadState.PROCESSED.value, UploadState.FAILED.value)
+        values = (UploadState.DELETED.value, reason, now_ms(), upload_id, *sources)
+        await self.applied("deleted", values)
+        # Also when deleted before: a crash may have come between the two.
+        upload = await self.get(upload_id)
+        if upload is not None and upload.state is UploadState.DELETED:
+            await self._pending_moves(upload_id, (OPEN, RECEIVED, PUBLISHED), None)
 
     async def record_attempt(self, upload_id: int, attempts: int) -> None:
         await self.run("attempt", (attempts, now_ms(), upload_id))
@@ -139,3 +159,15 @@ class CassandraUploadStore(CassandraStore):
 
     async def remember_content(self, sha256: str, media: bytes) -> None:
         await self.run("content_put", (sha256, media))
+
+    async def forget_content(self, sha256: str) -> None:
+        await self.run("content_del", (sha256,))
+
+    async def add_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        await asyncio.gather(*(self.run("ref_add", (name, upload_id)) for name in names))
+
+    async def drop_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        await asyncio.gather(*(self.run("ref_del", (name, upload_id)) for name in names))
+
+    async def rendition_referenced(self, name: str) -> bool:
+        return bool(await self.run("ref_any", (name,)))

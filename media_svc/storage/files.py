@@ -7,11 +7,13 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from common.files import private_dir
 
 _HASH_BLOCK = 1024 * 1024
+_DELETING = ".deleting-"  # a rendition moved aside while its deletion decides
 
 
 class FileBlobStore:
@@ -64,12 +66,37 @@ class FileBlobStore:
     async def discard_work(self, upload_id: int) -> None:
         await asyncio.to_thread(shutil.rmtree, self._work / str(upload_id), True)
 
-    async def put_rendition(self, source: Path, extension: str) -> str:
-        """Moves a finished file under its content address; returns the digest."""
-        digest = await asyncio.to_thread(_sha256, source)
-        target = self._rendition_path(digest, extension)
-        await asyncio.to_thread(_durable_place, source, target)
-        return digest
+    async def rendition_digest(self, source: Path) -> str:
+        return await asyncio.to_thread(_sha256, source)
+
+    async def put_rendition(self, source: Path, digest: str, extension: str) -> None:
+        await asyncio.to_thread(_durable_place, source, self._rendition_path(digest, extension))
+
+    async def delete_rendition(
+        self, digest: str, extension: str, still_used: Callable[[], Awaitable[bool]]
+    ) -> None:
+        path = self._rendition_path(digest, extension)
+        # Moved aside first: from here on it is not served, and an upload that claims it now
+        # finds it missing and stores it again; one that claimed it before is seen below.
+        aside = path.with_name(f"{path.name}{_DELETING}{uuid.uuid4().hex}")
+        try:
+            await asyncio.to_thread(os.rename, path, aside)
+        except FileNotFoundError:
+            return
+        await self._settle(aside, await still_used())
+
+    async def finish_deletions(self, still_used: Callable[[str], Awaitable[bool]]) -> None:
+        aside = await asyncio.to_thread(lambda: list(self._media.glob(f"*/*{_DELETING}*")))
+        for path in aside:
+            await self._settle(path, await still_used(path.name.split(_DELETING)[0]))
+
+    async def _settle(self, aside: Path, keep: bool) -> None:
+        if keep:  # same name, same bytes: a copy stored again meanwhile is equal to it
+            await asyncio.to_thread(
+                _durable_rename, aside, aside.with_name(aside.name.split(_DELETING)[0])
+            )
+        else:
+            await asyncio.to_thread(aside.unlink, missing_ok=True)
 
     async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:
         """Where a rendition is and how many bytes it has; None when it is not stored."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from common.ids import now_ms
@@ -29,8 +30,14 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS media_by_content (
         sha256 TEXT PRIMARY KEY,
         media BLOB NOT NULL)""",
+    # Which uploads use each stored rendition (`<digest>.<extension>`); none left: deleted.
+    """CREATE TABLE IF NOT EXISTS rendition_refs (
+        name TEXT NOT NULL,
+        upload_id INTEGER NOT NULL,
+        PRIMARY KEY (name, upload_id)) WITHOUT ROWID""",
 )
 OPEN, RECEIVED, PUBLISHED = UploadState.OPEN, UploadState.RECEIVED, UploadState.PUBLISHED
+PROCESSED, FAILED = UploadState.PROCESSED, UploadState.FAILED
 
 
 class SqliteUploadStore(SqliteStore):
@@ -55,11 +62,15 @@ class SqliteUploadStore(SqliteStore):
     async def mark_published(self, upload_id: int, media: bytes) -> bool:
         return await self._move(upload_id, (RECEIVED,), UploadState.PUBLISHED, media=media)
 
-    async def mark_processed(self, upload_id: int, media: bytes) -> None:
-        await self._move(upload_id, (RECEIVED, PUBLISHED), UploadState.PROCESSED, media=media)
+    async def mark_processed(self, upload_id: int, media: bytes) -> bool:
+        return await self._move(upload_id, (RECEIVED, PUBLISHED), PROCESSED, media=media)
 
     async def mark_failed(self, upload_id: int, reason: str) -> None:
-        await self._move(upload_id, (OPEN, RECEIVED), UploadState.FAILED, failure_reason=reason)
+        await self._move(upload_id, (OPEN, RECEIVED), FAILED, failure_reason=reason)
+
+    async def mark_deleted(self, upload_id: int, reason: str) -> None:
+        sources = (OPEN, RECEIVED, PUBLISHED, PROCESSED, FAILED)
+        await self._move(upload_id, sources, UploadState.DELETED, failure_reason=reason)
 
     async def record_attempt(self, upload_id: int, attempts: int) -> None:
         async with self._db.transaction() as tx:
@@ -124,3 +135,27 @@ class SqliteUploadStore(SqliteStore):
                 "INSERT OR REPLACE INTO media_by_content (sha256, media) VALUES (?, ?)",
                 (sha256, media),
             )
+
+    async def forget_content(self, sha256: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM media_by_content WHERE sha256 = ?", (sha256,))
+
+    async def add_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "INSERT OR IGNORE INTO rendition_refs (name, upload_id) VALUES (?, ?)",
+                [(name, upload_id) for name in names],
+            )
+
+    async def drop_rendition_refs(self, upload_id: int, names: Sequence[str]) -> None:
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "DELETE FROM rendition_refs WHERE name = ? AND upload_id = ?",
+                [(name, upload_id) for name in names],
+            )
+
+    async def rendition_referenced(self, name: str) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM rendition_refs WHERE name = ? LIMIT 1", (name,)
+        )
+        return row is not None

@@ -106,3 +106,47 @@ async def test_an_authors_open_slots_are_counted_until_they_leave_open_or_expire
     assert await upload_store.mark_received(1, "ab" * 32)
     await upload_store.mark_failed(2, "gone")
     assert await upload_store.open_of_author(7, 5_000) == (1, 1234)
+
+
+async def test_any_state_can_be_deleted_and_nothing_leaves_deleted(
+    upload_store: UploadStore,
+) -> None:
+    await upload_store.create(slot(1))
+    await upload_store.create(slot(2))
+    await upload_store.mark_received(2, "ab" * 32)
+    await upload_store.mark_published(2, b"jpeg")
+    for upload_id in (1, 2):
+        await upload_store.mark_deleted(upload_id, "the post was deleted")
+        await upload_store.mark_deleted(upload_id, "again")  # idempotent: the first reason
+        deleted = await upload_store.get(upload_id)
+        assert deleted is not None
+        assert (deleted.state, deleted.failure_reason) == (
+            UploadState.DELETED,
+            "the post was deleted",
+        )
+    assert await upload_store.mark_processed(2, b"jpeg+avif") is False  # a worker finishing late
+    assert await upload_store.mark_received(1, "cd" * 32) is False
+    await upload_store.mark_failed(1, "expired")
+    assert (await upload_store.get(1)).state is UploadState.DELETED  # type: ignore[union-attr]
+    for state in (UploadState.OPEN, UploadState.RECEIVED, UploadState.PUBLISHED):
+        assert await upload_store.in_state(state) == []  # nothing is owed for them
+    assert await upload_store.open_of_author(7, 0) == (0, 0)
+
+
+async def test_a_rendition_is_referenced_while_any_upload_uses_it(
+    upload_store: UploadStore,
+) -> None:
+    assert not await upload_store.rendition_referenced("aa.jpg")
+    await upload_store.add_rendition_refs(1, ["aa.jpg", "bb.webp"])
+    await upload_store.add_rendition_refs(1, ["aa.jpg"])  # again: still one reference
+    await upload_store.add_rendition_refs(2, ["aa.jpg"])
+    await upload_store.drop_rendition_refs(1, ["aa.jpg", "bb.webp"])
+    assert await upload_store.rendition_referenced("aa.jpg")  # upload 2's
+    assert not await upload_store.rendition_referenced("bb.webp")
+    await upload_store.drop_rendition_refs(2, ["aa.jpg"])
+    await upload_store.drop_rendition_refs(2, ["aa.jpg"])  # again: nothing changes
+    assert not await upload_store.rendition_referenced("aa.jpg")
+
+    await upload_store.remember_content("ab" * 32, b"media")
+    await upload_store.forget_content("ab" * 32)
+    assert await upload_store.media_for_content("ab" * 32) is None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Api, eventually
+from tests.media_files import unique_photo
 
 pytestmark = pytest.mark.e2e
 Names = Callable[[str], str]
@@ -140,3 +141,42 @@ def test_a_deleted_post_vanishes_for_every_reader_at_once(
     put = api.call("PUT", upload_url, data=photo.read_bytes())
     assert put.status == 410, put.body
     assert api.feed_ids(bob) == [kept]
+
+
+def test_a_deleted_posts_media_stops_answering_once_no_post_uses_it(
+    api: Api, tmp_path: Path, username: Names
+) -> None:
+    _, ada = api.sign_up(username("ada"))
+    photo = unique_photo(tmp_path / "mine.jpg")  # its renditions are nobody else's
+    first = api.post_photo(ada, photo)
+    second = api.post_photo(ada, photo)  # the same photo again: the same renditions
+    other = api.post_photo(ada, unique_photo(tmp_path / "other.jpg"))
+
+    def urls(post_id: str) -> set[str]:
+        post = api.ok("GET", f"/v1/posts/{post_id}", token=ada)["post"]
+        return {r["url"] for r in post["media"]["renditions"]}
+
+    def gone(url: str) -> bool:
+        reply = api.call("GET", url)
+        assert reply.status in (200, 404), reply.status
+        if reply.status == 200:
+            return False
+        assert reply.headers["Cache-Control"] == "no-store"  # nobody may cache the 404
+        etag = '"' + url.rsplit("/", 1)[1].split(".")[0] + '"'
+        revalidated = api.call("GET", url, headers={"If-None-Match": etag})
+        assert revalidated.status == 404  # a cached copy's ETag does not revive it
+        return True
+
+    shared = eventually(lambda: urls(first) & urls(second))
+    assert api.ok("DELETE", f"/v1/posts/{first}", token=ada) == {}
+    # Ada's deletions are handled in order: once the other post's media is gone, the first
+    # deletion has been handled too, and the second post still shows every shared rendition.
+    other_urls = urls(other)
+    assert api.ok("DELETE", f"/v1/posts/{other}", token=ada) == {}
+    eventually(lambda: all(gone(url) for url in other_urls))
+    for url in shared:
+        assert api.call("GET", url).status == 200, url
+
+    last_urls = urls(second)
+    assert api.ok("DELETE", f"/v1/posts/{second}", token=ada) == {}
+    eventually(lambda: all(gone(url) for url in last_urls))

@@ -3,7 +3,7 @@ publisher on an in-memory log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from media_svc.decoding.contract import (
 )
 from media_svc.events import MediaEventPublisher
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
+from media_svc.renditions import Renditions
 from media_svc.storage.files import FileBlobStore
 from media_svc.storage.sqlite import SqliteUploadStore
 from media_svc.uploads import UploadPolicy, Uploads
@@ -44,7 +45,10 @@ class Events:
             if event.WhichOneof("payload") == kind:
                 payload = getattr(event, kind)
                 # One post's (or one user's avatar's) events stay in order.
-                owner = payload.user_id if kind.startswith("avatar") else payload.post_id
+                if kind.startswith("avatar"):
+                    owner = payload.user_id
+                else:
+                    owner = payload.upload_id if kind == "media_deleted" else payload.post_id
                 assert key == str(owner)
                 sent.append(payload)
         return sent
@@ -62,6 +66,11 @@ class Events:
         return [(p.post_id, p.reason) for p in self._sent("media_failed")]
 
     @property
+    def deleted(self) -> list[tuple[int, list[str]]]:
+        """(upload id, URLs) of every MediaDeleted."""
+        return [(p.upload_id, list(p.urls)) for p in self._sent("media_deleted")]
+
+    @property
     def avatars(self) -> list[tuple[int, int, media_pb2.Media]]:
         """(user id, upload id, avatar) of every AvatarProcessed."""
         return [(p.user_id, p.upload_id, p.avatar) for p in self._sent("avatar_processed")]
@@ -77,16 +86,20 @@ class Processor:
     def __init__(self) -> None:
         self.reject: str | None = None
         self.jobs: list[str] = []
+        self.meanwhile: Callable[[], Awaitable[None]] | None = None  # runs mid-render
 
     async def render(
         self, kind: JobKind, source: Path, content_type: str, out_dir: Path
     ) -> RenderResult:
         self.jobs.append(kind)
+        original = source.read_bytes()  # noqa: ASYNC240 - tiny files
+        if self.meanwhile is not None:
+            await self.meanwhile()
         if self.reject:
             raise RejectedMedia(self.reject)
         extension = "avif" if kind is JobKind.AVIF else "jpg"
         target = out_dir / f"feed.{extension}"
-        target.write_bytes(kind.encode() + source.read_bytes())  # noqa: ASYNC240 - tiny files
+        target.write_bytes(kind.encode() + original)
         content_type = "image/avif" if kind is JobKind.AVIF else "image/jpeg"
         rendition = RenderedFile("FEED", content_type, extension, 4, 3, target)
         return RenderResult(
@@ -110,6 +123,7 @@ class World:
     clock: Clock
     store: SqliteUploadStore
     blobs: FileBlobStore
+    renditions: Renditions
 
 
 @pytest.fixture
@@ -118,15 +132,23 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await store.open()
     events, clock, processor = Events(), Clock(), Processor()
     blobs = FileBlobStore(tmp_path)
+    renditions = Renditions(store, blobs, events.publisher)
     pipeline = MediaPipeline(
         store,
         blobs,
+        renditions,
         processor,
         events.publisher,
         PipelinePolicy("http://cdn", stale_after_ms=1000),
     )
     uploads = Uploads(
-        store, blobs, pipeline, Signer(b"k", purpose="u"), UploadPolicy("http://cdn", 60), clock
+        store,
+        blobs,
+        pipeline,
+        renditions,
+        Signer(b"k", purpose="u"),
+        UploadPolicy("http://cdn", 60),
+        clock,
     )
-    yield World(uploads, pipeline, processor, events, clock, store, blobs)
+    yield World(uploads, pipeline, processor, events, clock, store, blobs, renditions)
     await store.close()

@@ -363,3 +363,95 @@ async def test_a_deleted_posts_upload_url_is_gone_and_its_bytes_are_deleted(
     assert await world.blobs.staged_bytes(5) == 0
     assert not world.blobs.original_path(6).exists()
     await uploads.post_deleted(404)  # an upload nobody opened: nothing to do
+
+
+def names(media: media_pb2.Media) -> list[tuple[str, str]]:
+    """(digest, extension) of each rendition."""
+    return [tuple(r.url.rsplit("/", 1)[1].split(".")) for r in media.renditions]  # type: ignore[misc]
+
+
+async def test_a_shared_rendition_is_deleted_with_its_last_post(world: World) -> None:
+    for upload_id in (5, 6):  # the same photo posted twice: the same JPEG
+        await uploaded(world, upload_id)
+        await world.pipeline.process(upload_id)
+    await world.pipeline.enhance(5)
+    media = media_pb2.Media.FromString((await world.store.get(5)).media or b"")  # type: ignore[union-attr]
+    jpeg, avif = names(media)
+
+    await world.uploads.post_deleted(5)
+    assert await world.blobs.rendition_file(*jpeg) is not None  # post 6 still shows it
+    assert await world.blobs.rendition_file(*avif) is None  # only post 5 had it
+    assert world.events.deleted == [(5, [media.renditions[1].url])]
+
+    await world.uploads.post_deleted(6)
+    assert await world.blobs.rendition_file(*jpeg) is None
+    await world.uploads.post_deleted(6)  # handled again: the same purge is announced again
+    jpeg_url = media.renditions[0].url
+    assert world.events.deleted[1:] == [(6, [jpeg_url]), (6, [jpeg_url])]
+    assert (await world.store.get(6)).state is UploadState.DELETED  # type: ignore[union-attr]
+
+    await uploaded(world, 7)  # the same photo once more: rendered afresh, not reused
+    await world.pipeline.process(7)
+    assert world.processor.jobs == ["photo", "photo", "avif", "photo"]
+    assert await world.blobs.verify_rendition(*jpeg)
+
+
+async def test_media_finished_after_its_post_was_deleted_is_released(world: World) -> None:
+    await uploaded(world, 5)
+    world.processor.meanwhile = lambda: world.uploads.post_deleted(5)
+    await world.pipeline.process(5)  # renders while the post is deleted
+    [(_, media)] = world.events.processed  # announced (post_svc ignores it for a deleted post)
+    [jpeg] = names(media)
+    assert await world.blobs.rendition_file(*jpeg) is None
+    assert world.events.deleted == [(5, [media.renditions[0].url])]
+    assert (await world.store.get(5)).state is UploadState.DELETED  # type: ignore[union-attr]
+    assert not await world.store.rendition_referenced(".".join(jpeg))
+
+    # A photo deleted between its publishing and its AVIF: the AVIF made is released too.
+    await uploaded(world, 6, b"\xff\xd8\xff\xe1" + b"\1" * 60)
+    world.processor.meanwhile = None
+    await world.pipeline.process(6)
+    world.processor.meanwhile = lambda: world.uploads.post_deleted(6)
+    await world.pipeline.enhance(6)
+    [(_, fuller)] = world.events.updated
+    for digest, extension in names(fuller):
+        assert await world.blobs.rendition_file(digest, extension) is None
+
+
+async def test_a_rendition_claimed_while_it_is_deleted_is_kept(world: World) -> None:
+    await uploaded(world, 5)
+    await world.pipeline.process(5)
+    media = media_pb2.Media.FromString((await world.store.get(5)).media or b"")  # type: ignore[union-attr]
+    [(digest, extension)] = names(media)
+    name = f"{digest}.{extension}"
+    await world.store.drop_rendition_refs(5, [name])
+
+    async def claimed_meanwhile() -> bool:
+        assert await world.blobs.rendition_file(digest, extension) is None  # not served now
+        await world.store.add_rendition_refs(6, [name])  # an identical upload reuses it
+        return await world.store.rendition_referenced(name)
+
+    await world.blobs.delete_rendition(digest, extension, claimed_meanwhile)
+    assert await world.blobs.verify_rendition(digest, extension)  # put back
+
+
+async def test_a_deletion_cut_short_by_a_crash_is_settled_at_start(
+    world: World, tmp_path: Path
+) -> None:
+    kept, dropped = b"\xff\xd8\xff\xe1" + b"\1" * 60, b"\xff\xd8\xff\xe1" + b"\2" * 60
+    for upload_id, data in ((5, kept), (6, dropped)):
+        await uploaded(world, upload_id, data)
+        await world.pipeline.process(upload_id)
+    found = []
+    for upload_id in (5, 6):
+        media = media_pb2.Media.FromString((await world.store.get(upload_id)).media or b"")  # type: ignore[union-attr]
+        [(digest, extension)] = names(media)
+        path = await stored(world, digest, extension)
+        path.rename(path.with_name(f"{path.name}.deleting-{upload_id}"))  # the crash's leftover
+        found.append((digest, extension))
+    await world.store.drop_rendition_refs(6, [".".join(found[1])])  # only 6 was released
+
+    await world.renditions.finish_deletions()
+    assert await world.blobs.verify_rendition(*found[0])
+    assert await world.blobs.rendition_file(*found[1]) is None
+    assert not list((tmp_path / "media").glob("*/*.deleting-*"))

@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from photoshare.media.v1 import media_pb2 as _media_pb2
 import builtins as _builtins
 import sys
@@ -40,6 +42,7 @@ class Event(_message.Message):
     AVATAR_PROCESSED_FIELD_NUMBER: _builtins.int
     AVATAR_FAILED_FIELD_NUMBER: _builtins.int
     POST_DELETED_FIELD_NUMBER: _builtins.int
+    MEDIA_DELETED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once. An event
     that is sent again to repair a lost one carries the same id.
@@ -74,6 +77,8 @@ class Event(_message.Message):
     def avatar_failed(self) -> Global___AvatarFailed: ...
     @_builtins.property
     def post_deleted(self) -> Global___PostDeleted: ...
+    @_builtins.property
+    def media_deleted(self) -> Global___MediaDeleted: ...
     def __init__(
         self,
         *,
@@ -93,12 +98,13 @@ class Event(_message.Message):
         avatar_processed: Global___AvatarProcessed | None = ...,
         avatar_failed: Global___AvatarFailed | None = ...,
         post_deleted: Global___PostDeleted | None = ...,
+        media_deleted: Global___MediaDeleted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed", "post_deleted"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed", "post_deleted", "media_deleted"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -249,6 +255,38 @@ class PostDeleted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostDeleted: _TypeAlias = PostDeleted  # noqa: Y015
+
+@_typing.final
+class MediaDeleted(_message.Message):
+    """media_svc deleted renditions that no post or avatar uses any more; their URLs now answer
+    404. The hook for a CDN purge: a consumer purges each URL. Sent after the files are gone
+    (a purge then cannot refetch them), again if the deletion is retried. Topic `media`, key
+    the upload (post or avatar) whose release freed them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    URLS_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.int
+    author_id: _builtins.int
+    @_builtins.property
+    def urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        upload_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
+        urls: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "upload_id", b"upload_id", "urls", b"urls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MediaDeleted: _TypeAlias = MediaDeleted  # noqa: Y015
 
 @_typing.final
 class PostPublished(_message.Message):
