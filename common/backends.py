@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
     from common.cassandra import CassandraConfig
+    from common.events.kafka import KafkaEventLog
     from common.events.outbox import OutboxEventLog
 
 
@@ -30,6 +31,22 @@ def event_log(settings: Settings, owner: str) -> SqliteEventLog | OutboxEventLog
             instance_id=settings.instance_id or socket.gethostname(),
         )
         return OutboxEventLog(kafka, CassandraOutbox(cassandra_config(settings), owner=owner))
+    return SqliteEventLog(
+        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
+    )
+
+
+def event_tail(settings: Settings) -> SqliteEventLog | KafkaEventLog:
+    """The event log of a process that only tails it (the gateway): no outbox, it never
+    publishes."""
+    if settings.production:
+        from common.events.kafka import KafkaEventLog
+
+        return KafkaEventLog(
+            settings.kafka_bootstrap,
+            topic_prefix=settings.kafka_topic_prefix,
+            partitions=settings.kafka_partitions,
+        )
     return SqliteEventLog(
         settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
     )

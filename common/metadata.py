@@ -9,6 +9,7 @@ import grpc
 from common.errors import Unauthenticated
 
 USER_ID_KEY = "x-photoshare-user-id"
+SESSION_ID_KEY = "x-photoshare-session-id"  # the session of the token the call came with
 
 
 def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
@@ -30,5 +31,16 @@ def optional_caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int | Non
     return None
 
 
-def as_caller(user_id: int) -> tuple[tuple[str, str], ...]:
-    return ((USER_ID_KEY, str(user_id)),)
+def caller_session_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
+    """The session whose token the gateway resolved; 0 for a call made by a service."""
+    for key, value in context.invocation_metadata() or ():
+        if key == SESSION_ID_KEY:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return 0
+    return 0
+
+
+def as_caller(user_id: int, session_id: int = 0) -> tuple[tuple[str, str], ...]:
+    return ((USER_ID_KEY, str(user_id)), (SESSION_ID_KEY, str(session_id)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,12 +16,15 @@ import aiosqlite
 from common.files import private_dir
 
 _PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=10000",  # first: the others may wait for another process's lock
     # FULL: an acknowledged write survives a crash of the machine, not only of the process.
     "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
 )
+# Switching a file to WAL takes an exclusive lock without waiting for it (SQLite answers
+# "database is locked" at once): when every process of the mesh opens the shared event log
+# together, the switch is retried this long.
+_WAL_SWITCH_S = 10.0
 
 
 _ADD_COLUMN = re.compile(
@@ -128,4 +133,22 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     conn.row_factory = aiosqlite.Row
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
+    await _use_wal(conn)
     return conn
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """WAL is kept in the file: only its first opener switches it (asking needs no lock)."""
+    deadline = time.monotonic() + _WAL_SWITCH_S
+    while True:
+        async with conn.execute("PRAGMA journal_mode") as cursor:
+            row = await cursor.fetchone()
+        if row is not None and str(row[0]).lower() == "wal":
+            return
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.05)

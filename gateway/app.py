@@ -27,9 +27,17 @@ from common.errors import (
     error_class_for_http_status,
 )
 from common.http import domain_error_response, error_response
-from common.metadata import as_caller
+from common.metadata import USER_ID_KEY, as_caller
 from gateway.auth import TokenResolver
-from gateway.limits import ADDRESS, UPLOAD, USER, Policy, RateLimiter
+from gateway.limits import (
+    ADDRESS,
+    SIGN_IN_ACCOUNT,
+    SIGN_IN_ADDRESS,
+    UPLOAD,
+    USER,
+    Policy,
+    RateLimiter,
+)
 from gateway.routes import Route
 from gateway.transcode import build_request, to_json
 
@@ -41,6 +49,9 @@ UPLOAD_PATHS = (
     "/photoshare.post.v1.PostService/CreatePost",
     "/photoshare.graph.v1.GraphService/CreateAvatarUpload",
 )
+# Calls that check a password: each costs the account (and, signing in, the address) a try.
+SIGN_IN_PATH = "/photoshare.graph.v1.GraphService/CreateSession"
+SET_PASSWORD_PATH = "/photoshare.graph.v1.GraphService/SetPassword"
 Metadata = tuple[tuple[str, str], ...]
 # A JSON body is at most 1 MiB: one that takes longer than this to arrive is a slow-loris.
 BODY_TIMEOUT_S = 10.0
@@ -106,6 +117,7 @@ class Gateway:
                 await _read_body(request),
                 request.headers.get("Idempotency-Key"),
             )
+            await self._admit_password_check(route, message, request, metadata)
             response = await self._calls[route.grpc_path](
                 message, metadata=metadata, timeout=self._timeout_s
             )
@@ -125,14 +137,27 @@ class Gateway:
             await self._take(ADDRESS, address)
             return ()
         try:
-            user_id = await self._tokens.user_id(request.headers.get("Authorization"))
+            user_id, session_id = await self._tokens.caller(request.headers.get("Authorization"))
         except Unauthenticated:
             await self._take(ADDRESS, address)  # a wrong token costs the address
             raise
         await self._take(USER, str(user_id))
         if route.grpc_path in UPLOAD_PATHS:
             await self._take(UPLOAD, str(user_id))
-        return as_caller(user_id)
+        return as_caller(user_id, session_id)
+
+    async def _admit_password_check(
+        self, route: Route, message: Any, request: web.Request, metadata: Metadata
+    ) -> None:
+        """Password guesses are slowed per account (whoever guesses) and per address
+        (whichever accounts it guesses), before graph_svc spends 0.1 s of Argon2 on them.
+        An unknown username costs the same as a known one: the limits tell nobody which
+        accounts exist."""
+        if route.grpc_path == SIGN_IN_PATH:
+            await self._take(SIGN_IN_ADDRESS, request.remote or "unknown")
+            await self._take(SIGN_IN_ACCOUNT, message.username.strip().lower())
+        elif route.grpc_path == SET_PASSWORD_PATH:
+            await self._take(SIGN_IN_ACCOUNT, f"#{dict(metadata)[USER_ID_KEY]}")
 
     async def _take(self, policy: Policy, who: str) -> None:
         applied, decision = await self._limits.check(policy, who)

@@ -5,7 +5,10 @@ Policies (per minute, scaled by PHOTOSHARE_RATE_LIMIT_SCALE; 0 turns them off fo
 - `address`: what one client address may do before it is authenticated (sign-ups, calls with
   a missing or wrong token: token guessing);
 - `user`: every call of an authenticated user;
-- `upload`: new posts (each opens an upload slot) of one user.
+- `upload`: new posts (each opens an upload slot) of one user;
+- `sign-in-account`: password checks of one account (signing in by its username, or changing
+  its password), whoever makes them;
+- `sign-in-address`: sign-ins from one client address, whatever the accounts.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class Policy:
 ADDRESS = Policy("address", per_minute=100, burst=100)
 USER = Policy("user", per_minute=600, burst=120)
 UPLOAD = Policy("upload", per_minute=10, burst=10)
+# An account's owner mistypes a few times; a guesser gets 5 tries a minute, 7,200 a day.
+SIGN_IN_ACCOUNT = Policy("sign-in-account", per_minute=5, burst=10)
+SIGN_IN_ADDRESS = Policy("sign-in-address", per_minute=20, burst=30)
 
 
 @dataclass(frozen=True, slots=True)

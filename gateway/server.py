@@ -1,4 +1,5 @@
-"""Wiring of the gateway: channels to every service, routes from their descriptors."""
+"""Wiring of the gateway: channels to every service, routes from their descriptors, and the
+tail of revocations that keeps its token cache honest."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from photoshare.graph.v1 import graph_service_pb2
 from photoshare.media.v1 import media_service_pb2
 from photoshare.post.v1 import post_service_pb2
 
-from common.backends import redis_client
+from common.backends import event_tail, redis_client
 from common.http import runner
 from common.mesh_auth import MeshCredentials
 from common.server import configure_logging, insecure_channel
@@ -21,13 +22,14 @@ from common.settings import Settings
 from common.signing import load_secret
 from gateway.app import Gateway
 from gateway.auth import TokenResolver
+from gateway.events import follow_revocations
 from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
 from gateway.routes import routes_for
 
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> Gateway:
+def build(settings: Settings) -> tuple[Gateway, TokenResolver]:
     addresses = {
         graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
         post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
@@ -44,9 +46,10 @@ def build(settings: Settings) -> Gateway:
         channels["photoshare.graph.v1.GraphService"], timeout_s=settings.rpc_timeout_s
     )
     limiter = RateLimiter(_buckets(settings), scale=settings.rate_limit_scale)
-    return Gateway(
+    gateway = Gateway(
         routes_for(addresses), channels, tokens, limiter, timeout_s=settings.rpc_timeout_s
     )
+    return gateway, tokens
 
 
 def _buckets(settings: Settings) -> BucketStore:
@@ -61,8 +64,12 @@ def _buckets(settings: Settings) -> BucketStore:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    gateway, tokens = build(settings)
+    events = event_tail(settings)
+    await events.open()
+    revocations = asyncio.create_task(follow_revocations(events, tokens))
     site_runner = runner(
-        build(settings).app(),
+        gateway.app(),
         max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),
     )
     await site_runner.setup()
@@ -75,3 +82,7 @@ async def main(settings: Settings | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await site_runner.cleanup()
+    revocations.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await revocations
+    await events.close()

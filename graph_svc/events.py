@@ -14,9 +14,12 @@ Emits (`follows` topic, keyed by follower):
   event); feed_svc backfills or drops the followee's posts.
 Emits (`users` topic, keyed by user):
 - `ProfileUpdated`: a display name, bio or avatar changed.
+- `SessionsRevoked`: sessions were signed out; every gateway drops their tokens.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from photoshare.events.v1 import events_pb2
 
@@ -78,6 +81,10 @@ class GraphEventPublisher:
             follower_id=follower_id, followed_id=followed_id, following=following
         )
         await publish_event(self._log, events_pb2.Event(follow_changed=change))
+
+    async def sessions_revoked(self, user_id: int, token_hashes: Sequence[bytes]) -> None:
+        revoked = events_pb2.SessionsRevoked(user_id=user_id, token_hashes=token_hashes)
+        await publish_event(self._log, events_pb2.Event(sessions_revoked=revoked))
 
     async def profile_updated(self, user: User) -> None:
         updated = events_pb2.ProfileUpdated(

@@ -3,9 +3,7 @@ lists are paged."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -14,15 +12,16 @@ from photoshare.media.v1 import media_pb2
 from common.errors import (
     InvalidArgument,
     NotFound,
-    Unauthenticated,
     check_page_size,
     check_request_id,
     idempotency_key_reused,
 )
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
+from common.tokens import new_token
 from graph_svc.caching import CachedFollowing
 from graph_svc.models import Edge, Followee, Signup, UploadTarget, User, UserPage
+from graph_svc.sessions import Sessions, check_label, check_password
 from graph_svc.storage.base import GraphStore
 
 USERNAME = re.compile(r"[a-z0-9._]{3,30}")
@@ -52,30 +51,27 @@ class AvatarUploads(Protocol):
         ...
 
 
-def hash_token(token: str) -> bytes:
-    # Tokens are 256 random bits, so a fast hash is enough: nothing to brute-force.
-    return hashlib.sha256(token.encode()).digest()
-
-
 class Graph:
-    """Users, tokens and follows.
+    """Users and follows.
 
     Example:
         graph = Graph(
             store,
+            sessions,
             CachedFollowing(store, cache),
             events,
             media_client,
             IdGenerator(1),
             Signer(secret, ...),
         )
-        user, token = await graph.create_user("ada")
+        user, token = await graph.create_user("ada", password="correct horse")
         await graph.follow(user.id, other_id)
     """
 
     def __init__(
         self,
         store: GraphStore,
+        sessions: Sessions,
         following: CachedFollowing,
         events: GraphEvents,
         avatar_uploads: AvatarUploads,
@@ -84,6 +80,7 @@ class Graph:
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
+        self._sessions = sessions
         self._following = following
         self._events = events
         self._avatar_uploads = avatar_uploads
@@ -91,18 +88,23 @@ class Graph:
         self._pages = KeysetCursor(page_signer, what="page_token")
         self._clock = clock
 
-    async def create_user(self, username: str, request_id: str = "") -> tuple[User, str]:
-        """A new user and their first token. With a request id, a retry of the same sign-up
-        (the first answer lost) gets the same user and token; the id with another username
-        is refused."""
+    async def create_user(
+        self, username: str, request_id: str = "", *, password: str = "", session_label: str = ""
+    ) -> tuple[User, str]:
+        """A new user and their first token (session), with a password if they chose one.
+        With a request id, a retry of the same sign-up (the first answer lost) gets the same
+        user and token; the id with another username is refused."""
         if not USERNAME.fullmatch(username):
             raise InvalidArgument(
                 "username must be 3-30 characters of a-z, 0-9, '.' and '_'",
                 reason="INVALID_USERNAME",
                 field="username",
             )
+        if password:
+            check_password(password)
+        check_label(session_label)
         user = User(id=self._ids.next_id(), username=username, created_at_ms=self._clock())
-        token = "ps_" + secrets.token_urlsafe(32)
+        token = new_token()
         if request_id:
             check_request_id(request_id)
             # Remembered before the user is created: a crash in between is finished by the
@@ -114,14 +116,9 @@ class Graph:
                 raise idempotency_key_reused("for another sign-up", "sign-up")
             user = User(id=signup.user_id, username=username, created_at_ms=signup.created_at_ms)
             token = signup.token
-        await self._store.create_user(user, hash_token(token))
+        await self._store.create_user(user)
+        await self._sessions.start(user, token, session_label, password)
         return user, token
-
-    async def authenticate(self, token: str) -> int:
-        user_id = await self._store.user_id_for_token(hash_token(token)) if token else None
-        if user_id is None:
-            raise Unauthenticated("the bearer token is not valid", reason="INVALID_TOKEN")
-        return user_id
 
     async def get_user(self, user_id: int) -> User:
         found = await self._store.get_users([user_id])

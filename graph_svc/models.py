@@ -58,6 +58,26 @@ class Signup:
 
 
 @dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in client: one token, known to the stores only by its hash."""
+
+    id: int
+    user_id: int
+    token_hash: bytes
+    label: str
+    created_at_ms: int
+    last_used_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Whom a token stands for: a user, through one of their sessions."""
+
+    user_id: int
+    session_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class UploadTarget:
     """Where and how the client sends an avatar's bytes (the media service's signed URL)."""
 

@@ -15,8 +15,10 @@ from graph_svc.caching import CachedFollowing
 from graph_svc.clients import AvatarUploadsClient
 from graph_svc.events import GraphEventHandler, GraphEventPublisher
 from graph_svc.graph import Graph
+from graph_svc.passwords import Argon2Passwords
 from graph_svc.service import GraphServicer
-from graph_svc.storage import make_following_cache, make_graph_store
+from graph_svc.sessions import Sessions
+from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
 
 SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].full_name
 WORKER_ID = 1
@@ -26,19 +28,24 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     store = make_graph_store(settings)
+    session_store = make_session_store(settings)
     following_cache = make_following_cache(settings)
     event_log = event_log_for(settings, owner="graph")
+    events = GraphEventPublisher(event_log)
+    ids = IdGenerator(WORKER_ID)
+    sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
     graph = Graph(
         store,
+        sessions,
         CachedFollowing(store, following_cache),
-        GraphEventPublisher(event_log),
+        events,
         AvatarUploadsClient(
             insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
-        IdGenerator(WORKER_ID),
+        ids,
         Signer(secret, purpose="graph-page"),
     )
-    servicer = GraphServicer(graph)
+    servicer = GraphServicer(graph, sessions)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -49,7 +56,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, following_cache, event_log),
+        resources=(store, session_store, following_cache, event_log),
         workers=(consumer(event_log, GraphEventHandler(graph)),),
     )
 

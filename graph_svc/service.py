@@ -10,9 +10,10 @@ from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 
-from common.metadata import caller_id
+from common.metadata import caller_id, caller_session_id
 from graph_svc.graph import PROFILE_LIMITS, Graph
-from graph_svc.models import User
+from graph_svc.models import Caller, Session, User
+from graph_svc.sessions import Sessions
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -39,15 +40,64 @@ def user_summary_to_proto(user: User) -> UserSummary:
     )
 
 
+def session_to_proto(session: Session, current_id: int) -> pb.Session:
+    message = pb.Session(id=session.id, label=session.label, current=session.id == current_id)
+    message.create_time.FromMilliseconds(session.created_at_ms)
+    if session.last_used_at_ms:
+        message.last_use_time.FromMilliseconds(session.last_used_at_ms)
+    return message
+
+
+def caller(context: Context) -> Caller:
+    return Caller(caller_id(context), caller_session_id(context))
+
+
 class GraphServicer(pb_grpc.GraphServiceServicer):
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, sessions: Sessions) -> None:
         self._graph = graph
+        self._sessions = sessions
 
     async def CreateUser(
         self, request: pb.CreateUserRequest, context: Context
     ) -> pb.CreateUserResponse:
-        user, token = await self._graph.create_user(request.username, request.request_id)
+        user, token = await self._graph.create_user(
+            request.username,
+            request.request_id,
+            password=request.password,
+            session_label=request.session_label,
+        )
         return pb.CreateUserResponse(user=user_to_proto(user), token=token)
+
+    async def CreateSession(
+        self, request: pb.CreateSessionRequest, context: Context
+    ) -> pb.CreateSessionResponse:
+        session, token = await self._sessions.sign_in(
+            request.username, request.password, request.label
+        )
+        return pb.CreateSessionResponse(session=session_to_proto(session, session.id), token=token)
+
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, context: Context
+    ) -> pb.ListSessionsResponse:
+        who = caller(context)
+        sessions = await self._sessions.list(who)
+        return pb.ListSessionsResponse(
+            sessions=[session_to_proto(s, who.session_id) for s in sessions]
+        )
+
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, context: Context
+    ) -> pb.DeleteSessionResponse:
+        await self._sessions.sign_out(caller(context), request.id)
+        return pb.DeleteSessionResponse()
+
+    async def SetPassword(
+        self, request: pb.SetPasswordRequest, context: Context
+    ) -> pb.SetPasswordResponse:
+        await self._sessions.set_password(
+            caller(context), request.current_password, request.new_password
+        )
+        return pb.SetPasswordResponse()
 
     async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:
         return pb.GetUserResponse(user=user_to_proto(await self._graph.get_user(request.id)))
@@ -113,7 +163,8 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     async def Authenticate(
         self, request: pb.AuthenticateRequest, context: Context
     ) -> pb.AuthenticateResponse:
-        return pb.AuthenticateResponse(user_id=await self._graph.authenticate(request.token))
+        resolved = await self._sessions.authenticate(request.token)
+        return pb.AuthenticateResponse(user_id=resolved.user_id, session_id=resolved.session_id)
 
     async def StreamFollowerIds(
         self, request: pb.StreamFollowerIdsRequest, context: Context

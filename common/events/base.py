@@ -49,6 +49,17 @@ class EventSubscriber(Protocol):
         ...
 
 
+class EventTail(Protocol):
+    async def tail(
+        self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]
+    ) -> None:
+        """Feeds `handler` every event of `topics` published from now on, until cancelled: a
+        broadcast, every process that tails sees every event, and nothing is committed.
+        `ready()` is called once the starting point is fixed (every event published after
+        it will be delivered). A handler that fails is logged and not retried."""
+        ...
+
+
 class EventHandler(Protocol):
     """What a service does with the events it consumes (its `events.py`)."""
 
@@ -97,3 +108,14 @@ def waiting_out_outages(handler: Handler) -> Handler:
                 attempt += 1
 
     return handle
+
+
+async def tail_delivery(record: EventRecord, handler: Handler) -> None:
+    """One delivery of a tailed event: a failure is logged, never retried or raised (a tail
+    has no position to hold back)."""
+    try:
+        await handler(record)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("tailed event %s/%s failed", record.topic, record.offset)

@@ -31,6 +31,7 @@ _ROUTES = {
     "comment_created": (TOPIC_ENGAGEMENT, "post_id"),
     "comment_deleted": (TOPIC_ENGAGEMENT, "post_id"),
     "profile_updated": (TOPIC_USERS, "user_id"),
+    "sessions_revoked": (TOPIC_USERS, "user_id"),
     "avatar_processed": (TOPIC_MEDIA, "user_id"),
     "avatar_failed": (TOPIC_MEDIA, "user_id"),
 }

@@ -22,7 +22,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from common.events.base import TOPICS, EventRecord, Handler
+from common.events.base import TOPICS, EventRecord, Handler, tail_delivery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -185,6 +185,50 @@ class KafkaEventLog:
                 await asyncio.shield(self._in(thread, consumer.close))
             thread.shutdown(wait=False)
 
+    async def tail(
+        self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]
+    ) -> None:
+        names = [self.topic_name(t) for t in topics]
+        await self._create_topics(names)
+        thread = ThreadPoolExecutor(1, thread_name_prefix="kafka-tail")  # owns the consumer
+        consumer = await self._in(
+            thread,
+            lambda: KafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+                group_id=None,  # no group: every partition, nothing committed
+                enable_auto_commit=False,
+            ),
+        )
+
+        def start_at_the_end() -> None:
+            partitions = [
+                TopicPartition(name, p) for name in names for p in _partitions(consumer, name)
+            ]
+            consumer.assign(partitions)
+            consumer.seek_to_end(*partitions)
+            for partition in partitions:
+                consumer.position(partition)  # fixes the end now, not at the first poll
+
+        try:
+            await self._in(thread, start_at_the_end)
+            ready()
+            while True:
+                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=200))
+                for records in batch.values():
+                    for message in records:
+                        record = EventRecord(
+                            message.topic.removeprefix(self._prefix),
+                            (message.key or b"").decode(),
+                            message.value,
+                            message.offset,
+                        )
+                        await tail_delivery(record, handler)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._in(thread, consumer.close))
+            thread.shutdown(wait=False)
+
     async def _first_delivery(self, record: EventRecord, handler: Handler, retry: str) -> None:
         error = await self._try(record, handler, self._inline_delays)
         if error is not None:
@@ -313,12 +357,19 @@ def _subscribe_when_known(consumer: KafkaConsumer, topics: list[str]) -> None:
     """Subscribes once the consumer's own metadata knows every topic's partitions: a group
     joined earlier is assigned nothing for a topic it does not know, and kafka-python 3.0
     does not always rebalance when the partitions show up later."""
-    deadline = time.monotonic() + 30
-    while any(not consumer.partitions_for_topic(t) for t in topics):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no partition metadata for {topics} after 30 s")
-        time.sleep(0.1)
+    for topic in topics:
+        _partitions(consumer, topic)
     consumer.subscribe(topics)
+
+
+def _partitions(consumer: KafkaConsumer, topic: str) -> set[int]:
+    """The topic's partitions once the consumer's metadata knows them (within 30 s)."""
+    deadline = time.monotonic() + 30
+    while not (partitions := consumer.partitions_for_topic(topic)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no partition metadata for {topic} after 30 s")
+        time.sleep(0.1)
+    return set(partitions)
 
 
 def _all_led(topics: list[dict[str, Any]]) -> bool:

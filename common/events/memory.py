@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from common.events.base import EventRecord, Handler
+from common.events.base import EventRecord, Handler, tail_delivery
 from common.events.outbox import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,20 @@ class InMemoryEventLog:
                 delivered += 1
             journal.positions[group] = position + 1
         return delivered
+
+    async def tail(
+        self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]
+    ) -> None:
+        position = len(self.journal.records)
+        ready()
+        while True:
+            self.journal.appended.clear()
+            while position < len(self.journal.records):
+                record = self.journal.records[position]
+                position += 1
+                if record.topic in topics:
+                    await tail_delivery(record, handler)
+            await self.journal.appended.wait()
 
     async def dead_letters(self, group: str) -> list[EventRecord]:
         return list(self.journal.dead_letters.get(group, []))

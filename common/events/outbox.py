@@ -20,11 +20,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from common.events.base import EventPublisher, EventSubscriber, Handler
+from common.events.base import EventPublisher, EventSubscriber, EventTail, Handler
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class OutboxStore(Protocol):
         ...
 
 
-class BrokerLog(EventPublisher, EventSubscriber, Protocol):
+class BrokerLog(EventPublisher, EventSubscriber, EventTail, Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -125,6 +125,11 @@ class OutboxEventLog:
 
     async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         await self._broker.run(group, topics, handler)
+
+    async def tail(
+        self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]
+    ) -> None:
+        await self._broker.tail(topics, handler, ready)
 
     @property
     def holding_back(self) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from common.events.base import EventRecord, Handler
+from common.events.base import EventRecord, Handler, tail_delivery
 from common.ids import now_ms
 from common.sqlite import Database
 
@@ -74,20 +74,10 @@ class SqliteEventLog:
 
     async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         position = await self._committed(group)
-        marks = ",".join("?" for _ in topics)
-        query = (
-            f"SELECT position, topic, key, value FROM events WHERE topic IN ({marks}) "
-            "AND position > ? ORDER BY position LIMIT ?"
-        )
         committed = position
         try:
             while True:
-                rows = await self._db.fetchall(query, (*topics, position, self._batch_size))
-                if not rows:
-                    await asyncio.sleep(self._poll_interval_s)
-                    continue
-                for row in rows:
-                    record = EventRecord(row["topic"], row["key"], row["value"], row["position"])
+                for record in await self._next_batch(topics, position):
                     await self._deliver(group, record, handler)
                     position = record.offset
                 await self._commit(group, position)
@@ -96,6 +86,30 @@ class SqliteEventLog:
             if position != committed:
                 # A graceful stop keeps what was handled; only a crash redelivers.
                 await asyncio.shield(self._commit(group, position))
+
+    async def tail(
+        self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]
+    ) -> None:
+        row = await self._db.fetchone("SELECT COALESCE(MAX(position), 0) AS last FROM events")
+        position = int(row["last"]) if row else 0
+        ready()
+        while True:
+            for record in await self._next_batch(topics, position):
+                await tail_delivery(record, handler)
+                position = record.offset
+
+    async def _next_batch(self, topics: Sequence[str], after: int) -> list[EventRecord]:
+        """The next events of `topics` past `after`, once there are any (polled)."""
+        marks = ",".join("?" for _ in topics)
+        query = (
+            f"SELECT position, topic, key, value FROM events WHERE topic IN ({marks}) "
+            "AND position > ? ORDER BY position LIMIT ?"
+        )
+        while True:  # other processes append: polling is the only way to learn of it
+            rows = await self._db.fetchall(query, (*topics, after, self._batch_size))
+            if rows:
+                return [EventRecord(r["topic"], r["key"], r["value"], r["position"]) for r in rows]
+            await asyncio.sleep(self._poll_interval_s)
 
     async def _deliver(self, group: str, record: EventRecord, handler: Handler) -> None:
         for attempt, delay in enumerate((*self._retry_delays_s, None)):

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from graph_svc.models import Edge, Followee, Signup, User
+from graph_svc.models import Edge, Followee, Session, Signup, User
 
 SIGNUP_TTL_S = 24 * 3600  # how long a sign-up's request id answers a retry
 FOLLOWING_TTL_S = 3600  # a cached following set lives this long without a change
@@ -18,12 +18,42 @@ DIRTY_S = 5.0  # after a change, fills are refused this long: they may have read
 CELEBRITIES_TTL_S = 30
 
 
+class SessionStore(Protocol):
+    """Sessions (one per token) and password hashes."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def add_session(self, session: Session) -> None:
+        """Idempotent: adding the same session again changes nothing."""
+        ...
+
+    async def session_for_token(self, token_hash: bytes) -> Session | None: ...
+
+    async def touch_session(self, session: Session, at_ms: int) -> None:
+        """Records a use of the session (its last use only ever moves forward)."""
+        ...
+
+    async def sessions_of(self, user_id: int) -> list[Session]:
+        """The user's sessions, newest first."""
+        ...
+
+    async def remove_sessions(self, user_id: int, session_ids: Sequence[int]) -> None:
+        """Their tokens stop resolving; idempotent."""
+        ...
+
+    async def password_hash(self, user_id: int) -> str | None: ...
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+
+
 class GraphStore(Protocol):
     async def open(self) -> None:
         """Connects and creates or migrates the schema; safe to run on every start."""
         ...
 
-    async def create_user(self, user: User, token_hash: bytes) -> None:
+    async def create_user(self, user: User) -> None:
         """Raises AlreadyExists when the username is taken by another user id; creating the
         same user again (same id) completes what a crash may have cut short."""
         ...
@@ -39,8 +69,6 @@ class GraphStore(Protocol):
         """Records the sign-up under its request id for SIGNUP_TTL_S, unless one is recorded
         there already; returns the recorded one (this one or the earlier)."""
         ...
-
-    async def user_id_for_token(self, token_hash: bytes) -> int | None: ...
 
     async def get_users(self, ids: Sequence[int]) -> dict[int, User]:
         """Users with their counters; unknown ids are left out."""

@@ -18,7 +18,6 @@ SCHEMA = (
     # Uniqueness of names is a lightweight transaction on this table.
     """CREATE TABLE IF NOT EXISTS {ks}.users_by_username (
         username text PRIMARY KEY, id bigint)""",
-    """CREATE TABLE IF NOT EXISTS {ks}.tokens (token_hash blob PRIMARY KEY, user_id bigint)""",
     # The edge itself: existence checks, FilterFollowed, followees in id order.
     """CREATE TABLE IF NOT EXISTS {ks}.follows (
         follower_id bigint, followed_id bigint, created_at_ms bigint,
@@ -61,8 +60,6 @@ STATEMENTS = {
     "claim_username": "INSERT INTO {ks}.users_by_username (username, id) VALUES (?, ?) "
     "IF NOT EXISTS",
     "insert_user": "INSERT INTO {ks}.users (id, username, created_at_ms) VALUES (?, ?, ?)",
-    "insert_token": "INSERT INTO {ks}.tokens (token_hash, user_id) VALUES (?, ?)",
-    "token": "SELECT user_id FROM {ks}.tokens WHERE token_hash = ?",
     "user": "SELECT id, username, created_at_ms FROM {ks}.users WHERE id = ?",
     "counters": "SELECT followers, following, posts FROM {ks}.user_counters WHERE user_id = ?",
     "id_by_username": "SELECT id FROM {ks}.users_by_username WHERE username = ?",
@@ -117,7 +114,7 @@ class CassandraGraphStore(CassandraStore):
     schema = SCHEMA
     statements = STATEMENTS
 
-    async def create_user(self, user: User, token_hash: bytes) -> None:
+    async def create_user(self, user: User) -> None:
         claimed = await self.run("claim_username", (user.username, user.id))
         # Not applied: the row that exists comes back; the same id means a retry finishing.
         if not claimed[0]["[applied]"] and claimed[0]["id"] != user.id:
@@ -125,7 +122,6 @@ class CassandraGraphStore(CassandraStore):
                 f"username {user.username!r} is taken", reason="USERNAME_TAKEN", field="username"
             )
         await self.run("insert_user", (user.id, user.username, user.created_at_ms))
-        await self.run("insert_token", (token_hash, user.id))
 
     async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
         rows = await self.run(

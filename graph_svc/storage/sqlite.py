@@ -19,9 +19,6 @@ SCHEMA = (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL UNIQUE,
         created_at_ms INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS tokens (
-        token_hash BLOB PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users (id))""",
     """CREATE TABLE IF NOT EXISTS follows (
         follower_id INTEGER NOT NULL,
         followed_id INTEGER NOT NULL,
@@ -86,7 +83,7 @@ _IN_CHUNK = 500
 class SqliteGraphStore(SqliteStore):
     schema = SCHEMA
 
-    async def create_user(self, user: User, token_hash: bytes) -> None:
+    async def create_user(self, user: User) -> None:
         async with self._db.transaction() as tx:
             async with tx.execute(
                 "SELECT id FROM users WHERE username = ?", (user.username,)
@@ -102,7 +99,6 @@ class SqliteGraphStore(SqliteStore):
                 "INSERT OR IGNORE INTO users (id, username, created_at_ms) VALUES (?, ?, ?)",
                 (user.id, user.username, user.created_at_ms),
             )
-            await tx.execute("INSERT OR IGNORE INTO tokens VALUES (?, ?)", (token_hash, user.id))
 
     async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
         now = now_ms()
@@ -144,12 +140,6 @@ class SqliteGraphStore(SqliteStore):
                 row = await cursor.fetchone()
         assert row is not None  # written or kept within this transaction
         return int(row["followed_id"])
-
-    async def user_id_for_token(self, token_hash: bytes) -> int | None:
-        row = await self._db.fetchone(
-            "SELECT user_id FROM tokens WHERE token_hash = ?", (token_hash,)
-        )
-        return int(row["user_id"]) if row else None
 
     async def get_users(self, ids: Sequence[int]) -> dict[int, User]:
         found: dict[int, User] = {}

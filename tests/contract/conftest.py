@@ -16,7 +16,7 @@ from common.events.memory import InMemoryEventLog, InMemoryOutbox, Journal
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
 from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
-from graph_svc.storage import make_following_cache, make_graph_store
+from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
 from media_svc.storage import make_upload_store
 from post_svc.storage import (
     make_author_cache,
@@ -66,6 +66,12 @@ async def _opened(store: Any) -> AsyncIterator[Any]:
 @pytest.fixture
 async def graph_store(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_graph_store(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def session_store(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_session_store(settings)) as opened:
         yield opened
 
 

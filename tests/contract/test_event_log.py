@@ -78,3 +78,45 @@ async def test_poison_event_goes_to_dead_letters_and_the_rest_flow(event_log: An
         retrying.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await retrying
+
+
+async def test_a_tail_gets_every_event_published_after_it_is_ready_in_every_process(
+    event_log: Any, event_log_factory: Callable[[], Any]
+) -> None:
+    await event_log.publish("a", "k", b"before")  # not delivered: tails start at the end
+    other_process = event_log_factory()
+    await other_process.open()
+    got: dict[str, list[bytes]] = {"one": [], "two": []}
+    arrived = asyncio.Event()
+
+    def handler(name: str) -> Callable[[EventRecord], Any]:
+        async def handle(record: EventRecord) -> None:
+            if record.value == b"broken":
+                raise RuntimeError("a failing handler is skipped")
+            got[name].append(record.value)
+            if all(len(values) == 2 for values in got.values()):
+                arrived.set()
+
+        return handle
+
+    readies = [asyncio.Event(), asyncio.Event()]
+    tails = [
+        asyncio.create_task(log.tail(["a"], handler(name), ready.set))
+        for log, name, ready in zip(
+            (event_log, other_process), ("one", "two"), readies, strict=True
+        )
+    ]
+    try:
+        for ready in readies:
+            await asyncio.wait_for(ready.wait(), timeout=60)
+        for value in (b"first", b"broken", b"other topic", b"second"):
+            await event_log.publish("b" if value == b"other topic" else "a", "k", value)
+        await asyncio.wait_for(arrived.wait(), timeout=30)
+        assert got == {"one": [b"first", b"second"], "two": [b"first", b"second"]}
+    finally:
+        for task in tails:
+            task.cancel()
+        for task in tails:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await other_process.close()

@@ -13,21 +13,20 @@ from graph_svc.storage.base import FollowingCache, GraphStore
 
 async def add_users(store: GraphStore, *ids: int) -> None:
     for i in ids:
-        await store.create_user(User(i, f"user{i}", 1000 + i), f"token{i}".encode())
+        await store.create_user(User(i, f"user{i}", 1000 + i))
 
 
 async def test_usernames_are_unique(graph_store: GraphStore) -> None:
     await add_users(graph_store, 1)
     with pytest.raises(AlreadyExists, match="taken"):
-        await graph_store.create_user(User(2, "user1", 5), b"other")
+        await graph_store.create_user(User(2, "user1", 5))
     assert await graph_store.get_users([2]) == {}
 
 
-async def test_tokens_resolve_to_their_user(graph_store: GraphStore) -> None:
+async def test_users_are_found_by_username(graph_store: GraphStore) -> None:
     await add_users(graph_store, 1, 2)
-    assert await graph_store.user_id_for_token(b"token2") == 2
-    assert await graph_store.user_id_for_token(b"nope") is None
     assert (await graph_store.get_user_by_username("user1")) == User(1, "user1", 1001)
+    assert await graph_store.get_user_by_username("user3") is None
 
 
 async def test_follow_is_idempotent_and_counted_once(graph_store: GraphStore) -> None:
@@ -155,9 +154,8 @@ async def test_creating_the_same_user_again_finishes_it_and_another_id_is_refuse
     graph_store: GraphStore,
 ) -> None:
     ada = User(1, "ada", 1_000)
-    await graph_store.create_user(ada, b"token")
-    await graph_store.create_user(ada, b"token")  # a retry after a crash
-    assert await graph_store.user_id_for_token(b"token") == 1
+    await graph_store.create_user(ada)
+    await graph_store.create_user(ada)  # a retry after a crash
     with pytest.raises(AlreadyExists):
-        await graph_store.create_user(User(2, "ada", 2_000), b"other")
+        await graph_store.create_user(User(2, "ada", 2_000))
     assert await graph_store.get_users([1, 2]) == {1: ada}

@@ -53,6 +53,28 @@ def test_sign_ups_token_guesses_and_uploads_are_limited(tight: Api) -> None:
     assert second.headers["RateLimit-Policy"].startswith('"upload";q=1;w=')
 
 
+def test_password_guesses_are_slowed_per_account_and_per_address(tight: Api) -> None:
+    password = "correct horse battery"
+    created = tight.ok("POST", "/v1/users", {"username": "ada", "password": password})
+    sessions = "/v1/sessions"
+
+    def sign_in(username: str, password: str) -> tuple[int, str]:
+        reply = tight.call("POST", sessions, {"username": username, "password": password})
+        return reply.status, reply.headers.get("RateLimit-Policy", "")
+
+    assert sign_in("ada", "a wrong guess")[0] == 401
+    status, policy = sign_in("ada", password)  # even the right one: Ada's tries are spent
+    assert (status, policy.split(";")[0]) == (429, '"sign-in-account"')
+    assert sign_in("nobody", "a wrong guess")[0] == 401  # an unknown name costs the same
+    status, policy = sign_in("someone", "a wrong guess")  # the address's tries are spent
+    assert (status, policy.split(";")[0]) == (429, '"sign-in-address"')
+    # Changing a password checks the current one: it draws on the account's tries too.
+    change = {"currentPassword": "a wrong guess", "newPassword": "another password"}
+    assert tight.call("PUT", "/v1/users/me/password", change, token=created["token"]).status == 403
+    again = tight.call("PUT", "/v1/users/me/password", change, token=created["token"])
+    assert again.status == 429, again.body
+
+
 def test_one_address_holds_a_bounded_number_of_connections(tight: Api) -> None:
     address = urllib.parse.urlsplit(tight.base_url)
     server = (address.hostname or "127.0.0.1", address.port or 80)

@@ -55,8 +55,12 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/feed"): "GetHomeFeed",
         ("GET", "/v1/notifications"): "ListNotifications",
         ("POST", "/v1/notifications:markRead"): "MarkNotificationsRead",
+        ("POST", "/v1/sessions"): "CreateSession",
+        ("GET", "/v1/sessions"): "ListSessions",
+        ("DELETE", "/v1/sessions/{id}"): "DeleteSession",
+        ("PUT", "/v1/users/me/password"): "SetPassword",
     }
-    assert [r.method.name for r in ROUTES if r.public] == ["CreateUser"]
+    assert [r.method.name for r in ROUTES if r.public] == ["CreateUser", "CreateSession"]
 
 
 def test_templates_match_whole_segments() -> None:

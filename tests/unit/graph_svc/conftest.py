@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import argon2
 import pytest
 
 from common.events.memory import InMemoryEventLog
@@ -17,8 +18,10 @@ from graph_svc.caching import CachedFollowing
 from graph_svc.events import GraphEventPublisher
 from graph_svc.graph import Graph
 from graph_svc.models import UploadTarget
-from graph_svc.storage import make_following_cache, make_graph_store
-from graph_svc.storage.base import GraphStore
+from graph_svc.passwords import Argon2Passwords
+from graph_svc.sessions import Sessions
+from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
+from graph_svc.storage.base import GraphStore, SessionStore
 
 
 @dataclass
@@ -37,30 +40,49 @@ class FakeAvatarUploads:
 @dataclass
 class GraphWorld:
     graph: Graph
+    sessions: Sessions
     store: GraphStore
+    session_store: SessionStore
     log: InMemoryEventLog
     avatar_uploads: FakeAvatarUploads
+    clock: Clock
 
     async def users(self, *names: str) -> list[int]:
         return [(await self.graph.create_user(name))[0].id for name in names]
+
+
+class Clock:
+    now = 1_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def fast_passwords() -> Argon2Passwords:
+    """Argon2id with the smallest cost: the rules are under test here, not the cost."""
+    return Argon2Passwords(argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     settings = Settings(data_dir=tmp_path)
     store, cache = make_graph_store(settings), make_following_cache(settings)
-    await store.open()
-    await cache.open()
-    log, avatar_uploads = InMemoryEventLog(), FakeAvatarUploads()
+    session_store = make_session_store(settings)
+    for resource in (store, cache, session_store):
+        await resource.open()
+    log, avatar_uploads, clock = InMemoryEventLog(), FakeAvatarUploads(), Clock()
+    events, ids = GraphEventPublisher(log), IdGenerator(1)
+    sessions = Sessions(session_store, store, fast_passwords(), events, ids, clock)
     graph = Graph(
         store,
+        sessions,
         CachedFollowing(store, cache),
-        GraphEventPublisher(log),
+        events,
         avatar_uploads,
-        IdGenerator(1),
+        ids,
         Signer(b"k", purpose="graph-page"),
-        clock=lambda: 1_000,
+        clock=clock,
     )
-    yield GraphWorld(graph, store, log, avatar_uploads)
-    await cache.close()
-    await store.close()
+    yield GraphWorld(graph, sessions, store, session_store, log, avatar_uploads, clock)
+    for resource in (session_store, cache, store):
+        await resource.close()

@@ -14,11 +14,11 @@ from tests.unit.graph_svc.conftest import GraphWorld
 async def test_sign_up_gives_a_token_that_authenticates_its_user(world: GraphWorld) -> None:
     user, token = await world.graph.create_user("ada.l_1")
     assert token.startswith("ps_")
-    assert await world.graph.authenticate(token) == user.id
+    assert (await world.sessions.authenticate(token)).user_id == user.id
     assert (await world.graph.lookup("ada.l_1")).id == user.id
     for bad in ("", "ps_not-a-token"):
         with pytest.raises(Unauthenticated):
-            await world.graph.authenticate(bad)
+            await world.sessions.authenticate(bad)
 
 
 @pytest.mark.parametrize("name", ["ab", "x" * 31, "Ada", "ada lovelace", "ada-l"])
@@ -175,5 +175,5 @@ async def test_a_retried_sign_up_gets_the_first_answer_even_after_a_crash(
         await world.graph.create_user("bob", request_id="k3")
     world.store.create_user = create  # type: ignore[method-assign]
     bob, bob_token = await world.graph.create_user("bob", request_id="k3")
-    assert await world.graph.authenticate(bob_token) == bob.id
+    assert (await world.sessions.authenticate(bob_token)).user_id == bob.id
     assert (await world.graph.lookup("bob")).id == bob.id

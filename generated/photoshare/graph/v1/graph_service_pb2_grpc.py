@@ -81,6 +81,26 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingResponse.FromString,
                 _registered_method=True)
+        self.CreateSession = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/CreateSession',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionResponse.FromString,
+                _registered_method=True)
+        self.ListSessions = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/ListSessions',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSession = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/DeleteSession',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionResponse.FromString,
+                _registered_method=True)
+        self.SetPassword = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/SetPassword',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.FromString,
+                _registered_method=True)
         self.Authenticate = channel.unary_unary(
                 '/photoshare.graph.v1.GraphService/Authenticate',
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateRequest.SerializeToString,
@@ -119,7 +139,7 @@ class GraphServiceServicer:
     """
 
     def CreateUser(self, request, context):
-        """Signs a user up and returns their first API token.
+        """Signs a user up and returns their first API token (their first session).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -175,6 +195,37 @@ class GraphServiceServicer:
 
     def ListFollowing(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSession(self, request, context):
+        """Signs in: a new session and its token, for the username and password. A wrong username
+        and a wrong password get the same answer (401), as slowly.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSessions(self, request, context):
+        """The caller's sessions (one per token), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSession(self, request, context):
+        """Signs a session out: its token stops working on every gateway within a second.
+        `current` names the caller's own. Signing out again answers 404.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPassword(self, request, context):
+        """Sets the caller's password; once one is set, changing it needs it, and signs out every
+        other session.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -268,6 +319,26 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.ListFollowing,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingResponse.SerializeToString,
+            ),
+            'CreateSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSession,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionResponse.SerializeToString,
+            ),
+            'ListSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessions,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsResponse.SerializeToString,
+            ),
+            'DeleteSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSession,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionResponse.SerializeToString,
+            ),
+            'SetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPassword,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.SerializeToString,
             ),
             'Authenticate': grpc.unary_unary_rpc_method_handler(
                     servicer.Authenticate,
@@ -545,6 +616,114 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/ListFollowing',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/CreateSession',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.CreateSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/ListSessions',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.ListSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/DeleteSession',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.DeleteSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/SetPassword',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -19,7 +19,7 @@ class GraphServiceStub:
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.CreateUserRequest, _graph_service_pb2.CreateUserResponse]
-    """Signs a user up and returns their first API token."""
+    """Signs a user up and returns their first API token (their first session)."""
     GetUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.GetUserRequest, _graph_service_pb2.GetUserResponse]
     LookupUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.LookupUserRequest, _graph_service_pb2.LookupUserResponse]
     UpdateProfile: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UpdateProfileRequest, _graph_service_pb2.UpdateProfileResponse]
@@ -36,6 +36,20 @@ class GraphServiceStub:
     Unfollow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UnfollowRequest, _graph_service_pb2.UnfollowResponse]
     ListFollowers: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.ListFollowersRequest, _graph_service_pb2.ListFollowersResponse]
     ListFollowing: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.ListFollowingRequest, _graph_service_pb2.ListFollowingResponse]
+    CreateSession: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.CreateSessionRequest, _graph_service_pb2.CreateSessionResponse]
+    """Signs in: a new session and its token, for the username and password. A wrong username
+    and a wrong password get the same answer (401), as slowly.
+    """
+    ListSessions: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.ListSessionsRequest, _graph_service_pb2.ListSessionsResponse]
+    """The caller's sessions (one per token), newest first."""
+    DeleteSession: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.DeleteSessionRequest, _graph_service_pb2.DeleteSessionResponse]
+    """Signs a session out: its token stops working on every gateway within a second.
+    `current` names the caller's own. Signing out again answers 404.
+    """
+    SetPassword: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.SetPasswordRequest, _graph_service_pb2.SetPasswordResponse]
+    """Sets the caller's password; once one is set, changing it needs it, and signs out every
+    other session.
+    """
     Authenticate: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.AuthenticateRequest, _graph_service_pb2.AuthenticateResponse]
     """Internal: resolves a bearer token to its user."""
     StreamFollowerIds: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowerIdsRequest, _graph_service_pb2.StreamFollowerIdsResponse]
@@ -60,7 +74,7 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _graph_service_pb2.CreateUserRequest,
         context: _aio.ServicerContext[_graph_service_pb2.CreateUserRequest, _abc.Awaitable[_graph_service_pb2.CreateUserResponse]],
     ) -> _abc.Awaitable[_graph_service_pb2.CreateUserResponse]:
-        """Signs a user up and returns their first API token."""
+        """Signs a user up and returns their first API token (their first session)."""
 
     @_abc_1.abstractmethod
     def GetUser(
@@ -125,6 +139,44 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _graph_service_pb2.ListFollowingRequest,
         context: _aio.ServicerContext[_graph_service_pb2.ListFollowingRequest, _abc.Awaitable[_graph_service_pb2.ListFollowingResponse]],
     ) -> _abc.Awaitable[_graph_service_pb2.ListFollowingResponse]: ...
+
+    @_abc_1.abstractmethod
+    def CreateSession(
+        self,
+        request: _graph_service_pb2.CreateSessionRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.CreateSessionRequest, _abc.Awaitable[_graph_service_pb2.CreateSessionResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.CreateSessionResponse]:
+        """Signs in: a new session and its token, for the username and password. A wrong username
+        and a wrong password get the same answer (401), as slowly.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSessions(
+        self,
+        request: _graph_service_pb2.ListSessionsRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.ListSessionsRequest, _abc.Awaitable[_graph_service_pb2.ListSessionsResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.ListSessionsResponse]:
+        """The caller's sessions (one per token), newest first."""
+
+    @_abc_1.abstractmethod
+    def DeleteSession(
+        self,
+        request: _graph_service_pb2.DeleteSessionRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.DeleteSessionRequest, _abc.Awaitable[_graph_service_pb2.DeleteSessionResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.DeleteSessionResponse]:
+        """Signs a session out: its token stops working on every gateway within a second.
+        `current` names the caller's own. Signing out again answers 404.
+        """
+
+    @_abc_1.abstractmethod
+    def SetPassword(
+        self,
+        request: _graph_service_pb2.SetPasswordRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.SetPasswordRequest, _abc.Awaitable[_graph_service_pb2.SetPasswordResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.SetPasswordResponse]:
+        """Sets the caller's password; once one is set, changing it needs it, and signs out every
+        other session.
+        """
 
     @_abc_1.abstractmethod
     def Authenticate(
