@@ -42,6 +42,8 @@ class Settings:
     photo_timeout_s: float = 30.0
     video_timeout_s: float = 300.0
     rpc_timeout_s: float = 5.0
+    # How long an erased account's username stays taken (0: released as soon as it is erased).
+    erasure_grace_s: int = 30 * 86_400
     # Per user: upload slots waiting for their bytes, and the bytes they declare.
     max_open_uploads: int = 20
     max_open_upload_bytes: int = 1024 * 1024 * 1024

@@ -102,9 +102,9 @@ class HomeFeed:
         post_ids, author_ids = hydration.missing(posts)
         if post_ids or author_ids:
             hydration |= await self._posts.hydrate(post_ids, author_ids, reader_id)
-        # A post deleted since it was pushed or cached is dropped here, before the event that
-        # removes it everywhere has been handled: readers never see it again.
-        shown = [_as_seen(p, hydration) for p in posts if not hydration.deleted(p.id)]
+        # A post deleted since it was pushed or cached, or whose author is being erased, is
+        # dropped here, before the events that remove it everywhere have been handled.
+        shown = [_as_seen(p, hydration) for p in posts if not hydration.hidden(p)]
         return FeedPage(shown, next_cursor)
 
     async def ensure_timeline(self, reader_id: int) -> None:

@@ -78,6 +78,11 @@ class Hydration:
         engagement = self.engagement.get(post_id)
         return engagement is not None and engagement.deleted
 
+    def hidden(self, post: Post) -> bool:
+        """Deleted since it was pushed or cached, or by an author whose account is being
+        erased (who has no summary any more)."""
+        return self.deleted(post.id) or post.author_id not in self.authors
+
     def __or__(self, other: Hydration) -> Hydration:
         return Hydration(self.engagement | other.engagement, self.authors | other.authors)
 

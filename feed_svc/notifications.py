@@ -130,15 +130,13 @@ class Notifications:
         )
         unread = await self._store.count_above(recipient_id, read_up_to, UNREAD_CAP)
         token = self._pages.encode(recipient_id, (groups[-1].position, 0)) if more else None
+        # Actors whose accounts are being erased have no summary: an entry left with nobody
+        # to show goes until their erasure takes it back.
+        visible = {key: [actors[a] for a in ids if a in actors] for key, ids in shown.items()}
         notifications = [
-            Notification(
-                g,
-                [actors[a] for a in shown[g.key] if a in actors],
-                g.position <= read_up_to,
-                posts.get(g.post_id),
-            )
+            Notification(g, visible[g.key], g.position <= read_up_to, posts.get(g.post_id))
             for g in groups
-            if not (g.post_id and hydration.deleted(g.post_id))
+            if visible[g.key] and not (g.post_id and hydration.deleted(g.post_id))
         ]
         return NotificationPage(notifications, unread, token)
 

@@ -127,7 +127,7 @@ class Gateway:
             return domain_error_response(exc)
         except grpc.aio.AioRpcError as exc:
             return _rpc_error_response(exc)
-        return web.json_response(to_json(response))
+        return web.json_response(to_json(response), status=202 if route.accepted else 200)
 
     async def _admit(self, route: Route, request: web.Request) -> Metadata:
         """Who the call is for, once the limits let it through: a client address has its own

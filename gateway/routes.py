@@ -24,6 +24,7 @@ class Route:
     request_cls: type[Message]
     response_cls: type[Message]
     public: bool
+    accepted: bool = False  # answered 202: the work goes on after the answer
 
     @property
     def grpc_path(self) -> str:
@@ -57,6 +58,7 @@ def routes_for(services: Iterable[descriptor.ServiceDescriptor]) -> list[Route]:
                     request_cls=message_factory.GetMessageClass(method.input_type),
                     response_cls=message_factory.GetMessageClass(method.output_type),
                     public=options.Extensions[photoshare_annotations.public],
+                    accepted=options.Extensions[photoshare_annotations.accepted],
                 )
             )
     return routes

@@ -1,9 +1,10 @@
-"""graph_svc's view of the media service."""
+"""graph_svc's view of the media service and of post_svc."""
 
 from __future__ import annotations
 
 import grpc
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
+from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 
 from common.rpc_errors import from_rpc_error
 from graph_svc.models import UploadTarget
@@ -33,3 +34,19 @@ class AvatarUploadsClient:
             raise from_rpc_error(exc, service="media service") from exc
         upload = response.upload
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
+
+
+class PostEraserClient:
+    """PostEraser over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = post_service_pb2_grpc.PostServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def erase_posts(self, author_id: int, limit: int) -> bool:
+        request = post_service_pb2.EraseAuthorPostsRequest(author_id=author_id, limit=limit)
+        try:
+            response = await self._stub.EraseAuthorPosts(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="post service") from exc
+        return response.remaining

@@ -15,6 +15,7 @@ Emits (`follows` topic, keyed by follower):
 Emits (`users` topic, keyed by user):
 - `ProfileUpdated`: a display name, bio or avatar changed.
 - `SessionsRevoked`: sessions were signed out; every gateway drops their tokens.
+- `UserErased`: an account's erasure began; post_svc drops its cached summary.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class GraphEventPublisher:
     async def sessions_revoked(self, user_id: int, token_hashes: Sequence[bytes]) -> None:
         revoked = events_pb2.SessionsRevoked(user_id=user_id, token_hashes=token_hashes)
         await publish_event(self._log, events_pb2.Event(sessions_revoked=revoked))
+
+    async def user_erased(self, user_id: int) -> None:
+        erased = events_pb2.UserErased(user_id=user_id)
+        await publish_event(self._log, events_pb2.Event(user_erased=erased))
 
     async def profile_updated(self, user: User) -> None:
         updated = events_pb2.ProfileUpdated(

@@ -78,6 +78,18 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
+class Erasure:
+    """An account being erased: the step it is at (graph_svc/erasure.py), and when its
+    username is released."""
+
+    user_id: int
+    username: str
+    step: str
+    requested_at_ms: int
+    release_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class UploadTarget:
     """Where and how the client sends an avatar's bytes (the media service's signed URL)."""
 

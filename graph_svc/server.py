@@ -12,7 +12,8 @@ from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.caching import CachedFollowing
-from graph_svc.clients import AvatarUploadsClient
+from graph_svc.clients import AvatarUploadsClient, PostEraserClient
+from graph_svc.erasure import ErasurePolicy, Erasures
 from graph_svc.events import GraphEventHandler, GraphEventPublisher
 from graph_svc.graph import Graph
 from graph_svc.passwords import Argon2Passwords
@@ -34,10 +35,11 @@ def build(settings: Settings) -> ServiceApp:
     events = GraphEventPublisher(event_log)
     ids = IdGenerator(WORKER_ID)
     sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
+    following = CachedFollowing(store, following_cache)
     graph = Graph(
         store,
         sessions,
-        CachedFollowing(store, following_cache),
+        following,
         events,
         AvatarUploadsClient(
             insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
@@ -45,7 +47,17 @@ def build(settings: Settings) -> ServiceApp:
         ids,
         Signer(secret, purpose="graph-page"),
     )
-    servicer = GraphServicer(graph, sessions)
+    erasures = Erasures(
+        store,
+        sessions,
+        following,
+        events,
+        PostEraserClient(
+            insecure_channel(settings.post_addr, credentials), timeout_s=settings.rpc_timeout_s
+        ),
+        ErasurePolicy(grace_ms=settings.erasure_grace_s * 1000),
+    )
+    servicer = GraphServicer(graph, sessions, erasures)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -57,7 +69,7 @@ def build(settings: Settings) -> ServiceApp:
             ),
         ),
         resources=(store, session_store, following_cache, event_log),
-        workers=(consumer(event_log, GraphEventHandler(graph)),),
+        workers=(consumer(event_log, GraphEventHandler(graph)), erasures.run),
     )
 
 

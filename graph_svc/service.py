@@ -11,8 +11,9 @@ from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 
 from common.metadata import caller_id, caller_session_id
+from graph_svc.erasure import Erasures
 from graph_svc.graph import PROFILE_LIMITS, Graph
-from graph_svc.models import Caller, Session, User
+from graph_svc.models import Caller, Erasure, Session, User
 from graph_svc.sessions import Sessions
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -48,14 +49,22 @@ def session_to_proto(session: Session, current_id: int) -> pb.Session:
     return message
 
 
+def erasure_to_proto(erasure: Erasure) -> pb.Erasure:
+    message = pb.Erasure(user_id=erasure.user_id, step=erasure.step)
+    message.request_time.FromMilliseconds(erasure.requested_at_ms)
+    message.release_time.FromMilliseconds(erasure.release_at_ms)
+    return message
+
+
 def caller(context: Context) -> Caller:
     return Caller(caller_id(context), caller_session_id(context))
 
 
 class GraphServicer(pb_grpc.GraphServiceServicer):
-    def __init__(self, graph: Graph, sessions: Sessions) -> None:
+    def __init__(self, graph: Graph, sessions: Sessions, erasures: Erasures) -> None:
         self._graph = graph
         self._sessions = sessions
+        self._erasures = erasures
 
     async def CreateUser(
         self, request: pb.CreateUserRequest, context: Context
@@ -90,6 +99,12 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
     ) -> pb.DeleteSessionResponse:
         await self._sessions.sign_out(caller(context), request.id)
         return pb.DeleteSessionResponse()
+
+    async def EraseAccount(
+        self, request: pb.EraseAccountRequest, context: Context
+    ) -> pb.EraseAccountResponse:
+        erasure = await self._erasures.request(caller_id(context))
+        return pb.EraseAccountResponse(erasure=erasure_to_proto(erasure))
 
     async def SetPassword(
         self, request: pb.SetPasswordRequest, context: Context

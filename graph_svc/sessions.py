@@ -130,6 +130,11 @@ class Sessions:
         if sessions:
             await self._revoke(user_id, sessions)
 
+    async def erase(self, user_id: int) -> None:
+        """An erased account: every session signed out, and the password gone."""
+        await self.sign_out_everywhere(user_id)
+        await self._store.delete_password(user_id)
+
     async def set_password(self, caller: Caller, current: str, new: str) -> None:
         """Once a password is set, changing it needs it, and signs out every other session
         (whoever else holds a token loses it)."""

@@ -11,12 +11,15 @@ once no other post uses it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
-from common.errors import PermissionDenied, Unavailable
-from post_svc.models import PostState
+from common.errors import InvalidArgument, PermissionDenied, Unavailable
+from post_svc.models import Post, PostState
 from post_svc.posts import PostEvents, Posts, UploadSlots
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
+
+MAX_ERASED_PER_CALL = 500
 
 
 class PostDeletion:
@@ -47,6 +50,18 @@ class PostDeletion:
         post = await self._posts.get(post_id, caller_id)
         if post.author_id != caller_id:
             raise PermissionDenied("only its author may delete a post", reason="NOT_YOUR_POST")
+        await self._take_back(post)
+
+    async def erase_author_posts(self, author_id: int, limit: int) -> tuple[int, bool]:
+        """Deletes up to `limit` posts of an author whose account is erased, in any state;
+        returns how many, and whether more are left."""
+        if not 1 <= limit <= MAX_ERASED_PER_CALL:
+            raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
+        posts = await self._store.undeleted_of_author(author_id, limit + 1)
+        await asyncio.gather(*(self._take_back(post) for post in posts[:limit]))
+        return min(len(posts), limit), len(posts) > limit
+
+    async def _take_back(self, post: Post) -> None:
         await self._events.post_deleted(post.id, post.author_id, post.published_at_ms)
         await self._store.mark_deleted(post.id)
         # With the counts' cache or the media service down, the event's consumers do these

@@ -9,6 +9,7 @@ and its own from the `engagement` topic, to finish what a crash cut short:
   id), and the comment stored or the like and comment deleted;
 from the `users` topic:
 - `ProfileUpdated`: the user's cached author summary is dropped;
+- `UserErased`: the same, so that their posts, likes and comments are hidden;
 and its own from the `posts` topic:
 - `PostDeleted`: the deletion is finished (the post and its counts marked, its likes and
   comments removed).
@@ -90,6 +91,8 @@ class PostServiceEventHandler:
                 await self._engagement.remove_comment(comment, event.event_id)
             case "profile_updated":
                 await self._authors.forget(event.profile_updated.user_id)
+            case "user_erased":  # their posts, likes and comments are hidden from now on
+                await self._authors.forget(event.user_erased.user_id)
             case "post_deleted":
                 await self._deletion.finish(event.post_deleted.post_id)
 

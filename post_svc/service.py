@@ -12,6 +12,7 @@ from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as pb
 from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
+from common.errors import NotFound
 from common.metadata import caller_id, optional_caller_id
 from post_svc.authors import Authors
 from post_svc.deletion import PostDeletion
@@ -80,12 +81,17 @@ class PostServicer(pb_grpc.PostServiceServicer):
 
     async def _views(self, posts: list[Post], context: Context) -> list[pb.Post]:
         """Posts as the caller sees them: with authors, counts and whether they liked each;
-        one round trip per store for the whole page."""
+        one round trip per store for the whole page. A post whose author is being erased
+        (no summary) is left out."""
         engaged, authors = await asyncio.gather(
             self._engagement.seen_by(posts, optional_caller_id(context)),
             self._authors.summaries([p.author_id for p in posts]),
         )
-        return [post_to_proto(p, engaged.get(p.id), authors.get(p.author_id)) for p in posts]
+        return [
+            post_to_proto(p, engaged.get(p.id), authors[p.author_id])
+            for p in posts
+            if p.author_id in authors
+        ]
 
     async def CreatePost(
         self, request: pb.CreatePostRequest, context: Context
@@ -102,8 +108,14 @@ class PostServicer(pb_grpc.PostServiceServicer):
 
     async def GetPost(self, request: pb.GetPostRequest, context: Context) -> pb.GetPostResponse:
         post = await self._posts.get(request.id, optional_caller_id(context))
-        (view,) = await self._views([post], context)
-        return pb.GetPostResponse(post=view)
+        views = await self._views([post], context)
+        if not views:  # its author's account is being erased
+            raise NotFound(
+                f"post {request.id} does not exist",
+                reason="POST_NOT_FOUND",
+                metadata={"postId": str(request.id)},
+            )
+        return pb.GetPostResponse(post=views[0])
 
     async def DeletePost(
         self, request: pb.DeletePostRequest, context: Context
@@ -118,7 +130,7 @@ class PostServicer(pb_grpc.PostServiceServicer):
         post = await self._posts.edit(
             request.post.id, caller_id(context), request.post.caption, paths
         )
-        (view,) = await self._views([post], context)
+        (view,) = await self._views([post], context)  # the caller's own: never erased
         return pb.UpdatePostResponse(post=view)
 
     async def ListUserPosts(
@@ -128,6 +140,14 @@ class PostServicer(pb_grpc.PostServiceServicer):
         return pb.ListUserPostsResponse(
             posts=await self._views(page.posts, context), next_cursor=page.next_cursor
         )
+
+    async def EraseAuthorPosts(
+        self, request: pb.EraseAuthorPostsRequest, context: Context
+    ) -> pb.EraseAuthorPostsResponse:
+        deleted, remaining = await self._deletion.erase_author_posts(
+            request.author_id, request.limit
+        )
+        return pb.EraseAuthorPostsResponse(deleted=deleted, remaining=remaining)
 
     async def BatchGetPosts(
         self, request: pb.BatchGetPostsRequest, context: Context
@@ -186,7 +206,12 @@ class PostServicer(pb_grpc.PostServiceServicer):
         )
         users = await self._authors.summaries([like.user_id for like in page.likes])
         return pb.ListLikesResponse(
-            likes=[like_to_proto(like, users.get(like.user_id)) for like in page.likes],
+            # Likes of users being erased are left out until the erasure removes them.
+            likes=[
+                like_to_proto(like, users[like.user_id])
+                for like in page.likes
+                if like.user_id in users
+            ],
             next_page_token=page.next_page_token,
         )
 
@@ -207,7 +232,11 @@ class PostServicer(pb_grpc.PostServiceServicer):
         )
         authors = await self._authors.summaries([c.author_id for c in page.comments])
         return pb.ListCommentsResponse(
-            comments=[comment_to_proto(c, authors.get(c.author_id)) for c in page.comments],
+            comments=[
+                comment_to_proto(c, authors[c.author_id])
+                for c in page.comments
+                if c.author_id in authors
+            ],
             next_page_token=page.next_page_token,
         )
 

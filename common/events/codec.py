@@ -32,6 +32,7 @@ _ROUTES = {
     "comment_deleted": (TOPIC_ENGAGEMENT, "post_id"),
     "profile_updated": (TOPIC_USERS, "user_id"),
     "sessions_revoked": (TOPIC_USERS, "user_id"),
+    "user_erased": (TOPIC_USERS, "user_id"),
     "avatar_processed": (TOPIC_MEDIA, "user_id"),
     "avatar_failed": (TOPIC_MEDIA, "user_id"),
 }

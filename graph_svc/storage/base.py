@@ -8,7 +8,7 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
-from graph_svc.models import Edge, Followee, Session, Signup, User
+from graph_svc.models import Edge, Erasure, Followee, Session, Signup, User
 
 SIGNUP_TTL_S = 24 * 3600  # how long a sign-up's request id answers a retry
 FOLLOWING_TTL_S = 3600  # a cached following set lives this long without a change
@@ -47,6 +47,8 @@ class SessionStore(Protocol):
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
 
+    async def delete_password(self, user_id: int) -> None: ...
+
 
 class GraphStore(Protocol):
     async def open(self) -> None:
@@ -71,10 +73,41 @@ class GraphStore(Protocol):
         ...
 
     async def get_users(self, ids: Sequence[int]) -> dict[int, User]:
-        """Users with their counters; unknown ids are left out."""
+        """Users with their counters; unknown and erased ids are left out."""
         ...
 
-    async def get_user_by_username(self, username: str) -> User | None: ...
+    async def get_user_by_username(self, username: str) -> User | None:
+        """None also for an erased user (whose name stays taken until it is released)."""
+        ...
+
+    async def mark_erased(self, user_id: int, at_ms: int) -> None:
+        """The user is gone from every read from now on; idempotent."""
+        ...
+
+    async def erase_account_rows(self, user_id: int) -> None:
+        """Deletes the user's profile, avatar, counters and remembered requests (not the user
+        row, which holds the username until it is released); idempotent."""
+        ...
+
+    async def release_user(self, user_id: int, username: str) -> None:
+        """Deletes the user row and frees the username; idempotent."""
+        ...
+
+    async def start_erasure(self, erasure: Erasure) -> Erasure:
+        """Records the erasure unless one is recorded for the user; returns the recorded one."""
+        ...
+
+    async def erasures(self) -> list[Erasure]:
+        """Every erasure not finished, oldest first."""
+        ...
+
+    async def save_erasure(self, erasure: Erasure) -> None:
+        """Records the step an erasure reached."""
+        ...
+
+    async def finish_erasure(self, user_id: int) -> None:
+        """Forgets a finished erasure (it held the user's id and name)."""
+        ...
 
     async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
         """Sets the profile fields in `changes` (display_name, bio); leaves the others."""

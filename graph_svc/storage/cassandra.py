@@ -9,8 +9,9 @@ from photoshare.media.v1 import media_pb2
 
 from common.cassandra import CassandraStore
 from common.errors import AlreadyExists
-from graph_svc.models import Edge, Followee, Signup, User
+from graph_svc.models import Edge, Erasure, Followee, Signup, User
 from graph_svc.storage.base import SIGNUP_TTL_S
+from graph_svc.storage.rows import erasure_from_row, erasure_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.users (
@@ -54,13 +55,35 @@ SCHEMA = (
         PRIMARY KEY ((follower_id, request_id)))""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
+    # Set when the account's erasure began: from then on no read finds the user.
+    "ALTER TABLE {ks}.users ADD erased_at_ms bigint",
+    # Erasures not finished, in one partition: there are few at a time, and the runner
+    # lists them all.
+    """CREATE TABLE IF NOT EXISTS {ks}.erasures (
+        shard int, user_id bigint, username text, step text, requested_at_ms bigint,
+        release_at_ms bigint, PRIMARY KEY (shard, user_id))""",
 )
 
+_ERASURE_COLUMNS = "shard, user_id, username, step, requested_at_ms, release_at_ms"
 STATEMENTS = {
     "claim_username": "INSERT INTO {ks}.users_by_username (username, id) VALUES (?, ?) "
     "IF NOT EXISTS",
     "insert_user": "INSERT INTO {ks}.users (id, username, created_at_ms) VALUES (?, ?, ?)",
-    "user": "SELECT id, username, created_at_ms FROM {ks}.users WHERE id = ?",
+    "user": "SELECT id, username, created_at_ms, erased_at_ms FROM {ks}.users WHERE id = ?",
+    "mark_erased": "UPDATE {ks}.users SET erased_at_ms = ? WHERE id = ? IF EXISTS",
+    "delete_user": "DELETE FROM {ks}.users WHERE id = ?",
+    "release_username": "DELETE FROM {ks}.users_by_username WHERE username = ? IF id = ?",
+    "delete_profile": "DELETE FROM {ks}.profiles WHERE user_id = ?",
+    # Above every upload id the avatar's writes were timestamped with (see the schema).
+    "delete_avatar": "DELETE FROM {ks}.avatars USING TIMESTAMP 9223372036854775806 "
+    "WHERE user_id = ?",
+    "delete_counters": "DELETE FROM {ks}.user_counters WHERE user_id = ?",
+    "start_erasure": f"INSERT INTO {{ks}}.erasures ({_ERASURE_COLUMNS}) VALUES (0, ?, ?, ?, ?, ?) "
+    "IF NOT EXISTS",
+    "erasure": f"SELECT {_ERASURE_COLUMNS} FROM {{ks}}.erasures WHERE shard = 0 AND user_id = ?",
+    "erasures": f"SELECT {_ERASURE_COLUMNS} FROM {{ks}}.erasures WHERE shard = 0",
+    "save_erasure": "UPDATE {ks}.erasures SET step = ? WHERE shard = 0 AND user_id = ?",
+    "finish_erasure": "DELETE FROM {ks}.erasures WHERE shard = 0 AND user_id = ?",
     "counters": "SELECT followers, following, posts FROM {ks}.user_counters WHERE user_id = ?",
     "id_by_username": "SELECT id FROM {ks}.users_by_username WHERE username = ?",
     "claim_follow": "INSERT INTO {ks}.follows (follower_id, followed_id, created_at_ms) "
@@ -156,7 +179,7 @@ class CassandraGraphStore(CassandraStore):
             self.run("profile", (user_id,)),
             self.run("avatar", (user_id,)),
         )
-        if not user_rows:
+        if not user_rows or user_rows[0]["erased_at_ms"] is not None:
             return None
         row = user_rows[0]
         counts = counter_rows[0] if counter_rows else {}
@@ -191,6 +214,37 @@ class CassandraGraphStore(CassandraStore):
         if not rows:
             return None
         return await self._user(rows[0]["id"])
+
+    async def mark_erased(self, user_id: int, at_ms: int) -> None:
+        await self.applied("mark_erased", (at_ms, user_id))
+
+    async def erase_account_rows(self, user_id: int) -> None:
+        # Sign-ups and follows remembered by request id are keyed by that id and expire
+        # within 24 h (SIGNUP_TTL_S); counted posts leave with the posts' PostDeleted.
+        await asyncio.gather(
+            self.run("delete_profile", (user_id,)),
+            self.run("delete_avatar", (user_id,)),
+            self.run("delete_counters", (user_id,)),
+        )
+
+    async def release_user(self, user_id: int, username: str) -> None:
+        await self.applied("release_username", (username, user_id))
+        await self.run("delete_user", (user_id,))
+
+    async def start_erasure(self, erasure: Erasure) -> Erasure:
+        await self.applied("start_erasure", erasure_row(erasure))
+        rows = await self.run("erasure", (erasure.user_id,))
+        return erasure_from_row(rows[0])
+
+    async def erasures(self) -> list[Erasure]:
+        found = [erasure_from_row(row) for row in await self.run("erasures")]
+        return sorted(found, key=lambda e: e.requested_at_ms)
+
+    async def save_erasure(self, erasure: Erasure) -> None:
+        await self.run("save_erasure", (erasure.step, erasure.user_id))
+
+    async def finish_erasure(self, user_id: int) -> None:
+        await self.run("finish_erasure", (user_id,))
 
     async def add_follow(self, follower_id: int, followed_id: int, at_ms: int) -> bool:
         if not await self.applied("claim_follow", (follower_id, followed_id, at_ms)):

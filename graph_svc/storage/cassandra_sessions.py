@@ -32,6 +32,7 @@ STATEMENTS = {
     "del_by_user": "DELETE FROM {ks}.sessions_by_user WHERE user_id = ? AND session_id = ?",
     "password": "SELECT password_hash FROM {ks}.passwords WHERE user_id = ?",
     "set_password": "INSERT INTO {ks}.passwords (user_id, password_hash) VALUES (?, ?)",
+    "delete_password": "DELETE FROM {ks}.passwords WHERE user_id = ?",
 }
 
 
@@ -78,6 +79,9 @@ class CassandraSessionStore(CassandraStore):
     async def password_hash(self, user_id: int) -> str | None:
         rows = await self.run("password", (user_id,))
         return str(rows[0]["password_hash"]) if rows else None
+
+    async def delete_password(self, user_id: int) -> None:
+        await self.run("delete_password", (user_id,))
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         await self.run("set_password", (user_id, password_hash))

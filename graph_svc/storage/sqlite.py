@@ -11,8 +11,9 @@ from photoshare.media.v1 import media_pb2
 from common.errors import AlreadyExists
 from common.ids import now_ms
 from common.sqlite import SqliteStore
-from graph_svc.models import Edge, Followee, Signup, User
+from graph_svc.models import Edge, Erasure, Followee, Signup, User
 from graph_svc.storage.base import SIGNUP_TTL_S
+from graph_svc.storage.rows import erasure_from_row, erasure_row
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -62,6 +63,14 @@ SCHEMA = (
         expires_at_ms INTEGER NOT NULL,
         PRIMARY KEY (follower_id, request_id))""",
     "CREATE INDEX IF NOT EXISTS follow_requests_by_expiry ON follow_requests (expires_at_ms)",
+    # Set when the account's erasure began: from then on no read finds the user.
+    "ALTER TABLE users ADD COLUMN erased_at_ms INTEGER",
+    """CREATE TABLE IF NOT EXISTS erasures (
+        user_id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL,
+        step TEXT NOT NULL,
+        requested_at_ms INTEGER NOT NULL,
+        release_at_ms INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS counted_posts (
         post_id INTEGER PRIMARY KEY,
         author_id INTEGER NOT NULL)""",
@@ -145,13 +154,62 @@ class SqliteGraphStore(SqliteStore):
         found: dict[int, User] = {}
         for chunk in _chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(f"SELECT {_USER_COLUMNS} WHERE u.id IN ({marks})", chunk)
+            rows = await self._db.fetchall(
+                f"SELECT {_USER_COLUMNS} WHERE u.id IN ({marks}) AND u.erased_at_ms IS NULL", chunk
+            )
             found.update((row["id"], _user(row)) for row in rows)
         return found
 
     async def get_user_by_username(self, username: str) -> User | None:
-        row = await self._db.fetchone(f"SELECT {_USER_COLUMNS} WHERE u.username = ?", (username,))
+        row = await self._db.fetchone(
+            f"SELECT {_USER_COLUMNS} WHERE u.username = ? AND u.erased_at_ms IS NULL", (username,)
+        )
         return _user(row) if row else None
+
+    async def mark_erased(self, user_id: int, at_ms: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE users SET erased_at_ms = ? WHERE id = ? AND erased_at_ms IS NULL",
+                (at_ms, user_id),
+            )
+
+    async def erase_account_rows(self, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            for table, column in _ACCOUNT_ROWS:
+                await tx.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+
+    async def release_user(self, user_id: int, username: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM users WHERE id = ? AND username = ?", (user_id, username))
+
+    async def start_erasure(self, erasure: Erasure) -> Erasure:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"INSERT OR IGNORE INTO erasures ({_ERASURE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                erasure_row(erasure),
+            )
+            async with tx.execute(
+                f"SELECT {_ERASURE_COLUMNS} FROM erasures WHERE user_id = ?", (erasure.user_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None  # written or kept within this transaction
+        return erasure_from_row(row)
+
+    async def erasures(self) -> list[Erasure]:
+        rows = await self._db.fetchall(
+            f"SELECT {_ERASURE_COLUMNS} FROM erasures ORDER BY requested_at_ms"
+        )
+        return [erasure_from_row(row) for row in rows]
+
+    async def save_erasure(self, erasure: Erasure) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE erasures SET step = ? WHERE user_id = ?", (erasure.step, erasure.user_id)
+            )
+
+    async def finish_erasure(self, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM erasures WHERE user_id = ?", (user_id,))
 
     async def update_profile(self, user_id: int, changes: Mapping[str, str]) -> None:
         fields = [f for f in _PROFILE_FIELDS if f in changes]
@@ -289,6 +347,18 @@ async def _bump(tx: aiosqlite.Connection, user_id: int, column: str, delta: int)
         f"ON CONFLICT (user_id) DO UPDATE SET {column} = {column} + excluded.{column}",
         (user_id, delta),
     )
+
+
+# What an account leaves besides its user row and follows: (table, column holding its id).
+_ACCOUNT_ROWS = (
+    ("profiles", "user_id"),
+    ("avatars", "user_id"),
+    ("counters", "user_id"),
+    ("counted_posts", "author_id"),
+    ("signups", "user_id"),
+    ("follow_requests", "follower_id"),
+)
+_ERASURE_COLUMNS = "user_id, username, step, requested_at_ms, release_at_ms"
 
 
 def _user(row: Any) -> User:

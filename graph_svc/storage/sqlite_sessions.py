@@ -75,6 +75,10 @@ class SqliteSessionStore(SqliteStore):
         )
         return str(row["password_hash"]) if row else None
 
+    async def delete_password(self, user_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM passwords WHERE user_id = ?", (user_id,))
+
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(

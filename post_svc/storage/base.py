@@ -53,6 +53,11 @@ class PostStore(Protocol):
         post as it now is; None for an unknown post."""
         ...
 
+    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
+        """Up to `limit` of the author's posts not deleted, in any other state (an erasure
+        deletes them all)."""
+        ...
+
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         """PENDING_MEDIA -> FAILED; other states are left alone."""
         ...

@@ -26,6 +26,9 @@ SCHEMA = (
         WITH CLUSTERING ORDER BY (published_at_ms DESC, post_id DESC)""",
     "ALTER TABLE {ks}.posts ADD edited_at_ms bigint",
     "ALTER TABLE {ks}.published_by_author ADD edited_at_ms bigint",
+    # Every post of an author, in any state, until it is deleted: what an erasure deletes.
+    """CREATE TABLE IF NOT EXISTS {ks}.posts_by_author (
+        author_id bigint, post_id bigint, PRIMARY KEY (author_id, post_id))""",
     # Creating requests by the author's request id, for retries; rows expire after 24 h.
     """CREATE TABLE IF NOT EXISTS {ks}.post_requests (
         author_id bigint, request_id text, post_id bigint, fingerprint text,
@@ -41,6 +44,10 @@ STATEMENTS = {
     # state change in the same millisecond as a plain insert could be shadowed by it.
     "insert": f"INSERT INTO {{ks}}.posts ({COLUMNS}) VALUES ({PLACEHOLDERS}) IF NOT EXISTS",
     "get": f"SELECT {COLUMNS} FROM {{ks}}.posts WHERE id = ?",
+    "author_index": "INSERT INTO {ks}.posts_by_author (author_id, post_id) VALUES (?, ?)",
+    "author_posts": "SELECT post_id FROM {ks}.posts_by_author "
+    "WHERE author_id = ? AND post_id > ? LIMIT ?",
+    "author_unindex": "DELETE FROM {ks}.posts_by_author WHERE author_id = ? AND post_id = ?",
     "publish": "UPDATE {ks}.posts SET state = ?, media = ?, published_at_ms = ? "
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
@@ -67,6 +74,9 @@ class CassandraPostStore(CassandraStore):
     statements = STATEMENTS
 
     async def insert(self, post: Post) -> None:
+        # The author's index first: an entry whose post a crash kept from being written is
+        # skipped (and dropped) when read, a post missing from it would escape an erasure.
+        await self.run("author_index", (post.author_id, post.id))
         rows = await self.run("insert", post_row(post))
         if not rows[0]["[applied]"] and rows[0]["author_id"] != post.author_id:
             # Ids are unique by construction: the same id is a retry of this very post, and
@@ -146,6 +156,23 @@ class CassandraPostStore(CassandraStore):
         if post is not None and post.published_at_ms is not None:
             await self.run("unindex", (post.author_id, post.published_at_ms, post.id))
         return post
+
+    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
+        found: list[Post] = []
+        after = 0
+        while len(found) < limit:
+            rows = await self.run("author_posts", (author_id, after, limit))
+            if not rows:
+                break
+            after = rows[-1]["post_id"]
+            posts = await self.get_many([r["post_id"] for r in rows])
+            for row in rows:
+                post = posts.get(row["post_id"])
+                if post is None or post.state is PostState.DELETED:
+                    await self.run("author_unindex", (author_id, row["post_id"]))  # done with
+                else:
+                    found.append(post)
+        return found[:limit]
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         await self.run(

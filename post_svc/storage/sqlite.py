@@ -35,6 +35,8 @@ SCHEMA = (
         expires_at_ms INTEGER NOT NULL,
         PRIMARY KEY (author_id, request_id))""",
     "CREATE INDEX IF NOT EXISTS post_requests_by_expiry ON post_requests (expires_at_ms)",
+    # Every post of an author, in any state: what an erasure deletes.
+    "CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, id)",
 )
 
 _NEWEST = (2**62, 2**62)
@@ -121,6 +123,13 @@ class SqlitePostStore(SqliteStore):
                 "UPDATE posts SET state = ? WHERE id = ?", (PostState.DELETED.value, post_id)
             )
             return await _fetch(tx, post_id)
+
+    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
+        rows = await self._db.fetchall(
+            f"SELECT {COLUMNS} FROM posts WHERE author_id = ? AND state != ? ORDER BY id LIMIT ?",
+            (author_id, PostState.DELETED.value, limit),
+        )
+        return [post_from_row(row) for row in rows]
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:

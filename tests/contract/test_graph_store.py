@@ -7,7 +7,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.errors import AlreadyExists
 from graph_svc.caching import CachedFollowing
-from graph_svc.models import Signup, User
+from graph_svc.models import Erasure, Signup, User
 from graph_svc.storage.base import FollowingCache, GraphStore
 
 
@@ -159,3 +159,41 @@ async def test_creating_the_same_user_again_finishes_it_and_another_id_is_refuse
     with pytest.raises(AlreadyExists):
         await graph_store.create_user(User(2, "ada", 2_000))
     assert await graph_store.get_users([1, 2]) == {1: ada}
+
+
+async def test_an_erased_user_is_found_by_no_read_until_released(
+    graph_store: GraphStore,
+) -> None:
+    await add_users(graph_store, 1, 2)
+    await graph_store.update_profile(1, {"bio": "hello"})
+    await graph_store.add_follow(2, 1, 50)
+    await graph_store.mark_erased(1, 5_000)
+    await graph_store.mark_erased(1, 6_000)  # again: nothing changes
+    assert await graph_store.get_users([1, 2]) == {2: User(2, "user2", 1002, following_count=1)}
+    assert await graph_store.get_user_by_username("user1") is None
+    with pytest.raises(AlreadyExists):  # the name is kept until released
+        await graph_store.create_user(User(3, "user1", 3_000))
+
+    await graph_store.erase_account_rows(1)
+    await graph_store.erase_account_rows(1)
+    await graph_store.release_user(1, "user1")
+    await graph_store.release_user(1, "user1")
+    await graph_store.create_user(User(3, "user1", 3_000))
+    assert (await graph_store.get_user_by_username("user1")) == User(3, "user1", 3_000)
+
+
+async def test_an_erasure_is_recorded_once_and_moves_through_its_steps(
+    graph_store: GraphStore,
+) -> None:
+    first = Erasure(1, "ada", "HIDE", 1_000, 61_000)
+    assert await graph_store.start_erasure(first) == first
+    assert await graph_store.start_erasure(Erasure(1, "ada", "HIDE", 2_000, 62_000)) == first
+    await graph_store.start_erasure(Erasure(2, "bob", "HIDE", 1_500, 61_500))
+    await graph_store.save_erasure(Erasure(1, "ada", "POSTS", 1_000, 61_000))
+    assert await graph_store.erasures() == [
+        Erasure(1, "ada", "POSTS", 1_000, 61_000),
+        Erasure(2, "bob", "HIDE", 1_500, 61_500),
+    ]
+    await graph_store.finish_erasure(1)
+    await graph_store.finish_erasure(1)
+    assert [e.user_id for e in await graph_store.erasures()] == [2]

@@ -50,6 +50,7 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             # The whole suite signs up hundreds of users from one address: limits stay on,
             # raised; test_limits.py runs a mesh with them tight.
             "PHOTOSHARE_RATE_LIMIT_SCALE": "100",
+            "PHOTOSHARE_ERASURE_GRACE_S": "0",  # an erased username is free at once
         }
     )
     if backend == "production":

@@ -59,7 +59,9 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/sessions"): "ListSessions",
         ("DELETE", "/v1/sessions/{id}"): "DeleteSession",
         ("PUT", "/v1/users/me/password"): "SetPassword",
+        ("DELETE", "/v1/users/me"): "EraseAccount",
     }
+    assert [r.method.name for r in ROUTES if r.accepted] == ["EraseAccount"]
     assert [r.method.name for r in ROUTES if r.public] == ["CreateUser", "CreateSession"]
 
 

@@ -15,6 +15,7 @@ from common.ids import IdGenerator
 from common.settings import Settings
 from common.signing import Signer
 from graph_svc.caching import CachedFollowing
+from graph_svc.erasure import ErasurePolicy, Erasures
 from graph_svc.events import GraphEventPublisher
 from graph_svc.graph import Graph
 from graph_svc.models import UploadTarget
@@ -38,9 +39,30 @@ class FakeAvatarUploads:
 
 
 @dataclass
+class FakePostEraser:
+    """post_svc's EraseAuthorPosts: the authors' post counts; `fail` breaks the next call."""
+
+    posts: dict[int, int] = field(default_factory=dict)
+    calls: int = 0
+    fail: bool = False
+
+    async def erase_posts(self, author_id: int, limit: int) -> bool:
+        self.calls += 1
+        if self.fail:
+            self.fail = False
+            raise ConnectionError("post_svc went away")
+        self.posts[author_id] = max(0, self.posts.get(author_id, 0) - limit)
+        return self.posts[author_id] > 0
+
+
+@dataclass
 class GraphWorld:
     graph: Graph
     sessions: Sessions
+    erasures: Erasures
+    post_eraser: FakePostEraser
+    following: CachedFollowing
+    events: GraphEventPublisher
     store: GraphStore
     session_store: SessionStore
     log: InMemoryEventLog
@@ -73,16 +95,38 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     log, avatar_uploads, clock = InMemoryEventLog(), FakeAvatarUploads(), Clock()
     events, ids = GraphEventPublisher(log), IdGenerator(1)
     sessions = Sessions(session_store, store, fast_passwords(), events, ids, clock)
+    post_eraser, following = FakePostEraser(), CachedFollowing(store, cache)
     graph = Graph(
         store,
         sessions,
-        CachedFollowing(store, cache),
+        following,
         events,
         avatar_uploads,
         ids,
         Signer(b"k", purpose="graph-page"),
         clock=clock,
     )
-    yield GraphWorld(graph, sessions, store, session_store, log, avatar_uploads, clock)
+    erasures = Erasures(
+        store,
+        sessions,
+        following,
+        events,
+        post_eraser,
+        ErasurePolicy(grace_ms=60_000, edges_per_round=2, posts_per_call=10),
+        clock,
+    )
+    yield GraphWorld(
+        graph,
+        sessions,
+        erasures,
+        post_eraser,
+        following,
+        events,
+        store,
+        session_store,
+        log,
+        avatar_uploads,
+        clock,
+    )
     for resource in (session_store, cache, store):
         await resource.close()

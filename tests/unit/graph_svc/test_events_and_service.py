@@ -41,7 +41,7 @@ async def test_published_posts_are_counted_once_and_nothing_else_is_consumed(
 
 
 async def test_users_come_back_with_counts_and_creation_time(world: GraphWorld) -> None:
-    servicer = GraphServicer(world.graph, world.sessions)
+    servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     created = await servicer.CreateUser(pb.CreateUserRequest(username="ada"), context_of())
     bob = await servicer.CreateUser(pb.CreateUserRequest(username="bob"), context_of())
     await servicer.Follow(pb.FollowRequest(followed_id=created.user.id), context_of(bob.user.id))
@@ -59,7 +59,7 @@ async def test_users_come_back_with_counts_and_creation_time(world: GraphWorld) 
 
 
 async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) -> None:
-    servicer = GraphServicer(world.graph, world.sessions)
+    servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     star, fan1, fan2 = await world.users("star", "fan1", "fan2")
     for fan in (fan1, fan2):
         await servicer.Follow(pb.FollowRequest(followed_id=star), context_of(fan))
@@ -95,7 +95,7 @@ async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) 
 async def test_update_profile_reads_the_mask_or_every_field_that_is_set(
     world: GraphWorld,
 ) -> None:
-    servicer = GraphServicer(world.graph, world.sessions)
+    servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     (ada,) = await world.users("ada")
     masked = pb.UpdateProfileRequest(user=pb.User(display_name="Ada", bio="ignored"))
     masked.update_mask.paths.append("display_name")
@@ -111,7 +111,7 @@ async def test_update_profile_reads_the_mask_or_every_field_that_is_set(
 async def test_batch_get_user_summaries_answers_known_users_once_in_the_order_asked(
     world: GraphWorld,
 ) -> None:
-    servicer = GraphServicer(world.graph, world.sessions)
+    servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     ada, bob = await world.users("ada", "bob")
     await world.graph.update_profile(bob, {"display_name": "Bob B."})
     request = pb.BatchGetUserSummariesRequest(user_ids=[bob, 404, ada, bob])
@@ -128,7 +128,7 @@ async def test_batch_get_user_summaries_answers_known_users_once_in_the_order_as
 async def test_an_avatar_upload_becomes_the_avatar_once_processed_and_is_announced(
     world: GraphWorld,
 ) -> None:
-    servicer = GraphServicer(world.graph, world.sessions)
+    servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     (ada,) = await world.users("ada")
     request = pb.CreateAvatarUploadRequest(content_type="image/png", size_bytes=2048)
     target = (await servicer.CreateAvatarUpload(request, context_of(ada))).upload

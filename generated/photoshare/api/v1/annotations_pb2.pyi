@@ -11,5 +11,8 @@ import builtins as _builtins
 DESCRIPTOR: _descriptor.FileDescriptor
 
 PUBLIC_FIELD_NUMBER: _builtins.int
+ACCEPTED_FIELD_NUMBER: _builtins.int
 public: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, _builtins.bool]
 """The gateway calls this method without a bearer token (sign-up)."""
+accepted: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, _builtins.bool]
+"""The gateway answers 202 Accepted: the call started work that finishes later."""

@@ -101,6 +101,11 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.FromString,
                 _registered_method=True)
+        self.EraseAccount = channel.unary_unary(
+                '/photoshare.graph.v1.GraphService/EraseAccount',
+                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.SerializeToString,
+                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.FromString,
+                _registered_method=True)
         self.Authenticate = channel.unary_unary(
                 '/photoshare.graph.v1.GraphService/Authenticate',
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateRequest.SerializeToString,
@@ -230,6 +235,16 @@ class GraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseAccount(self, request, context):
+        """Erases the caller's account: at once their tokens stop working, their profile answers
+        404 and their posts, likes and comments are hidden; then everything they left in every
+        store is deleted, step by step, surviving crashes. Their username is free again after a
+        grace period (30 days by default). Answers 202 with the erasure as it starts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Authenticate(self, request, context):
         """Internal: resolves a bearer token to its user.
         """
@@ -339,6 +354,11 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.SetPassword,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.SerializeToString,
+            ),
+            'EraseAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseAccount,
+                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.FromString,
+                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.SerializeToString,
             ),
             'Authenticate': grpc.unary_unary_rpc_method_handler(
                     servicer.Authenticate,
@@ -724,6 +744,33 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/SetPassword',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.SetPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.graph.v1.GraphService/EraseAccount',
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.SerializeToString,
+            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

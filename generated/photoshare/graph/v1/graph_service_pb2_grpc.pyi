@@ -50,6 +50,12 @@ class GraphServiceStub:
     """Sets the caller's password; once one is set, changing it needs it, and signs out every
     other session.
     """
+    EraseAccount: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.EraseAccountRequest, _graph_service_pb2.EraseAccountResponse]
+    """Erases the caller's account: at once their tokens stop working, their profile answers
+    404 and their posts, likes and comments are hidden; then everything they left in every
+    store is deleted, step by step, surviving crashes. Their username is free again after a
+    grace period (30 days by default). Answers 202 with the erasure as it starts.
+    """
     Authenticate: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.AuthenticateRequest, _graph_service_pb2.AuthenticateResponse]
     """Internal: resolves a bearer token to its user."""
     StreamFollowerIds: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowerIdsRequest, _graph_service_pb2.StreamFollowerIdsResponse]
@@ -176,6 +182,18 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_graph_service_pb2.SetPasswordResponse]:
         """Sets the caller's password; once one is set, changing it needs it, and signs out every
         other session.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseAccount(
+        self,
+        request: _graph_service_pb2.EraseAccountRequest,
+        context: _aio.ServicerContext[_graph_service_pb2.EraseAccountRequest, _abc.Awaitable[_graph_service_pb2.EraseAccountResponse]],
+    ) -> _abc.Awaitable[_graph_service_pb2.EraseAccountResponse]:
+        """Erases the caller's account: at once their tokens stop working, their profile answers
+        404 and their posts, likes and comments are hidden; then everything they left in every
+        store is deleted, step by step, surviving crashes. Their username is free again after a
+        grace period (30 days by default). Answers 202 with the erasure as it starts.
         """
 
     @_abc_1.abstractmethod

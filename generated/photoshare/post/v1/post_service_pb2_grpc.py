@@ -101,6 +101,11 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.FromString,
                 _registered_method=True)
+        self.EraseAuthorPosts = channel.unary_unary(
+                '/photoshare.post.v1.PostService/EraseAuthorPosts',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.FromString,
+                _registered_method=True)
         self.StreamRecentPosts = channel.unary_stream(
                 '/photoshare.post.v1.PostService/StreamRecentPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.StreamRecentPostsRequest.SerializeToString,
@@ -207,6 +212,14 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseAuthorPosts(self, request, context):
+        """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
+        `remaining` says whether more are left. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamRecentPosts(self, request, context):
         """Internal: published posts of a set of authors older than a cursor, newest first.
         """
@@ -281,6 +294,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.HydratePosts,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.SerializeToString,
+            ),
+            'EraseAuthorPosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseAuthorPosts,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.SerializeToString,
             ),
             'StreamRecentPosts': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecentPosts,
@@ -641,6 +659,33 @@ class PostService:
             '/photoshare.post.v1.PostService/HydratePosts',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.HydratePostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseAuthorPosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/EraseAuthorPosts',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.FromString,
             options,
             channel_credentials,
             insecure,

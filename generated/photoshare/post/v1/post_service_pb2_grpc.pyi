@@ -50,6 +50,10 @@ class PostServiceStub:
     """Internal: what changes after posts are published, so is not cached with them: their
     counts, whether the caller liked each, and their authors' summaries.
     """
+    EraseAuthorPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.EraseAuthorPostsRequest, _post_service_pb2.EraseAuthorPostsResponse]
+    """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
+    `remaining` says whether more are left. Idempotent.
+    """
     StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
     """Internal: published posts of a set of authors older than a cursor, newest first."""
 
@@ -166,6 +170,16 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_post_service_pb2.HydratePostsResponse]:
         """Internal: what changes after posts are published, so is not cached with them: their
         counts, whether the caller liked each, and their authors' summaries.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseAuthorPosts(
+        self,
+        request: _post_service_pb2.EraseAuthorPostsRequest,
+        context: _aio.ServicerContext[_post_service_pb2.EraseAuthorPostsRequest, _abc.Awaitable[_post_service_pb2.EraseAuthorPostsResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.EraseAuthorPostsResponse]:
+        """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
+        `remaining` says whether more are left. Idempotent.
         """
 
     @_abc_1.abstractmethod
