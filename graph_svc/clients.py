@@ -50,3 +50,11 @@ class PostEraserClient:
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="post service") from exc
         return response.remaining
+
+    async def erase_engagement(self, user_id: int, limit: int) -> bool:
+        request = post_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
+        try:
+            response = await self._stub.EraseUserEngagement(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="post service") from exc
+        return response.remaining

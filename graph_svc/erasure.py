@@ -12,6 +12,8 @@ Steps:
 - FOLLOWS: every edge, both ways, is removed with its counts, announced as an unfollow (the
   feed drops the posts, notifications the follow).
 - POSTS: post_svc deletes each of their posts as a post deletion does (media included).
+- ENGAGEMENT: post_svc takes back their likes and comments on other posts, as unliking and
+  deleting them do (counts corrected, notifications taken back).
 - ACCOUNT: profile, avatar, counters and remembered requests.
 - RELEASE (once the grace period is over): the user row goes and the username is free.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -34,15 +37,17 @@ from graph_svc.storage.base import GraphStore
 
 log = logging.getLogger(__name__)
 
-HIDE, FOLLOWS, POSTS, ACCOUNT, RELEASE, DONE = (
+HIDE, FOLLOWS, POSTS, ENGAGEMENT, ACCOUNT, RELEASE, DONE = (
     "HIDE",
     "FOLLOWS",
     "POSTS",
+    "ENGAGEMENT",
     "ACCOUNT",
     "RELEASE",
     "DONE",
 )
-NEXT_STEP = {HIDE: FOLLOWS, FOLLOWS: POSTS, POSTS: ACCOUNT, ACCOUNT: RELEASE, RELEASE: DONE}
+STEPS = (HIDE, FOLLOWS, POSTS, ENGAGEMENT, ACCOUNT, RELEASE, DONE)
+NEXT_STEP = dict(itertools.pairwise(STEPS))
 
 
 class ErasureEvents(Protocol):
@@ -54,6 +59,10 @@ class ErasureEvents(Protocol):
 class PostEraser(Protocol):
     async def erase_posts(self, author_id: int, limit: int) -> bool:
         """Deletes up to `limit` of the author's posts; whether any are left."""
+        ...
+
+    async def erase_engagement(self, user_id: int, limit: int) -> bool:
+        """Takes back up to `limit` likes and comments of the user; whether any are left."""
         ...
 
 
@@ -94,6 +103,7 @@ class Erasures:
             HIDE: self._hide,
             FOLLOWS: self._follows,
             POSTS: self._erase_posts,
+            ENGAGEMENT: self._erase_engagement,
             ACCOUNT: self._account,
             RELEASE: self._release,
         }
@@ -166,6 +176,10 @@ class Erasures:
 
     async def _erase_posts(self, erasure: Erasure) -> None:
         while await self._posts.erase_posts(erasure.user_id, self._policy.posts_per_call):
+            pass
+
+    async def _erase_engagement(self, erasure: Erasure) -> None:
+        while await self._posts.erase_engagement(erasure.user_id, self._policy.posts_per_call):
             pass
 
     async def _account(self, erasure: Erasure) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from email.utils import formatdate
-from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import ClientPayloadError, web
 
@@ -161,15 +161,29 @@ class _Media:
             "X-Content-Type-Options": "nosniff",
             "Accept-Ranges": "bytes",
         }
-        stored = await self._blobs.rendition_file(digest, extension)
-        if stored is None:
+        # Opened before anything is answered: a deletion from here on cannot cut the body short.
+        opened = await self._blobs.open_rendition(digest, extension)
+        if opened is None:
             # Maybe deleted with its post: nobody may keep this answer, it can change.
             return domain_error_response(
                 NotFound(f"no media is named {name!r}"), headers={"Cache-Control": "no-store"}
             )
-        if etag in request.headers.get("If-None-Match", ""):
+        file, size = opened
+        try:
+            return await self._send(request, file, size, extension, headers)
+        finally:
+            await asyncio.to_thread(file.close)
+
+    async def _send(
+        self,
+        request: web.Request,
+        file: BinaryIO,
+        size: int,
+        extension: str,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        if headers["ETag"] in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
-        path, size = stored
         first, last, status = 0, size - 1, 200
         if "Range" in request.headers and "If-Range" not in request.headers:
             span = byte_range(request.headers["Range"], size)
@@ -186,21 +200,20 @@ class _Media:
         response.content_length = last - first + 1
         await response.prepare(request)
         if request.method != "HEAD":
-            await _send_span(response, path, first, last)
+            await _send_span(response, file, first, last)
         await response.write_eof()
         return response
 
 
-async def _send_span(response: web.StreamResponse, path: Path, first: int, last: int) -> None:
-    with open(path, "rb") as file:  # noqa: ASYNC230 - reads go through to_thread below
-        await asyncio.to_thread(file.seek, first)
-        remaining = last - first + 1
-        while remaining > 0:
-            chunk = await asyncio.to_thread(file.read, min(_CHUNK_BYTES, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            await response.write(chunk)
+async def _send_span(response: web.StreamResponse, file: BinaryIO, first: int, last: int) -> None:
+    await asyncio.to_thread(file.seek, first)
+    remaining = last - first + 1
+    while remaining > 0:
+        chunk = await asyncio.to_thread(file.read, min(_CHUNK_BYTES, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        await response.write(chunk)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

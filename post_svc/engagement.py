@@ -119,11 +119,15 @@ class Engagement:
         if like is None:
             stats = (await self._stats.get_many([post_id]))[post_id]
             return Engaged(_shown(stats), liked_by_viewer=False)
-        event_id = unlike_event_id(like)
-        await self._events.like_removed(event_id, like, post.author_id)
-        stats = await self._count_now(post_id, event_id, likes=-1)
-        await self._store.remove_like(like)
+        stats = await self._take_back_like(like, post.author_id)
         return Engaged(_shown(stats), liked_by_viewer=False)
+
+    async def _take_back_like(self, like: Like, post_author_id: int) -> PostStats:
+        event_id = unlike_event_id(like)
+        await self._events.like_removed(event_id, like, post_author_id)
+        stats = await self._count_now(like.post_id, event_id, likes=-1)
+        await self._store.remove_like(like)
+        return stats
 
     async def likes_page(self, post_id: int, page_size: int, page_token: str) -> LikePage:
         size = _page_size(page_size)
@@ -188,10 +192,32 @@ class Engagement:
                 "only the comment's author or the post's author may delete it",
                 reason="NOT_YOUR_COMMENT",
             )
+        await self._take_back_comment(comment, post.author_id)
+
+    async def _take_back_comment(self, comment: Comment, post_author_id: int) -> None:
         event_id = uncomment_event_id(comment)
-        await self._events.comment_deleted(event_id, comment, post.author_id)
+        await self._events.comment_deleted(event_id, comment, post_author_id)
         await self._count_now(comment.post_id, event_id, comments=-1)
         await self._store.delete_comment(comment.post_id, comment.id)
+
+    async def erase_user(self, user_id: int, limit: int) -> bool:
+        """Takes back up to `limit` likes and up to `limit` comments of a user whose account
+        is erased, each as unliking or deleting it does (counts and notifications follow);
+        returns whether any are left."""
+        likes = await self._store.likes_of_user(user_id, limit + 1)
+        comments = await self._store.comments_of_author(user_id, limit + 1)
+        post_ids = [like.post_id for like in likes[:limit]] + [c.post_id for c in comments[:limit]]
+        posts = await self._posts.get_many(post_ids)  # in any state: deleted ones too
+
+        def author_of(post_id: int) -> int:
+            post = posts.get(post_id)
+            return post.author_id if post is not None else 0
+
+        for like in likes[:limit]:
+            await self._take_back_like(like, author_of(like.post_id))
+        for comment in comments[:limit]:
+            await self._take_back_comment(comment, author_of(comment.post_id))
+        return len(likes) > limit or len(comments) > limit
 
     async def _count_now(
         self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from media_svc.models import Upload, UploadState
 
@@ -125,6 +125,11 @@ class BlobStore(Protocol):
     async def finish_deletions(self, still_used: Callable[[str], Awaitable[bool]]) -> None:
         """Settles deletions a crash cut short: each rendition is restored if `still_used`
         by its name, else deleted."""
+        ...
+
+    async def open_rendition(self, digest: str, extension: str) -> tuple[BinaryIO, int] | None:
+        """The rendition opened for reading, and its size; None when it is not stored. Once
+        open, it reads to its end even if it is deleted meanwhile. The caller closes it."""
         ...
 
     async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:

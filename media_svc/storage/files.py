@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from common.files import private_dir
 
@@ -97,6 +98,16 @@ class FileBlobStore:
             )
         else:
             await asyncio.to_thread(aside.unlink, missing_ok=True)
+
+    async def open_rendition(self, digest: str, extension: str) -> tuple[BinaryIO, int] | None:
+        def open_it() -> tuple[BinaryIO, int] | None:
+            try:
+                file = open(self._rendition_path(digest, extension), "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                return None
+            return file, os.fstat(file.fileno()).st_size
+
+        return await asyncio.to_thread(open_it)
 
     async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:
         """Where a rendition is and how many bytes it has; None when it is not stored."""

@@ -111,6 +111,14 @@ class EngagementStore(Protocol):
         """Idempotent."""
         ...
 
+    async def likes_of_user(self, user_id: int, limit: int) -> list[Like]:
+        """Up to `limit` of the user's likes, on any posts (an erasure removes them all)."""
+        ...
+
+    async def comments_of_author(self, author_id: int, limit: int) -> list[Comment]:
+        """Up to `limit` of the author's comments, on any posts."""
+        ...
+
     async def delete_post(self, post_id: int) -> None:
         """Every like and comment of a deleted post goes. Idempotent."""
         ...

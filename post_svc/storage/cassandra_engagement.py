@@ -4,6 +4,9 @@
   a point read whatever the post's size; `IF NOT EXISTS` makes concurrent likes agree on one.
 - `likes_by_post`: the likers, newest first, for the list.
 - `comments_by_post`: a post's comments in id (time) order, for paging under inserts.
+- `likes_by_user`, `comments_by_author`: what a user liked and wrote, for an erasure; written
+  before the rows they point to and deleted after them, so a crash leaves at most an entry
+  that points to nothing (skipped and dropped when read).
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.comments_by_post (
         post_id bigint, comment_id bigint, author_id bigint, text text, created_at_ms bigint,
         PRIMARY KEY (post_id, comment_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.likes_by_user (
+        user_id bigint, post_id bigint, PRIMARY KEY (user_id, post_id))""",
+    """CREATE TABLE IF NOT EXISTS {ks}.comments_by_author (
+        author_id bigint, comment_id bigint, post_id bigint,
+        PRIMARY KEY (author_id, comment_id))""",
 )
 
 STATEMENTS = {
@@ -49,6 +57,16 @@ STATEMENTS = {
     "drop_likes": "DELETE FROM {ks}.likes_by_post WHERE post_id = ?",
     "drop_comments": "DELETE FROM {ks}.comments_by_post WHERE post_id = ?",
     "delete_comment": "DELETE FROM {ks}.comments_by_post WHERE post_id = ? AND comment_id = ?",
+    "index_like": "INSERT INTO {ks}.likes_by_user (user_id, post_id) VALUES (?, ?)",
+    "unindex_like": "DELETE FROM {ks}.likes_by_user WHERE user_id = ? AND post_id = ?",
+    "user_likes": "SELECT post_id FROM {ks}.likes_by_user WHERE user_id = ? AND post_id > ? "
+    "LIMIT ?",
+    "index_comment": "INSERT INTO {ks}.comments_by_author (author_id, comment_id, post_id) "
+    "VALUES (?, ?, ?)",
+    "unindex_comment": "DELETE FROM {ks}.comments_by_author WHERE author_id = ? AND comment_id = ?",
+    "author_comments": "SELECT comment_id, post_id FROM {ks}.comments_by_author "
+    "WHERE author_id = ? AND comment_id > ? LIMIT ?",
+    "all_comments": "SELECT comment_id, author_id FROM {ks}.comments_by_post WHERE post_id = ?",
 }
 
 _NEWEST = (2**62, 2**62)
@@ -59,6 +77,7 @@ class CassandraEngagementStore(CassandraStore):
     statements = STATEMENTS
 
     async def add_like(self, post_id: int, user_id: int, at_ms: int) -> Like:
+        await self.run("index_like", (user_id, post_id))
         rows = await self.run("claim_like", (post_id, user_id, at_ms))
         # Not applied: the answer carries the like that is there.
         liked_at = at_ms if rows[0]["[applied]"] else rows[0]["liked_at_ms"]
@@ -79,12 +98,16 @@ class CassandraEngagementStore(CassandraStore):
     async def remove_like(self, like: Like) -> None:
         await self.run("release_like", (like.post_id, like.user_id, like.liked_at_ms))
         await self.run("unlist_like", (like.post_id, like.liked_at_ms, like.user_id))
+        # The user's index entry stays while a like of theirs (a later one) is there.
+        if not await self.run("like", (like.post_id, like.user_id)):
+            await self.run("unindex_like", (like.user_id, like.post_id))
 
     async def likes(self, post_id: int, before: tuple[int, int] | None, limit: int) -> list[Like]:
         rows = await self.run("likes_page", (post_id, *(before or _NEWEST), limit))
         return [Like(post_id, r["user_id"], r["liked_at_ms"]) for r in rows]
 
     async def add_comment(self, comment: Comment) -> None:
+        await self.run("index_comment", (comment.author_id, comment.id, comment.post_id))
         await self.run(
             "add_comment",
             (
@@ -104,7 +127,42 @@ class CassandraEngagementStore(CassandraStore):
         return [_comment(r) for r in await self.run("comments_page", (post_id, after_id, limit))]
 
     async def delete_comment(self, post_id: int, comment_id: int) -> None:
+        comment = await self.get_comment(post_id, comment_id)
         await self.run("delete_comment", (post_id, comment_id))
+        if comment is not None:
+            await self.run("unindex_comment", (comment.author_id, comment_id))
+
+    async def likes_of_user(self, user_id: int, limit: int) -> list[Like]:
+        found: list[Like] = []
+        after = 0
+        while len(found) < limit:
+            rows = await self.run("user_likes", (user_id, after, limit))
+            if not rows:
+                break
+            after = rows[-1]["post_id"]
+            for row in rows:
+                like = await self.get_like(row["post_id"], user_id)
+                if like is None:  # an entry a crash left behind
+                    await self.run("unindex_like", (user_id, row["post_id"]))
+                else:
+                    found.append(like)
+        return found[:limit]
+
+    async def comments_of_author(self, author_id: int, limit: int) -> list[Comment]:
+        found: list[Comment] = []
+        after = 0
+        while len(found) < limit:
+            rows = await self.run("author_comments", (author_id, after, limit))
+            if not rows:
+                break
+            after = rows[-1]["comment_id"]
+            for row in rows:
+                comment = await self.get_comment(row["post_id"], row["comment_id"])
+                if comment is None:
+                    await self.run("unindex_comment", (author_id, row["comment_id"]))
+                else:
+                    found.append(comment)
+        return found[:limit]
 
     async def delete_post(self, post_id: int) -> None:
         # The per-user rows first, found through the list: if a crash comes in between, the
@@ -115,8 +173,13 @@ class CassandraEngagementStore(CassandraStore):
         async def drop(user_id: int) -> None:
             async with gate:
                 await self.run("drop_like", (post_id, user_id))
+                await self.run("unindex_like", (user_id, post_id))
 
         await asyncio.gather(*(drop(user_id) for user_id in likers))
+        comments = await self.run("all_comments", (post_id,))
+        await asyncio.gather(
+            *(self.run("unindex_comment", (c["author_id"], c["comment_id"])) for c in comments)
+        )
         await self.run("drop_likes", (post_id,))
         await self.run("drop_comments", (post_id,))
 

@@ -22,6 +22,9 @@ SCHEMA = (
         text TEXT NOT NULL,
         created_at_ms INTEGER NOT NULL)""",
     """CREATE INDEX IF NOT EXISTS comments_by_post ON comments (post_id, id)""",
+    # What an erasure removes: a user's likes and comments on every post.
+    "CREATE INDEX IF NOT EXISTS likes_by_user ON likes (user_id, post_id)",
+    "CREATE INDEX IF NOT EXISTS comments_by_author ON comments (author_id, id)",
 )
 
 _NEWEST = (2**62, 2**62)
@@ -103,6 +106,20 @@ class SqliteEngagementStore(SqliteStore):
             f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND id > ? "
             "ORDER BY id LIMIT ?",
             (post_id, after_id, limit),
+        )
+        return [_comment(row) for row in rows]
+
+    async def likes_of_user(self, user_id: int, limit: int) -> list[Like]:
+        rows = await self._db.fetchall(
+            "SELECT post_id, liked_at_ms FROM likes WHERE user_id = ? ORDER BY post_id LIMIT ?",
+            (user_id, limit),
+        )
+        return [Like(row["post_id"], user_id, row["liked_at_ms"]) for row in rows]
+
+    async def comments_of_author(self, author_id: int, limit: int) -> list[Comment]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE author_id = ? ORDER BY id LIMIT ?",
+            (author_id, limit),
         )
         return [_comment(row) for row in rows]
 

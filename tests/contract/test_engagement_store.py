@@ -73,3 +73,26 @@ async def test_a_deleted_posts_likes_and_comments_all_go(engagement_store: Engag
     assert await engagement_store.liked_among(7, [1, 2]) == {2}
     assert await engagement_store.comments(1, 0, 10) == []
     assert [c.id for c in await engagement_store.comments(2, 0, 10)] == [12]
+
+
+async def test_a_users_likes_and_comments_are_found_on_every_post_until_they_go(
+    engagement_store: EngagementStore,
+) -> None:
+    for post_id in (3, 1, 2):
+        await engagement_store.add_like(post_id, 8, 50 + post_id)
+    await engagement_store.add_like(1, 9, 70)
+    comments = [Comment(10 + i, post_id, 8, f"c{i}", 100 + i) for i, post_id in enumerate((1, 2))]
+    for comment in comments:
+        await engagement_store.add_comment(comment)
+    await engagement_store.add_comment(Comment(20, 1, 9, "theirs", 200))
+    assert await engagement_store.likes_of_user(8, 2) == [Like(1, 8, 51), Like(2, 8, 52)]
+    assert await engagement_store.comments_of_author(8, 5) == comments
+
+    await engagement_store.remove_like(Like(1, 8, 51))
+    await engagement_store.delete_comment(1, 10)
+    await engagement_store.delete_post(2)  # its likes and comments go with it
+    assert await engagement_store.likes_of_user(8, 5) == [Like(3, 8, 53)]
+    assert await engagement_store.comments_of_author(8, 5) == []
+    await engagement_store.add_like(1, 8, 90)  # liked again: found again
+    assert await engagement_store.likes_of_user(8, 5) == [Like(1, 8, 90), Like(3, 8, 53)]
+    assert await engagement_store.likes_of_user(9, 5) == [Like(1, 9, 70)]

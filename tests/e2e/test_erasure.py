@@ -57,12 +57,19 @@ def test_an_erased_account_is_gone_at_once_and_its_traces_follow(
     signing_in = api.call("POST", "/v1/sessions", {"username": name, "password": PASSWORD})
     assert signing_in.status == 401
 
-    # Then, step by step: follows both ways with the counts, her post and its media, her name.
+    # Then, step by step: follows both ways with the counts, her like and comment, her post
+    # and its media, her name.
     def bob_counts() -> tuple[str, str]:
         user = api.ok("GET", f"/v1/users/{bob_id}", token=bob)["user"]
         return user.get("followerCount", "0"), user.get("followingCount", "0")
 
     eventually(lambda: bob_counts() == ("0", "0"))
+
+    def his_counts() -> tuple[int, int]:
+        post = api.ok("GET", f"/v1/posts/{his}", token=bob)["post"]
+        return int(post.get("likeCount", 0)), int(post.get("commentCount", 0))
+
+    eventually(lambda: his_counts() == (0, 0))  # her like and comment were taken back
     eventually(lambda: all(api.call("GET", url).status == 404 for url in urls))
 
     def sign_up_again() -> str | None:

@@ -40,11 +40,17 @@ class FakeAvatarUploads:
 
 @dataclass
 class FakePostEraser:
-    """post_svc's EraseAuthorPosts: the authors' post counts; `fail` breaks the next call."""
+    """post_svc's EraseAuthorPosts and EraseUserEngagement: the users' post and like
+    counts; `fail` breaks the next call."""
 
     posts: dict[int, int] = field(default_factory=dict)
+    likes: dict[int, int] = field(default_factory=dict)
     calls: int = 0
     fail: bool = False
+
+    async def erase_engagement(self, user_id: int, limit: int) -> bool:
+        self.likes[user_id] = max(0, self.likes.get(user_id, 0) - limit)
+        return self.likes[user_id] > 0
 
     async def erase_posts(self, author_id: int, limit: int) -> bool:
         self.calls += 1

@@ -22,6 +22,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
         await graph.follow(follower, followed)
     await store.update_profile(ada.id, {"bio": "hello"})
     world.post_eraser.posts[ada.id] = 25
+    world.post_eraser.likes[ada.id] = 12
 
     erasure = await world.erasures.request(ada.id)
     assert (erasure.step, erasure.release_at_ms) == (FOLLOWS, 1_000 + 60_000)
@@ -42,6 +43,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
     assert erasure.step == RELEASE  # waits for the grace period
     assert world.post_eraser.posts[ada.id] == 0
     assert world.post_eraser.calls == 3  # 10 at a time
+    assert world.post_eraser.likes[ada.id] == 0
     others = await store.get_users([bob_id, carol_id, dan_id])
     counts = {u.username: (u.follower_count, u.following_count) for u in others.values()}
     assert counts == {"bob": (0, 1), "carol": (1, 0), "dan": (0, 0)}

@@ -455,3 +455,20 @@ async def test_a_deletion_cut_short_by_a_crash_is_settled_at_start(
     assert await world.blobs.verify_rendition(*found[0])
     assert await world.blobs.rendition_file(*found[1]) is None
     assert not list((tmp_path / "media").glob("*/*.deleting-*"))
+
+
+async def test_a_rendition_being_served_is_read_to_its_end_when_it_is_deleted(
+    world: World,
+) -> None:
+    await uploaded(world, 5)
+    await world.pipeline.process(5)
+    media = media_pb2.Media.FromString((await world.store.get(5)).media or b"")  # type: ignore[union-attr]
+    [(digest, extension)] = names(media)
+    opened = await world.blobs.open_rendition(digest, extension)
+    assert opened is not None
+    file, size = opened
+    with file:
+        await world.uploads.post_deleted(5)  # deleted while a GET is sending it
+        assert await world.blobs.open_rendition(digest, extension) is None
+        assert file.read() == b"photo" + JPEG
+        assert size == len(b"photo" + JPEG)

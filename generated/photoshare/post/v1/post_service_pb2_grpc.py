@@ -106,6 +106,11 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.FromString,
                 _registered_method=True)
+        self.EraseUserEngagement = channel.unary_unary(
+                '/photoshare.post.v1.PostService/EraseUserEngagement',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.FromString,
+                _registered_method=True)
         self.StreamRecentPosts = channel.unary_stream(
                 '/photoshare.post.v1.PostService/StreamRecentPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.StreamRecentPostsRequest.SerializeToString,
@@ -220,6 +225,14 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseUserEngagement(self, request, context):
+        """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
+        each as unliking or deleting it does; `remaining` says whether more are left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamRecentPosts(self, request, context):
         """Internal: published posts of a set of authors older than a cursor, newest first.
         """
@@ -299,6 +312,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.EraseAuthorPosts,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.SerializeToString,
+            ),
+            'EraseUserEngagement': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseUserEngagement,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.SerializeToString,
             ),
             'StreamRecentPosts': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecentPosts,
@@ -686,6 +704,33 @@ class PostService:
             '/photoshare.post.v1.PostService/EraseAuthorPosts',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseAuthorPostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseUserEngagement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/EraseUserEngagement',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,10 @@ class PostServiceStub:
     """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
     `remaining` says whether more are left. Idempotent.
     """
+    EraseUserEngagement: _aio.UnaryUnaryMultiCallable[_post_service_pb2.EraseUserEngagementRequest, _post_service_pb2.EraseUserEngagementResponse]
+    """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
+    each as unliking or deleting it does; `remaining` says whether more are left.
+    """
     StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
     """Internal: published posts of a set of authors older than a cursor, newest first."""
 
@@ -180,6 +184,16 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_post_service_pb2.EraseAuthorPostsResponse]:
         """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
         `remaining` says whether more are left. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseUserEngagement(
+        self,
+        request: _post_service_pb2.EraseUserEngagementRequest,
+        context: _aio.ServicerContext[_post_service_pb2.EraseUserEngagementRequest, _abc.Awaitable[_post_service_pb2.EraseUserEngagementResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.EraseUserEngagementResponse]:
+        """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
+        each as unliking or deleting it does; `remaining` says whether more are left.
         """
 
     @_abc_1.abstractmethod
