@@ -107,6 +107,10 @@ class HomeFeed:
         shown = [_as_seen(p, hydration) for p in posts if not hydration.hidden(p)]
         return FeedPage(shown, next_cursor)
 
+    async def erase_reader(self, reader_id: int) -> None:
+        """An erased account's timeline goes."""
+        await self._store.drop(reader_id)
+
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""
         if await self._store.is_ready(reader_id):

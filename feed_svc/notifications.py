@@ -42,6 +42,7 @@ SHOWN_ACTORS = 3  # the latest actors a notification names
 KEPT_ACTORS = 15  # the latest actors an entry remembers (Stream-Framework keeps 15)
 KEPT_EVENT_IDS = 15  # events applied to an entry, remembered to apply each once
 UNREAD_CAP = 1000  # unread entries are counted up to this
+ERASE_BATCH = 500  # entries an erased user is taken out of, per round
 MAX_COMMENT_CHARS = 100  # of a comment's text, quoted in its notification
 
 
@@ -201,6 +202,26 @@ class Notifications:
                 )
                 await self._store.save_group(recipient_id, smaller, group.position)
         await self._store.remove_actor(recipient_id, key, actor_id)
+
+    async def erase_user(self, user_id: int) -> None:
+        """An erased account: its own notifications go, and it leaves every entry it is an
+        actor of, read or not (an entry left with nobody goes). Idempotent."""
+        await self._store.erase_recipient(user_id)
+        while found := await self._store.groups_with_actor(user_id, ERASE_BATCH):
+            for recipient_id, key in found:
+                group = await self._store.group(recipient_id, key)
+                marker = f"erased:{user_id}"  # a crash before the actor goes repeats nothing
+                if group is not None and group.actor_count <= 1:
+                    await self._store.delete_group(recipient_id, group)
+                elif group is not None and marker not in group.applied:
+                    smaller = replace(
+                        group,
+                        actor_count=group.actor_count - 1,
+                        recent_actor_ids=tuple(a for a in group.recent_actor_ids if a != user_id),
+                        applied=(*group.applied, marker)[-KEPT_EVENT_IDS:],
+                    )
+                    await self._store.save_group(recipient_id, smaller, group.position)
+                await self._store.remove_actor(recipient_id, key, user_id)
 
     def _with_actor(
         self, group: NotificationGroup | None, subject: _Subject, actor_id: int, event_id: str

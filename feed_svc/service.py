@@ -57,6 +57,13 @@ class FeedServicer(pb_grpc.FeedServiceServicer):
             next_page_token=page.next_page_token,
         )
 
+    async def EraseUserFeeds(
+        self, request: pb.EraseUserFeedsRequest, context: Context
+    ) -> pb.EraseUserFeedsResponse:
+        await self._feed.erase_reader(request.user_id)
+        await self._notifications.erase_user(request.user_id)
+        return pb.EraseUserFeedsResponse()
+
     async def MarkNotificationsRead(
         self, request: pb.MarkNotificationsReadRequest, context: Context
     ) -> pb.MarkNotificationsReadResponse:

@@ -1,8 +1,9 @@
-"""graph_svc's view of the media service and of post_svc."""
+"""graph_svc's view of the media service, post_svc and feed_svc."""
 
 from __future__ import annotations
 
 import grpc
+from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 
@@ -58,3 +59,18 @@ class PostEraserClient:
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="post service") from exc
         return response.remaining
+
+
+class FeedEraserClient:
+    """FeedEraser over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = feed_service_pb2_grpc.FeedServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def erase_feeds(self, user_id: int) -> None:
+        request = feed_service_pb2.EraseUserFeedsRequest(user_id=user_id)
+        try:
+            await self._stub.EraseUserFeeds(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="feed service") from exc

@@ -14,6 +14,8 @@ Steps:
 - POSTS: post_svc deletes each of their posts as a post deletion does (media included).
 - ENGAGEMENT: post_svc takes back their likes and comments on other posts, as unliking and
   deleting them do (counts corrected, notifications taken back).
+- FEEDS: feed_svc drops their timeline and notifications, and takes them out of every entry
+  they are an actor of (read ones too).
 - ACCOUNT: profile, avatar, counters and remembered requests.
 - RELEASE (once the grace period is over): the user row goes and the username is free.
 """
@@ -37,16 +39,17 @@ from graph_svc.storage.base import GraphStore
 
 log = logging.getLogger(__name__)
 
-HIDE, FOLLOWS, POSTS, ENGAGEMENT, ACCOUNT, RELEASE, DONE = (
+HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE = (
     "HIDE",
     "FOLLOWS",
     "POSTS",
     "ENGAGEMENT",
+    "FEEDS",
     "ACCOUNT",
     "RELEASE",
     "DONE",
 )
-STEPS = (HIDE, FOLLOWS, POSTS, ENGAGEMENT, ACCOUNT, RELEASE, DONE)
+STEPS = (HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE)
 NEXT_STEP = dict(itertools.pairwise(STEPS))
 
 
@@ -54,6 +57,12 @@ class ErasureEvents(Protocol):
     async def follow_changed(self, follower_id: int, followed_id: int, following: bool) -> None: ...
 
     async def user_erased(self, user_id: int) -> None: ...
+
+
+class FeedEraser(Protocol):
+    async def erase_feeds(self, user_id: int) -> None:
+        """The user's timeline and notifications go, and they leave others' notifications."""
+        ...
 
 
 class PostEraser(Protocol):
@@ -76,7 +85,7 @@ class ErasurePolicy:
 
 class Erasures:
     """Example:
-    erasures = Erasures(store, sessions, following, events, post_client, ErasurePolicy())
+    erasures = Erasures(store, sessions, following, events, post_client, feed_client)
     erasure = await erasures.request(user_id)   # DELETE /v1/users/me
     await erasures.run()                         # the worker, until cancelled
     """
@@ -88,6 +97,7 @@ class Erasures:
         following: CachedFollowing,
         events: ErasureEvents,
         posts: PostEraser,
+        feeds: FeedEraser,
         policy: ErasurePolicy = ErasurePolicy(),
         clock: Callable[[], int] = now_ms,
     ) -> None:
@@ -96,6 +106,7 @@ class Erasures:
         self._following = following
         self._events = events
         self._posts = posts
+        self._feeds = feeds
         self._policy = policy
         self._clock = clock
         self._wake = asyncio.Event()
@@ -104,6 +115,7 @@ class Erasures:
             FOLLOWS: self._follows,
             POSTS: self._erase_posts,
             ENGAGEMENT: self._erase_engagement,
+            FEEDS: self._erase_feeds,
             ACCOUNT: self._account,
             RELEASE: self._release,
         }
@@ -181,6 +193,9 @@ class Erasures:
     async def _erase_engagement(self, erasure: Erasure) -> None:
         while await self._posts.erase_engagement(erasure.user_id, self._policy.posts_per_call):
             pass
+
+    async def _erase_feeds(self, erasure: Erasure) -> None:
+        await self._feeds.erase_feeds(erasure.user_id)
 
     async def _account(self, erasure: Erasure) -> None:
         await self._store.erase_account_rows(erasure.user_id)

@@ -12,7 +12,7 @@ from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.caching import CachedFollowing
-from graph_svc.clients import AvatarUploadsClient, PostEraserClient
+from graph_svc.clients import AvatarUploadsClient, FeedEraserClient, PostEraserClient
 from graph_svc.erasure import ErasurePolicy, Erasures
 from graph_svc.events import GraphEventHandler, GraphEventPublisher
 from graph_svc.graph import Graph
@@ -54,6 +54,9 @@ def build(settings: Settings) -> ServiceApp:
         events,
         PostEraserClient(
             insecure_channel(settings.post_addr, credentials), timeout_s=settings.rpc_timeout_s
+        ),
+        FeedEraserClient(
+            insecure_channel(settings.feed_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
         ErasurePolicy(grace_ms=settings.erasure_grace_s * 1000),
     )

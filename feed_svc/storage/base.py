@@ -46,6 +46,10 @@ class TimelineStore(Protocol):
 
     async def remove_author(self, owner_id: int, author_id: int) -> None: ...
 
+    async def drop(self, owner_id: int) -> None:
+        """The reader's timeline goes (their account is erased); idempotent."""
+        ...
+
     async def remove(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
         """Takes one entry out of every timeline among `owner_ids` that has it (a deleted
         post); idempotent."""
@@ -107,6 +111,15 @@ class NotificationStore(Protocol):
     async def add_actor(self, recipient_id: int, key: str, actor_id: int) -> None: ...
 
     async def remove_actor(self, recipient_id: int, key: str, actor_id: int) -> None: ...
+
+    async def groups_with_actor(self, actor_id: int, limit: int) -> list[tuple[int, str]]:
+        """(recipient, group key) of up to `limit` groups the user is an actor of, for an
+        erasure."""
+        ...
+
+    async def erase_recipient(self, recipient_id: int) -> None:
+        """Every group, actor and the read mark of the user's notifications go. Idempotent."""
+        ...
 
     async def page(
         self, recipient_id: int, before: int | None, limit: int

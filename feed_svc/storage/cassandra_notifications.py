@@ -7,6 +7,8 @@
   whose entry has moved on.
 - `notification_actors`: who is in an entry, one small partition per entry (idempotence and
   take-backs).
+- `notification_actor_groups`: the groups a user is an actor of, for an erasure; written
+  before the actor row and deleted after it.
 - `notification_reads`: the read mark, written `USING TIMESTAMP <position>` so the highest
   mark wins in any order, with no read and no lightweight transaction. Positions are far above
   the clock's microseconds: a delete of a row here must give a timestamp above them.
@@ -35,6 +37,9 @@ SCHEMA = (
         PRIMARY KEY ((recipient_id, group_key), actor_id))""",
     """CREATE TABLE IF NOT EXISTS {ks}.notification_reads (
         recipient_id bigint PRIMARY KEY, read_up_to bigint)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.notification_actor_groups (
+        actor_id bigint, recipient_id bigint, group_key text,
+        PRIMARY KEY (actor_id, recipient_id, group_key))""",
 )
 
 
@@ -61,6 +66,19 @@ STATEMENTS = {
     "remove_actor": "DELETE FROM {ks}.notification_actors "
     "WHERE recipient_id = ? AND group_key = ? AND actor_id = ?",
     "read_up_to": "SELECT read_up_to FROM {ks}.notification_reads WHERE recipient_id = ?",
+    "group_actors": "SELECT actor_id FROM {ks}.notification_actors "
+    "WHERE recipient_id = ? AND group_key = ?",
+    "index_actor": "INSERT INTO {ks}.notification_actor_groups (actor_id, recipient_id, group_key) "
+    "VALUES (?, ?, ?)",
+    "unindex_actor": "DELETE FROM {ks}.notification_actor_groups "
+    "WHERE actor_id = ? AND recipient_id = ? AND group_key = ?",
+    "actor_groups": "SELECT recipient_id, group_key FROM {ks}.notification_actor_groups "
+    "WHERE actor_id = ? LIMIT ?",
+    "drop_groups": "DELETE FROM {ks}.notification_groups WHERE recipient_id = ?",
+    "drop_positions": "DELETE FROM {ks}.notifications_by_position WHERE recipient_id = ?",
+    # Above every position the mark was written with (see the module's docstring).
+    "drop_read": "DELETE FROM {ks}.notification_reads USING TIMESTAMP 9223372036854775806 "
+    "WHERE recipient_id = ?",
     "mark_read": "UPDATE {ks}.notification_reads USING TIMESTAMP ? SET read_up_to = ? "
     "WHERE recipient_id = ?",
 }
@@ -87,7 +105,28 @@ class CassandraNotificationStore(CassandraStore):
     async def delete_group(self, recipient_id: int, group: NotificationGroup) -> None:
         await self.run("delete_group", (recipient_id, group.key))
         await self.run("unindex", (recipient_id, group.position))
-        await self.run("delete_actors", (recipient_id, group.key))
+        await self._delete_actors(recipient_id, group.key)
+
+    async def _delete_actors(self, recipient_id: int, key: str) -> None:
+        actors = await self.run("group_actors", (recipient_id, key))
+        await self.run("delete_actors", (recipient_id, key))
+        await asyncio.gather(
+            *(self.run("unindex_actor", (a["actor_id"], recipient_id, key)) for a in actors)
+        )
+
+    async def groups_with_actor(self, actor_id: int, limit: int) -> list[tuple[int, str]]:
+        rows = await self.run("actor_groups", (actor_id, limit))
+        return [(row["recipient_id"], row["group_key"]) for row in rows]
+
+    async def erase_recipient(self, recipient_id: int) -> None:
+        # The actors first, found through the groups: a crash in between leaves the groups
+        # for the retry to find them again.
+        groups = await self.run("all_groups", (recipient_id,))
+        for row in groups:
+            await self._delete_actors(recipient_id, row["group_key"])
+        await self.run("drop_groups", (recipient_id,))
+        await self.run("drop_positions", (recipient_id,))
+        await self.run("drop_read", (recipient_id,))
 
     async def groups_about_post(self, recipient_id: int, post_id: int) -> list[NotificationGroup]:
         # A scan of the recipient's partition: deleting a post is rare, and an index by post
@@ -99,10 +138,12 @@ class CassandraNotificationStore(CassandraStore):
         return bool(await self.run("actor", (recipient_id, key, actor_id)))
 
     async def add_actor(self, recipient_id: int, key: str, actor_id: int) -> None:
+        await self.run("index_actor", (actor_id, recipient_id, key))
         await self.run("add_actor", (recipient_id, key, actor_id))
 
     async def remove_actor(self, recipient_id: int, key: str, actor_id: int) -> None:
         await self.run("remove_actor", (recipient_id, key, actor_id))
+        await self.run("unindex_actor", (actor_id, recipient_id, key))
 
     async def page(
         self, recipient_id: int, before: int | None, limit: int

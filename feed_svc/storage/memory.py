@@ -97,6 +97,9 @@ class InMemoryTimelineStore:
             if timeline is not None and timeline.entries.pop(entry.key, None) is not None:
                 timeline.keys.pop(bisect.bisect_left(timeline.keys, entry.key))
 
+    async def drop(self, owner_id: int) -> None:
+        self._timelines.pop(owner_id, None)
+
     async def remove_author(self, owner_id: int, author_id: int) -> None:
         timeline = self._timelines.get(owner_id)
         if timeline is None:

@@ -154,6 +154,9 @@ class RedisTimelineStore:
                 pipe.zrem(self._keys(owner_id)[0], member)
             await pipe.execute()
 
+    async def drop(self, owner_id: int) -> None:
+        await self._redis.delete(*self._keys(owner_id))
+
     async def remove_author(self, owner_id: int, author_id: int) -> None:
         timeline = self._keys(owner_id)[0]
         suffix = f":{author_id}"

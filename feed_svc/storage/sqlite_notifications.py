@@ -34,6 +34,8 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS notification_reads (
         recipient_id INTEGER PRIMARY KEY,
         read_up_to INTEGER NOT NULL)""",
+    # The groups a user is an actor of, for an erasure.
+    "CREATE INDEX IF NOT EXISTS notification_actors_by_actor ON notification_actors (actor_id)",
 )
 
 
@@ -65,6 +67,18 @@ class SqliteNotificationStore(SqliteStore):
                     f"DELETE FROM {table} WHERE recipient_id = ? AND group_key = ?",
                     (recipient_id, group.key),
                 )
+
+    async def groups_with_actor(self, actor_id: int, limit: int) -> list[tuple[int, str]]:
+        rows = await self._db.fetchall(
+            "SELECT recipient_id, group_key FROM notification_actors WHERE actor_id = ? LIMIT ?",
+            (actor_id, limit),
+        )
+        return [(row["recipient_id"], row["group_key"]) for row in rows]
+
+    async def erase_recipient(self, recipient_id: int) -> None:
+        async with self._db.transaction() as tx:
+            for table in ("notification_groups", "notification_actors", "notification_reads"):
+                await tx.execute(f"DELETE FROM {table} WHERE recipient_id = ?", (recipient_id,))
 
     async def groups_about_post(self, recipient_id: int, post_id: int) -> list[NotificationGroup]:
         rows = await self._db.fetchall(

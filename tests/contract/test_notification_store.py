@@ -95,3 +95,30 @@ async def test_a_posts_entries_are_found_and_deleted_with_their_actors(
     assert await notification_store.has_actor(1, "like:501", 7)
     assert [g.key for g in await notification_store.page(1, None, 10)] == ["follow:7", "like:501"]
     assert [g.key for g in await notification_store.groups_about_post(2, 500)] == ["like:500"]
+
+
+async def test_an_erased_users_entries_go_and_the_entries_they_acted_in_are_found(
+    notification_store: NotificationStore,
+) -> None:
+    store = notification_store
+    for recipient, key in [(ADA, "follow:9"), (ADA, "like:500"), (2, "like:600")]:
+        await store.save_group(recipient, group(key, 10 + recipient), None)
+        await store.add_actor(recipient, key, 9)
+    await store.add_actor(ADA, "like:500", 8)
+    await store.mark_read(ADA, 11)
+    assert sorted(await store.groups_with_actor(9, 10)) == [
+        (ADA, "follow:9"),
+        (ADA, "like:500"),
+        (2, "like:600"),
+    ]
+    assert len(await store.groups_with_actor(9, 2)) == 2
+
+    await store.erase_recipient(ADA)
+    await store.erase_recipient(ADA)  # again: nothing changes
+    assert await store.page(ADA, None, 10) == []
+    assert await store.read_up_to(ADA) == 0
+    assert not await store.has_actor(ADA, "like:500", 8)
+    assert await store.groups_with_actor(9, 10) == [(2, "like:600")]
+    assert await store.groups_with_actor(8, 10) == []
+    await store.remove_actor(2, "like:600", 9)
+    assert await store.groups_with_actor(9, 10) == []

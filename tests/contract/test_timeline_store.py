@@ -75,3 +75,19 @@ async def test_one_entry_leaves_every_timeline_that_has_it(timeline_store: Timel
         assert page is not None
         assert [e.post_id for e in page.entries] == [1]
     assert await timeline_store.page(3, None, 10) is None
+
+
+async def test_a_dropped_timeline_is_gone_and_takes_no_pushes(
+    timeline_store: TimelineStore,
+) -> None:
+    for owner in (1, 2):
+        await timeline_store.begin(owner)
+        await timeline_store.complete(owner, [entry(1)], None)
+    await timeline_store.drop(1)
+    await timeline_store.drop(1)  # again: nothing changes
+    await timeline_store.push([1, 2], entry(2))
+    assert not await timeline_store.is_ready(1)
+    assert await timeline_store.page(1, None, 10) is None
+    page = await timeline_store.page(2, None, 10)
+    assert page is not None
+    assert [e.post_id for e in page.entries] == [2, 1]

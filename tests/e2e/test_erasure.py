@@ -70,6 +70,11 @@ def test_an_erased_account_is_gone_at_once_and_its_traces_follow(
         return int(post.get("likeCount", 0)), int(post.get("commentCount", 0))
 
     eventually(lambda: his_counts() == (0, 0))  # her like and comment were taken back
+
+    def bob_unread() -> int:
+        return int(api.ok("GET", "/v1/notifications", token=bob).get("unreadCount", 0))
+
+    eventually(lambda: bob_unread() == 0)  # her three entries are gone, not only hidden
     eventually(lambda: all(api.call("GET", url).status == 404 for url in urls))
 
     def sign_up_again() -> str | None:

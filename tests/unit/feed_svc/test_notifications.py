@@ -35,6 +35,10 @@ class CrashingStore:
         self._store = store
         self.crash_next_add_actor = False
 
+    @property
+    def inner(self) -> NotificationStore:
+        return self._store
+
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 
@@ -232,3 +236,23 @@ async def test_a_deleted_posts_entries_go_and_late_events_about_it_notify_nobody
         (pb.NOTIFICATION_KIND_LIKE, POST + 1),
     ]
     assert page.unread_count == 2
+
+
+async def test_an_erased_user_leaves_every_entry_read_or_not_and_loses_their_own(
+    mesh: Mesh,
+) -> None:
+    await mesh.send(like(2), like(3), follow(2), comment(2, 900))
+    entries = (await mesh.page()).notifications
+    await mesh.mark_read(entries[0].id)  # all of them read: a take-back would leave them
+    await mesh.send(follow(ADA, followed=2))  # Ada's own notification, to user 2
+    request = pb.EraseUserFeedsRequest(user_id=2)
+    for _ in range(2):  # again: nothing changes
+        await mesh.servicer.EraseUserFeeds(request, context_of())
+    [left] = (await mesh.page()).notifications
+    assert (left.kind, [a.id for a in left.actors], left.actor_count) == (
+        pb.NOTIFICATION_KIND_LIKE,
+        [3],
+        1,
+    )
+    assert (await mesh.page(user_id=2)).notifications == []
+    assert await mesh.store.inner.groups_with_actor(2, 10) == []

@@ -62,11 +62,22 @@ class FakePostEraser:
 
 
 @dataclass
+class FakeFeedEraser:
+    """feed_svc's EraseUserFeeds: who was erased there."""
+
+    erased: list[int] = field(default_factory=list)
+
+    async def erase_feeds(self, user_id: int) -> None:
+        self.erased.append(user_id)
+
+
+@dataclass
 class GraphWorld:
     graph: Graph
     sessions: Sessions
     erasures: Erasures
     post_eraser: FakePostEraser
+    feed_eraser: FakeFeedEraser
     following: CachedFollowing
     events: GraphEventPublisher
     store: GraphStore
@@ -102,6 +113,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     events, ids = GraphEventPublisher(log), IdGenerator(1)
     sessions = Sessions(session_store, store, fast_passwords(), events, ids, clock)
     post_eraser, following = FakePostEraser(), CachedFollowing(store, cache)
+    feed_eraser = FakeFeedEraser()
     graph = Graph(
         store,
         sessions,
@@ -118,6 +130,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
         following,
         events,
         post_eraser,
+        feed_eraser,
         ErasurePolicy(grace_ms=60_000, edges_per_round=2, posts_per_call=10),
         clock,
     )
@@ -126,6 +139,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
         sessions,
         erasures,
         post_eraser,
+        feed_eraser,
         following,
         events,
         store,

@@ -44,6 +44,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
     assert world.post_eraser.posts[ada.id] == 0
     assert world.post_eraser.calls == 3  # 10 at a time
     assert world.post_eraser.likes[ada.id] == 0
+    assert world.feed_eraser.erased == [ada.id]
     others = await store.get_users([bob_id, carol_id, dan_id])
     counts = {u.username: (u.follower_count, u.following_count) for u in others.values()}
     assert counts == {"bob": (0, 1), "carol": (1, 0), "dan": (0, 0)}
@@ -82,6 +83,7 @@ async def test_an_erasure_cut_short_resumes_at_its_step_after_a_restart(
         world.following,
         world.events,
         world.post_eraser,
+        world.feed_eraser,
         clock=world.clock,
     )
     world.clock.now = recorded.release_at_ms

@@ -660,7 +660,7 @@ class Erasure(_message.Message):
     RELEASE_TIME_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     step: _builtins.str
-    """The step it is at: HIDE, FOLLOWS, POSTS, ENGAGEMENT, ACCOUNT, RELEASE, or DONE."""
+    """The step it is at: HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, or DONE."""
     @_builtins.property
     def request_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
