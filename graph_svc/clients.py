@@ -52,6 +52,13 @@ class PostEraserClient:
             raise from_rpc_error(exc, service="post service") from exc
         return response.remaining
 
+    async def forget_author(self, user_id: int) -> None:
+        request = post_service_pb2.ForgetAuthorRequest(user_id=user_id)
+        try:
+            await self._stub.ForgetAuthor(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc, service="post service") from exc
+
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
         request = post_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
         try:

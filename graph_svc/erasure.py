@@ -7,8 +7,9 @@ event sent twice is handled once downstream.
 
 Steps:
 - HIDE (in the request): the user is marked erased (profile and username lookups answer 404,
-  summaries leave them out, so their posts, likes and comments drop from every read), every
-  session is signed out, the password goes, `UserErased` is announced.
+  summaries leave them out, so their posts, likes and comments drop from every read once
+  post_svc drops its cached summary, which it is asked to at once), every session is signed
+  out, the password goes, `UserErased` is announced.
 - FOLLOWS: every edge, both ways, is removed with its counts, announced as an unfollow (the
   feed drops the posts, notifications the follow).
 - POSTS: post_svc deletes each of their posts as a post deletion does (media included).
@@ -30,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from common.errors import NotFound
+from common.errors import NotFound, Unavailable
 from common.ids import now_ms
 from graph_svc.caching import CachedFollowing
 from graph_svc.models import Erasure
@@ -72,6 +73,10 @@ class PostEraser(Protocol):
 
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
         """Takes back up to `limit` likes and comments of the user; whether any are left."""
+        ...
+
+    async def forget_author(self, user_id: int) -> None:
+        """Drops the user's cached summary, so that their content is hidden at once."""
         ...
 
 
@@ -172,6 +177,11 @@ class Erasures:
         await self._store.mark_erased(erasure.user_id, self._clock())
         await self._sessions.erase(erasure.user_id)
         await self._events.user_erased(erasure.user_id)
+        # At once, not when the event arrives; if post_svc cannot be asked, the event does it.
+        try:
+            await self._posts.forget_author(erasure.user_id)
+        except Unavailable:
+            log.warning("post_svc unavailable: user %d is hidden by the event", erasure.user_id)
 
     async def _follows(self, erasure: Erasure) -> None:
         user_id, size = erasure.user_id, self._policy.edges_per_round

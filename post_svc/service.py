@@ -157,6 +157,12 @@ class PostServicer(pb_grpc.PostServiceServicer):
         remaining = await self._engagement.erase_user(request.user_id, request.limit)
         return pb.EraseUserEngagementResponse(remaining=remaining)
 
+    async def ForgetAuthor(
+        self, request: pb.ForgetAuthorRequest, context: Context
+    ) -> pb.ForgetAuthorResponse:
+        await self._authors.forget(request.user_id)
+        return pb.ForgetAuthorResponse()
+
     async def BatchGetPosts(
         self, request: pb.BatchGetPostsRequest, context: Context
     ) -> pb.BatchGetPostsResponse:

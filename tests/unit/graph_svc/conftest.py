@@ -45,8 +45,12 @@ class FakePostEraser:
 
     posts: dict[int, int] = field(default_factory=dict)
     likes: dict[int, int] = field(default_factory=dict)
+    forgotten: list[int] = field(default_factory=list)
     calls: int = 0
     fail: bool = False
+
+    async def forget_author(self, user_id: int) -> None:
+        self.forgotten.append(user_id)
 
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
         self.likes[user_id] = max(0, self.likes.get(user_id, 0) - limit)

@@ -26,6 +26,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
 
     erasure = await world.erasures.request(ada.id)
     assert (erasure.step, erasure.release_at_ms) == (FOLLOWS, 1_000 + 60_000)
+    assert world.post_eraser.forgotten == [ada.id]  # post_svc hides her content at once
     with pytest.raises(NotFound):
         await graph.get_user(ada.id)
     with pytest.raises(NotFound):

@@ -111,6 +111,11 @@ class PostServiceStub:
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.SerializeToString,
                 response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.FromString,
                 _registered_method=True)
+        self.ForgetAuthor = channel.unary_unary(
+                '/photoshare.post.v1.PostService/ForgetAuthor',
+                request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorRequest.SerializeToString,
+                response_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorResponse.FromString,
+                _registered_method=True)
         self.StreamRecentPosts = channel.unary_stream(
                 '/photoshare.post.v1.PostService/StreamRecentPosts',
                 request_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.StreamRecentPostsRequest.SerializeToString,
@@ -233,6 +238,14 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForgetAuthor(self, request, context):
+        """Internal: drops a user's cached summary (their account is being erased: without one,
+        their posts, likes and comments are left out of every read from now on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamRecentPosts(self, request, context):
         """Internal: published posts of a set of authors older than a cursor, newest first.
         """
@@ -317,6 +330,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.EraseUserEngagement,
                     request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.FromString,
                     response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.SerializeToString,
+            ),
+            'ForgetAuthor': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetAuthor,
+                    request_deserializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorRequest.FromString,
+                    response_serializer=photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorResponse.SerializeToString,
             ),
             'StreamRecentPosts': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecentPosts,
@@ -731,6 +749,33 @@ class PostService:
             '/photoshare.post.v1.PostService/EraseUserEngagement',
             photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementRequest.SerializeToString,
             photoshare_dot_post_dot_v1_dot_post__service__pb2.EraseUserEngagementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetAuthor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.post.v1.PostService/ForgetAuthor',
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorRequest.SerializeToString,
+            photoshare_dot_post_dot_v1_dot_post__service__pb2.ForgetAuthorResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -58,6 +58,10 @@ class PostServiceStub:
     """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
     each as unliking or deleting it does; `remaining` says whether more are left.
     """
+    ForgetAuthor: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ForgetAuthorRequest, _post_service_pb2.ForgetAuthorResponse]
+    """Internal: drops a user's cached summary (their account is being erased: without one,
+    their posts, likes and comments are left out of every read from now on).
+    """
     StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
     """Internal: published posts of a set of authors older than a cursor, newest first."""
 
@@ -194,6 +198,16 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_post_service_pb2.EraseUserEngagementResponse]:
         """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
         each as unliking or deleting it does; `remaining` says whether more are left.
+        """
+
+    @_abc_1.abstractmethod
+    def ForgetAuthor(
+        self,
+        request: _post_service_pb2.ForgetAuthorRequest,
+        context: _aio.ServicerContext[_post_service_pb2.ForgetAuthorRequest, _abc.Awaitable[_post_service_pb2.ForgetAuthorResponse]],
+    ) -> _abc.Awaitable[_post_service_pb2.ForgetAuthorResponse]:
+        """Internal: drops a user's cached summary (their account is being erased: without one,
+        their posts, likes and comments are left out of every read from now on).
         """
 
     @_abc_1.abstractmethod
