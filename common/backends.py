@@ -21,32 +21,31 @@ def event_log(settings: Settings, owner: str) -> SqliteEventLog | OutboxEventLog
     for the events Kafka does not take while it is down."""
     if settings.production:
         from common.events.cassandra_outbox import CassandraOutbox
-        from common.events.kafka import KafkaEventLog
         from common.events.outbox import OutboxEventLog
 
-        kafka = KafkaEventLog(
-            settings.kafka_bootstrap,
-            topic_prefix=settings.kafka_topic_prefix,
-            partitions=settings.kafka_partitions,
-            instance_id=settings.instance_id or socket.gethostname(),
-        )
-        return OutboxEventLog(kafka, CassandraOutbox(cassandra_config(settings), owner=owner))
-    return SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
-    )
+        outbox = CassandraOutbox(cassandra_config(settings), owner=owner)
+        return OutboxEventLog(_kafka(settings), outbox)
+    return _sqlite_events(settings)
 
 
 def event_tail(settings: Settings) -> SqliteEventLog | KafkaEventLog:
     """The event log of a process that only tails it (the gateway): no outbox, it never
     publishes."""
-    if settings.production:
-        from common.events.kafka import KafkaEventLog
+    return _kafka(settings) if settings.production else _sqlite_events(settings)
 
-        return KafkaEventLog(
-            settings.kafka_bootstrap,
-            topic_prefix=settings.kafka_topic_prefix,
-            partitions=settings.kafka_partitions,
-        )
+
+def _kafka(settings: Settings) -> KafkaEventLog:
+    from common.events.kafka import KafkaEventLog
+
+    return KafkaEventLog(
+        settings.kafka_bootstrap,
+        topic_prefix=settings.kafka_topic_prefix,
+        partitions=settings.kafka_partitions,
+        instance_id=settings.instance_id or socket.gethostname(),
+    )
+
+
+def _sqlite_events(settings: Settings) -> SqliteEventLog:
     return SqliteEventLog(
         settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
     )

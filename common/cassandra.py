@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cassandra import ConsistencyLevel, ProtocolVersion
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
@@ -15,6 +15,7 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import PreparedStatement, dict_factory
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,35 @@ class CassandraStore:
         """Runs a lightweight transaction and says whether it took effect."""
         rows = await self.run(name, params)
         return bool(rows and rows[0]["[applied]"])
+
+    async def live_entries(
+        self,
+        page: str,
+        key: int,
+        cursor: str,
+        limit: int,
+        resolve: Callable[[list[Row]], Awaitable[list[T | None]]],
+        drop: str,
+    ) -> list[T]:
+        """Up to `limit` entries of an index partition that still point to something.
+
+        `page` takes (key, after, limit) and returns rows in `cursor` order; `resolve` turns a
+        page of rows into what each points to, None where it is gone (an entry a crash left,
+        or one whose target was deleted): such an entry is deleted with `drop`, which takes
+        (key, the row's `cursor`)."""
+        found: list[T] = []
+        after = 0
+        while len(found) < limit:
+            rows = await self.run(page, (key, after, limit))
+            if not rows:
+                break
+            after = rows[-1][cursor]
+            for row, item in zip(rows, await resolve(rows), strict=True):
+                if item is None:
+                    await self.run(drop, (key, row[cursor]))
+                else:
+                    found.append(item)
+        return found[:limit]
 
 
 SCHEMA_TIMEOUT_S = 60.0

@@ -22,24 +22,22 @@ def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
 
 def optional_caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> int | None:
     """The authenticated user, or None for a call made by another service on its own."""
-    for key, value in context.invocation_metadata() or ():
-        if key == USER_ID_KEY:
+    return _number(context, USER_ID_KEY)
+
+
+def caller_session_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
+    """The session whose token the gateway resolved; 0 for a call made by a service."""
+    return _number(context, SESSION_ID_KEY) or 0
+
+
+def _number(context: grpc.aio.ServicerContext[Any, Any], key: str) -> int | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
             try:
                 return int(value)
             except (TypeError, ValueError):
                 return None
     return None
-
-
-def caller_session_id(context: grpc.aio.ServicerContext[Any, Any]) -> int:
-    """The session whose token the gateway resolved; 0 for a call made by a service."""
-    for key, value in context.invocation_metadata() or ():
-        if key == SESSION_ID_KEY:
-            try:
-                return int(value)
-            except (TypeError, ValueError):
-                return 0
-    return 0
 
 
 def as_caller(user_id: int, session_id: int = 0) -> tuple[tuple[str, str], ...]:

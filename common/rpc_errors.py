@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
@@ -15,6 +15,7 @@ from grpc_status import rpc_status
 from common import errors
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # gRPC trailers are limited (8 KiB by default): an error that echoes what a client sent must
@@ -49,6 +50,14 @@ def _pack(message: Any) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed
+
+
+async def answer(call: Awaitable[T], *, service: str) -> T:
+    """The reply of a unary call to another service; its failure as a domain error."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        raise from_rpc_error(exc, service=service) from exc
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError, *, service: str) -> errors.PhotoshareError:

@@ -13,7 +13,7 @@ from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 
 from common.errors import NotFound
 from common.metadata import as_caller
-from common.rpc_errors import from_rpc_error
+from common.rpc_errors import answer, from_rpc_error
 from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee, Hydration
 
 BATCH_GET_MAX = 500
@@ -85,24 +85,19 @@ class GraphClient:
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         if not candidate_ids:
             return set()
-        try:
-            response = await self._stub.FilterFollowed(
-                graph_pb.FilterFollowedRequest(user_id=user_id, candidate_ids=candidate_ids),
-                timeout=self._timeout_s,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="graph service") from exc
-        return set(response.followed_ids)
+        call = self._stub.FilterFollowed(
+            graph_pb.FilterFollowedRequest(user_id=user_id, candidate_ids=candidate_ids),
+            timeout=self._timeout_s,
+        )
+        return set((await answer(call, service="graph service")).followed_ids)
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         if not user_ids:
             return {}
-        try:
-            response = await self._stub.BatchGetUserSummaries(
-                graph_pb.BatchGetUserSummariesRequest(user_ids=user_ids), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="graph service") from exc
+        call = self._stub.BatchGetUserSummaries(
+            graph_pb.BatchGetUserSummariesRequest(user_ids=user_ids), timeout=self._timeout_s
+        )
+        response = await answer(call, service="graph service")
         return {user.id: user for user in response.users}
 
 
@@ -120,10 +115,8 @@ class PostClient:
         found: dict[int, post_pb.Post] = {}
         for start in range(0, len(post_ids), BATCH_GET_MAX):
             request = post_pb.BatchGetPostsRequest(ids=post_ids[start : start + BATCH_GET_MAX])
-            try:
-                response = await self._stub.BatchGetPosts(request, timeout=self._timeout_s)
-            except grpc.aio.AioRpcError as exc:
-                raise from_rpc_error(exc, service="post service") from exc
+            call = self._stub.BatchGetPosts(request, timeout=self._timeout_s)
+            response = await answer(call, service="post service")
             found.update(
                 (p.id, p) for p in response.posts if p.state == post_pb.POST_STATE_PUBLISHED
             )

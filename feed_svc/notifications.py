@@ -190,18 +190,24 @@ class Notifications:
         if group is not None and event_id not in group.applied:
             if group.position <= await self._store.read_up_to(recipient_id):
                 return
-            remaining = group.actor_count - 1
-            if remaining <= 0:
-                await self._store.delete_group(recipient_id, group)
-            else:
-                smaller = replace(
-                    group,
-                    actor_count=remaining,
-                    recent_actor_ids=tuple(a for a in group.recent_actor_ids if a != actor_id),
-                    applied=(*group.applied, event_id)[-KEPT_EVENT_IDS:],
-                )
-                await self._store.save_group(recipient_id, smaller, group.position)
+            await self._without_actor(recipient_id, group, actor_id, event_id)
         await self._store.remove_actor(recipient_id, key, actor_id)
+
+    async def _without_actor(
+        self, recipient_id: int, group: NotificationGroup, actor_id: int, applied_id: str
+    ) -> None:
+        """The group one actor smaller, `applied_id` recorded so that it is not done twice;
+        a group left with nobody goes."""
+        if group.actor_count <= 1:
+            await self._store.delete_group(recipient_id, group)
+            return
+        smaller = replace(
+            group,
+            actor_count=group.actor_count - 1,
+            recent_actor_ids=tuple(a for a in group.recent_actor_ids if a != actor_id),
+            applied=(*group.applied, applied_id)[-KEPT_EVENT_IDS:],
+        )
+        await self._store.save_group(recipient_id, smaller, group.position)
 
     async def erase_user(self, user_id: int) -> None:
         """An erased account: its own notifications go, and it leaves every entry it is an
@@ -211,16 +217,8 @@ class Notifications:
             for recipient_id, key in found:
                 group = await self._store.group(recipient_id, key)
                 marker = f"erased:{user_id}"  # a crash before the actor goes repeats nothing
-                if group is not None and group.actor_count <= 1:
-                    await self._store.delete_group(recipient_id, group)
-                elif group is not None and marker not in group.applied:
-                    smaller = replace(
-                        group,
-                        actor_count=group.actor_count - 1,
-                        recent_actor_ids=tuple(a for a in group.recent_actor_ids if a != user_id),
-                        applied=(*group.applied, marker)[-KEPT_EVENT_IDS:],
-                    )
-                    await self._store.save_group(recipient_id, smaller, group.position)
+                if group is not None and marker not in group.applied:
+                    await self._without_actor(recipient_id, group, user_id, marker)
                 await self._store.remove_actor(recipient_id, key, user_id)
 
     def _with_actor(

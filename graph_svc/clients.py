@@ -7,7 +7,7 @@ from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 
-from common.rpc_errors import from_rpc_error
+from common.rpc_errors import answer
 from graph_svc.models import UploadTarget
 
 
@@ -29,11 +29,8 @@ class AvatarUploadsClient:
             size_bytes=size_bytes,
             purpose=media_service_pb2.UPLOAD_PURPOSE_AVATAR,
         )
-        try:
-            response = await self._stub.CreateUpload(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="media service") from exc
-        upload = response.upload
+        call = self._stub.CreateUpload(request, timeout=self._timeout_s)
+        upload = (await answer(call, service="media service")).upload
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
 
 
@@ -46,26 +43,19 @@ class PostEraserClient:
 
     async def erase_posts(self, author_id: int, limit: int) -> bool:
         request = post_service_pb2.EraseAuthorPostsRequest(author_id=author_id, limit=limit)
-        try:
-            response = await self._stub.EraseAuthorPosts(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="post service") from exc
-        return response.remaining
+        call = self._stub.EraseAuthorPosts(request, timeout=self._timeout_s)
+        return (await answer(call, service="post service")).remaining
 
     async def forget_author(self, user_id: int) -> None:
         request = post_service_pb2.ForgetAuthorRequest(user_id=user_id)
-        try:
-            await self._stub.ForgetAuthor(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="post service") from exc
+        await answer(
+            self._stub.ForgetAuthor(request, timeout=self._timeout_s), service="post service"
+        )
 
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
         request = post_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
-        try:
-            response = await self._stub.EraseUserEngagement(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="post service") from exc
-        return response.remaining
+        call = self._stub.EraseUserEngagement(request, timeout=self._timeout_s)
+        return (await answer(call, service="post service")).remaining
 
 
 class FeedEraserClient:
@@ -77,7 +67,6 @@ class FeedEraserClient:
 
     async def erase_feeds(self, user_id: int) -> None:
         request = feed_service_pb2.EraseUserFeedsRequest(user_id=user_id)
-        try:
-            await self._stub.EraseUserFeeds(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="feed service") from exc
+        await answer(
+            self._stub.EraseUserFeeds(request, timeout=self._timeout_s), service="feed service"
+        )

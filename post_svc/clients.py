@@ -9,7 +9,7 @@ from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 
-from common.rpc_errors import from_rpc_error
+from common.rpc_errors import answer
 from post_svc.models import MediaSpec, UploadTarget
 
 
@@ -28,19 +28,15 @@ class MediaUploadsClient:
             content_type=spec.content_type,
             size_bytes=spec.size_bytes,
         )
-        try:
-            response = await self._stub.CreateUpload(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="media service") from exc
-        upload = response.upload
+        call = self._stub.CreateUpload(request, timeout=self._timeout_s)
+        upload = (await answer(call, service="media service")).upload
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
 
     async def close_upload(self, post_id: int) -> None:
         request = media_service_pb2.CloseUploadRequest(upload_id=post_id)
-        try:
-            await self._stub.CloseUpload(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="media service") from exc
+        await answer(
+            self._stub.CloseUpload(request, timeout=self._timeout_s), service="media service"
+        )
 
 
 class UserDirectoryClient:
@@ -52,8 +48,6 @@ class UserDirectoryClient:
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         request = graph_service_pb2.BatchGetUserSummariesRequest(user_ids=user_ids)
-        try:
-            response = await self._stub.BatchGetUserSummaries(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="graph service") from exc
+        call = self._stub.BatchGetUserSummaries(request, timeout=self._timeout_s)
+        response = await answer(call, service="graph service")
         return {user.id: user for user in response.users}

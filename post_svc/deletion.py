@@ -22,6 +22,12 @@ from post_svc.storage.base import EngagementStore, PostStore, StatsStore
 MAX_ERASED_PER_CALL = 500
 
 
+def check_erase_limit(limit: int) -> None:
+    """How much one call of an erasure may take back."""
+    if not 1 <= limit <= MAX_ERASED_PER_CALL:
+        raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
+
+
 class PostDeletion:
     """Example:
     deletion = PostDeletion(posts, post_store, engagement_store, stats_store, events, media)
@@ -55,8 +61,7 @@ class PostDeletion:
     async def erase_author_posts(self, author_id: int, limit: int) -> tuple[int, bool]:
         """Deletes up to `limit` posts of an author whose account is erased, in any state;
         returns how many, and whether more are left."""
-        if not 1 <= limit <= MAX_ERASED_PER_CALL:
-            raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
+        check_erase_limit(limit)
         posts = await self._store.undeleted_of_author(author_id, limit + 1)
         await asyncio.gather(*(self._take_back(post) for post in posts[:limit]))
         return min(len(posts), limit), len(posts) > limit

@@ -29,6 +29,7 @@ from common.errors import (
 )
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
+from post_svc.deletion import check_erase_limit
 from post_svc.models import Comment, CommentPage, Like, LikePage, Post, PostState, PostStats
 from post_svc.posts import MAX_BATCH
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
@@ -204,6 +205,7 @@ class Engagement:
         """Takes back up to `limit` likes and up to `limit` comments of a user whose account
         is erased, each as unliking or deleting it does (counts and notifications follow);
         returns whether any are left."""
+        check_erase_limit(limit)
         likes = await self._store.likes_of_user(user_id, limit + 1)
         comments = await self._store.comments_of_author(user_id, limit + 1)
         post_ids = [like.post_id for like in likes[:limit]] + [c.post_id for c in comments[:limit]]

@@ -12,10 +12,10 @@ from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as pb
 from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
-from common.errors import InvalidArgument, NotFound
+from common.errors import NotFound
 from common.metadata import caller_id, optional_caller_id
 from post_svc.authors import Authors
-from post_svc.deletion import MAX_ERASED_PER_CALL, PostDeletion
+from post_svc.deletion import PostDeletion
 from post_svc.engagement import Engaged, Engagement
 from post_svc.models import Comment, Like, MediaSpec, Post
 from post_svc.posts import Posts
@@ -152,8 +152,6 @@ class PostServicer(pb_grpc.PostServiceServicer):
     async def EraseUserEngagement(
         self, request: pb.EraseUserEngagementRequest, context: Context
     ) -> pb.EraseUserEngagementResponse:
-        if not 1 <= request.limit <= MAX_ERASED_PER_CALL:
-            raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
         remaining = await self._engagement.erase_user(request.user_id, request.limit)
         return pb.EraseUserEngagementResponse(remaining=remaining)
 

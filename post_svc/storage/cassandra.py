@@ -158,21 +158,16 @@ class CassandraPostStore(CassandraStore):
         return post
 
     async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
-        found: list[Post] = []
-        after = 0
-        while len(found) < limit:
-            rows = await self.run("author_posts", (author_id, after, limit))
-            if not rows:
-                break
-            after = rows[-1]["post_id"]
+        async def resolve(rows: list[Row]) -> list[Post | None]:
             posts = await self.get_many([r["post_id"] for r in rows])
-            for row in rows:
-                post = posts.get(row["post_id"])
-                if post is None or post.state is PostState.DELETED:
-                    await self.run("author_unindex", (author_id, row["post_id"]))  # done with
-                else:
-                    found.append(post)
-        return found[:limit]
+            undeleted = [posts.get(r["post_id"]) for r in rows]
+            return [
+                p if p is not None and p.state is not PostState.DELETED else None for p in undeleted
+            ]
+
+        return await self.live_entries(
+            "author_posts", author_id, "post_id", limit, resolve, "author_unindex"
+        )
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         await self.run(

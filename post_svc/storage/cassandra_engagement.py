@@ -133,36 +133,21 @@ class CassandraEngagementStore(CassandraStore):
             await self.run("unindex_comment", (comment.author_id, comment_id))
 
     async def likes_of_user(self, user_id: int, limit: int) -> list[Like]:
-        found: list[Like] = []
-        after = 0
-        while len(found) < limit:
-            rows = await self.run("user_likes", (user_id, after, limit))
-            if not rows:
-                break
-            after = rows[-1]["post_id"]
-            for row in rows:
-                like = await self.get_like(row["post_id"], user_id)
-                if like is None:  # an entry a crash left behind
-                    await self.run("unindex_like", (user_id, row["post_id"]))
-                else:
-                    found.append(like)
-        return found[:limit]
+        async def resolve(rows: list[Row]) -> list[Like | None]:
+            return list(await asyncio.gather(*(self.get_like(r["post_id"], user_id) for r in rows)))
+
+        return await self.live_entries(
+            "user_likes", user_id, "post_id", limit, resolve, "unindex_like"
+        )
 
     async def comments_of_author(self, author_id: int, limit: int) -> list[Comment]:
-        found: list[Comment] = []
-        after = 0
-        while len(found) < limit:
-            rows = await self.run("author_comments", (author_id, after, limit))
-            if not rows:
-                break
-            after = rows[-1]["comment_id"]
-            for row in rows:
-                comment = await self.get_comment(row["post_id"], row["comment_id"])
-                if comment is None:
-                    await self.run("unindex_comment", (author_id, row["comment_id"]))
-                else:
-                    found.append(comment)
-        return found[:limit]
+        async def resolve(rows: list[Row]) -> list[Comment | None]:
+            found = (self.get_comment(r["post_id"], r["comment_id"]) for r in rows)
+            return list(await asyncio.gather(*found))
+
+        return await self.live_entries(
+            "author_comments", author_id, "comment_id", limit, resolve, "unindex_comment"
+        )
 
     async def delete_post(self, post_id: int) -> None:
         # The per-user rows first, found through the list: if a crash comes in between, the

@@ -122,3 +122,18 @@ async def test_a_deleted_post_is_a_tombstone_out_of_the_grid(post_store: PostSto
     assert await post_store.mark_failed(3, "late") == draft
     assert [p.id for p in await post_store.published_by_authors([7], None, 10)] == [2]
     assert await post_store.mark_deleted(404) is None
+
+
+async def test_an_authors_undeleted_posts_are_found_in_any_state(post_store: PostStore) -> None:
+    for post_id in (1, 2, 3, 4):
+        await post_store.insert(Post(post_id, 7, "", 100))
+    await post_store.insert(Post(5, 8, "someone else's", 100))
+    await post_store.mark_published(1, MEDIA, 500)
+    await post_store.mark_failed(2, "broken file")
+    await post_store.mark_deleted(3)
+    assert [p.id for p in await post_store.undeleted_of_author(7, 10)] == [1, 2, 4]
+    assert [p.id for p in await post_store.undeleted_of_author(7, 2)] == [1, 2]
+    for post_id in (1, 2, 4):
+        await post_store.mark_deleted(post_id)
+    assert await post_store.undeleted_of_author(7, 10) == []
+    assert [p.id for p in await post_store.undeleted_of_author(8, 10)] == [5]

@@ -47,3 +47,6 @@ async def test_a_password_hash_is_kept_per_user(session_store: SessionStore) -> 
     await session_store.set_password_hash(7, "$argon2id$second")
     assert await session_store.password_hash(7) == "$argon2id$second"
     assert await session_store.password_hash(8) is None
+    await session_store.delete_password(7)
+    await session_store.delete_password(7)  # again: nothing changes
+    assert await session_store.password_hash(7) is None
