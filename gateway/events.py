@@ -2,6 +2,8 @@
 the moment it starts); it emits none.
 
 - `SessionsRevoked` (users): the tokens of signed-out sessions leave the token cache.
+- `UserErased` (users): the user's rate-limit buckets go with the account (in production
+  they live in Redis, where any gateway process may delete them).
 """
 
 from __future__ import annotations
@@ -12,25 +14,30 @@ import logging
 from common.events.base import TOPIC_USERS, EventRecord, EventTail
 from common.events.codec import decode
 from gateway.auth import TokenResolver
+from gateway.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_S = 1.0
 
 
-class RevocationHandler:
-    def __init__(self, tokens: TokenResolver) -> None:
+class UsersHandler:
+    def __init__(self, tokens: TokenResolver, limits: RateLimiter) -> None:
         self._tokens = tokens
+        self._limits = limits
 
     async def __call__(self, record: EventRecord) -> None:
         event = decode(record)
-        if event.WhichOneof("payload") == "sessions_revoked":
-            self._tokens.revoked(list(event.sessions_revoked.token_hashes))
+        match event.WhichOneof("payload"):
+            case "sessions_revoked":
+                self._tokens.revoked(list(event.sessions_revoked.token_hashes))
+            case "user_erased":
+                await self._limits.forget_user(event.user_erased.user_id)
 
 
-async def follow_revocations(log_tail: EventTail, tokens: TokenResolver) -> None:
-    """Tails the revocations until cancelled. The token cache is used only while the tail
+async def follow_users(log_tail: EventTail, tokens: TokenResolver, limits: RateLimiter) -> None:
+    """Tails the users topic until cancelled. The token cache is used only while the tail
     runs: if it fails (the broker is down), the cache is dropped until it runs again."""
-    handler = RevocationHandler(tokens)
+    handler = UsersHandler(tokens, limits)
     while True:
         try:
             await log_tail.tail([TOPIC_USERS], handler, tokens.start_caching)

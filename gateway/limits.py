@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +36,7 @@ UPLOAD = Policy("upload", per_minute=10, burst=10)
 # An account's owner mistypes a few times; a guesser gets 5 tries a minute, 7,200 a day.
 SIGN_IN_ACCOUNT = Policy("sign-in-account", per_minute=5, burst=10)
 SIGN_IN_ADDRESS = Policy("sign-in-address", per_minute=20, burst=30)
+BY_USER = (USER, UPLOAD)  # the policies whose buckets are keyed by user id
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,10 @@ class Decision:
 class BucketStore(Protocol):
     async def take(self, key: str, policy: Policy) -> Decision:
         """Takes one token from the bucket `key` if it has one."""
+        ...
+
+    async def forget(self, keys: Sequence[str]) -> None:
+        """The buckets go (their user was erased); a new one starts full."""
         ...
 
     async def close(self) -> None: ...
@@ -75,6 +80,10 @@ class RateLimiter:
             return scaled, Decision(True, scaled.burst, 0.0, 0.0)
         return scaled, await self._buckets.take(f"{policy.name}:{who}", scaled)
 
+    async def forget_user(self, user_id: int) -> None:
+        """An erased user's buckets go with the account."""
+        await self._buckets.forget([f"{policy.name}:{user_id}" for policy in BY_USER])
+
 
 class InMemoryBuckets:
     """One gateway process's buckets (embedded default), at most `max_keys` of them."""
@@ -99,6 +108,10 @@ class InMemoryBuckets:
             self._buckets.popitem(last=False)
         retry = 0.0 if allowed else (1 - tokens) / rate
         return Decision(allowed, int(tokens), retry, (policy.burst - tokens) / rate)
+
+    async def forget(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._buckets.pop(key, None)
 
     async def close(self) -> None:
         self._buckets.clear()

@@ -5,6 +5,8 @@ never off and never a failed request."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis.asyncio as aioredis
 
 from common.errors import Unavailable
@@ -36,11 +38,18 @@ class RedisBuckets:
         rate_per_ms = policy.per_minute / 60_000
         try:
             allowed, remaining, retry_ms, reset_ms = await self._take(
-                keys=[f"{self._prefix}rl:{{{key}}}"], args=[rate_per_ms, policy.burst]
+                keys=[self._key(key)], args=[rate_per_ms, policy.burst]
             )
         except Unavailable:
             return await self._while_down.take(key, policy)
         return Decision(bool(allowed), int(remaining), retry_ms / 1000, reset_ms / 1000)
+
+    async def forget(self, keys: Sequence[str]) -> None:
+        await self._while_down.forget(keys)
+        await self._redis.delete(*(self._key(key) for key in keys))
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}rl:{{{key}}}"
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -22,14 +22,14 @@ from common.settings import Settings
 from common.signing import load_secret
 from gateway.app import Gateway
 from gateway.auth import TokenResolver
-from gateway.events import follow_revocations
+from gateway.events import follow_users
 from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
 from gateway.routes import routes_for
 
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> tuple[Gateway, TokenResolver]:
+def build(settings: Settings) -> tuple[Gateway, TokenResolver, RateLimiter]:
     addresses = {
         graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
         post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
@@ -49,7 +49,7 @@ def build(settings: Settings) -> tuple[Gateway, TokenResolver]:
     gateway = Gateway(
         routes_for(addresses), channels, tokens, limiter, timeout_s=settings.rpc_timeout_s
     )
-    return gateway, tokens
+    return gateway, tokens, limiter
 
 
 def _buckets(settings: Settings) -> BucketStore:
@@ -64,10 +64,10 @@ def _buckets(settings: Settings) -> BucketStore:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    gateway, tokens = build(settings)
+    gateway, tokens, limiter = build(settings)
     events = event_tail(settings)
     await events.open()
-    revocations = asyncio.create_task(follow_revocations(events, tokens))
+    revocations = asyncio.create_task(follow_users(events, tokens, limiter))
     site_runner = runner(
         gateway.app(),
         max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),

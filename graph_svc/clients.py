@@ -34,6 +34,19 @@ class AvatarUploadsClient:
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
 
 
+class MediaEraserClient:
+    """MediaEraser over gRPC."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self._stub = media_service_pb2_grpc.MediaServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def erase_media(self, author_id: int, limit: int) -> bool:
+        request = media_service_pb2.EraseAuthorMediaRequest(author_id=author_id, limit=limit)
+        call = self._stub.EraseAuthorMedia(request, timeout=self._timeout_s)
+        return (await answer(call, service="media service")).remaining
+
+
 class PostEraserClient:
     """PostEraser over gRPC."""
 

@@ -12,7 +12,10 @@ Steps:
   out, the password goes, `UserErased` is announced.
 - FOLLOWS: every edge, both ways, is removed with its counts, announced as an unfollow (the
   feed drops the posts, notifications the follow).
-- POSTS: post_svc deletes each of their posts as a post deletion does (media included).
+- POSTS: post_svc deletes each of their posts as a post deletion does, and keeps of each only
+  an anonymous tombstone (so that no late event brings it back).
+- MEDIA: media_svc deletes every upload of theirs (posts' media and avatars) with the files
+  and the renditions nobody else uses, then the upload rows.
 - ENGAGEMENT: post_svc takes back their likes and comments on other posts, as unliking and
   deleting them do (counts corrected, notifications taken back).
 - FEEDS: feed_svc drops their timeline and notifications, and takes them out of every entry
@@ -40,17 +43,18 @@ from graph_svc.storage.base import GraphStore
 
 log = logging.getLogger(__name__)
 
-HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE = (
+HIDE, FOLLOWS, POSTS, MEDIA, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE = (
     "HIDE",
     "FOLLOWS",
     "POSTS",
+    "MEDIA",
     "ENGAGEMENT",
     "FEEDS",
     "ACCOUNT",
     "RELEASE",
     "DONE",
 )
-STEPS = (HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE)
+STEPS = (HIDE, FOLLOWS, POSTS, MEDIA, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE)
 NEXT_STEP = dict(itertools.pairwise(STEPS))
 
 
@@ -63,6 +67,12 @@ class ErasureEvents(Protocol):
 class FeedEraser(Protocol):
     async def erase_feeds(self, user_id: int) -> None:
         """The user's timeline and notifications go, and they leave others' notifications."""
+        ...
+
+
+class MediaEraser(Protocol):
+    async def erase_media(self, author_id: int, limit: int) -> bool:
+        """Deletes up to `limit` uploads of the author; whether any are left."""
         ...
 
 
@@ -90,7 +100,7 @@ class ErasurePolicy:
 
 class Erasures:
     """Example:
-    erasures = Erasures(store, sessions, following, events, post_client, feed_client)
+    erasures = Erasures(store, sessions, following, events, posts, media, feeds)
     erasure = await erasures.request(user_id)   # DELETE /v1/users/me
     await erasures.run()                         # the worker, until cancelled
     """
@@ -102,6 +112,7 @@ class Erasures:
         following: CachedFollowing,
         events: ErasureEvents,
         posts: PostEraser,
+        media: MediaEraser,
         feeds: FeedEraser,
         policy: ErasurePolicy = ErasurePolicy(),
         clock: Callable[[], int] = now_ms,
@@ -111,6 +122,7 @@ class Erasures:
         self._following = following
         self._events = events
         self._posts = posts
+        self._media = media
         self._feeds = feeds
         self._policy = policy
         self._clock = clock
@@ -119,6 +131,7 @@ class Erasures:
             HIDE: self._hide,
             FOLLOWS: self._follows,
             POSTS: self._erase_posts,
+            MEDIA: self._erase_media,
             ENGAGEMENT: self._erase_engagement,
             FEEDS: self._erase_feeds,
             ACCOUNT: self._account,
@@ -198,6 +211,10 @@ class Erasures:
 
     async def _erase_posts(self, erasure: Erasure) -> None:
         while await self._posts.erase_posts(erasure.user_id, self._policy.posts_per_call):
+            pass
+
+    async def _erase_media(self, erasure: Erasure) -> None:
+        while await self._media.erase_media(erasure.user_id, self._policy.posts_per_call):
             pass
 
     async def _erase_engagement(self, erasure: Erasure) -> None:

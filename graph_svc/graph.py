@@ -278,8 +278,11 @@ class Graph:
         await self._store.record_post(author_id, post_id)
 
     async def unrecord_post(self, author_id: int, post_id: int) -> None:
-        """A deleted post leaves its author's count (once, however often it is told)."""
-        await self._store.unrecord_post(author_id, post_id)
+        """A deleted post leaves its author's count (once, however often it is told). An
+        erased author's count is not touched: it is deleted, and a counter written after
+        that would bring a row of them back."""
+        erased = author_id not in await self._store.get_users([author_id])
+        await self._store.unrecord_post(author_id, post_id, uncount=not erased)
 
     async def follow_settled(self, follower_id: int) -> None:
         """A follow or unfollow was announced: its invalidation of the following cache is

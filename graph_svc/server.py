@@ -12,7 +12,12 @@ from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
 from graph_svc.caching import CachedFollowing
-from graph_svc.clients import AvatarUploadsClient, FeedEraserClient, PostEraserClient
+from graph_svc.clients import (
+    AvatarUploadsClient,
+    FeedEraserClient,
+    MediaEraserClient,
+    PostEraserClient,
+)
 from graph_svc.erasure import ErasurePolicy, Erasures
 from graph_svc.events import GraphEventHandler, GraphEventPublisher
 from graph_svc.graph import Graph
@@ -36,14 +41,13 @@ def build(settings: Settings) -> ServiceApp:
     ids = IdGenerator(WORKER_ID)
     sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
     following = CachedFollowing(store, following_cache)
+    media_channel = insecure_channel(settings.media_addr, credentials)
     graph = Graph(
         store,
         sessions,
         following,
         events,
-        AvatarUploadsClient(
-            insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
-        ),
+        AvatarUploadsClient(media_channel, timeout_s=settings.rpc_timeout_s),
         ids,
         Signer(secret, purpose="graph-page"),
     )
@@ -55,6 +59,7 @@ def build(settings: Settings) -> ServiceApp:
         PostEraserClient(
             insecure_channel(settings.post_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
+        MediaEraserClient(media_channel, timeout_s=settings.rpc_timeout_s),
         FeedEraserClient(
             insecure_channel(settings.feed_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),

@@ -41,3 +41,9 @@ class MediaServicer(media_service_pb2_grpc.MediaServiceServicer):
     ) -> media_service_pb2.CloseUploadResponse:
         await self._uploads.close(request.upload_id)
         return media_service_pb2.CloseUploadResponse()
+
+    async def EraseAuthorMedia(
+        self, request: media_service_pb2.EraseAuthorMediaRequest, context: Context
+    ) -> media_service_pb2.EraseAuthorMediaResponse:
+        remaining = await self._uploads.erase_author(request.author_id, request.limit)
+        return media_service_pb2.EraseAuthorMediaResponse(remaining=remaining)

@@ -46,6 +46,9 @@ DELETED_REASON = "the post was deleted"
 _GONE = (UploadState.FAILED, UploadState.DELETED)  # the URL answers 410
 
 
+MAX_ERASED_PER_CALL = 500  # uploads an erasure takes back per call
+
+
 @dataclass(frozen=True, slots=True)
 class UploadPolicy:
     public_base: str
@@ -246,6 +249,19 @@ class Uploads:
         upload = await self._store.get(upload_id)
         if upload is not None and upload.media:
             await self._renditions.release(upload, media_pb2.Media.FromString(upload.media))
+
+    async def erase_author(self, author_id: int, limit: int) -> bool:
+        """Up to `limit` uploads of an erased account go as a deleted post's do, then their
+        rows; returns whether more are left. A worker still processing one finds no row when
+        it finishes, and releases what it made."""
+        if not 1 <= limit <= MAX_ERASED_PER_CALL:
+            raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
+        uploads = await self._store.of_author(author_id, limit + 1)
+        for upload in uploads[:limit]:
+            await self.post_deleted(upload.upload_id)
+            await self._blobs.discard_work(upload.upload_id)
+            await self._store.erase(upload)
+        return len(uploads) > limit
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)

@@ -59,12 +59,22 @@ class PostDeletion:
         await self._take_back(post)
 
     async def erase_author_posts(self, author_id: int, limit: int) -> tuple[int, bool]:
-        """Deletes up to `limit` posts of an author whose account is erased, in any state;
-        returns how many, and whether more are left."""
+        """Deletes up to `limit` posts of an author whose account is erased, in any state,
+        and forgets them (deleted ones too); returns how many, and whether more are left."""
         check_erase_limit(limit)
-        posts = await self._store.undeleted_of_author(author_id, limit + 1)
-        await asyncio.gather(*(self._take_back(post) for post in posts[:limit]))
+        posts = await self._store.of_author(author_id, limit + 1)
+        await asyncio.gather(*(self._erase(post) for post in posts[:limit]))
+        if len(posts) <= limit:
+            await self._store.forget_requests(author_id)
         return min(len(posts), limit), len(posts) > limit
+
+    async def _erase(self, post: Post) -> None:
+        if post.state is not PostState.DELETED:
+            await self._take_back(post)
+        # Here rather than from the event: the tombstone is forgotten only once everything
+        # that names the post here is gone. The event still reaches the other services.
+        await self.finish(post.id)
+        await self._store.forget(post.id)
 
     async def _take_back(self, post: Post) -> None:
         await self._events.post_deleted(post.id, post.author_id, post.published_at_ms)
@@ -78,7 +88,8 @@ class PostDeletion:
                 await self._uploads.close_upload(post.id)
 
     async def finish(self, post_id: int) -> None:
-        """Everything post_svc keeps of a deleted post goes; again: nothing changes."""
+        """Everything post_svc keeps of a deleted post goes but its tombstone; again:
+        nothing changes."""
         await self._store.mark_deleted(post_id)
         await self._stats.mark_deleted(post_id)
         await self._engagement.delete_post(post_id)

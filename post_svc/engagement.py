@@ -16,6 +16,7 @@ and by post_svc's stats consumer (so a crash between the steps is repaired):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -54,11 +55,17 @@ class EngagementEvents(Protocol):
 
 
 def like_event_id(like: Like) -> str:
-    return f"like:{like.post_id}:{like.user_id}:{like.liked_at_ms}"
+    return f"like:{like.post_id}:{_liker(like)}"
 
 
 def unlike_event_id(like: Like) -> str:
-    return f"unlike:{like.post_id}:{like.user_id}:{like.liked_at_ms}"
+    return f"unlike:{like.post_id}:{_liker(like)}"
+
+
+def _liker(like: Like) -> str:
+    """The same for every retry of one like, and no user id: the counts remember applied
+    event ids for a week, which must not keep an erased account's id."""
+    return hashlib.sha256(f"{like.user_id}:{like.liked_at_ms}".encode()).hexdigest()[:24]
 
 
 def comment_event_id(comment: Comment) -> str:

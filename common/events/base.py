@@ -18,6 +18,10 @@ TOPIC_FOLLOWS = "follows"
 TOPIC_ENGAGEMENT = "engagement"  # likes and comments, keyed by post
 TOPIC_USERS = "users"  # profile changes, keyed by user
 TOPICS = (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_ENGAGEMENT, TOPIC_USERS)
+# How long every log keeps an event (Kafka's retention.ms, the SQLite log's trim): longer than
+# any consumer stays down, and short enough that an erased account's events do not outlive
+# the week (deploy/erasure.py reports them apart).
+EVENT_RETENTION_S = 7 * 86_400
 
 
 @dataclass(frozen=True, slots=True)

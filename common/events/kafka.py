@@ -22,7 +22,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from common.events.base import TOPICS, EventRecord, Handler, tail_delivery
+from common.events.base import EVENT_RETENTION_S, TOPICS, EventRecord, Handler, tail_delivery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -331,7 +331,12 @@ class KafkaEventLog:
             admin = KafkaAdminClient(bootstrap_servers=self._bootstrap)
             try:
                 existing = set(admin.list_topics())
-                wanted = [NewTopic(n, self._partitions, 1) for n in names if n not in existing]
+                retention = {"retention.ms": str(EVENT_RETENTION_S * 1000)}
+                wanted = [
+                    NewTopic(n, self._partitions, 1, topic_configs=retention)
+                    for n in names
+                    if n not in existing
+                ]
                 if wanted:
                     with contextlib.suppress(TopicAlreadyExistsError):
                         admin.create_topics(wanted)

@@ -7,11 +7,17 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from common.events.base import EventRecord, Handler, tail_delivery
+import aiosqlite
+
+from common.events.base import EVENT_RETENTION_S, EventRecord, Handler, tail_delivery
 from common.ids import now_ms
 from common.sqlite import Database
 
 log = logging.getLogger(__name__)
+
+# Every this many events, a publish also trims what is past the retention: a cheap indexed
+# delete, rare enough to cost nothing per event.
+TRIM_EVERY = 1000
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -21,6 +27,7 @@ SCHEMA = (
         value BLOB NOT NULL,
         created_at_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic, position)",
+    "CREATE INDEX IF NOT EXISTS events_by_age ON events (created_at_ms)",
     """CREATE TABLE IF NOT EXISTS consumer_positions (
         group_id TEXT PRIMARY KEY,
         position INTEGER NOT NULL)""",
@@ -53,7 +60,9 @@ class SqliteEventLog:
         poll_interval_s: float = 0.02,
         batch_size: int = 100,
         retry_delays_s: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0),
+        retention_s: int = EVENT_RETENTION_S,
     ) -> None:
+        self._retention_s = retention_s
         self._db = Database(path, schema=SCHEMA)
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
@@ -66,11 +75,20 @@ class SqliteEventLog:
         await self._db.close()
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
+        now = now_ms()
         async with self._db.transaction() as tx:
-            await tx.execute(
+            cursor = await tx.execute(
                 "INSERT INTO events (topic, key, value, created_at_ms) VALUES (?, ?, ?, ?)",
-                (topic, key, value, now_ms()),
+                (topic, key, value, now),
             )
+            if cursor.lastrowid is not None and cursor.lastrowid % TRIM_EVERY == 0:
+                await self._trim(tx, now - self._retention_s * 1000)
+
+    @staticmethod
+    async def _trim(tx: aiosqlite.Connection, before_ms: int) -> None:
+        """Events (and dead letters) older than the retention go, as Kafka's segments do."""
+        await tx.execute("DELETE FROM events WHERE created_at_ms < ?", (before_ms,))
+        await tx.execute("DELETE FROM dead_letters WHERE created_at_ms < ?", (before_ms,))
 
     async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         position = await self._committed(group)

@@ -157,8 +157,9 @@ class GraphStore(Protocol):
         """Counts a published post once, however often it is recorded."""
         ...
 
-    async def unrecord_post(self, author_id: int, post_id: int) -> None:
-        """Takes a counted post back out of the author's count, once."""
+    async def unrecord_post(self, author_id: int, post_id: int, *, uncount: bool = True) -> None:
+        """Takes a counted post back out of the author's count, once; without `uncount`
+        (an erased author, whose counts are deleted) it is only forgotten."""
         ...
 
     async def close(self) -> None: ...

@@ -50,9 +50,15 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.signups (
         request_id text PRIMARY KEY, user_id bigint, username text, api_token text,
         created_at_ms bigint)""",
-    """CREATE TABLE IF NOT EXISTS {ks}.follow_requests (
+    # The request ids of a user's sign-ups, so that an erasure finds the rows above.
+    """CREATE TABLE IF NOT EXISTS {ks}.signups_by_user (
+        user_id bigint, request_id text, PRIMARY KEY (user_id, request_id))""",
+    # Follows by the follower's request id, for retries (24 h), one partition per follower
+    # so that an erasure can delete them (the former follow_requests was keyed by request
+    # too; its rows expired within a day).
+    """CREATE TABLE IF NOT EXISTS {ks}.follow_requests_by_follower (
         follower_id bigint, request_id text, followed_id bigint,
-        PRIMARY KEY ((follower_id, request_id)))""",
+        PRIMARY KEY (follower_id, request_id))""",
     """CREATE TABLE IF NOT EXISTS {ks}.counted_posts (
         post_id bigint PRIMARY KEY, author_id bigint)""",
     # Set when the account's erasure began: from then on no read finds the user.
@@ -123,7 +129,13 @@ STATEMENTS = {
     "remember_signup": "INSERT INTO {ks}.signups "
     "(request_id, user_id, username, api_token, created_at_ms) VALUES (?, ?, ?, ?, ?) "
     f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
-    "remember_follow_request": "INSERT INTO {ks}.follow_requests "
+    "index_signup": "INSERT INTO {ks}.signups_by_user (user_id, request_id) VALUES (?, ?) "
+    f"USING TTL {SIGNUP_TTL_S}",
+    "user_signups": "SELECT request_id FROM {ks}.signups_by_user WHERE user_id = ?",
+    "delete_signup": "DELETE FROM {ks}.signups WHERE request_id = ? IF user_id = ?",
+    "delete_user_signups": "DELETE FROM {ks}.signups_by_user WHERE user_id = ?",
+    "delete_follow_requests": "DELETE FROM {ks}.follow_requests_by_follower WHERE follower_id = ?",
+    "remember_follow_request": "INSERT INTO {ks}.follow_requests_by_follower "
     "(follower_id, request_id, followed_id) VALUES (?, ?, ?) "
     f"IF NOT EXISTS USING TTL {SIGNUP_TTL_S}",
     "count_post": "INSERT INTO {ks}.counted_posts (post_id, author_id) VALUES (?, ?) IF NOT EXISTS",
@@ -147,6 +159,8 @@ class CassandraGraphStore(CassandraStore):
         await self.run("insert_user", (user.id, user.username, user.created_at_ms))
 
     async def remember_signup(self, request_id: str, signup: Signup) -> Signup:
+        # Indexed first, so that no crash leaves a sign-up an erasure cannot find.
+        await self.run("index_signup", (signup.user_id, request_id))
         rows = await self.run(
             "remember_signup",
             (request_id, signup.user_id, signup.username, signup.token, signup.created_at_ms),
@@ -219,13 +233,17 @@ class CassandraGraphStore(CassandraStore):
         await self.applied("mark_erased", (at_ms, user_id))
 
     async def erase_account_rows(self, user_id: int) -> None:
-        # Sign-ups and follows remembered by request id are keyed by that id and expire
-        # within 24 h (SIGNUP_TTL_S); counted posts leave with the posts' PostDeleted.
+        # Counted posts are keyed by post: they leave with the posts' PostDeleted.
+        signups = await self.run("user_signups", (user_id,))
         await asyncio.gather(
             self.run("delete_profile", (user_id,)),
             self.run("delete_avatar", (user_id,)),
             self.run("delete_counters", (user_id,)),
+            self.run("delete_follow_requests", (user_id,)),
+            # Only the user's own: the index may name a request another sign-up won.
+            *(self.run("delete_signup", (row["request_id"], user_id)) for row in signups),
         )
+        await self.run("delete_user_signups", (user_id,))
 
     async def release_user(self, user_id: int, username: str) -> None:
         await self.applied("release_username", (username, user_id))
@@ -322,6 +340,6 @@ class CassandraGraphStore(CassandraStore):
         if await self.applied("count_post", (post_id, author_id)):
             await self.run("bump_posts", (1, author_id))
 
-    async def unrecord_post(self, author_id: int, post_id: int) -> None:
-        if await self.applied("uncount_post", (post_id,)):
+    async def unrecord_post(self, author_id: int, post_id: int, *, uncount: bool = True) -> None:
+        if await self.applied("uncount_post", (post_id,)) and uncount:
             await self.run("bump_posts", (-1, author_id))

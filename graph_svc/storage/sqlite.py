@@ -334,10 +334,10 @@ class SqliteGraphStore(SqliteStore):
             if cursor.rowcount:
                 await _bump(tx, author_id, "posts", +1)
 
-    async def unrecord_post(self, author_id: int, post_id: int) -> None:
+    async def unrecord_post(self, author_id: int, post_id: int, *, uncount: bool = True) -> None:
         async with self._db.transaction() as tx:
             cursor = await tx.execute("DELETE FROM counted_posts WHERE post_id = ?", (post_id,))
-            if cursor.rowcount:
+            if cursor.rowcount and uncount:
                 await _bump(tx, author_id, "posts", -1)
 
 

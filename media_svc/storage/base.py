@@ -56,6 +56,16 @@ class UploadStore(Protocol):
         they declared: what the author may still park in staging."""
         ...
 
+    async def of_author(self, author_id: int, limit: int) -> list[Upload]:
+        """Up to `limit` uploads of the author in any state, oldest first: what an erasure
+        deletes."""
+        ...
+
+    async def erase(self, upload: Upload) -> None:
+        """The upload's row and every index entry of it go (its account is erased); an
+        update arriving later finds nothing to change. Idempotent."""
+        ...
+
     async def media_for_content(self, sha256: str) -> bytes | None:
         """The finished media of an earlier upload of the same bytes."""
         ...

@@ -25,6 +25,10 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.open_uploads_by_author (
         author_id bigint, upload_id bigint, size_bytes bigint, expires_at_ms bigint,
         PRIMARY KEY (author_id, upload_id))""",
+    # Every upload of an author, in any state, until erased: what an account's erasure
+    # deletes. Uploads opened before this table existed are not in it.
+    """CREATE TABLE IF NOT EXISTS {ks}.uploads_by_author (
+        author_id bigint, upload_id bigint, PRIMARY KEY (author_id, upload_id))""",
     # Finished media by the SHA-256 of its original: identical uploads reuse it.
     "CREATE TABLE IF NOT EXISTS {ks}.media_by_content (sha256 text PRIMARY KEY, media blob)",
     # Which uploads use each stored rendition (`<digest>.<extension>`); none left: deleted.
@@ -57,6 +61,11 @@ STATEMENTS = {
     "WHERE author_id = ? AND upload_id = ?",
     "author_open": "SELECT size_bytes, expires_at_ms FROM {ks}.open_uploads_by_author "
     "WHERE author_id = ?",
+    "author_index": "INSERT INTO {ks}.uploads_by_author (author_id, upload_id) VALUES (?, ?)",
+    "author_uploads": "SELECT upload_id FROM {ks}.uploads_by_author "
+    "WHERE author_id = ? AND upload_id > ? LIMIT ?",
+    "author_unindex": "DELETE FROM {ks}.uploads_by_author WHERE author_id = ? AND upload_id = ?",
+    "erase": "DELETE FROM {ks}.uploads WHERE upload_id = ?",
     "content_get": "SELECT media FROM {ks}.media_by_content WHERE sha256 = ?",
     "content_put": "INSERT INTO {ks}.media_by_content (sha256, media) VALUES (?, ?)",
     "content_del": "DELETE FROM {ks}.media_by_content WHERE sha256 = ?",
@@ -76,6 +85,9 @@ class CassandraUploadStore(CassandraStore):
     statements = STATEMENTS
 
     async def create(self, upload: Upload) -> None:
+        # The author's index first: an entry whose upload a crash kept from being written is
+        # dropped when read, an upload missing from it would escape an erasure.
+        await self.run("author_index", (upload.author_id, upload.upload_id))
         if await self.applied("create", upload_row(upload, now_ms())):
             await self.run("pending_add", (OPEN, upload.upload_id, upload.expires_at_ms))
             # Reads skip expired rows; the TTL only clears them out, an hour later.
@@ -152,6 +164,24 @@ class CassandraUploadStore(CassandraStore):
         rows = [r for r in await self.run("pending", (state,)) if keep(r)]
         uploads = await asyncio.gather(*(self.get(r["upload_id"]) for r in rows))
         return [u for u in uploads if u is not None and u.state.value == state]
+
+    async def of_author(self, author_id: int, limit: int) -> list[Upload]:
+        async def resolve(rows: list[Row]) -> list[Upload | None]:
+            return list(await asyncio.gather(*(self.get(r["upload_id"]) for r in rows)))
+
+        return await self.live_entries(
+            "author_uploads", author_id, "upload_id", limit, resolve, "author_unindex"
+        )
+
+    async def erase(self, upload: Upload) -> None:
+        upload_id = upload.upload_id
+        await asyncio.gather(
+            *(self.run("pending_del", (state, upload_id)) for state in (OPEN, RECEIVED, PUBLISHED)),
+            self.run("author_open_del", (upload.author_id, upload_id)),
+        )
+        await self.run("erase", (upload_id,))
+        # Last: until the row is gone, the index must still find it.
+        await self.run("author_unindex", (upload.author_id, upload_id))
 
     async def media_for_content(self, sha256: str) -> bytes | None:
         rows = await self.run("content_get", (sha256,))

@@ -123,6 +123,18 @@ class SqliteUploadStore(SqliteStore):
         )
         return (int(row["n"]), int(row["bytes"])) if row else (0, 0)
 
+    async def of_author(self, author_id: int, limit: int) -> list[Upload]:
+        rows = await self._db.fetchall(
+            f"SELECT {COLUMNS} FROM uploads WHERE author_id = ? ORDER BY upload_id LIMIT ?",
+            (author_id, limit),
+        )
+        return [upload_from_row(row) for row in rows]
+
+    async def erase(self, upload: Upload) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM rendition_refs WHERE upload_id = ?", (upload.upload_id,))
+            await tx.execute("DELETE FROM uploads WHERE upload_id = ?", (upload.upload_id,))
+
     async def media_for_content(self, sha256: str) -> bytes | None:
         row = await self._db.fetchone(
             "SELECT media FROM media_by_content WHERE sha256 = ?", (sha256,)

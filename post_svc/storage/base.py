@@ -53,9 +53,19 @@ class PostStore(Protocol):
         post as it now is; None for an unknown post."""
         ...
 
-    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
-        """Up to `limit` of the author's posts not deleted, in any other state (an erasure
-        deletes them all)."""
+    async def of_author(self, author_id: int, limit: int) -> list[Post]:
+        """Up to `limit` of the author's posts in any state, deleted ones too, oldest first:
+        what an erasure deletes and then forgets."""
+        ...
+
+    async def forget(self, post_id: int) -> None:
+        """A DELETED post of an erased account keeps only an anonymous tombstone (its id and
+        state): no author, caption or media, and out of the author's index. Other states are
+        left alone. Idempotent."""
+        ...
+
+    async def forget_requests(self, author_id: int) -> None:
+        """The author's remembered creating requests go (their account is erased)."""
         ...
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
@@ -148,6 +158,7 @@ class StatsStore(Protocol):
         ...
 
 
+ANONYMOUS = 0  # the author of a forgotten tombstone
 REQUEST_TTL_S = 24 * 3600  # how long a creating request's id answers a retry
 
 # A cached author summary lives this long unless a ProfileUpdated event drops it sooner.

@@ -9,7 +9,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.cassandra import CassandraStore, Row
 from post_svc.models import FeedKey, Post, PostState
-from post_svc.storage.base import REQUEST_TTL_S
+from post_svc.storage.base import ANONYMOUS, REQUEST_TTL_S
 from post_svc.storage.rows import COLUMNS, PLACEHOLDERS, media_from, post_from_row, post_row
 
 SCHEMA = (
@@ -30,13 +30,15 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.posts_by_author (
         author_id bigint, post_id bigint, PRIMARY KEY (author_id, post_id))""",
     # Creating requests by the author's request id, for retries; rows expire after 24 h.
-    """CREATE TABLE IF NOT EXISTS {ks}.post_requests (
+    # One partition per author, so that an erasure can delete them (the former table,
+    # post_requests, was keyed by request too; its rows expired within a day).
+    """CREATE TABLE IF NOT EXISTS {ks}.requests_by_author (
         author_id bigint, request_id text, post_id bigint, fingerprint text,
-        PRIMARY KEY ((author_id, request_id)))""",
+        PRIMARY KEY (author_id, request_id))""",
 )
 
 STATEMENTS = {
-    "remember_request": "INSERT INTO {ks}.post_requests "
+    "remember_request": "INSERT INTO {ks}.requests_by_author "
     "(author_id, request_id, post_id, fingerprint) VALUES (?, ?, ?, ?) "
     f"IF NOT EXISTS USING TTL {REQUEST_TTL_S}",
     # Conditional like every other write to a post: Paxos orders them. A plain write takes a
@@ -52,6 +54,9 @@ STATEMENTS = {
     "WHERE id = ? IF state = ?",
     "fail": "UPDATE {ks}.posts SET state = ?, failure_reason = ? WHERE id = ? IF state = ?",
     "update_media": "UPDATE {ks}.posts SET media = ? WHERE id = ? IF state = ?",
+    "forget": "UPDATE {ks}.posts SET author_id = ?, caption = null, failure_reason = null, "
+    "media = null, edited_at_ms = null WHERE id = ? IF state = ?",
+    "forget_requests": "DELETE FROM {ks}.requests_by_author WHERE author_id = ?",
     "mark_deleted": "UPDATE {ks}.posts SET state = ? WHERE id = ? IF EXISTS",
     "unindex": "DELETE FROM {ks}.published_by_author "
     "WHERE author_id = ? AND published_at_ms = ? AND post_id = ?",
@@ -157,17 +162,28 @@ class CassandraPostStore(CassandraStore):
             await self.run("unindex", (post.author_id, post.published_at_ms, post.id))
         return post
 
-    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
+    async def of_author(self, author_id: int, limit: int) -> list[Post]:
         async def resolve(rows: list[Row]) -> list[Post | None]:
             posts = await self.get_many([r["post_id"] for r in rows])
-            undeleted = [posts.get(r["post_id"]) for r in rows]
-            return [
-                p if p is not None and p.state is not PostState.DELETED else None for p in undeleted
-            ]
+            found = [posts.get(r["post_id"]) for r in rows]
+            # The entry of a forgotten tombstone is one a crash left behind: dropped.
+            return [p if p is not None and p.author_id == author_id else None for p in found]
 
         return await self.live_entries(
             "author_posts", author_id, "post_id", limit, resolve, "author_unindex"
         )
+
+    async def forget(self, post_id: int) -> None:
+        post = await self._get(post_id)
+        if post is None or post.state is not PostState.DELETED:
+            return
+        await self.run("forget", (ANONYMOUS, post_id, PostState.DELETED.value))
+        # Last: until the tombstone is anonymous, the index must still find it.
+        if post.author_id != ANONYMOUS:
+            await self.run("author_unindex", (post.author_id, post_id))
+
+    async def forget_requests(self, author_id: int) -> None:
+        await self.run("forget_requests", (author_id,))
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         await self.run(

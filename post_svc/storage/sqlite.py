@@ -10,7 +10,7 @@ from photoshare.media.v1 import media_pb2
 from common.ids import now_ms
 from common.sqlite import SqliteStore
 from post_svc.models import FeedKey, Post, PostState
-from post_svc.storage.base import REQUEST_TTL_S
+from post_svc.storage.base import ANONYMOUS, REQUEST_TTL_S
 from post_svc.storage.rows import COLUMNS, PLACEHOLDERS, post_from_row, post_row
 
 SCHEMA = (
@@ -124,12 +124,24 @@ class SqlitePostStore(SqliteStore):
             )
             return await _fetch(tx, post_id)
 
-    async def undeleted_of_author(self, author_id: int, limit: int) -> list[Post]:
+    async def of_author(self, author_id: int, limit: int) -> list[Post]:
         rows = await self._db.fetchall(
-            f"SELECT {COLUMNS} FROM posts WHERE author_id = ? AND state != ? ORDER BY id LIMIT ?",
-            (author_id, PostState.DELETED.value, limit),
+            f"SELECT {COLUMNS} FROM posts WHERE author_id = ? ORDER BY id LIMIT ?",
+            (author_id, limit),
         )
         return [post_from_row(row) for row in rows]
+
+    async def forget(self, post_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE posts SET author_id = {ANONYMOUS}, caption = '', failure_reason = NULL, "
+                "media = NULL, edited_at_ms = NULL WHERE id = ? AND state = ?",
+                (post_id, PostState.DELETED.value),
+            )
+
+    async def forget_requests(self, author_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM post_requests WHERE author_id = ?", (author_id,))
 
     async def mark_failed(self, post_id: int, reason: str) -> Post | None:
         async with self._db.transaction() as tx:

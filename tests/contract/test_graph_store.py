@@ -94,6 +94,9 @@ async def test_posts_are_counted_once(graph_store: GraphStore) -> None:
         await graph_store.unrecord_post(1, 77)
     await graph_store.unrecord_post(1, 79)  # never counted
     assert (await graph_store.get_users([1]))[1].post_count == 1
+    await graph_store.unrecord_post(1, 78, uncount=False)  # forgotten, the count untouched
+    await graph_store.unrecord_post(1, 78)
+    assert (await graph_store.get_users([1]))[1].post_count == 1
 
 
 async def test_profiles_change_field_by_field(graph_store: GraphStore) -> None:
@@ -167,6 +170,10 @@ async def test_an_erased_user_is_found_by_no_read_until_released(
     await add_users(graph_store, 1, 2)
     await graph_store.update_profile(1, {"bio": "hello"})
     await graph_store.add_follow(2, 1, 50)
+    own, others = Signup(1, "user1", "ps_1", 1_000), Signup(2, "user2", "ps_2", 1_000)
+    await graph_store.remember_signup("sign-up-1", own)
+    await graph_store.remember_signup("sign-up-2", others)
+    await graph_store.remember_follow_request(1, "follow-1", 2)
     await graph_store.mark_erased(1, 5_000)
     await graph_store.mark_erased(1, 6_000)  # again: nothing changes
     assert await graph_store.get_users([1, 2]) == {2: User(2, "user2", 1002, following_count=1)}
@@ -176,6 +183,11 @@ async def test_an_erased_user_is_found_by_no_read_until_released(
 
     await graph_store.erase_account_rows(1)
     await graph_store.erase_account_rows(1)
+    # Her remembered requests are forgotten (a retry is a new request); others' are kept.
+    retried = Signup(9, "user9", "ps_9", 9_000)
+    assert await graph_store.remember_signup("sign-up-1", retried) == retried
+    assert await graph_store.remember_signup("sign-up-2", retried) == others
+    assert await graph_store.remember_follow_request(1, "follow-1", 5) == 5
     await graph_store.release_user(1, "user1")
     await graph_store.release_user(1, "user1")
     await graph_store.create_user(User(3, "user1", 3_000))

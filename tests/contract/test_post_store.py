@@ -124,16 +124,38 @@ async def test_a_deleted_post_is_a_tombstone_out_of_the_grid(post_store: PostSto
     assert await post_store.mark_deleted(404) is None
 
 
-async def test_an_authors_undeleted_posts_are_found_in_any_state(post_store: PostStore) -> None:
+async def test_an_authors_posts_are_found_in_any_state_and_forgotten_once_deleted(
+    post_store: PostStore,
+) -> None:
     for post_id in (1, 2, 3, 4):
-        await post_store.insert(Post(post_id, 7, "", 100))
+        await post_store.insert(Post(post_id, 7, f"caption {post_id}", 100))
     await post_store.insert(Post(5, 8, "someone else's", 100))
     await post_store.mark_published(1, MEDIA, 500)
     await post_store.mark_failed(2, "broken file")
     await post_store.mark_deleted(3)
-    assert [p.id for p in await post_store.undeleted_of_author(7, 10)] == [1, 2, 4]
-    assert [p.id for p in await post_store.undeleted_of_author(7, 2)] == [1, 2]
-    for post_id in (1, 2, 4):
+    assert [p.id for p in await post_store.of_author(7, 10)] == [1, 2, 3, 4]
+    assert [p.id for p in await post_store.of_author(7, 2)] == [1, 2]
+
+    await post_store.forget(1)  # not deleted: left alone
+    for post_id in (1, 2, 3, 4):
         await post_store.mark_deleted(post_id)
-    assert await post_store.undeleted_of_author(7, 10) == []
-    assert [p.id for p in await post_store.undeleted_of_author(8, 10)] == [5]
+        await post_store.forget(post_id)
+        await post_store.forget(post_id)  # again: the same
+    assert await post_store.of_author(7, 10) == []
+    tombstones = await post_store.get_many([1, 2, 3, 4])
+    assert {(p.author_id, p.caption, p.media, p.state) for p in tombstones.values()} == {
+        (0, "", None, PostState.DELETED)
+    }
+    # Late events cannot bring a forgotten post back either.
+    assert (await post_store.mark_published(4, MEDIA, 700)) == tombstones[4]
+    assert await post_store.update_media(1, MEDIA) is None
+    assert [p.id for p in await post_store.published_by_authors([7], None, 10)] == []
+    assert [p.id for p in await post_store.of_author(8, 10)] == [5]
+
+
+async def test_an_authors_remembered_requests_are_forgotten(post_store: PostStore) -> None:
+    assert await post_store.remember_request(7, "r1", 1, "f1") == (1, "f1")
+    await post_store.remember_request(8, "r1", 2, "f2")
+    await post_store.forget_requests(7)
+    assert await post_store.remember_request(7, "r1", 3, "f3") == (3, "f3")  # a new request
+    assert await post_store.remember_request(8, "r1", 4, "f4") == (2, "f2")

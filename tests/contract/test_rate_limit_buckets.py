@@ -28,3 +28,5 @@ async def _check(buckets: BucketStore) -> None:
     assert 5 < decisions[3].retry_after_s <= 10
     assert 20 < decisions[3].reset_s <= 30
     assert (await buckets.take(uuid.uuid4().hex, policy)).allowed  # another key: its own
+    await buckets.forget([key])
+    assert (await buckets.take(key, policy)).remaining == 2  # a new bucket, full

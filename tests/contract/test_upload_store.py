@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from common.ids import now_ms
 from media_svc.models import Upload, UploadState
 from media_svc.storage.base import UploadStore
 
@@ -150,3 +151,30 @@ async def test_a_rendition_is_referenced_while_any_upload_uses_it(
     await upload_store.remember_content("ab" * 32, b"media")
     await upload_store.forget_content("ab" * 32)
     assert await upload_store.media_for_content("ab" * 32) is None
+
+
+async def test_an_authors_uploads_are_found_in_any_state_and_erased_with_their_entries(
+    upload_store: UploadStore,
+) -> None:
+    for upload_id in (1, 2, 3):
+        await upload_store.create(slot(upload_id, expires_at_ms=now_ms() + 3_600_000))
+    await upload_store.create(replace(slot(4), author_id=8))
+    await upload_store.mark_received(2, "ab" * 32)
+    await upload_store.mark_deleted(3, "its post was deleted")
+    await upload_store.add_rendition_refs(2, ["a.jpg"])
+    assert ids(await upload_store.of_author(7, 10)) == [1, 2, 3]
+    assert ids(await upload_store.of_author(7, 2)) == [1, 2]
+
+    for upload in await upload_store.of_author(7, 10):
+        await upload_store.erase(upload)
+        await upload_store.erase(upload)  # again: the same
+    assert await upload_store.of_author(7, 10) == []
+    assert [await upload_store.get(i) for i in (1, 2, 3)] == [None, None, None]
+    assert await upload_store.in_state(UploadState.OPEN) == [await upload_store.get(4)]
+    assert await upload_store.in_state(UploadState.RECEIVED) == []
+    assert await upload_store.open_of_author(7, 0) == (0, 0)
+    # A late state change finds nothing to bring back.
+    assert await upload_store.mark_processed(2, b"late") is False
+    await upload_store.record_attempt(2, 3)
+    assert await upload_store.get(2) is None
+    assert ids(await upload_store.of_author(8, 10)) == [4]

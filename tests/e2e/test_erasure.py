@@ -3,11 +3,14 @@ then its follows, posts and media deleted, and its username free again."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from deploy.local import Mesh
 from tests.e2e.conftest import Api, eventually
 from tests.media_files import unique_photo
 
@@ -17,7 +20,7 @@ PASSWORD = "correct horse battery"
 
 
 def test_an_erased_account_is_gone_at_once_and_its_traces_follow(
-    api: Api, tmp_path: Path, username: Names
+    mesh: Mesh, api: Api, tmp_path: Path, username: Names
 ) -> None:
     name = username("ada")
     created = api.ok("POST", "/v1/users", {"username": name, "password": PASSWORD})
@@ -82,3 +85,26 @@ def test_an_erased_account_is_gone_at_once_and_its_traces_follow(
         return reply.json()["user"]["id"] if reply.status == 200 else None
 
     assert eventually(sign_up_again) != ada_id  # a new account with the freed name
+
+    # Finally, the operator's scan of every store finds nothing of her (her events stay in the
+    # logs until their retention).
+    def nothing_left() -> bool:
+        return run_erasure_command(mesh, "verify", ada_id).returncode == 0
+
+    try:
+        eventually(nothing_left, timeout_s=30)
+    except AssertionError:
+        scan = run_erasure_command(mesh, "verify", ada_id)
+        pytest.fail(f"the erasure left traces:\n{scan.stdout}{scan.stderr}")
+    status = run_erasure_command(mesh, "status", ada_id)
+    assert "no erasure" in status.stdout, status.stdout
+
+
+def run_erasure_command(mesh: Mesh, command: str, user_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.erasure", command, user_id],
+        env=mesh.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

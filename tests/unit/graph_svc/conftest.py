@@ -76,11 +76,23 @@ class FakeFeedEraser:
 
 
 @dataclass
+class FakeMediaEraser:
+    """media_svc's EraseAuthorMedia: the users' upload counts."""
+
+    uploads: dict[int, int] = field(default_factory=dict)
+
+    async def erase_media(self, author_id: int, limit: int) -> bool:
+        self.uploads[author_id] = max(0, self.uploads.get(author_id, 0) - limit)
+        return self.uploads[author_id] > 0
+
+
+@dataclass
 class GraphWorld:
     graph: Graph
     sessions: Sessions
     erasures: Erasures
     post_eraser: FakePostEraser
+    media_eraser: FakeMediaEraser
     feed_eraser: FakeFeedEraser
     following: CachedFollowing
     events: GraphEventPublisher
@@ -117,7 +129,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     events, ids = GraphEventPublisher(log), IdGenerator(1)
     sessions = Sessions(session_store, store, fast_passwords(), events, ids, clock)
     post_eraser, following = FakePostEraser(), CachedFollowing(store, cache)
-    feed_eraser = FakeFeedEraser()
+    media_eraser, feed_eraser = FakeMediaEraser(), FakeFeedEraser()
     graph = Graph(
         store,
         sessions,
@@ -134,6 +146,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
         following,
         events,
         post_eraser,
+        media_eraser,
         feed_eraser,
         ErasurePolicy(grace_ms=60_000, edges_per_round=2, posts_per_call=10),
         clock,
@@ -143,6 +156,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
         sessions,
         erasures,
         post_eraser,
+        media_eraser,
         feed_eraser,
         following,
         events,

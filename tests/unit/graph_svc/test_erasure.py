@@ -23,6 +23,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
     await store.update_profile(ada.id, {"bio": "hello"})
     world.post_eraser.posts[ada.id] = 25
     world.post_eraser.likes[ada.id] = 12
+    world.media_eraser.uploads[ada.id] = 26  # her posts' media and her avatar
 
     erasure = await world.erasures.request(ada.id)
     assert (erasure.step, erasure.release_at_ms) == (FOLLOWS, 1_000 + 60_000)
@@ -45,6 +46,7 @@ async def test_an_erased_account_is_hidden_at_once_and_its_traces_go_step_by_ste
     assert world.post_eraser.posts[ada.id] == 0
     assert world.post_eraser.calls == 3  # 10 at a time
     assert world.post_eraser.likes[ada.id] == 0
+    assert world.media_eraser.uploads[ada.id] == 0
     assert world.feed_eraser.erased == [ada.id]
     others = await store.get_users([bob_id, carol_id, dan_id])
     counts = {u.username: (u.follower_count, u.following_count) for u in others.values()}
@@ -84,6 +86,7 @@ async def test_an_erasure_cut_short_resumes_at_its_step_after_a_restart(
         world.following,
         world.events,
         world.post_eraser,
+        world.media_eraser,
         world.feed_eraser,
         clock=world.clock,
     )

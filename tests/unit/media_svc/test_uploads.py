@@ -19,6 +19,7 @@ from common.errors import (
     FailedPrecondition,
     Gone,
     InvalidArgument,
+    NotFound,
     PermissionDenied,
     ResourceExhausted,
 )
@@ -472,3 +473,34 @@ async def test_a_rendition_being_served_is_read_to_its_end_when_it_is_deleted(
         assert await world.blobs.open_rendition(digest, extension) is None
         assert file.read() == b"photo" + JPEG
         assert size == len(b"photo" + JPEG)
+
+
+async def test_an_erased_authors_uploads_go_with_their_files_and_unshared_renditions(
+    world: World,
+) -> None:
+    for upload_id in (5, 6):  # her photo, twice
+        await uploaded(world, upload_id)
+        await world.pipeline.process(upload_id)
+    await world.uploads.post_deleted(6)  # one post she had deleted herself
+    partial = await world.uploads.open_slot(7, 9, "PHOTO", "image/jpeg", len(JPEG))
+    await world.uploads.append(7, token_of(partial.url), 0, body(JPEG[:10]))
+    other = await world.uploads.open_slot(8, 10, "PHOTO", "image/jpeg", len(JPEG))
+    await world.uploads.receive(8, token_of(other.url), body(JPEG), content_length=None)
+    await world.pipeline.process(8)  # someone else's upload of the same photo
+    [jpeg] = names(media_pb2.Media.FromString((await world.store.get(5)).media or b""))  # type: ignore[union-attr]
+
+    assert await world.uploads.erase_author(9, 2) is True  # 2 at a time: one is left
+    assert await world.uploads.erase_author(9, 2) is False
+    assert await world.uploads.erase_author(9, 2) is False  # again: nothing to do
+    assert [await world.store.get(i) for i in (5, 6, 7)] == [None, None, None]
+    assert await world.blobs.staged_bytes(7) == 0
+    assert not world.blobs.original_path(5).exists()
+    assert await world.blobs.rendition_file(*jpeg) is not None  # the other upload uses it
+    await world.uploads.post_deleted(5)  # her post's event, arriving late: nothing to do
+    with pytest.raises(NotFound):  # the partial upload's URL answers nothing any more
+        await world.uploads.progress(7, token_of(partial.url))
+
+    assert await world.uploads.erase_author(10, 5) is False
+    assert await world.blobs.rendition_file(*jpeg) is None  # its last user is gone too
+    with pytest.raises(InvalidArgument):
+        await world.uploads.erase_author(9, 0)

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/media/v1/media_service.proto\x12\x13photoshare.media.v1\x1a\x1fphotoshare/media/v1/media.proto\"\xc8\x01\n\x13\x43reateUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x1e.photoshare.media.v1.MediaType\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x33\n\x07purpose\x18\x06 \x01(\x0e\x32\".photoshare.media.v1.UploadPurpose\"I\n\x14\x43reateUploadResponse\x12\x31\n\x06upload\x18\x01 \x01(\x0b\x32!.photoshare.media.v1.UploadTarget\"\'\n\x12\x43loseUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\x03\"\x15\n\x13\x43loseUploadResponse*J\n\rUploadPurpose\x12\x1e\n\x1aUPLOAD_PURPOSE_UNSPECIFIED\x10\x00\x12\x19\n\x15UPLOAD_PURPOSE_AVATAR\x10\x01\x32\xd5\x01\n\x0cMediaService\x12\x63\n\x0c\x43reateUpload\x12(.photoshare.media.v1.CreateUploadRequest\x1a).photoshare.media.v1.CreateUploadResponse\x12`\n\x0b\x43loseUpload\x12\'.photoshare.media.v1.CloseUploadRequest\x1a(.photoshare.media.v1.CloseUploadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'photoshare/media/v1/media_service.proto\x12\x13photoshare.media.v1\x1a\x1fphotoshare/media/v1/media.proto\"\xc8\x01\n\x13\x43reateUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12,\n\x04type\x18\x03 \x01(\x0e\x32\x1e.photoshare.media.v1.MediaType\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x33\n\x07purpose\x18\x06 \x01(\x0e\x32\".photoshare.media.v1.UploadPurpose\"I\n\x14\x43reateUploadResponse\x12\x31\n\x06upload\x18\x01 \x01(\x0b\x32!.photoshare.media.v1.UploadTarget\"\'\n\x12\x43loseUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\x03\"\x15\n\x13\x43loseUploadResponse\";\n\x17\x45raseAuthorMediaRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"-\n\x18\x45raseAuthorMediaResponse\x12\x11\n\tremaining\x18\x01 \x01(\x08*J\n\rUploadPurpose\x12\x1e\n\x1aUPLOAD_PURPOSE_UNSPECIFIED\x10\x00\x12\x19\n\x15UPLOAD_PURPOSE_AVATAR\x10\x01\x32\xc6\x02\n\x0cMediaService\x12\x63\n\x0c\x43reateUpload\x12(.photoshare.media.v1.CreateUploadRequest\x1a).photoshare.media.v1.CreateUploadResponse\x12`\n\x0b\x43loseUpload\x12\'.photoshare.media.v1.CloseUploadRequest\x1a(.photoshare.media.v1.CloseUploadResponse\x12o\n\x10\x45raseAuthorMedia\x12,.photoshare.media.v1.EraseAuthorMediaRequest\x1a-.photoshare.media.v1.EraseAuthorMediaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photoshare.media.v1.media_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_UPLOADPURPOSE']._serialized_start=439
-  _globals['_UPLOADPURPOSE']._serialized_end=513
+  _globals['_UPLOADPURPOSE']._serialized_start=547
+  _globals['_UPLOADPURPOSE']._serialized_end=621
   _globals['_CREATEUPLOADREQUEST']._serialized_start=98
   _globals['_CREATEUPLOADREQUEST']._serialized_end=298
   _globals['_CREATEUPLOADRESPONSE']._serialized_start=300
@@ -42,6 +42,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLOSEUPLOADREQUEST']._serialized_end=414
   _globals['_CLOSEUPLOADRESPONSE']._serialized_start=416
   _globals['_CLOSEUPLOADRESPONSE']._serialized_end=437
-  _globals['_MEDIASERVICE']._serialized_start=516
-  _globals['_MEDIASERVICE']._serialized_end=729
+  _globals['_ERASEAUTHORMEDIAREQUEST']._serialized_start=439
+  _globals['_ERASEAUTHORMEDIAREQUEST']._serialized_end=498
+  _globals['_ERASEAUTHORMEDIARESPONSE']._serialized_start=500
+  _globals['_ERASEAUTHORMEDIARESPONSE']._serialized_end=545
+  _globals['_MEDIASERVICE']._serialized_start=624
+  _globals['_MEDIASERVICE']._serialized_end=950
 # @@protoc_insertion_point(module_scope)

@@ -46,6 +46,11 @@ class MediaServiceStub:
                 request_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.SerializeToString,
                 response_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.FromString,
                 _registered_method=True)
+        self.EraseAuthorMedia = channel.unary_unary(
+                '/photoshare.media.v1.MediaService/EraseAuthorMedia',
+                request_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaRequest.SerializeToString,
+                response_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaResponse.FromString,
+                _registered_method=True)
 
 
 class MediaServiceServicer:
@@ -69,6 +74,15 @@ class MediaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseAuthorMedia(self, request, context):
+        """Internal: up to `limit` uploads of an erased user (posts' media and avatars) go, with
+        their bytes and the renditions no other upload uses, and then their rows; `remaining`
+        says whether more are left. Idempotent (called by graph_svc's erasure).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +95,11 @@ def add_MediaServiceServicer_to_server(servicer, server):
                     servicer.CloseUpload,
                     request_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.FromString,
                     response_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.SerializeToString,
+            ),
+            'EraseAuthorMedia': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseAuthorMedia,
+                    request_deserializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaRequest.FromString,
+                    response_serializer=photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +158,33 @@ class MediaService:
             '/photoshare.media.v1.MediaService/CloseUpload',
             photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadRequest.SerializeToString,
             photoshare_dot_media_dot_v1_dot_media__service__pb2.CloseUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseAuthorMedia(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photoshare.media.v1.MediaService/EraseAuthorMedia',
+            photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaRequest.SerializeToString,
+            photoshare_dot_media_dot_v1_dot_media__service__pb2.EraseAuthorMediaResponse.FromString,
             options,
             channel_credentials,
             insecure,

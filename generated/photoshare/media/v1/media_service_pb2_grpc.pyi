@@ -26,6 +26,11 @@ class MediaServiceStub:
     """Internal: the upload's post was deleted: its URL answers 410 from now on (post_svc
     calls it before answering the deletion; the bytes are deleted when the event comes).
     """
+    EraseAuthorMedia: _aio.UnaryUnaryMultiCallable[_media_service_pb2.EraseAuthorMediaRequest, _media_service_pb2.EraseAuthorMediaResponse]
+    """Internal: up to `limit` uploads of an erased user (posts' media and avatars) go, with
+    their bytes and the renditions no other upload uses, and then their rows; `remaining`
+    says whether more are left. Idempotent (called by graph_svc's erasure).
+    """
 
 class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Upload slots and processing. The bytes themselves travel over HTTP: PUT to the
@@ -50,6 +55,17 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_media_service_pb2.CloseUploadResponse]:
         """Internal: the upload's post was deleted: its URL answers 410 from now on (post_svc
         calls it before answering the deletion; the bytes are deleted when the event comes).
+        """
+
+    @_abc_1.abstractmethod
+    def EraseAuthorMedia(
+        self,
+        request: _media_service_pb2.EraseAuthorMediaRequest,
+        context: _aio.ServicerContext[_media_service_pb2.EraseAuthorMediaRequest, _abc.Awaitable[_media_service_pb2.EraseAuthorMediaResponse]],
+    ) -> _abc.Awaitable[_media_service_pb2.EraseAuthorMediaResponse]:
+        """Internal: up to `limit` uploads of an erased user (posts' media and avatars) go, with
+        their bytes and the renditions no other upload uses, and then their rows; `remaining`
+        says whether more are left. Idempotent (called by graph_svc's erasure).
         """
 
 def add_MediaServiceServicer_to_server(servicer: MediaServiceServicer, server: _aio.Server) -> None: ...
