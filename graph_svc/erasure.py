@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -175,7 +176,10 @@ class Erasures:
         while erasure.step != DONE:
             if erasure.step == RELEASE and self._clock() < erasure.release_at_ms:
                 return erasure
+            started = time.perf_counter()
             await self._steps[erasure.step](erasure)
+            took_s = time.perf_counter() - started
+            log.info("erasure of user %d: %s took %.2f s", erasure.user_id, erasure.step, took_s)
             erasure = await self._reached(erasure, NEXT_STEP[erasure.step])
         await self._store.finish_erasure(erasure.user_id)
         log.info("user %d is erased", erasure.user_id)

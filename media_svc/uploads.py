@@ -257,11 +257,13 @@ class Uploads:
         if not 1 <= limit <= MAX_ERASED_PER_CALL:
             raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
         uploads = await self._store.of_author(author_id, limit + 1)
-        for upload in uploads[:limit]:
-            await self.post_deleted(upload.upload_id)
-            await self._blobs.discard_work(upload.upload_id)
-            await self._store.erase(upload)
+        await asyncio.gather(*(self._erase(upload) for upload in uploads[:limit]))
         return len(uploads) > limit
+
+    async def _erase(self, upload: Upload) -> None:
+        await self.post_deleted(upload.upload_id)
+        await self._blobs.discard_work(upload.upload_id)
+        await self._store.erase(upload)
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
         upload = await self._slot(upload_id, token)

@@ -61,8 +61,10 @@ class SqliteEventLog:
         batch_size: int = 100,
         retry_delays_s: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0),
         retention_s: int = EVENT_RETENTION_S,
+        trim_every: int = TRIM_EVERY,
     ) -> None:
         self._retention_s = retention_s
+        self._trim_every = trim_every
         self._db = Database(path, schema=SCHEMA)
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
@@ -81,7 +83,7 @@ class SqliteEventLog:
                 "INSERT INTO events (topic, key, value, created_at_ms) VALUES (?, ?, ?, ?)",
                 (topic, key, value, now),
             )
-            if cursor.lastrowid is not None and cursor.lastrowid % TRIM_EVERY == 0:
+            if cursor.lastrowid is not None and cursor.lastrowid % self._trim_every == 0:
                 await self._trim(tx, now - self._retention_s * 1000)
 
     @staticmethod

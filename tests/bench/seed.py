@@ -130,7 +130,8 @@ async def post_photo(
             timeout=30,
         )
     async with session.put(reply.upload.url, data=photo) as response:
-        response.raise_for_status()
+        if response.status >= 400:
+            raise AssertionError(f"upload answered {response.status}: {await response.text()}")
     return reply.post.id, asyncio.get_running_loop().time()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -174,6 +176,17 @@ class Api:
 
     def feed_ids(self, token: str, limit: int = 100) -> list[str]:
         return [p["id"] for p in self.ok("GET", f"/v1/feed?limit={limit}", token=token)["posts"]]
+
+
+def run_erasure_command(mesh: Mesh, command: str, user_id: str) -> subprocess.CompletedProcess[str]:
+    """`python -m deploy.erasure` as an operator runs it against this mesh."""
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.erasure", command, user_id],
+        env=mesh.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def eventually(check: Callable[[], T], timeout_s: float = 15.0) -> T:
