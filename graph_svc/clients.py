@@ -34,16 +34,20 @@ class AvatarUploadsClient:
         return UploadTarget(upload.url, upload.method, upload.expires_at.ToMilliseconds())
 
 
+# An erasure's calls each delete up to a hundred things, off any request path: they get more
+# time than a request's call, so that a loaded store slows them instead of failing them.
+ERASURE_CALL_TIMEOUT_S = 60.0
+
+
 class MediaEraserClient:
     """MediaEraser over gRPC."""
 
-    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = media_service_pb2_grpc.MediaServiceStub(channel)
-        self._timeout_s = timeout_s
 
     async def erase_media(self, author_id: int, limit: int) -> bool:
         request = media_service_pb2.EraseAuthorMediaRequest(author_id=author_id, limit=limit)
-        call = self._stub.EraseAuthorMedia(request, timeout=self._timeout_s)
+        call = self._stub.EraseAuthorMedia(request, timeout=ERASURE_CALL_TIMEOUT_S)
         return (await answer(call, service="media service")).remaining
 
 
@@ -52,11 +56,11 @@ class PostEraserClient:
 
     def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
         self._stub = post_service_pb2_grpc.PostServiceStub(channel)
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s  # ForgetAuthor's: it is in the erasure's request
 
     async def erase_posts(self, author_id: int, limit: int) -> bool:
         request = post_service_pb2.EraseAuthorPostsRequest(author_id=author_id, limit=limit)
-        call = self._stub.EraseAuthorPosts(request, timeout=self._timeout_s)
+        call = self._stub.EraseAuthorPosts(request, timeout=ERASURE_CALL_TIMEOUT_S)
         return (await answer(call, service="post service")).remaining
 
     async def forget_author(self, user_id: int) -> None:
@@ -67,19 +71,19 @@ class PostEraserClient:
 
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
         request = post_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
-        call = self._stub.EraseUserEngagement(request, timeout=self._timeout_s)
+        call = self._stub.EraseUserEngagement(request, timeout=ERASURE_CALL_TIMEOUT_S)
         return (await answer(call, service="post service")).remaining
 
 
 class FeedEraserClient:
     """FeedEraser over gRPC."""
 
-    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = feed_service_pb2_grpc.FeedServiceStub(channel)
-        self._timeout_s = timeout_s
 
     async def erase_feeds(self, user_id: int) -> None:
         request = feed_service_pb2.EraseUserFeedsRequest(user_id=user_id)
         await answer(
-            self._stub.EraseUserFeeds(request, timeout=self._timeout_s), service="feed service"
+            self._stub.EraseUserFeeds(request, timeout=ERASURE_CALL_TIMEOUT_S),
+            service="feed service",
         )

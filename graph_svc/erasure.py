@@ -163,10 +163,9 @@ class Erasures:
         comes round, until cancelled."""
         while True:
             for erasure in await self._store.erasures():
-                try:
+                # A failed step was logged; it is taken up again at the next round.
+                with contextlib.suppress(Exception):
                     await self.advance(erasure)
-                except Exception:
-                    log.exception("erasure of user %d stopped at %s", erasure.user_id, erasure.step)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._policy.sweep_s)
             self._wake.clear()
@@ -177,7 +176,11 @@ class Erasures:
             if erasure.step == RELEASE and self._clock() < erasure.release_at_ms:
                 return erasure
             started = time.perf_counter()
-            await self._steps[erasure.step](erasure)
+            try:
+                await self._steps[erasure.step](erasure)
+            except Exception:
+                log.exception("erasure of user %d stopped at %s", erasure.user_id, erasure.step)
+                raise
             took_s = time.perf_counter() - started
             log.info("erasure of user %d: %s took %.2f s", erasure.user_id, erasure.step, took_s)
             erasure = await self._reached(erasure, NEXT_STEP[erasure.step])

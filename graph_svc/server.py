@@ -59,10 +59,8 @@ def build(settings: Settings) -> ServiceApp:
         PostEraserClient(
             insecure_channel(settings.post_addr, credentials), timeout_s=settings.rpc_timeout_s
         ),
-        MediaEraserClient(media_channel, timeout_s=settings.rpc_timeout_s),
-        FeedEraserClient(
-            insecure_channel(settings.feed_addr, credentials), timeout_s=settings.rpc_timeout_s
-        ),
+        MediaEraserClient(media_channel),
+        FeedEraserClient(insecure_channel(settings.feed_addr, credentials)),
         ErasurePolicy(grace_ms=settings.erasure_grace_s * 1000),
     )
     servicer = GraphServicer(graph, sessions, erasures)

@@ -86,6 +86,10 @@ STATEMENTS = {
 _TOP = 2**63 - 1
 
 
+# Entries whose actors an erasure deletes at once.
+_CONCURRENT_GROUPS = 64
+
+
 class CassandraNotificationStore(CassandraStore):
     schema = SCHEMA
     statements = STATEMENTS
@@ -108,11 +112,13 @@ class CassandraNotificationStore(CassandraStore):
         await self._delete_actors(recipient_id, group.key)
 
     async def _delete_actors(self, recipient_id: int, key: str) -> None:
+        # The index rows first: found through the actor rows, which a crash in between
+        # leaves for the retry (the other order would leave index rows nothing finds).
         actors = await self.run("group_actors", (recipient_id, key))
-        await self.run("delete_actors", (recipient_id, key))
         await asyncio.gather(
             *(self.run("unindex_actor", (a["actor_id"], recipient_id, key)) for a in actors)
         )
+        await self.run("delete_actors", (recipient_id, key))
 
     async def groups_with_actor(self, actor_id: int, limit: int) -> list[tuple[int, str]]:
         rows = await self.run("actor_groups", (actor_id, limit))
@@ -122,8 +128,13 @@ class CassandraNotificationStore(CassandraStore):
         # The actors first, found through the groups: a crash in between leaves the groups
         # for the retry to find them again.
         groups = await self.run("all_groups", (recipient_id,))
-        for row in groups:
-            await self._delete_actors(recipient_id, row["group_key"])
+        for start in range(0, len(groups), _CONCURRENT_GROUPS):
+            await asyncio.gather(
+                *(
+                    self._delete_actors(recipient_id, row["group_key"])
+                    for row in groups[start : start + _CONCURRENT_GROUPS]
+                )
+            )
         await self.run("drop_groups", (recipient_id,))
         await self.run("drop_positions", (recipient_id,))
         await self.run("drop_read", (recipient_id,))
