@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -107,6 +108,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backend", choices=("embedded", "production"), default="embedded")
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -142,6 +144,8 @@ def main(argv: list[str]) -> int:
         finally:
             mesh.stop()
             cleanup_servers(env)
+        if args.keep_logs:
+            shutil.copytree(root / "logs", args.keep_logs, dirs_exist_ok=True)
         graph_log = (root / "logs" / "graph_svc.log").read_text()
         steps = STEP_LINE.findall(graph_log)
         stopped = failed_steps(graph_log)
