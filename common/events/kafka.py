@@ -30,6 +30,11 @@ LAG_LOG_INTERVAL_S = 30.0
 # kafka-python backs off up to 30 s between reconnects; a broker back from a restart should be
 # used again within seconds (the outbox waits for it, and so does every consumer).
 RECONNECT_BACKOFF_MAX_MS = 2_000
+# An idle consumer costs what its wake-ups cost: the broker holds a fetch until records
+# arrive (they are delivered at once) or this long passes, and a poll returns after
+# POLL_TIMEOUT_MS without records (how long a stop may wait for it).
+FETCH_MAX_WAIT_MS = 2_000
+POLL_TIMEOUT_MS = 1_000
 
 
 class KafkaEventLog:
@@ -133,6 +138,7 @@ class KafkaEventLog:
             lambda: KafkaConsumer(
                 bootstrap_servers=self._bootstrap,
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                 group_id=self.topic_name(group),
                 # Static membership: a consumer restarted after a crash takes its partitions
                 # back at once instead of waiting for the dead member's session to expire.
@@ -159,7 +165,7 @@ class KafkaEventLog:
 
         try:
             while True:
-                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=200))
+                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=POLL_TIMEOUT_MS))
                 for partition, records in batch.items():
                     for message in records:
                         headers = dict(message.headers or [])
@@ -196,6 +202,7 @@ class KafkaEventLog:
             lambda: KafkaConsumer(
                 bootstrap_servers=self._bootstrap,
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                 group_id=None,  # no group: every partition, nothing committed
                 enable_auto_commit=False,
             ),
@@ -214,7 +221,7 @@ class KafkaEventLog:
             await self._in(thread, start_at_the_end)
             ready()
             while True:
-                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=200))
+                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=POLL_TIMEOUT_MS))
                 for records in batch.values():
                     for message in records:
                         record = EventRecord(

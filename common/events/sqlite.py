@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 
 from common.events.base import EVENT_RETENTION_S, EventRecord, Handler, tail_delivery
+from common.events.changes import LogChanges
 from common.ids import now_ms
 from common.sqlite import Database
 
@@ -18,6 +20,9 @@ log = logging.getLogger(__name__)
 # Every this many events, a publish also trims what is past the retention: a cheap indexed
 # delete, rare enough to cost nothing per event.
 TRIM_EVERY = 1000
+# With publishes waking consumers, they still look this often: a safety net that costs one
+# indexed query per consumer, not a way to learn of events.
+RECHECK_S = 5.0
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -44,7 +49,9 @@ SCHEMA = (
 
 
 class SqliteEventLog:
-    """Publisher and subscriber over a SQLite file; consumers poll an indexed table.
+    """Publisher and subscriber over a SQLite file. Consumers read an indexed table when a
+    publish wakes them (common/events/changes.py), and look again every `recheck_s` in any
+    case; without inotify they poll every `poll_interval_s`.
 
     Example:
         log = SqliteEventLog(data_dir / "events.db")
@@ -58,6 +65,7 @@ class SqliteEventLog:
         path: Path,
         *,
         poll_interval_s: float = 0.02,
+        recheck_s: float = RECHECK_S,
         batch_size: int = 100,
         retry_delays_s: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0),
         retention_s: int = EVENT_RETENTION_S,
@@ -67,13 +75,17 @@ class SqliteEventLog:
         self._trim_every = trim_every
         self._db = Database(path, schema=SCHEMA)
         self._poll_interval_s = poll_interval_s
+        self._recheck_s = recheck_s
+        self._changes = LogChanges(path.with_name(f"{path.name}.changed"))
         self._batch_size = batch_size
         self._retry_delays_s = tuple(retry_delays_s)
 
     async def open(self) -> None:
         await self._db.open()
+        await self._changes.start()
 
     async def close(self) -> None:
+        await self._changes.close()
         await self._db.close()
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
@@ -85,6 +97,7 @@ class SqliteEventLog:
             )
             if cursor.lastrowid is not None and cursor.lastrowid % self._trim_every == 0:
                 await self._trim(tx, now - self._retention_s * 1000)
+        await self._changes.published()  # after the commit: a woken consumer finds it
 
     @staticmethod
     async def _trim(tx: aiosqlite.Connection, before_ms: int) -> None:
@@ -119,17 +132,22 @@ class SqliteEventLog:
                 position = record.offset
 
     async def _next_batch(self, topics: Sequence[str], after: int) -> list[EventRecord]:
-        """The next events of `topics` past `after`, once there are any (polled)."""
+        """The next events of `topics` past `after`, once there are any."""
         marks = ",".join("?" for _ in topics)
         query = (
             f"SELECT position, topic, key, value FROM events WHERE topic IN ({marks}) "
             "AND position > ? ORDER BY position LIMIT ?"
         )
-        while True:  # other processes append: polling is the only way to learn of it
-            rows = await self._db.fetchall(query, (*topics, after, self._batch_size))
-            if rows:
-                return [EventRecord(r["topic"], r["key"], r["value"], r["position"]) for r in rows]
-            await asyncio.sleep(self._poll_interval_s)
+        wait_s = self._recheck_s if self._changes.watched else self._poll_interval_s
+        while True:
+            async with self._changes.watching() as published:
+                rows = await self._db.fetchall(query, (*topics, after, self._batch_size))
+                if rows:
+                    return [
+                        EventRecord(r["topic"], r["key"], r["value"], r["position"]) for r in rows
+                    ]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(published.wait(), wait_s)
 
     async def _deliver(self, group: str, record: EventRecord, handler: Handler) -> None:
         for attempt, delay in enumerate((*self._retry_delays_s, None)):
