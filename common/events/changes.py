@@ -30,7 +30,7 @@ class LogChanges:
     async with changes.watching() as changed:   # before looking for events
         if nothing_new:
             await changed.wait()                 # until the next publish anywhere
-    await changes.published()                    # after a publish's commit
+    changes.published()                          # after a publish's commit
     """
 
     def __init__(self, marker: Path) -> None:
@@ -65,9 +65,13 @@ class LogChanges:
             self._inotify.close()
             self._inotify = None
 
-    async def published(self) -> None:
-        """Tells every watching process that an event was committed."""
-        await asyncio.to_thread(os.utime, self._marker)
+    def published(self) -> None:
+        """Tells every watching process that an event was committed.
+
+        On the loop, not in a thread: a `utime` changes metadata only, in microseconds,
+        whereas the default executor may be busy for a hundred milliseconds with an image
+        (media_svc), which delayed every consumer's wake-up behind it."""
+        os.utime(self._marker)
 
     @contextlib.asynccontextmanager
     async def watching(self) -> AsyncIterator[asyncio.Event]:

@@ -97,7 +97,7 @@ class SqliteEventLog:
             )
             if cursor.lastrowid is not None and cursor.lastrowid % self._trim_every == 0:
                 await self._trim(tx, now - self._retention_s * 1000)
-        await self._changes.published()  # after the commit: a woken consumer finds it
+        self._changes.published()  # after the commit: a woken consumer finds it
 
     @staticmethod
     async def _trim(tx: aiosqlite.Connection, before_ms: int) -> None:
