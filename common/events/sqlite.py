@@ -76,7 +76,7 @@ class SqliteEventLog:
         self._db = Database(path, schema=SCHEMA)
         self._poll_interval_s = poll_interval_s
         self._recheck_s = recheck_s
-        self._changes = LogChanges(path.with_name(f"{path.name}.changed"))
+        self._changes = LogChanges(path.parent, path.name)
         self._batch_size = batch_size
         self._retry_delays_s = tuple(retry_delays_s)
 
@@ -97,7 +97,7 @@ class SqliteEventLog:
             )
             if cursor.lastrowid is not None and cursor.lastrowid % self._trim_every == 0:
                 await self._trim(tx, now - self._retention_s * 1000)
-        self._changes.published()  # after the commit: a woken consumer finds it
+        self._changes.published(topic)  # after the commit: a woken consumer finds it
 
     @staticmethod
     async def _trim(tx: aiosqlite.Connection, before_ms: int) -> None:
@@ -140,7 +140,7 @@ class SqliteEventLog:
         )
         wait_s = self._recheck_s if self._changes.watched else self._poll_interval_s
         while True:
-            async with self._changes.watching() as published:
+            async with self._changes.watching(topics) as published:
                 rows = await self._db.fetchall(query, (*topics, after, self._batch_size))
                 if rows:
                     return [
