@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import sqlite3
 import struct
@@ -99,8 +100,7 @@ def _abridged(value: Any, limit: int = 120) -> str:
 def scan_sqlite(path: Path, needle: Needle) -> Iterator[Finding]:
     """Every row of every table of one SQLite file."""
     store = f"sqlite:{path.name}"
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        db.execute("PRAGMA busy_timeout = 5000")
+    with _read_only(path) as db:
         tables = [
             row[0]
             for row in db.execute(
@@ -117,31 +117,48 @@ def scan_sqlite(path: Path, needle: Needle) -> Iterator[Finding]:
                         yield Finding(store, f"{table}.{column}", _abridged(row))
 
 
-def scan_cassandra(settings: Settings, needle: Needle) -> Iterator[Finding]:
-    """Every row of every table of the keyspace, paged."""
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a SQLite file the services may be writing, closed after."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        db.execute("PRAGMA busy_timeout = 5000")
+        yield db
+
+
+@contextlib.contextmanager
+def _cassandra(settings: Settings) -> Iterator[Any]:
+    """A session on the mesh's keyspace, rows as dicts, shut down after."""
     from cassandra.cluster import Cluster
-    from cassandra.query import SimpleStatement, dict_factory
+    from cassandra.query import dict_factory
 
     config = cassandra_config(settings)
     cluster = Cluster(list(config.hosts), port=config.port)
     try:
-        session = cluster.connect()
+        session = cluster.connect(config.keyspace)
         session.row_factory = dict_factory
+        yield session
+    finally:
+        cluster.shutdown()
+
+
+def scan_cassandra(settings: Settings, needle: Needle) -> Iterator[Finding]:
+    """Every row of every table of the keyspace, paged."""
+    from cassandra.query import SimpleStatement
+
+    with _cassandra(settings) as session:
         tables = [
             row["table_name"]
             for row in session.execute(
                 "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s",
-                (config.keyspace,),
+                (settings.cassandra_keyspace,),
             )
         ]
         for table in tables:
-            statement = SimpleStatement(f"SELECT * FROM {config.keyspace}.{table}", fetch_size=500)
+            statement = SimpleStatement(f"SELECT * FROM {table}", fetch_size=500)
             for row in session.execute(statement, timeout=60):
                 for column, value in row.items():
                     if needle.found_in(value):
                         yield Finding("cassandra", f"{table}.{column}", _abridged(row))
-    finally:
-        cluster.shutdown()
 
 
 def scan_redis(settings: Settings, needle: Needle) -> Iterator[Finding]:
@@ -185,18 +202,11 @@ class MediaIndex:
 
 def media_index(settings: Settings) -> MediaIndex:
     if settings.production:
-        from cassandra.cluster import Cluster
-
-        config = cassandra_config(settings)
-        cluster = Cluster(list(config.hosts), port=config.port)
-        try:
-            session = cluster.connect(config.keyspace)
-            uploads = {row.upload_id for row in session.execute("SELECT upload_id FROM uploads")}
-            names = {row.name for row in session.execute("SELECT name FROM rendition_refs")}
-        finally:
-            cluster.shutdown()
+        with _cassandra(settings) as session:
+            uploads = {r["upload_id"] for r in session.execute("SELECT upload_id FROM uploads")}
+            names = {r["name"] for r in session.execute("SELECT name FROM rendition_refs")}
         return MediaIndex(uploads, names)
-    with sqlite3.connect(f"file:{settings.data_dir / 'media.db'}?mode=ro", uri=True) as db:
+    with _read_only(settings.data_dir / "media.db") as db:
         uploads = {row[0] for row in db.execute("SELECT upload_id FROM uploads")}
         names = {row[0] for row in db.execute("SELECT DISTINCT name FROM rendition_refs")}
     return MediaIndex(uploads, names)

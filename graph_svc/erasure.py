@@ -44,18 +44,8 @@ from graph_svc.storage.base import GraphStore
 
 log = logging.getLogger(__name__)
 
-HIDE, FOLLOWS, POSTS, MEDIA, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE = (
-    "HIDE",
-    "FOLLOWS",
-    "POSTS",
-    "MEDIA",
-    "ENGAGEMENT",
-    "FEEDS",
-    "ACCOUNT",
-    "RELEASE",
-    "DONE",
-)
-STEPS = (HIDE, FOLLOWS, POSTS, MEDIA, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE)
+STEPS = ("HIDE", "FOLLOWS", "POSTS", "MEDIA", "ENGAGEMENT", "FEEDS", "ACCOUNT", "RELEASE", "DONE")
+HIDE, FOLLOWS, POSTS, MEDIA, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, DONE = STEPS
 NEXT_STEP = dict(itertools.pairwise(STEPS))
 
 
@@ -95,7 +85,7 @@ class PostEraser(Protocol):
 class ErasurePolicy:
     grace_ms: int = 30 * 86_400_000  # until the username is free again
     edges_per_round: int = 100  # follows removed concurrently
-    posts_per_call: int = 100
+    items_per_call: int = 100  # posts, uploads, or likes and comments
     sweep_s: float = 5.0  # how often the runner looks for erasures to resume or release
 
 
@@ -217,15 +207,17 @@ class Erasures:
         await self._following.changed(follower_id)
 
     async def _erase_posts(self, erasure: Erasure) -> None:
-        while await self._posts.erase_posts(erasure.user_id, self._policy.posts_per_call):
-            pass
+        await self._in_batches(self._posts.erase_posts, erasure.user_id)
 
     async def _erase_media(self, erasure: Erasure) -> None:
-        while await self._media.erase_media(erasure.user_id, self._policy.posts_per_call):
-            pass
+        await self._in_batches(self._media.erase_media, erasure.user_id)
 
     async def _erase_engagement(self, erasure: Erasure) -> None:
-        while await self._posts.erase_engagement(erasure.user_id, self._policy.posts_per_call):
+        await self._in_batches(self._posts.erase_engagement, erasure.user_id)
+
+    async def _in_batches(self, erase: Callable[[int, int], Awaitable[bool]], user_id: int) -> None:
+        """Calls another service's erasure until it says nothing is left."""
+        while await erase(user_id, self._policy.items_per_call):
             pass
 
     async def _erase_feeds(self, erasure: Erasure) -> None:

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from photoshare.media.v1 import media_pb2
 
+from common.erasure import check_erase_limit
 from common.errors import (
     Conflict,
     Gone,
@@ -44,9 +45,6 @@ URL_EXPIRED = "UPLOAD_URL_EXPIRED"
 WRITER_WAIT_S = 5.0  # how long a request waits for another writer of the same upload
 DELETED_REASON = "the post was deleted"
 _GONE = (UploadState.FAILED, UploadState.DELETED)  # the URL answers 410
-
-
-MAX_ERASED_PER_CALL = 500  # uploads an erasure takes back per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +252,7 @@ class Uploads:
         """Up to `limit` uploads of an erased account go as a deleted post's do, then their
         rows; returns whether more are left. A worker still processing one finds no row when
         it finishes, and releases what it made."""
-        if not 1 <= limit <= MAX_ERASED_PER_CALL:
-            raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
+        check_erase_limit(limit)
         uploads = await self._store.of_author(author_id, limit + 1)
         await asyncio.gather(*(self._erase(upload) for upload in uploads[:limit]))
         return len(uploads) > limit

@@ -14,18 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from common.errors import InvalidArgument, PermissionDenied, Unavailable
+from common.erasure import check_erase_limit
+from common.errors import PermissionDenied, Unavailable
 from post_svc.models import Post, PostState
 from post_svc.posts import PostEvents, Posts, UploadSlots
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
-
-MAX_ERASED_PER_CALL = 500
-
-
-def check_erase_limit(limit: int) -> None:
-    """How much one call of an erasure may take back."""
-    if not 1 <= limit <= MAX_ERASED_PER_CALL:
-        raise InvalidArgument(f"limit must be 1 to {MAX_ERASED_PER_CALL}", field="limit")
 
 
 class PostDeletion:

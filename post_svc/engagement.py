@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from common.erasure import check_erase_limit
 from common.errors import (
     InvalidArgument,
     NotFound,
@@ -30,7 +31,6 @@ from common.errors import (
 )
 from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
-from post_svc.deletion import check_erase_limit
 from post_svc.models import Comment, CommentPage, Like, LikePage, Post, PostState, PostStats
 from post_svc.posts import MAX_BATCH
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore

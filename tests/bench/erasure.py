@@ -34,9 +34,9 @@ from common.server import insecure_channel
 from common.settings import Settings
 from common.signing import load_secret
 from deploy.erasure import verify
-from deploy.local import Mesh
+from tests.bench.mesh import running_mesh
 from tests.bench.seed import bounded, post_photo
-from tests.e2e.conftest import Api, cleanup_servers, eventually, mesh_env
+from tests.e2e.conftest import Api, eventually
 
 STEP_LINE = re.compile(r"erasure of user \d+: (\w+) took ([\d.]+) s")
 
@@ -112,13 +112,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        env = mesh_env(root / "data", args.backend)
-        env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"
-        env["PHOTOSHARE_LOG_LEVEL"] = "INFO"
-        mesh = Mesh(env, log_dir=root / "logs")
-        mesh.start()
-        try:
-            mesh.wait_healthy()
+        with running_mesh(
+            root, args.backend, PHOTOSHARE_RATE_LIMIT_SCALE="0", PHOTOSHARE_LOG_LEVEL="INFO"
+        ) as mesh:
+            env = mesh.env
             user_id, token = asyncio.run(seed(env, args.posts, args.followers))
             api = Api(mesh.base_url)
             started = time.perf_counter()
@@ -141,9 +138,6 @@ def main(argv: list[str]) -> int:
                 if time.perf_counter() - started > 600:
                     raise AssertionError(f"still {len(found)} traces after 10 min: {found[:5]}")
             clean_s = time.perf_counter() - started
-        finally:
-            mesh.stop()
-            cleanup_servers(env)
         if args.keep_logs:
             shutil.copytree(root / "logs", args.keep_logs, dirs_exist_ok=True)
         graph_log = (root / "logs" / "graph_svc.log").read_text()

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from deploy.local import Mesh
-from tests.e2e.conftest import cleanup_servers, mesh_env
+from tests.bench.mesh import running_mesh
 
 SETTLE_S = 10.0  # startup work (schemas, topic metadata, first sweeps) is not idling
 
@@ -60,19 +60,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backend", choices=("embedded", "production"), default="embedded")
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        env = mesh_env(root / "data", args.backend)
-        env.pop("PHOTOSHARE_EVENT_POLL_INTERVAL_S", None)  # the default, as deployed
-        mesh = Mesh(env, log_dir=root / "logs")
-        mesh.start()
-        try:
-            mesh.wait_healthy()
-            time.sleep(SETTLE_S)  # let startup work finish before the quiet window
-            shares = measure(mesh, args.seconds)
-        finally:
-            mesh.stop()
-            cleanup_servers(env)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_mesh(Path(scratch), args.backend) as mesh,
+    ):
+        time.sleep(SETTLE_S)  # let startup work finish before the quiet window
+        shares = measure(mesh, args.seconds)
     for name, share in sorted(shares.items()):
         print(f"  {name:<10} {share * 100:6.2f} % of a core")
     print(f"{args.backend}: an idle mesh uses {sum(shares.values()) * 100:.2f} % of a core in all")

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy.local import Mesh
 from tests import servers
-from tests.e2e.conftest import Api, cleanup_servers, eventually, mesh_env
+from tests.bench.mesh import running_mesh
+from tests.e2e.conftest import Api, eventually
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "media-samples"
 
@@ -55,39 +55,39 @@ def main(argv: list[str]) -> int:
         port = servers.stable_port()
         redis_server = servers.own_redis(port, root / "redis")
         redis_server.start()
-        env = mesh_env(root / "data", "production")
-        env["PHOTOSHARE_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-        env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"
-        env["PHOTOSHARE_CELEBRITY_THRESHOLD"] = "10000"
-        env["PHOTOSHARE_TIMELINE_MAX_LEN"] = "800"
-        mesh = Mesh(env, log_dir=root / "logs")
-        mesh.start()
         try:
-            mesh.wait_healthy()
-            api = Api(mesh.base_url)
-            _, reader = api.sign_up("reader")
-            for a in range(args.authors):
-                author_id, author = api.sign_up(f"author{a}")
-                api.ok("POST", "/v1/follows", {"followedId": author_id}, token=reader)
-                for _ in range(5):
-                    api.post_photo(author, photo)
-            expected = min(20, 5 * args.authors)
-            eventually(lambda: len(api.feed_ids(reader)) == 5 * args.authors, timeout_s=60)
-            timed_reads(api, reader, 20, expected)  # warm
-            lines = [summary("Redis up, warm", timed_reads(api, reader, args.reads, expected))]
-            redis_server.stop()
-            lines.append(
-                summary("Redis down (circuit open)", timed_reads(api, reader, args.reads, expected))
-            )
-            redis_server.start()
-            lines.append(
-                summary("Redis back (empty)", timed_reads(api, reader, args.reads, expected))
-            )
-            print("\n".join(lines))
+            with running_mesh(
+                root,
+                "production",
+                PHOTOSHARE_REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                PHOTOSHARE_RATE_LIMIT_SCALE="0",
+                PHOTOSHARE_CELEBRITY_THRESHOLD="10000",
+                PHOTOSHARE_TIMELINE_MAX_LEN="800",
+            ) as mesh:
+                api = Api(mesh.base_url)
+                _, reader = api.sign_up("reader")
+                for a in range(args.authors):
+                    author_id, author = api.sign_up(f"author{a}")
+                    api.ok("POST", "/v1/follows", {"followedId": author_id}, token=reader)
+                    for _ in range(5):
+                        api.post_photo(author, photo)
+                expected = min(20, 5 * args.authors)
+                eventually(lambda: len(api.feed_ids(reader)) == 5 * args.authors, timeout_s=60)
+                timed_reads(api, reader, 20, expected)  # warm
+                lines = [summary("Redis up, warm", timed_reads(api, reader, args.reads, expected))]
+                redis_server.stop()
+                lines.append(
+                    summary(
+                        "Redis down (circuit open)", timed_reads(api, reader, args.reads, expected)
+                    )
+                )
+                redis_server.start()
+                lines.append(
+                    summary("Redis back (empty)", timed_reads(api, reader, args.reads, expected))
+                )
+                print("\n".join(lines))
         finally:
-            mesh.stop()
             redis_server.stop()
-            cleanup_servers(env)
     return 0
 
 

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy.local import Mesh
-from tests.e2e.conftest import Api, cleanup_servers, mesh_env
+from tests.bench.mesh import running_mesh
+from tests.e2e.conftest import Api
 
 PASSWORD = "correct horse battery"
 
@@ -42,20 +42,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backend", choices=("embedded", "production"), default="embedded")
     parser.add_argument("--rounds", type=int, default=50)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        env = mesh_env(root / "data", args.backend)
-        env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"
-        mesh = Mesh(env, log_dir=root / "logs")
-        mesh.start()
-        try:
-            mesh.wait_healthy()
-            api = Api(mesh.base_url)
-            keeper = api.ok("POST", "/v1/users", {"username": "ada", "password": PASSWORD})
-            took = sorted(one_round(api, "ada", keeper["token"]) for _ in range(args.rounds))
-        finally:
-            mesh.stop()
-            cleanup_servers(env)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_mesh(Path(scratch), args.backend, PHOTOSHARE_RATE_LIMIT_SCALE="0") as mesh,
+    ):
+        api = Api(mesh.base_url)
+        keeper = api.ok("POST", "/v1/users", {"username": "ada", "password": PASSWORD})
+        took = sorted(one_round(api, "ada", keeper["token"]) for _ in range(args.rounds))
     p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
     print(
         f"{args.backend}: revoked token refused after p50 {statistics.median(took):.1f} ms, "

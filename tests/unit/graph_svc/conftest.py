@@ -148,7 +148,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
         post_eraser,
         media_eraser,
         feed_eraser,
-        ErasurePolicy(grace_ms=60_000, edges_per_round=2, posts_per_call=10),
+        ErasurePolicy(grace_ms=60_000, edges_per_round=2, items_per_call=10),
         clock,
     )
     yield GraphWorld(
