@@ -25,6 +25,8 @@ from common.signing import Signer
 
 CREDENTIAL_KEY = "x-photoshare-credential"
 CREDENTIAL_TTL_S = 60.0
+# A credential is sent for this long after it is made, so it has at least half its life left.
+CREDENTIAL_REUSE_S = CREDENTIAL_TTL_S / 2
 # Probes need no credential: they learn nothing but whether a service is up.
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
 
@@ -41,11 +43,22 @@ class MeshCredentials:
     def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
         self._signer = Signer(secret, purpose="mesh-credential")
         self._clock = clock
+        # Every call carries a credential and every service checks one: each HMAC is made
+        # once and reused, a credential for CREDENTIAL_REUSE_S of its minute, a verdict on a
+        # credential until it expires (the same bytes always verify the same way).
+        self._issued: dict[str, tuple[str, float]] = {}
+        self._verified: dict[str, tuple[bytes, int]] = {}
 
     def sign(self, user_id: str) -> str:
         """A credential for a call made for `user_id` ("" for none)."""
-        expires_ms = int((self._clock() + CREDENTIAL_TTL_S) * 1000)
-        return self._signer.sign(struct.pack(">q", expires_ms) + user_id.encode())
+        now = self._clock()
+        issued = self._issued.get(user_id)
+        if issued is not None and now < issued[1]:
+            return issued[0]
+        expires_ms = int((now + CREDENTIAL_TTL_S) * 1000)
+        credential = self._signer.sign(struct.pack(">q", expires_ms) + user_id.encode())
+        _bounded(self._issued)[user_id] = (credential, now + CREDENTIAL_REUSE_S)
+        return credential
 
     def verify(self, metadata: Metadata | None) -> bool:
         """Whether the call's credential is valid and names the user the call is for."""
@@ -53,14 +66,29 @@ class MeshCredentials:
         credential, user_id = values.get(CREDENTIAL_KEY), values.get(USER_ID_KEY, "")
         if not isinstance(credential, str) or not isinstance(user_id, str):
             return False
-        try:
-            payload = self._signer.verify(credential, what="credential")
-        except InvalidArgument:
-            return False
-        (expires_ms,) = struct.unpack(">q", payload[:8])
+        known = self._verified.get(credential)
+        if known is None:
+            try:
+                payload = self._signer.verify(credential, what="credential")
+            except InvalidArgument:
+                return False
+            (expires_ms,) = struct.unpack(">q", payload[:8])
+            known = _bounded(self._verified)[credential] = (payload[8:], expires_ms)
+        named, expires_ms = known
         now_ms = self._clock() * 1000
         fresh = now_ms < expires_ms <= now_ms + (CREDENTIAL_TTL_S + 5) * 1000
-        return fresh and payload[8:] == user_id.encode()
+        return fresh and named == user_id.encode()
+
+
+_REMEMBERED = 50_000  # credentials issued or verified, before the memory starts again
+
+
+def _bounded(remembered: dict[str, Any]) -> dict[str, Any]:
+    """The dict, emptied first when full: expired entries go with the rest, and a miss only
+    costs one HMAC."""
+    if len(remembered) >= _REMEMBERED:
+        remembered.clear()
+    return remembered
 
 
 class _Signing:

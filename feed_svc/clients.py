@@ -14,7 +14,15 @@ from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 from common.errors import NotFound
 from common.metadata import as_caller
 from common.rpc_errors import answer, from_rpc_error
-from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee, Hydration
+from feed_svc.models import (
+    Candidate,
+    Engagement,
+    FeedEntry,
+    FeedKey,
+    Followee,
+    Hydration,
+    ReaderFollows,
+)
 
 BATCH_GET_MAX = 500
 
@@ -70,18 +78,6 @@ class GraphClient:
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="graph service") from exc
 
-    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
-        call = self._stub.StreamFollowedCelebrities(
-            graph_pb.StreamFollowedCelebritiesRequest(
-                user_id=user_id, min_follower_count=min_follower_count
-            ),
-            timeout=self._timeout_s,
-        )
-        try:
-            return [i async for response in call for i in response.user_ids]
-        except grpc.aio.AioRpcError as exc:
-            raise from_rpc_error(exc, service="graph service") from exc
-
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         if not candidate_ids:
             return set()
@@ -90,6 +86,20 @@ class GraphClient:
             timeout=self._timeout_s,
         )
         return set((await answer(call, service="graph service")).followed_ids)
+
+    async def reader_follows(
+        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+    ) -> ReaderFollows:
+        call = self._stub.FilterFollowed(
+            graph_pb.FilterFollowedRequest(
+                user_id=user_id,
+                candidate_ids=candidate_ids,
+                celebrity_min_follower_count=celebrity_threshold,
+            ),
+            timeout=self._timeout_s,
+        )
+        response = await answer(call, service="graph service")
+        return ReaderFollows(set(response.followed_ids), list(response.celebrity_ids))
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         if not user_ids:

@@ -68,22 +68,26 @@ class HomeFeed:
         with contextlib.suppress(Unavailable):
             await self.ensure_timeline(reader_id)
         # The first timeline page is local: check its authors while the celebrities are
-        # looked up, so a typical read waits for one round trip to the graph, not two.
+        # looked up, in the same round trip to the graph.
         peek = await self._timeline_page(reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
         # The page's counts and authors are asked for in the same round: usually the
         # timeline's first entries are the page; whatever else ends up on it is asked for
         # at the end.
         likely = peek.entries[: size + 1] if peek else []
-        celebrities, followed, hydration = await asyncio.gather(
-            self._graph.followed_celebrities(reader_id, self._policy.celebrity_threshold),
-            self._graph.filter_followed(reader_id, sorted(authors)),
+        reader_follows, hydration = await asyncio.gather(
+            self._graph.reader_follows(
+                reader_id, sorted(authors), self._policy.celebrity_threshold
+            ),
             self._posts.hydrate(
                 [e.post_id for e in likely], list({e.author_id for e in likely}), reader_id
             ),
         )
+        celebrities = reader_follows.celebrities
         follows = _Follows(
-            reader_id, checked=authors | set(celebrities), followed=followed | set(celebrities)
+            reader_id,
+            checked=authors | set(celebrities),
+            followed=reader_follows.followed | set(celebrities),
         )
         sources = [self._pushed(reader_id, before, first_batch=size + 1)]
         if celebrities:

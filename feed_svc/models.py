@@ -93,6 +93,15 @@ class FeedPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderFollows:
+    """What a feed read asks of the graph: which candidates the reader follows, and whom they
+    follow with at least the celebrity threshold's followers."""
+
+    followed: set[int]
+    celebrities: list[int]
+
+
 class FollowGraph(Protocol):
     async def follower_count(self, user_id: int) -> int: ...
 
@@ -102,9 +111,13 @@ class FollowGraph(Protocol):
 
     async def followees(self, user_id: int) -> list[Followee]: ...
 
-    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]: ...
-
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]: ...
+
+    async def reader_follows(
+        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+    ) -> ReaderFollows:
+        """`filter_followed` and the celebrities among the user's followees: one round trip."""
+        ...
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         """Summaries of the known users among `user_ids`: one round trip."""

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
@@ -29,6 +30,7 @@ from common.errors import (
 from common.http import domain_error_response, error_response
 from common.metadata import USER_ID_KEY, as_caller
 from gateway.auth import TokenResolver
+from gateway.json_mapping import JsonMapping
 from gateway.limits import (
     ADDRESS,
     SIGN_IN_ACCOUNT,
@@ -39,7 +41,7 @@ from gateway.limits import (
     RateLimiter,
 )
 from gateway.routes import Route
-from gateway.transcode import build_request, to_json
+from gateway.transcode import build_request
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class Gateway:
         self._tokens = tokens
         self._limits = limits
         self._timeout_s = timeout_s
+        self._json = JsonMapping()
         self._calls = {
             route.grpc_path: channels[route.service_name].unary_unary(
                 route.grpc_path,
@@ -127,7 +130,11 @@ class Gateway:
             return domain_error_response(exc)
         except grpc.aio.AioRpcError as exc:
             return _rpc_error_response(exc)
-        return web.json_response(to_json(response), status=202 if route.accepted else 200)
+        return web.Response(
+            body=orjson.dumps(self._json.encode(response)),
+            status=202 if route.accepted else 200,
+            content_type="application/json",
+        )
 
     async def _admit(self, route: Route, request: web.Request) -> Metadata:
         """Who the call is for, once the limits let it through: a client address has its own

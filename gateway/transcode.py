@@ -1,4 +1,4 @@
-"""HTTP request -> request message, response message -> JSON (the proto3 JSON mapping)."""
+"""HTTP request -> request message (the proto3 JSON mapping); responses: json_mapping."""
 
 from __future__ import annotations
 
@@ -78,10 +78,6 @@ def _set_request_id(message: Message, key: str) -> None:
             "the Idempotency-Key header and the body's requestId differ", field="request_id"
         )
     setattr(message, _REQUEST_ID, key)
-
-
-def to_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
 
 
 _INTEGER_TYPES = {

@@ -197,18 +197,18 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
                 ]
             )
 
-    async def StreamFollowedCelebrities(
-        self, request: pb.StreamFollowedCelebritiesRequest, context: Context
-    ) -> AsyncIterator[pb.StreamFollowedCelebritiesResponse]:
-        ids = await self._graph.followed_celebrities(request.user_id, request.min_follower_count)
-        for start in range(0, len(ids), 1000):
-            yield pb.StreamFollowedCelebritiesResponse(user_ids=ids[start : start + 1000])
-
     async def FilterFollowed(
         self, request: pb.FilterFollowedRequest, context: Context
     ) -> pb.FilterFollowedResponse:
         followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
-        return pb.FilterFollowedResponse(followed_ids=followed)
+        response = pb.FilterFollowedResponse(followed_ids=followed)
+        if request.celebrity_min_follower_count > 0:
+            response.celebrity_ids.extend(
+                await self._graph.followed_celebrities(
+                    request.user_id, request.celebrity_min_follower_count
+                )
+            )
+        return response
 
     async def BatchGetUserSummaries(
         self, request: pb.BatchGetUserSummariesRequest, context: Context

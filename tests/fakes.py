@@ -14,7 +14,15 @@ from photoshare.post.v1 import post_service_pb2 as post_pb
 from common.events.codec import decode
 from common.events.memory import InMemoryEventLog
 from common.metadata import as_caller
-from feed_svc.models import Candidate, Engagement, FeedEntry, FeedKey, Followee, Hydration
+from feed_svc.models import (
+    Candidate,
+    Engagement,
+    FeedEntry,
+    FeedKey,
+    Followee,
+    Hydration,
+    ReaderFollows,
+)
 
 
 class FakeGraph:
@@ -40,15 +48,18 @@ class FakeGraph:
     async def followees(self, user_id: int) -> list[Followee]:
         return [Followee(b, await self.follower_count(b)) for a, b in self.follows if a == user_id]
 
-    async def followed_celebrities(self, user_id: int, min_follower_count: int) -> list[int]:
-        return [
-            f.user_id
-            for f in await self.followees(user_id)
-            if f.follower_count >= min_follower_count
-        ]
-
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         return {c for c in candidate_ids if (user_id, c) in self.follows}
+
+    async def reader_follows(
+        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+    ) -> ReaderFollows:
+        celebrities = [
+            f.user_id
+            for f in await self.followees(user_id)
+            if f.follower_count >= celebrity_threshold
+        ]
+        return ReaderFollows(await self.filter_followed(user_id, candidate_ids), celebrities)
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         """Every id is a user named `user<id>`."""

@@ -32,6 +32,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--step-seconds", type=float, default=8.0)
     parser.add_argument(
+        "--rest-rates",
+        default="200,400,600,800,1000,1200,1600",
+        help="offered loads for the REST feed under vegeta, until p99 passes 50 ms",
+    )
+    parser.add_argument(
+        "--bare-rates",
+        default="1000,2000,3200,4000,5000,6400",
+        help="offered loads for the bare aiohttp server it is compared with",
+    )
+    parser.add_argument(
         "--threshold", type=int, default=300, help="celebrity threshold for the bench graph"
     )
     parser.add_argument(
@@ -48,8 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="load,pages,freshness,media",
-        help="which parts to run, of load, pages, freshness and media (a quick media-only run: "
+        default="rest,load,pages,freshness,media",
+        help="which parts to run, of rest (the REST feed under vegeta against bare aiohttp), "
+        "load, pages, freshness and media (a quick media-only run: "
         "--only media --users 300 --skip-strategies)",
     )
     parser.add_argument(
@@ -61,7 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    rates = [float(r) for r in args.rates.split(",")]
+    rates = _rates(args.rates)
     results: dict[str, Any] = {"backend": backend, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with tempfile.TemporaryDirectory(prefix="photoshare-bench-") as tmp:
         config = BenchConfig(
@@ -74,6 +85,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         async with Bench(config) as bench:
             parts = set(args.only.split(","))
             results["graph"] = bench.describe_graph()
+            if "rest" in parts:
+                results["rest_feed"] = await bench.rest_feed_curve(
+                    _rates(args.rest_rates), _rates(args.bare_rates), args.step_seconds
+                )
             if "load" in parts:
                 results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
                 results["load_feed"] = await bench.load_curve(
@@ -106,6 +121,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 strategies[strategy] = await bench.strategy_run(rate=50, seconds=args.step_seconds)
         results["strategies"] = strategies
     return results
+
+
+def _rates(listed: str) -> list[float]:
+    return [float(rate) for rate in listed.split(",")]
 
 
 def main(argv: list[str]) -> int:

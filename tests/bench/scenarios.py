@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import random
 import tempfile
 import time
@@ -25,6 +24,15 @@ from common.signing import load_secret
 from deploy.local import Mesh
 from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
+from tests.bench.vegeta import (
+    P99_TARGET_MS,
+    bare_server,
+    cpu_ms_per_request,
+    cpu_seconds,
+    ensure_vegeta,
+    sweep,
+    write_targets,
+)
 from tests.e2e.conftest import cleanup_servers, mesh_env
 from tests.media_files import make_clip
 
@@ -309,7 +317,7 @@ class Bench:
                 cpu_before = self._cpu_seconds()
                 stats = await run_open_loop(mix, rate, seconds)
                 step: dict[str, Any] = {"offered_rps": rate}
-                step["cpu_ms_per_request"] = _cpu_per_request(
+                step["cpu_ms_per_request"] = cpu_ms_per_request(
                     cpu_before,
                     self._cpu_seconds(),
                     sum(len(s.latencies_ms) for s in stats.values()),
@@ -329,15 +337,36 @@ class Bench:
             await channel.close()
         return curve
 
+    async def rest_feed_curve(
+        self, feed_rates: list[float], bare_rates: list[float], seconds: float
+    ) -> dict[str, Any]:
+        """The REST feed under vegeta's open-loop load, rate after rate until p99 passes the
+        target, then a bare aiohttp server answering the same body the same way: the ratio of
+        their best rates is how close the mesh is to what aiohttp alone allows here."""
+        vegeta = await asyncio.to_thread(ensure_vegeta)
+        workdir = self.config.root
+        tokens = [self.graph.tokens[r] for r in self.readers]
+        targets = write_targets(workdir / "feed.targets", f"{self.base}/v1/feed?limit=20", tokens)
+        await self.settle()  # seeding's AVIF work done before the cores are measured
+        feed = await sweep(vegeta, targets, feed_rates, seconds, self.mesh.pids)
+        async with self.session.get(
+            f"{self.base}/v1/feed?limit=20", headers=self._auth(self.readers[0])
+        ) as reply:
+            body = await reply.read()
+        with bare_server(body, workdir) as (url, pid):
+            bare_targets = write_targets(workdir / "bare.targets", url, tokens)
+            bare = await sweep(vegeta, bare_targets, bare_rates, seconds, {"bare": pid})
+        return {
+            "feed": feed.summary(),
+            "bare_aiohttp": bare.summary(),
+            "body_bytes": len(body),
+            "p99_target_ms": P99_TARGET_MS,
+            "ratio_to_bare": round(feed.best_rps / bare.best_rps, 3) if bare.best_rps else None,
+        }
+
     def _cpu_seconds(self) -> dict[str, float]:
         """CPU seconds (user and system) each service process has used so far."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = {}
-        for name, pid in self.mesh.pids.items():
-            # After the command name in parentheses: state is field 3, utime 14, stime 15.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / ticks
-        return used
+        return cpu_seconds(self.mesh.pids)
 
     async def page_sizes(self, rate: float, seconds: float) -> list[dict[str, Any]]:
         """Feed latency over gRPC by page size at one offered rate: a page is hydrated with a
@@ -529,14 +558,6 @@ class Bench:
             authors = {a for a in posted if a in pushed and reader in self.graph.followers[a]}
             total += len(authors) + (1 if reader in posted else 0)
         return total
-
-
-def _cpu_per_request(
-    before: dict[str, float], after: dict[str, float], requests: int
-) -> dict[str, float]:
-    """Milliseconds of CPU per completed request, by service and in all."""
-    per = {name: (after[name] - before[name]) * 1000 / max(requests, 1) for name in after}
-    return {**{k: round(v, 3) for k, v in per.items()}, "total": round(sum(per.values()), 3)}
 
 
 # In-process timelines: a key tuple, an entry object and index slots, measured with

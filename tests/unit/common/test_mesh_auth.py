@@ -86,3 +86,29 @@ async def test_a_credential_expires() -> None:
     assert credentials.verify(metadata)
     now[0] += 61
     assert not credentials.verify(metadata)
+
+
+async def test_a_credential_is_reused_for_half_its_life_then_renewed() -> None:
+    now = [1_000_000.0]
+    credentials = MeshCredentials(SECRET, clock=lambda: now[0])
+    first = credentials.sign("7")
+    assert credentials.sign("7") == first
+    assert credentials.sign("8") != first
+    now[0] += 31
+    renewed = credentials.sign("7")
+    assert renewed != first
+    # The renewed one is good for a minute from its making; the first expires on time.
+    now[0] += 45
+    assert credentials.verify(((USER_ID_KEY, "7"), (CREDENTIAL_KEY, renewed)))
+    assert not credentials.verify(((USER_ID_KEY, "7"), (CREDENTIAL_KEY, first)))
+
+
+async def test_a_remembered_verdict_still_checks_the_user_and_the_expiry() -> None:
+    now = [1_000_000.0]
+    credentials = MeshCredentials(SECRET, clock=lambda: now[0])
+    credential = credentials.sign("7")
+    assert credentials.verify(((USER_ID_KEY, "7"), (CREDENTIAL_KEY, credential)))
+    # The same credential, remembered, does not vouch for another user.
+    assert not credentials.verify(((USER_ID_KEY, "8"), (CREDENTIAL_KEY, credential)))
+    now[0] += 61
+    assert not credentials.verify(((USER_ID_KEY, "7"), (CREDENTIAL_KEY, credential)))

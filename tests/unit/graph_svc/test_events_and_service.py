@@ -78,17 +78,18 @@ async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) 
         for f in r.followees
     ]
     assert followees == [(star, 2)]
-    celebrities = [
-        i
-        async for r in servicer.StreamFollowedCelebrities(
-            pb.StreamFollowedCelebritiesRequest(user_id=fan1, min_follower_count=2), context_of()
-        )
-        for i in r.user_ids
-    ]
-    assert celebrities == [star]
     filtered = await servicer.FilterFollowed(
         pb.FilterFollowedRequest(user_id=fan1, candidate_ids=[fan2, star]), context_of()
     )
+    assert list(filtered.celebrity_ids) == []  # not asked for
+    with_celebrities = await servicer.FilterFollowed(
+        pb.FilterFollowedRequest(
+            user_id=fan1, candidate_ids=[fan2], celebrity_min_follower_count=2
+        ),
+        context_of(),
+    )
+    assert list(with_celebrities.followed_ids) == []
+    assert list(with_celebrities.celebrity_ids) == [star]
     assert list(filtered.followed_ids) == [star]
 
 

@@ -899,54 +899,17 @@ class StreamFollowingResponse(_message.Message):
 Global___StreamFollowingResponse: _TypeAlias = StreamFollowingResponse  # noqa: Y015
 
 @_typing.final
-class StreamFollowedCelebritiesRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    USER_ID_FIELD_NUMBER: _builtins.int
-    MIN_FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
-    user_id: _builtins.int
-    min_follower_count: _builtins.int
-    def __init__(
-        self,
-        *,
-        user_id: _builtins.int = ...,
-        min_follower_count: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["min_follower_count", b"min_follower_count", "user_id", b"user_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___StreamFollowedCelebritiesRequest: _TypeAlias = StreamFollowedCelebritiesRequest  # noqa: Y015
-
-@_typing.final
-class StreamFollowedCelebritiesResponse(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    USER_IDS_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
-    def __init__(
-        self,
-        *,
-        user_ids: _abc.Iterable[_builtins.int] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_ids", b"user_ids"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___StreamFollowedCelebritiesResponse: _TypeAlias = StreamFollowedCelebritiesResponse  # noqa: Y015
-
-@_typing.final
 class FilterFollowedRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
+    CELEBRITY_MIN_FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    celebrity_min_follower_count: _builtins.int
+    """When positive: also list the users the user follows who have at least this many
+    followers (the celebrities whose posts a feed read pulls).
+    """
     @_builtins.property
     def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
@@ -954,10 +917,11 @@ class FilterFollowedRequest(_message.Message):
         *,
         user_id: _builtins.int = ...,
         candidate_ids: _abc.Iterable[_builtins.int] | None = ...,
+        celebrity_min_follower_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "celebrity_min_follower_count", b"celebrity_min_follower_count", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -968,16 +932,22 @@ class FilterFollowedResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWED_IDS_FIELD_NUMBER: _builtins.int
+    CELEBRITY_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def followed_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def celebrity_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The celebrities among the user's followees, when asked for."""
+
     def __init__(
         self,
         *,
         followed_ids: _abc.Iterable[_builtins.int] | None = ...,
+        celebrity_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["followed_ids", b"followed_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["celebrity_ids", b"celebrity_ids", "followed_ids", b"followed_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -121,11 +121,6 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.FromString,
                 _registered_method=True)
-        self.StreamFollowedCelebrities = channel.unary_stream(
-                '/photoshare.graph.v1.GraphService/StreamFollowedCelebrities',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesResponse.FromString,
-                _registered_method=True)
         self.FilterFollowed = channel.unary_unary(
                 '/photoshare.graph.v1.GraphService/FilterFollowed',
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.SerializeToString,
@@ -266,15 +261,9 @@ class GraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def StreamFollowedCelebrities(self, request, context):
-        """Internal: the users a user follows whose follower count is at least `min_follower_count`.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def FilterFollowed(self, request, context):
-        """Internal: which of `candidate_ids` the user follows now.
+        """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
+        among everyone they follow: what a feed read needs of the graph, in one round trip.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -374,11 +363,6 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.StreamFollowing,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.SerializeToString,
-            ),
-            'StreamFollowedCelebrities': grpc.unary_stream_rpc_method_handler(
-                    servicer.StreamFollowedCelebrities,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesResponse.SerializeToString,
             ),
             'FilterFollowed': grpc.unary_unary_rpc_method_handler(
                     servicer.FilterFollowed,
@@ -852,33 +836,6 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/StreamFollowing',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def StreamFollowedCelebrities(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/StreamFollowedCelebrities',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowedCelebritiesResponse.FromString,
             options,
             channel_credentials,
             insecure,

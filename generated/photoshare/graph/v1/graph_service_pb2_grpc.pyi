@@ -62,10 +62,10 @@ class GraphServiceStub:
     """Internal: a user's follower ids in chunks, for fan-out."""
     StreamFollowing: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowingRequest, _graph_service_pb2.StreamFollowingResponse]
     """Internal: everyone a user follows with their follower counts, in chunks."""
-    StreamFollowedCelebrities: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowedCelebritiesRequest, _graph_service_pb2.StreamFollowedCelebritiesResponse]
-    """Internal: the users a user follows whose follower count is at least `min_follower_count`."""
     FilterFollowed: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FilterFollowedRequest, _graph_service_pb2.FilterFollowedResponse]
-    """Internal: which of `candidate_ids` the user follows now."""
+    """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
+    among everyone they follow: what a feed read needs of the graph, in one round trip.
+    """
     BatchGetUserSummaries: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.BatchGetUserSummariesRequest, _graph_service_pb2.BatchGetUserSummariesResponse]
     """Internal: the summaries of users by id, in the order asked; unknown ids are left out."""
 
@@ -221,20 +221,14 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         """Internal: everyone a user follows with their follower counts, in chunks."""
 
     @_abc_1.abstractmethod
-    def StreamFollowedCelebrities(
-        self,
-        request: _graph_service_pb2.StreamFollowedCelebritiesRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.StreamFollowedCelebritiesRequest, _abc.AsyncIterator[_graph_service_pb2.StreamFollowedCelebritiesResponse]],
-    ) -> _abc.AsyncIterator[_graph_service_pb2.StreamFollowedCelebritiesResponse]:
-        """Internal: the users a user follows whose follower count is at least `min_follower_count`."""
-
-    @_abc_1.abstractmethod
     def FilterFollowed(
         self,
         request: _graph_service_pb2.FilterFollowedRequest,
         context: _aio.ServicerContext[_graph_service_pb2.FilterFollowedRequest, _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]],
     ) -> _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]:
-        """Internal: which of `candidate_ids` the user follows now."""
+        """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
+        among everyone they follow: what a feed read needs of the graph, in one round trip.
+        """
 
     @_abc_1.abstractmethod
     def BatchGetUserSummaries(
