@@ -17,29 +17,34 @@ class FanoutPolicy:
 
 
 class Fanout:
-    """Pushes new posts of ordinary authors into their followers' timelines.
+    """Pushes new posts of ordinary authors into their followers' timelines, and every new
+    post into its author's timeline if the author has one (celebrities do).
 
     Example:
-        fanout = Fanout(store, graph_client, post_client)
+        fanout = Fanout(timelines, author_timelines, graph_client, post_client)
         delivered = await fanout.post_published(FeedEntry(published_at_ms, post_id, author_id))
     """
 
     def __init__(
         self,
         store: TimelineStore,
+        author_timelines: TimelineStore,
         graph: FollowGraph,
         posts: PostSource,
         policy: FanoutPolicy = FanoutPolicy(),
     ) -> None:
         self._store = store
+        self._author_timelines = author_timelines
         self._graph = graph
         self._posts = posts
         self._policy = policy
 
     async def post_published(self, entry: FeedEntry) -> int:
         """Returns how many follower timelines the post was pushed to (0 for celebrities,
-        whose posts are pulled at read time)."""
+        whose posts are pulled at read time, from their author timeline)."""
         await self._store.push([entry.author_id], entry)
+        # Only a celebrity's exists (a read makes it): for anyone else this is a no-op.
+        await self._author_timelines.push([entry.author_id], entry)
         if await self._is_celebrity(entry.author_id):
             return 0
         delivered = 0
@@ -55,6 +60,7 @@ class Fanout:
         followers' unless the author is a celebrity now (then any copy pushed before they
         became one stays until trimmed; reads leave a deleted post out either way)."""
         await self._store.remove([entry.author_id], entry)
+        await self._author_timelines.remove([entry.author_id], entry)
         if await self._is_celebrity(entry.author_id):
             return
         chunks = self._graph.follower_id_chunks(entry.author_id, self._policy.chunk_size)

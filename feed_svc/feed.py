@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -43,19 +43,23 @@ class HomeFeed:
     """The read path.
 
     Example:
-        feed = HomeFeed(store, graph_client, post_client, Signer(secret, purpose="feed-cursor"))
+        feed = HomeFeed(
+            timelines, author_timelines, graph, posts, Signer(secret, purpose="feed-cursor")
+        )
         page = await feed.read(reader_id, limit=20, cursor="")
     """
 
     def __init__(
         self,
         store: TimelineStore,
+        author_timelines: TimelineStore,
         graph: FollowGraph,
         posts: PostSource,
         cursor_signer: Signer,
         policy: FeedPolicy = FeedPolicy(),
     ) -> None:
         self._store = store
+        self._author_timelines = author_timelines
         self._graph = graph
         self._posts = posts
         self._cursors = KeysetCursor(cursor_signer, what="cursor")
@@ -69,7 +73,7 @@ class HomeFeed:
             await self.ensure_timeline(reader_id)
         # The first timeline page is local: check its authors while the celebrities are
         # looked up, in the same round trip to the graph.
-        peek = await self._timeline_page(reader_id, before, size + 1)
+        peek = await self._timeline_page(self._store, reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
         # The page's counts and authors are asked for in the same round: usually the
         # timeline's first entries are the page; whatever else ends up on it is asked for
@@ -90,8 +94,7 @@ class HomeFeed:
             followed=reader_follows.followed | set(celebrities),
         )
         sources = [self._pushed(reader_id, before, first_batch=size + 1)]
-        if celebrities:
-            sources.append(self._pulled(celebrities, before, first_batch=size + 1))
+        sources += [self._celebrity(c, before, first_batch=size + 1) for c in celebrities]
         page: list[Candidate] = []
         async with aclosing(merge_newest_first(*sources)) as candidates:
             while len(page) <= size:
@@ -112,22 +115,36 @@ class HomeFeed:
         return FeedPage(shown, next_cursor)
 
     async def erase_reader(self, reader_id: int) -> None:
-        """An erased account's timeline goes."""
+        """An erased account's timelines go: the one they read and the one of their posts."""
         await self._store.drop(reader_id)
+        await self._author_timelines.drop(reader_id)
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""
-        if await self._store.is_ready(reader_id):
+        await self._ensure(self._store, reader_id, lambda: self._pushed_authors(reader_id))
+
+    async def ensure_author_timeline(self, author_id: int) -> None:
+        """A celebrity's recent posts, kept so that reads need not ask post_svc for them."""
+        await self._ensure(self._author_timelines, author_id, lambda: _just(author_id))
+
+    async def _ensure(
+        self,
+        timelines: TimelineStore,
+        owner_id: int,
+        authors: Callable[[], Awaitable[list[int]]],
+    ) -> None:
+        """Rebuilds an absent timeline from the posts of `authors`: begun first, so that
+        fan-out lands in it while the stores are read, and ready once it holds them all."""
+        if await timelines.is_ready(owner_id):
             return
-        await self._store.begin(reader_id)  # from here on, fan-out lands in it too
-        authors = await self._pushed_authors(reader_id)
+        await timelines.begin(owner_id)
         max_len = self._policy.timeline_max_len
         entries = []
-        async with aclosing(self._posts.recent(authors, None, max_len)) as batches:
+        async with aclosing(self._posts.recent(await authors(), None, max_len)) as batches:
             async for batch in batches:
                 entries += [c.entry for c in batch]
         floor = entries[-1].key if len(entries) >= max_len else None
-        await self._store.complete(reader_id, entries, floor)
+        await timelines.complete(owner_id, entries, floor)
 
     async def _pushed_authors(self, reader_id: int) -> list[int]:
         """Whose posts fan-out pushes to this reader: ordinary followees and the reader."""
@@ -135,14 +152,52 @@ class HomeFeed:
         threshold = self._policy.celebrity_threshold
         return [f.user_id for f in followees if f.follower_count < threshold] + [reader_id]
 
-    async def _pushed(
+    def _pushed(
         self, reader_id: int, before: FeedKey | None, *, first_batch: int
     ) -> AsyncGenerator[Candidate, None]:
+        """The reader's timeline: what fan-out pushed to them."""
+        return self._from_timeline(
+            self._store,
+            reader_id,
+            before,
+            first_batch=first_batch,
+            authors=lambda: self._pushed_authors(reader_id),
+        )
+
+    async def _celebrity(
+        self, author_id: int, before: FeedKey | None, *, first_batch: int
+    ) -> AsyncGenerator[Candidate, None]:
+        """A celebrity's posts, pulled at read time from their author timeline (rebuilt from
+        post_svc when absent; while the timelines are down, post_svc answers)."""
+        with contextlib.suppress(Unavailable):
+            await self.ensure_author_timeline(author_id)
+        pulled = self._from_timeline(
+            self._author_timelines,
+            author_id,
+            before,
+            first_batch=first_batch,
+            authors=lambda: _just(author_id),
+        )
+        async with aclosing(pulled):
+            async for candidate in pulled:
+                yield candidate
+
+    async def _from_timeline(
+        self,
+        timelines: TimelineStore,
+        owner_id: int,
+        before: FeedKey | None,
+        *,
+        first_batch: int,
+        authors: Callable[[], Awaitable[list[int]]],
+    ) -> AsyncGenerator[Candidate, None]:
+        """A timeline's entries, then below its floor (or all of them, when it is absent or
+        down) the posts of `authors` from the stores."""
         position = before
         page: TimelinePage | None = None
         batch = first_batch
         while True:
-            page = await self._timeline_page(reader_id, position, batch)
+            page = await self._timeline_page(timelines, owner_id, position, batch)
             if page is None:
                 break  # evicted while reading, or down: the pull below serves this page
             for entry in page.entries:
@@ -153,22 +208,23 @@ class HomeFeed:
             batch = TIMELINE_BATCH
         floor = page.floor if page is not None else position
         if page is not None and floor is None:
-            return  # the timeline holds the reader's whole history
+            return  # the timeline holds the whole history
         # Below the floor the timeline was trimmed: read on from the stores.
         start = _older(position, floor)
-        authors = await self._pushed_authors(reader_id)
-        async with aclosing(self._pulled(authors, start, first_batch=first_batch)) as pulled:
+        async with aclosing(
+            self._pulled(await authors(), start, first_batch=first_batch)
+        ) as pulled:
             async for candidate in pulled:
                 yield candidate
 
+    @staticmethod
     async def _timeline_page(
-        self, reader_id: int, before: FeedKey | None, limit: int
+        timelines: TimelineStore, owner_id: int, before: FeedKey | None, limit: int
     ) -> TimelinePage | None:
-        """A page of the reader's timeline; None when it is absent or its store is down, and
-        the reader's followees' posts are pulled from the stores instead (degraded: slower,
-        never wrong)."""
+        """A page of a timeline; None when it is absent or its store is down, and the posts
+        are pulled from the stores instead (degraded: slower, never wrong)."""
         try:
-            return await self._store.page(reader_id, before, limit)
+            return await timelines.page(owner_id, before, limit)
         except Unavailable:
             return None
 
@@ -214,6 +270,10 @@ class _Follows:
     reader_id: int
     checked: set[int]
     followed: set[int]
+
+
+async def _just(author_id: int) -> list[int]:
+    return [author_id]
 
 
 def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:

@@ -29,6 +29,7 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     store = make_timeline_store(settings)
+    author_timelines = make_timeline_store(settings, kind="atl")
     post_cache = make_post_cache(settings)
     event_log = event_log_for(settings, owner="feed")
     graph = GraphClient(
@@ -46,6 +47,7 @@ def build(settings: Settings) -> ServiceApp:
     )
     feed = HomeFeed(
         store,
+        author_timelines,
         graph,
         posts,
         Signer(secret, purpose="feed-cursor"),
@@ -53,6 +55,7 @@ def build(settings: Settings) -> ServiceApp:
     )
     fanout = Fanout(
         store,
+        author_timelines,
         graph,
         posts,
         FanoutPolicy(settings.celebrity_threshold, follow_backfill=settings.follow_backfill),
@@ -76,7 +79,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, post_cache, notification_store, event_log),
+        resources=(store, author_timelines, post_cache, notification_store, event_log),
         workers=(
             consumer(event_log, FeedEventHandler(fanout, posts)),
             consumer(event_log, NotificationEventHandler(notifications)),

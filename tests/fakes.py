@@ -73,6 +73,7 @@ class FakePosts:
         self.hydrations: list[tuple[list[int], list[int]]] = []  # (post ids, author ids) asked
         self.deleted: set[int] = set()  # deleted by their authors, still in timelines and caches
         self.get_many_calls = 0
+        self.recent_calls: list[list[int]] = []  # the authors of each `recent` asked
         self._next_id = 1
 
     def add_published(self, author_id: int, at_ms: int) -> FeedEntry:
@@ -108,6 +109,7 @@ class FakePosts:
     async def recent(
         self, author_ids: Sequence[int], before: FeedKey | None, limit: int
     ) -> AsyncGenerator[list[Candidate], None]:
+        self.recent_calls.append(list(author_ids))
         authors = set(author_ids)
         matching = sorted(
             (

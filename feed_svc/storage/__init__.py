@@ -1,4 +1,4 @@
-"""Where feed_svc keeps home timelines, its hydration cache and notifications."""
+"""Where feed_svc keeps home and author timelines, its hydration cache and notifications."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from common.settings import Settings
 from feed_svc.storage.base import NotificationStore, PostCache, TimelineStore
 
 
-def make_timeline_store(settings: Settings) -> TimelineStore:
+def make_timeline_store(settings: Settings, *, kind: str = "tl") -> TimelineStore:
+    """Home timelines (`kind` "tl"), or the author timelines of celebrities ("atl"): the
+    same store, each kind under its own keys."""
     if settings.production:
         from feed_svc.storage.redis import RedisTimelineStore
 
         return RedisTimelineStore(
-            redis_client(settings, "timelines"),
+            redis_client(settings, "timelines" if kind == "tl" else "author timelines"),
             max_len=settings.timeline_max_len,
             ttl_s=settings.timeline_ttl_s,
             prefix=settings.redis_prefix,
+            kind=kind,
         )
     from feed_svc.storage.memory import InMemoryTimelineStore
 

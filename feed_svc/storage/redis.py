@@ -70,17 +70,25 @@ class RedisTimelineStore:
     """
 
     def __init__(
-        self, client: aioredis.Redis, *, max_len: int, ttl_s: int = 7 * 86_400, prefix: str = "ps:"
+        self,
+        client: aioredis.Redis,
+        *,
+        max_len: int,
+        ttl_s: int = 7 * 86_400,
+        prefix: str = "ps:",
+        kind: str = "tl",
     ) -> None:
         self._redis = client
         self._max_len = max_len
         self._ttl_ms = ttl_s * 1000
         self._prefix = prefix
+        self._kind = kind  # "tl" for home timelines, "atl" for author timelines
         self._add = client.register_script(_ADD)
         self._begin = client.register_script(_BEGIN)
 
     def _keys(self, owner_id: int) -> list[str]:
-        return [f"{self._prefix}tl:{{{owner_id}}}", f"{self._prefix}tlm:{{{owner_id}}}"]
+        timeline, meta = f"{self._prefix}{self._kind}", f"{self._prefix}{self._kind}m"
+        return [f"{timeline}:{{{owner_id}}}", f"{meta}:{{{owner_id}}}"]
 
     async def open(self) -> None:
         await self._redis.ping()

@@ -193,7 +193,7 @@ class Bench:
         prefix = self.env["PHOTOSHARE_REDIS_PREFIX"]
         total = 0
         try:
-            for pattern in (f"{prefix}tl:*", f"{prefix}tlm:*"):
+            for pattern in (f"{prefix}tl:*", f"{prefix}tlm:*", f"{prefix}atl:*", f"{prefix}atlm:*"):
                 async for key in client.scan_iter(match=pattern, count=1000):
                     total += int(await client.memory_usage(key) or 0)
             return total

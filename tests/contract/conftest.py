@@ -124,6 +124,12 @@ async def timeline_store(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
+async def author_timelines(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_timeline_store(settings, kind="atl")) as opened:
+        yield opened
+
+
+@pytest.fixture
 async def post_cache(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_post_cache(settings)) as opened:
         yield opened

@@ -91,3 +91,21 @@ async def test_a_dropped_timeline_is_gone_and_takes_no_pushes(
     page = await timeline_store.page(2, None, 10)
     assert page is not None
     assert [e.post_id for e in page.entries] == [2, 1]
+
+
+async def test_home_and_author_timelines_of_one_user_are_apart(
+    timeline_store: TimelineStore, author_timelines: TimelineStore
+) -> None:
+    await author_timelines.begin(1)
+    await author_timelines.complete(1, [entry(1, author=1)], None)
+    assert not await timeline_store.is_ready(1)
+    await timeline_store.begin(1)
+    await timeline_store.complete(1, [], None)
+    await author_timelines.push([1], entry(2, author=1))
+    home = await timeline_store.page(1, None, 10)
+    assert home is not None
+    assert home.entries == []
+    await timeline_store.drop(1)
+    authored = await author_timelines.page(1, None, 10)
+    assert authored is not None
+    assert [e.post_id for e in authored.entries] == [2, 1]

@@ -21,8 +21,10 @@ class World:
         self.graph = FakeGraph()
         self.posts = FakePosts()
         self.store = InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
+        self.author_timelines = InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
         self.feed = HomeFeed(
             self.store,
+            self.author_timelines,
             self.graph,
             self.posts,
             Signer(b"k", purpose="feed"),
@@ -30,6 +32,7 @@ class World:
         )
         self.fanout = Fanout(
             self.store,
+            self.author_timelines,
             self.graph,
             self.posts,
             FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
@@ -104,6 +107,48 @@ async def test_celebrity_posts_are_pulled_and_merged_in_order() -> None:
     page = await world.store.page(READER, None, 100)
     assert page is not None
     assert {e.author_id for e in page.entries} == {2}
+
+
+async def test_a_celebritys_posts_are_read_from_their_author_timeline_once_it_is_made() -> None:
+    world = World()
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    before = [await world.post(9) for _ in range(3)]
+    assert await world.read_all() == before[::-1]  # the first read builds it from the stores
+    world.posts.recent_calls.clear()
+    later = await world.post(9)  # fan-out lands it in the author timeline
+    assert await world.read_all() == [later, *before[::-1]]
+    assert world.posts.recent_calls == []  # post_svc was not asked
+    # A deleted post leaves the author timeline with its event.
+    deleted = world.posts.add_published(9, world.clock)
+    await world.fanout.post_published(deleted)
+    await world.fanout.post_deleted(deleted)
+    page = await world.author_timelines.page(9, None, 100)
+    assert page is not None
+    assert deleted.post_id not in [e.post_id for e in page.entries]
+
+
+async def test_an_author_timeline_trimmed_below_its_floor_is_read_on_from_the_stores() -> None:
+    world = World(max_len=4)
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    ids = [await world.post(author) for author in (9, 2, 9, 9, 2, 9, 9, 9, 2, 9)]
+    # Every post once, in order, over pages of 3 across the floor of both timelines.
+    assert await world.read_all(limit=3) == ids[::-1]
+    assert [9] in world.posts.recent_calls
+
+
+async def test_an_erased_authors_timeline_goes() -> None:
+    world = World()
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    await world.post(9)
+    await world.read_all()
+    assert await world.author_timelines.is_ready(9)
+    await world.feed.erase_reader(9)
+    assert not await world.author_timelines.is_ready(9)
 
 
 async def test_unfollow_hides_posts_at_once() -> None:
@@ -261,9 +306,19 @@ class DownTimelines(InMemoryTimelineStore):
 
 async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> None:
     world = World()
+    # Home and author timelines live in the same Redis: they go down together.
     world.store = timelines = DownTimelines()
+    world.author_timelines = author_timelines = DownTimelines()
+    world.fanout = Fanout(
+        timelines,
+        author_timelines,
+        world.graph,
+        world.posts,
+        FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
+    )
     world.feed = HomeFeed(
         timelines,
+        author_timelines,
         world.graph,
         world.posts,
         Signer(b"k", purpose="feed"),
@@ -275,7 +330,7 @@ async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> 
     ids = [await world.post(author) for author in (2, 3, READER, 2, 3, 2, READER)]
     assert await world.read_all() == ids[::-1]  # warm: from the timeline
 
-    timelines.down = True
+    timelines.down = author_timelines.down = True
     later = []
     for author in (2, 3):  # published while fan-out waits for the timelines to come back
         world.clock += 10
