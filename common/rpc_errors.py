@@ -90,28 +90,41 @@ Behavior = Callable[[Any, Any], Any]
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Turns domain errors into status codes and hides unexpected exceptions behind INTERNAL."""
 
+    def __init__(self) -> None:
+        # A server's handlers never change: each method's is wrapped once, not on every call.
+        self._wrapped: dict[str, Any] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None:
-            return handler
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            wrapped = _wrap(handler, method)
+            if handler is not None:
+                self._wrapped[method] = wrapped
+        return wrapped
+
+
+def _wrap(handler: Any, method: str) -> Any:
+    if handler is None:
         return handler
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary(handler.unary_unary, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            _wrap_stream(handler.unary_stream, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
 
 
 def _wrap_unary(behavior: Behavior, method: str) -> Behavior:

@@ -17,6 +17,7 @@ from feed_svc.merge import each, merge_newest_first, take
 from feed_svc.models import (
     Candidate,
     Engagement,
+    FeedEntry,
     FeedKey,
     FeedPage,
     FollowGraph,
@@ -31,6 +32,8 @@ MAX_LIMIT = 100
 TIMELINE_BATCH = 200
 # How far a single read may pull from the stores below a trimmed timeline or from celebrities.
 PULL_LIMIT = 2_000
+# Readers whose celebrities are remembered between reads, to hydrate their posts early.
+CELEBRITY_HINTS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,9 @@ class HomeFeed:
         self._posts = posts
         self._cursors = KeysetCursor(cursor_signer, what="cursor")
         self._policy = policy
+        # Each recent reader's celebrities, as the graph listed them at their last read (a
+        # dict in insertion order: the least recent reader first).
+        self._celebrities_hint: dict[int, list[int]] = {}
 
     async def read(self, reader_id: int, limit: int, cursor: str) -> FeedPage:
         size = check_page_size(limit, name="limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
@@ -75,10 +81,10 @@ class HomeFeed:
         # looked up, in the same round trip to the graph.
         peek = await self._timeline_page(self._store, reader_id, before, size + 1)
         authors = {e.author_id for e in peek.entries} - {reader_id} if peek else set()
-        # The page's counts and authors are asked for in the same round: usually the
-        # timeline's first entries are the page; whatever else ends up on it is asked for
-        # at the end.
-        likely = peek.entries[: size + 1] if peek else []
+        # The page's counts and authors are asked for in the same round: usually the page is
+        # the newest of the timeline's first entries and of the reader's celebrities' (as of
+        # their last read); whatever else ends up on it is asked for at the end.
+        likely = await self._likely_page(reader_id, peek, before, size + 1)
         reader_follows, hydration = await asyncio.gather(
             self._graph.reader_follows(
                 reader_id, sorted(authors), self._policy.celebrity_threshold
@@ -88,6 +94,7 @@ class HomeFeed:
             ),
         )
         celebrities = reader_follows.celebrities
+        self._remember_celebrities(reader_id, celebrities)
         follows = _Follows(
             reader_id,
             checked=authors | set(celebrities),
@@ -113,6 +120,27 @@ class HomeFeed:
         # dropped here, before the events that remove it everywhere have been handled.
         shown = [_as_seen(p, hydration) for p in posts if not hydration.hidden(p)]
         return FeedPage(shown, next_cursor)
+
+    async def _likely_page(
+        self, reader_id: int, peek: TimelinePage | None, before: FeedKey | None, count: int
+    ) -> list[FeedEntry]:
+        """The entries most likely to make the page, from what is at hand: the timeline's
+        first ones and the first ones of the celebrities the reader followed at their last
+        read. A guess: it only decides what is hydrated early."""
+        likely = list(peek.entries[:count]) if peek else []
+        for celebrity in self._celebrities_hint.get(reader_id, ()):
+            page = await self._timeline_page(self._author_timelines, celebrity, before, count)
+            likely += page.entries if page else []
+        likely.sort(key=lambda e: e.key, reverse=True)
+        return likely[:count]
+
+    def _remember_celebrities(self, reader_id: int, celebrities: list[int]) -> None:
+        hint = self._celebrities_hint
+        hint.pop(reader_id, None)
+        if celebrities:
+            hint[reader_id] = celebrities
+            while len(hint) > CELEBRITY_HINTS:
+                del hint[next(iter(hint))]  # the least recent reader's
 
     async def erase_reader(self, reader_id: int) -> None:
         """An erased account's timelines go: the one they read and the one of their posts."""

@@ -67,6 +67,13 @@ def fleet(
     requests_s = (feed_s + profile_s + upload_s) * peak
     mesh_cores = requests_s / (mix_rps_per_core * a.headroom)
 
+    # The REST feed alone under vegeta at p99 <= 50 ms, and what each process spends on a read
+    # there: the read path's own cores, split by service from measured CPU, not assumed.
+    rest = _rest_feed(bench.get("rest_feed"))
+    feed_only_cores = (
+        feed_s * peak * rest["cpu_ms_per_request"]["total"] / 1000 / a.headroom if rest else None
+    )
+
     writes_per_post = bench["fanout"]["write_amplification_per_post"]
     fanout_s = upload_s * peak * writes_per_post
     redis_ops = fanout_s + feed_s * peak * 2  # a page read and its expiry touch per feed load
@@ -121,6 +128,10 @@ def fleet(
         "measured": {
             "mix_rps_per_core_at_p99_target": round(mix_rps_per_core, 1),
             "feed_p99_ms_at_that_load": best["feed"].get("p99_ms"),
+            "rest_feed_rps_at_p99_50ms (2 cores, vegeta)": rest.get("best_rps"),
+            "rest_feed_p99_ms_there": rest.get("p99_ms"),
+            "rest_feed_ratio_to_bare_aiohttp": rest.get("ratio_to_bare"),
+            "rest_feed_cpu_ms_per_request": rest.get("cpu_ms_per_request"),
             "timeline_writes_per_post": writes_per_post,
             "timeline_bytes_per_entry": round(bytes_per_entry, 1),
             "media_seconds_per_12mp_photo": seconds_per_photo,
@@ -129,6 +140,9 @@ def fleet(
         "fleet": {
             "mesh_cores (gateway+feed+graph+post)": math.ceil(mesh_cores),
             "of which gateway cores": math.ceil(mesh_cores * a.gateway_share_of_feed_cpu),
+            "feed_read_cores_at_peak (measured CPU per read)": (
+                math.ceil(feed_only_cores) if feed_only_cores is not None else None
+            ),
             "redis_shards (each with replicas)": redis_shards,
             "redis_timeline_memory_tb": round(timeline_tb, 1),
             "fanout_timeline_writes_s_peak": round(fanout_s),
@@ -138,6 +152,22 @@ def fleet(
             "photo_storage_tb_per_year": round(photo_tb_year),
             "metadata_storage_tb_per_year_rf3": round(posts_tb_year, 1),
         },
+    }
+
+
+def _rest_feed(measured: dict[str, Any] | None) -> dict[str, Any]:
+    """The best passing step of the REST feed sweep: its rate, p99 and CPU per request."""
+    if not measured:
+        return {}
+    best = measured["feed"]["max_rps_within_p99"]
+    steps = [s for s in measured["feed"]["steps"] if s["offered_rps"] == best]
+    if not steps:
+        return {"best_rps": 0, "ratio_to_bare": measured.get("ratio_to_bare")}
+    return {
+        "best_rps": best,
+        "p99_ms": steps[0]["p99_ms"],
+        "ratio_to_bare": measured.get("ratio_to_bare"),
+        "cpu_ms_per_request": steps[0]["cpu_ms_per_request"],
     }
 
 

@@ -21,6 +21,8 @@ def print_table(result: dict[str, Any]) -> None:
         f"celebrity threshold {graph['celebrity_threshold']}, "
         f"celebrities {list(graph['celebrities'].values())} followers"
     )
+    if "rest_feed" in result:
+        print_rest_feed(result["rest_feed"])
     for via, label in CURVES.items():
         if via not in result:
             continue
@@ -50,6 +52,25 @@ def print_table(result: dict[str, Any]) -> None:
     if "media" in result:
         print_media(result["media"])
     print_strategies(result)
+
+
+def print_rest_feed(rest: dict[str, Any]) -> None:
+    """The vegeta sweeps: the REST feed and the bare aiohttp server, with the CPU each
+    process spent per request."""
+    for name, label in (("feed", "REST feed (vegeta)"), ("bare_aiohttp", "bare aiohttp")):
+        sweep = rest[name]
+        print(
+            f"\n{label}, {rest['body_bytes']} B pages: p99 <= {rest['p99_target_ms']:g} ms up to "
+            f"{sweep['max_rps_within_p99']:g}/s"
+        )
+        print(f"{'offered/s':>10} {'success':>8} {'p50':>8} {'p99':>8} {'max':>8}  cpu ms/req")
+        for step in sweep["steps"]:
+            cpu = " ".join(f"{k} {v:.2f}" for k, v in step["cpu_ms_per_request"].items())
+            print(
+                f"{step['offered_rps']:>10.0f} {step['success']:>8.3f} {step['p50_ms']:>8.1f} "
+                f"{step['p99_ms']:>8.1f} {step['max_ms']:>8.1f}  {cpu}"
+            )
+    print(f"ratio to the bare server: {rest['ratio_to_bare']}")
 
 
 def print_freshness(result: dict[str, Any]) -> None:

@@ -230,6 +230,20 @@ async def test_each_reader_sees_current_counts_and_their_own_likes_on_feed_items
     assert not world.posts.posts[post_id].liked_by_viewer  # the source's copy is untouched
 
 
+async def test_remembered_celebrities_are_hydrated_with_the_timeline() -> None:
+    world = World()
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    world.graph.follow(READER, 2)
+    ids = [await world.post(author) for author in (9, 2, 9, 2)]
+    await world.feed.read(READER, 10, "")  # the first read learns who the celebrities are
+    world.posts.hydrations.clear()
+    assert [p.id for p in (await world.feed.read(READER, 10, "")).posts] == ids[::-1]
+    assert len(world.posts.hydrations) == 1  # the celebrity's posts were asked for at once
+    world.graph.unfollow(READER, 9)  # the remembered guess only decides what is hydrated
+    assert [p.id for p in (await world.feed.read(READER, 10, "")).posts] == [ids[3], ids[1]]
+
+
 async def test_pulled_celebrity_posts_get_their_counts_too() -> None:
     world = World()
     make_celebrity(world, 9)
