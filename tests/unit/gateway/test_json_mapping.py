@@ -117,3 +117,31 @@ def test_a_type_it_does_not_plan_for_goes_through_json_format() -> None:
     struct = Struct()
     struct.update({"a": 1, "b": [True, "x"]})
     assert JsonMapping().encode(struct) == expected(struct)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [
+        (0, 0),
+        (-1, 0),
+        (1_764_471_234, 1),
+        (1_764_471_234, 1_000),
+        (1_764_471_234, 120_000_000),
+        (-62_135_596_800, 0),  # 0001-01-01
+        (253_402_300_799, 999_999_999),  # 9999-12-31
+    ],
+)
+def test_timestamps_are_written_as_json_format_writes_them(seconds: int, nanos: int) -> None:
+    post = post_service_pb2.Post()
+    post.created_at.seconds, post.created_at.nanos = seconds, nanos
+    assert JsonMapping().encode(post)["createdAt"] == post.created_at.ToJsonString()
+
+
+def test_remembered_media_is_encoded_again_when_its_bytes_change() -> None:
+    mapping = JsonMapping()
+    post = post_service_pb2.Post(id=1)
+    post.media.renditions.add(url="https://x/a.jpg", width=320)
+    first = mapping.encode(post)
+    assert mapping.encode(post)["media"] is first["media"]  # the same bytes: remembered
+    post.media.renditions.add(url="https://x/a.avif", width=320)  # AVIF added later
+    assert mapping.encode(post) == expected(post)
