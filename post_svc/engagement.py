@@ -16,6 +16,7 @@ and by post_svc's stats consumer (so a crash between the steps is repaired):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from common.ids import IdGenerator, now_ms
 from common.signing import KeysetCursor, Signer
 from post_svc.models import Comment, CommentPage, Like, LikePage, Post, PostState, PostStats
 from post_svc.posts import MAX_BATCH
-from post_svc.storage.base import EngagementStore, PostStore, StatsStore
+from post_svc.storage.base import EngagementStore, LikedCache, PostStore, StatsStore
 
 MAX_COMMENT_CHARS = 2200
 DEFAULT_PAGE_SIZE = 50
@@ -87,7 +88,8 @@ class Engaged:
 class Engagement:
     """Example:
     engagement = Engagement(
-        posts, likes_and_comments, stats, events, IdGenerator(2), likes_signer, comments_signer
+        posts, likes_and_comments, stats, liked, events, IdGenerator(2), likes_signer,
+        comments_signer,
     )
     seen = await engagement.like(post_id, viewer_id)     # Engaged(PostStats(1, 0), True)
     """
@@ -97,6 +99,7 @@ class Engagement:
         posts: PostStore,
         store: EngagementStore,
         stats: StatsStore,
+        liked: LikedCache,
         events: EngagementEvents,
         ids: IdGenerator,
         likes_signer: Signer,
@@ -106,6 +109,7 @@ class Engagement:
         self._posts = posts
         self._store = store
         self._stats = stats
+        self._liked = liked
         self._events = events
         self._ids = ids
         # One signer per list: a token of the likes never pages the comments, or another post.
@@ -116,6 +120,7 @@ class Engagement:
     async def like(self, post_id: int, user_id: int) -> Engaged:
         post = await self._published(post_id)
         like = await self._store.add_like(post_id, user_id, self._clock())
+        await self._like_changed(like)
         event_id = like_event_id(like)
         await self._events.like_created(event_id, like, post.author_id)
         stats = await self._count_now(post_id, event_id, likes=+1)
@@ -135,6 +140,7 @@ class Engagement:
         await self._events.like_removed(event_id, like, post_author_id)
         stats = await self._count_now(like.post_id, event_id, likes=-1)
         await self._store.remove_like(like)
+        await self._like_changed(like)
         return stats
 
     async def likes_page(self, post_id: int, page_size: int, page_token: str) -> LikePage:
@@ -246,14 +252,17 @@ class Engagement:
         await self._store.delete_comment(comment.post_id, comment.id)
 
     async def count_like(self, like: Like, event_id: str) -> None:
-        """Counts a like whose event was sent (again: nothing changes)."""
+        """Counts a like whose event was sent (again: nothing changes), and forgets what the
+        cache said of it, in case the request could not."""
         await self._stats.apply(like.post_id, event_id, likes=+1)
+        await self._liked.changed(like.user_id, like.post_id)
 
     async def uncount_like(self, like: Like, event_id: str) -> None:
         """Uncounts and deletes a like whose removal was sent (again: nothing changes). Only
         that like goes: one the user made again later has another time."""
         await self._stats.apply(like.post_id, event_id, likes=-1)
         await self._store.remove_like(like)
+        await self._liked.changed(like.user_id, like.post_id)
 
     async def seen_by(self, posts: Sequence[Post], viewer_id: int | None) -> dict[int, Engaged]:
         """Counts and the viewer's likes for a page of posts (published ones have any)."""
@@ -265,11 +274,31 @@ class Engagement:
             raise InvalidArgument(f"at most {MAX_BATCH} posts per call", field="post_ids")
         if viewer_id:
             stats, liked = await asyncio.gather(
-                self._stats.get_many(post_ids), self._store.liked_among(viewer_id, post_ids)
+                self._stats.get_many(post_ids), self._liked_among(viewer_id, post_ids)
             )
         else:
             stats, liked = await self._stats.get_many(post_ids), set()
         return {i: Engaged(_shown(stats[i]), i in liked) for i in post_ids}
+
+    async def _liked_among(self, viewer_id: int, post_ids: Sequence[int]) -> set[int]:
+        """The viewer's likes among the posts: from the cache, the rest from the store (and
+        into the cache). While the cache is down, the store answers them all."""
+        try:
+            cached = await self._liked.get(viewer_id, post_ids)
+        except Unavailable:
+            return await self._store.liked_among(viewer_id, post_ids)
+        missing = [p for p in post_ids if p not in cached]
+        found = await self._store.liked_among(viewer_id, missing) if missing else set()
+        if missing:
+            with contextlib.suppress(Unavailable):  # a fill only saves the next read work
+                await self._liked.fill(viewer_id, {p: p in found for p in missing})
+        return found | {p for p, liked in cached.items() if liked}
+
+    async def _like_changed(self, like: Like) -> None:
+        """After a like or unlike: the viewer reads their own change at once. While the
+        cache is down the change's event does this once it is back."""
+        with contextlib.suppress(Unavailable):
+            await self._liked.changed(like.user_id, like.post_id)
 
     async def _published(self, post_id: int) -> Post:
         found = await self._posts.get_many([post_id])

@@ -25,6 +25,7 @@ from post_svc.service import PostServicer
 from post_svc.storage import (
     make_author_cache,
     make_engagement_store,
+    make_liked_cache,
     make_post_store,
     make_stats_store,
 )
@@ -47,10 +48,12 @@ def build(settings: Settings) -> ServiceApp:
     post_events = PostEventPublisher(event_log)
     posts = Posts(store, media, post_events, ids, Signer(secret, purpose="post-cursor"))
     deletion = PostDeletion(posts, store, engagement_store, stats, post_events, media)
+    liked_cache = make_liked_cache(settings)
     engagement = Engagement(
         store,
         engagement_store,
         stats,
+        liked_cache,
         EngagementEventPublisher(event_log),
         ids,
         Signer(secret, purpose="likes-page"),
@@ -74,7 +77,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, engagement_store, stats, author_cache, event_log),
+        resources=(store, engagement_store, stats, liked_cache, author_cache, event_log),
         workers=(
             # One consumer for media, engagement and profile events: each one costs the
             # process a Kafka consumer pair (live and retry), and their work is light.

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from common.backends import cassandra_config, redis_client
 from common.settings import Settings
-from post_svc.storage.base import AuthorCache, EngagementStore, PostStore, StatsStore
+from post_svc.storage.base import (
+    AuthorCache,
+    EngagementStore,
+    LikedCache,
+    PostStore,
+    StatsStore,
+)
 
 
 def make_post_store(settings: Settings) -> PostStore:
@@ -49,3 +55,13 @@ def make_author_cache(settings: Settings) -> AuthorCache:
     from post_svc.storage.memory_authors import InMemoryAuthorCache
 
     return InMemoryAuthorCache()
+
+
+def make_liked_cache(settings: Settings) -> LikedCache:
+    if settings.production:
+        from post_svc.storage.redis_liked import RedisLikedCache
+
+        return RedisLikedCache(redis_client(settings, "likes"), prefix=settings.redis_prefix)
+    from post_svc.storage.memory_liked import InMemoryLikedCache
+
+    return InMemoryLikedCache()

@@ -185,3 +185,32 @@ class AuthorCache(Protocol):
     async def invalidate(self, user_id: int) -> None:
         """Forgets the user's summary and refuses fills of it for AUTHOR_DIRTY_S."""
         ...
+
+
+# Whether a user likes a post, once read from the store, is kept this long (or until a like
+# or unlike of theirs drops it); after a change, the user's fills are refused this long.
+LIKED_TTL_S = 3600
+LIKED_DIRTY_S = 5.0
+
+
+class LikedCache(Protocol):
+    """Per user, whether they like each post they were shown (the feed asks it for every post
+    of every page). Losing an entry loses nothing: the engagement store answers again."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get(self, user_id: int, post_ids: Sequence[int]) -> dict[int, bool]:
+        """The cached answers among `post_ids`."""
+        ...
+
+    async def fill(self, user_id: int, answers: Mapping[int, bool]) -> None:
+        """Caches answers read from the store for LIKED_TTL_S, unless the user liked or
+        unliked anything within LIKED_DIRTY_S (the read may have missed it)."""
+        ...
+
+    async def changed(self, user_id: int, post_id: int) -> None:
+        """The user liked or unliked the post: forgets the answer and refuses the user's
+        fills for LIKED_DIRTY_S."""
+        ...

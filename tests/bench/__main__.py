@@ -33,7 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=8.0)
     parser.add_argument(
         "--rest-rates",
-        default="200,400,600,800,1000,1200,1600",
+        default="200,300,400,500,600,800,1000",
         help="offered loads for the REST feed under vegeta, until p99 passes 50 ms",
     )
     parser.add_argument(

@@ -21,6 +21,7 @@ from media_svc.storage import make_upload_store
 from post_svc.storage import (
     make_author_cache,
     make_engagement_store,
+    make_liked_cache,
     make_post_store,
     make_stats_store,
 )
@@ -84,6 +85,12 @@ async def following_cache(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def notification_store(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_notification_store(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def liked_cache(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_liked_cache(settings)) as opened:
         yield opened
 
 

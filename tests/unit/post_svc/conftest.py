@@ -29,6 +29,7 @@ from post_svc.storage import (
     make_stats_store,
 )
 from post_svc.storage.base import EngagementStore, PostStore, StatsStore
+from post_svc.storage.memory_liked import InMemoryLikedCache
 
 
 @dataclass
@@ -112,6 +113,7 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
         store,
         engagement_store,
         stats,
+        InMemoryLikedCache(),
         EngagementEventPublisher(log),
         ids,
         Signer(b"k", purpose="likes"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from common.errors import InvalidArgument, NotFound, PermissionDenied
@@ -65,6 +67,33 @@ async def test_the_viewers_likes_and_counts_come_with_a_page_of_posts(world: Pos
     assert (seen[other].stats, seen[other].liked_by_viewer) == (PostStats(0, 1), False)
     anonymous = await world.engagement.seen_by(posts, None)
     assert not anonymous[liked].liked_by_viewer
+
+
+async def test_the_viewers_likes_are_remembered_and_their_own_changes_read_at_once(
+    world: PostWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await world.published(AUTHOR), await world.published(AUTHOR)
+    asked: list[list[int]] = []
+    store_liked_among = world.engagement_store.liked_among
+
+    async def liked_among(user_id: int, post_ids: Sequence[int]) -> set[int]:
+        asked.append(list(post_ids))
+        return await store_liked_among(user_id, post_ids)
+
+    monkeypatch.setattr(world.engagement_store, "liked_among", liked_among)
+
+    async def liked(viewer: int) -> dict[int, bool]:
+        seen = await world.engagement.seen([first, second], viewer)
+        return {post_id: engaged.liked_by_viewer for post_id, engaged in seen.items()}
+
+    assert await liked(ADA) == {first: False, second: False}
+    assert await liked(ADA) == {first: False, second: False}
+    assert asked == [[first, second]]  # the second page came from the cache
+    await world.engagement.like(first, ADA)
+    assert await liked(ADA) == {first: True, second: False}  # at once, though cached before
+    await world.engagement.unlike(first, ADA)
+    assert await liked(ADA) == {first: False, second: False}
+    assert await liked(BOB) == {first: False, second: False}
 
 
 async def test_likers_page_newest_first_with_tokens_bound_to_the_list(world: PostWorld) -> None:
