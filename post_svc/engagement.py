@@ -232,7 +232,10 @@ class Engagement:
             await self._take_back_like(like, author_of(like.post_id))
         for comment in comments[:limit]:
             await self._take_back_comment(comment, author_of(comment.post_id))
-        return len(likes) > limit or len(comments) > limit
+        more = len(likes) > limit or len(comments) > limit
+        if not more:
+            await self._liked.forget(user_id)  # what the cache knew of their likes
+        return more
 
     async def _count_now(
         self, post_id: int, event_id: str, *, likes: int = 0, comments: int = 0

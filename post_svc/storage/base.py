@@ -214,3 +214,7 @@ class LikedCache(Protocol):
         """The user liked or unliked the post: forgets the answer and refuses the user's
         fills for LIKED_DIRTY_S."""
         ...
+
+    async def forget(self, user_id: int) -> None:
+        """Everything about the user goes (their account is erased); idempotent."""
+        ...

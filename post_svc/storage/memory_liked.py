@@ -54,6 +54,10 @@ class InMemoryLikedCache:
         while len(self._users) > self._max_users:
             self._users.popitem(last=False)
 
+    async def forget(self, user_id: int) -> None:
+        self._users.pop(user_id, None)
+        self._dirty_until.pop(user_id, None)
+
     async def changed(self, user_id: int, post_id: int) -> None:
         entry = self._users.get(user_id)
         if entry is not None:

@@ -55,6 +55,9 @@ class RedisLikedCache:
             pipe.hdel(key, str(post_id))
             await pipe.execute()
 
+    async def forget(self, user_id: int) -> None:
+        await self._redis.delete(*self._keys(user_id))
+
     async def open(self) -> None:
         await self._redis.ping()
 

@@ -30,3 +30,15 @@ async def test_a_change_forgets_the_answer_and_refuses_fills_that_may_predate_it
     await liked_cache.fill(1, {10: False, 12: True})  # read from before the like
     assert await liked_cache.get(1, [10, 12]) == {}
     assert await liked_cache.get(2, [10]) == {10: False}  # other users' are untouched
+
+
+async def test_an_erased_users_answers_go(liked_cache: LikedCache) -> None:
+    await liked_cache.fill(1, {10: True})
+    await liked_cache.fill(2, {10: True})
+    await liked_cache.changed(1, 11)
+    await liked_cache.forget(1)
+    assert await liked_cache.get(1, [10]) == {}
+    await liked_cache.fill(1, {10: False})  # no dirty mark is left either
+    assert await liked_cache.get(1, [10]) == {10: False}
+    assert await liked_cache.get(2, [10]) == {10: True}
+    await liked_cache.forget(3)  # nothing to forget: no error
