@@ -52,6 +52,20 @@ def cassandra_requests(keyspace: str) -> Counter[str]:
         cluster.shutdown()
 
 
+async def until_quiet(keyspace: str, timeout_s: float = 180) -> None:
+    """Waits until Cassandra has served nothing for the keyspace for 2 s (the work queued by
+    seeding is done), or the deadline passes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    before = await asyncio.to_thread(cassandra_requests, keyspace)
+    while loop.time() < deadline:
+        await asyncio.sleep(2)  # the window of quiet asked for, not a wait for a result
+        now = await asyncio.to_thread(cassandra_requests, keyspace)
+        if now == before:
+            return
+        before = now
+
+
 def redis_commands(url: str) -> Counter[str]:
     client = redis.Redis.from_url(url)
     try:
@@ -81,6 +95,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             targets = write_targets(Path(tmp) / "warm.targets", f"{bench.base}/v1/feed", tokens)
             vegeta = await asyncio.to_thread(ensure_vegeta)
             await bench.settle()
+            await until_quiet(keyspace)  # seeding's notifications and counts are done
             await attack(vegeta, targets, rate=100, seconds=len(tokens) / 100 + 1)  # warm
             cassandra_before = await asyncio.to_thread(cassandra_requests, keyspace)
             redis_before = await asyncio.to_thread(redis_commands, redis_url)
