@@ -71,6 +71,8 @@ def print_rest_feed(rest: dict[str, Any]) -> None:
                 f"{step['p99_ms']:>8.1f} {step['max_ms']:>8.1f}  {cpu}"
             )
     print(f"ratio to the bare server: {rest['ratio_to_bare']}")
+    if "at_target_rps" in rest:
+        print(f"REST feed at the 1,000/s target: {rest['at_target_rps']}")
 
 
 def print_freshness(result: dict[str, Any]) -> None:

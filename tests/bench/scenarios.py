@@ -26,6 +26,8 @@ from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
 from tests.bench.vegeta import (
     P99_TARGET_MS,
+    TARGET_RPS,
+    attack,
     bare_server,
     cpu_ms_per_request,
     cpu_seconds,
@@ -364,6 +366,8 @@ class Bench:
         targets = write_targets(workdir / "feed.targets", f"{self.base}/v1/feed?limit=20", tokens)
         await self.settle()  # seeding's AVIF work done before the cores are measured
         feed = await sweep(vegeta, targets, feed_rates, seconds, self.mesh.pids)
+        # The target rate, measured even when the sweep stopped below it.
+        at_target = await attack(vegeta, targets, TARGET_RPS, seconds)
         async with self.session.get(
             f"{self.base}/v1/feed?limit=20", headers=self._auth((full or self.readers)[0])
         ) as reply:
@@ -378,6 +382,7 @@ class Bench:
             "readers_with_full_pages": len(full),
             "p99_target_ms": P99_TARGET_MS,
             "ratio_to_bare": round(feed.best_rps / bare.best_rps, 3) if bare.best_rps else None,
+            "at_target_rps": at_target.summary(),
         }
 
     def _cpu_seconds(self) -> dict[str, float]:
