@@ -99,12 +99,14 @@ class Database:
             yield conn
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # Executed and read to the end in one step on the reader's thread: a statement left
+        # open between steps, while other reads overlap it, would keep the connection's read
+        # transaction (and its snapshot) open under load, hiding rows written since.
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def close(self) -> None:
         for conn in (self._reader_conn, self._writer_conn):
