@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -13,6 +16,8 @@ from feed_svc.storage.base import TimelineStore
 class FanoutPolicy:
     celebrity_threshold: int = 10_000
     chunk_size: int = 1_000
+    # Chunks pushed at once: the store works on one while the next one's keys are built.
+    chunks_in_flight: int = 4
     follow_backfill: int = 200
 
 
@@ -47,12 +52,30 @@ class Fanout:
         await self._author_timelines.push([entry.author_id], entry)
         if await self._is_celebrity(entry.author_id):
             return 0
-        delivered = 0
         chunks = self._graph.follower_id_chunks(entry.author_id, self._policy.chunk_size)
         async with aclosing(chunks):
+            return await self._push_chunks(chunks, entry)
+
+    async def _push_chunks(self, chunks: AsyncIterator[list[int]], entry: FeedEntry) -> int:
+        """Pushes each chunk of followers as the graph streams it, a few at once; the first
+        failure cancels the rest and is raised (the event is handled again: pushes are
+        idempotent)."""
+        delivered = 0
+        pending: set[asyncio.Task[None]] = set()
+        try:
             async for chunk in chunks:
-                await self._store.push(chunk, entry)
+                pending.add(asyncio.create_task(self._store.push(chunk, entry)))
                 delivered += len(chunk)
+                if len(pending) >= self._policy.chunks_in_flight:
+                    done, pending = await asyncio.wait(pending, return_when=FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
+            await asyncio.gather(*pending)
+        except BaseException:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
         return delivered
 
     async def post_deleted(self, entry: FeedEntry) -> None:

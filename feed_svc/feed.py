@@ -128,8 +128,13 @@ class HomeFeed:
         first ones and the first ones of the celebrities the reader followed at their last
         read. A guess: it only decides what is hydrated early."""
         likely = list(peek.entries[:count]) if peek else []
-        for celebrity in self._celebrities_hint.get(reader_id, ()):
-            page = await self._timeline_page(self._author_timelines, celebrity, before, count)
+        pages = await asyncio.gather(
+            *(
+                self._timeline_page(self._author_timelines, celebrity, before, count)
+                for celebrity in self._celebrities_hint.get(reader_id, ())
+            )
+        )
+        for page in pages:
             likely += page.entries if page else []
         likely.sort(key=lambda e: e.key, reverse=True)
         return likely[:count]
@@ -146,6 +151,7 @@ class HomeFeed:
         """An erased account's timelines go: the one they read and the one of their posts."""
         await self._store.drop(reader_id)
         await self._author_timelines.drop(reader_id)
+        self._celebrities_hint.pop(reader_id, None)
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""

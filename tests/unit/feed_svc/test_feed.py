@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from common.errors import InvalidArgument, Unavailable
 from common.signing import Signer
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
-from feed_svc.models import Engagement, FeedKey, TimelinePage
+from feed_svc.models import Engagement, FeedEntry, FeedKey, TimelinePage
 from feed_svc.storage.memory import InMemoryTimelineStore
 from tests.fakes import FakeGraph, FakePosts
 
@@ -362,3 +364,41 @@ async def test_a_deleted_post_leaves_the_feed_at_once_though_still_in_the_timeli
     ids = [await world.post(2) for _ in range(5)]
     world.posts.deleted.add(ids[3])  # deleted: its event has not been handled yet
     assert await world.read_all(limit=2) == [ids[4], ids[2], ids[1], ids[0]]
+
+
+class FailingPushes(InMemoryTimelineStore):
+    """A timeline store whose pushes fail for one follower (its Redis went down mid-fan-out)."""
+
+    def __init__(self, failing_owner: int) -> None:
+        super().__init__(max_len=800, max_timelines=1000)
+        self.failing_owner = failing_owner
+
+    async def push(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
+        if self.failing_owner in owner_ids:
+            raise Unavailable("Redis is unavailable (circuit open)")
+        await super().push(owner_ids, entry)
+
+
+async def test_a_failed_push_fails_the_fan_out_so_its_event_is_handled_again() -> None:
+    world = World()
+    store = FailingPushes(failing_owner=105)
+    fanout = Fanout(
+        store,
+        world.author_timelines,
+        world.graph,
+        world.posts,
+        FanoutPolicy(celebrity_threshold=100, chunk_size=2, chunks_in_flight=3),
+    )
+    for fan in range(100, 110):
+        world.graph.follow(fan, 2)
+        await store.begin(fan)
+        await store.complete(fan, [], None)
+    entry = world.posts.add_published(2, 2_000)
+    with pytest.raises(Unavailable):  # the error itself, for the consumer to wait out
+        await fanout.post_published(entry)
+    store.failing_owner = -1
+    assert await fanout.post_published(entry) == 10  # the retry delivers to everyone
+    for fan in range(100, 110):
+        page = await store.page(fan, None, 10)
+        assert page is not None
+        assert [e.post_id for e in page.entries] == [entry.post_id]
