@@ -61,10 +61,12 @@ class Fanout:
         failure cancels the rest and is raised (the event is handled again: pushes are
         idempotent)."""
         delivered = 0
+        started: list[asyncio.Task[None]] = []
         pending: set[asyncio.Task[None]] = set()
         try:
             async for chunk in chunks:
-                pending.add(asyncio.create_task(self._store.push(chunk, entry)))
+                started.append(asyncio.create_task(self._store.push(chunk, entry)))
+                pending.add(started[-1])
                 delivered += len(chunk)
                 if len(pending) >= self._policy.chunks_in_flight:
                     done, pending = await asyncio.wait(pending, return_when=FIRST_COMPLETED)
@@ -72,9 +74,10 @@ class Fanout:
                         task.result()
             await asyncio.gather(*pending)
         except BaseException:
-            for task in pending:
+            for task in started:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            # Every push's outcome is collected (none is left unread), then the first raised.
+            await asyncio.gather(*started, return_exceptions=True)
             raise
         return delivered
 

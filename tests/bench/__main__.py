@@ -38,7 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bare-rates",
-        default="1000,2000,3200,4000,5000,6400",
+        default="1000,2000,3200,4000,5000,6400,8000,10000",
         help="offered loads for the bare aiohttp server it is compared with",
     )
     parser.add_argument(

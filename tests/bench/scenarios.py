@@ -364,14 +364,16 @@ class Bench:
         full = [r for r, page in zip(self.readers, pages, strict=True) if len(page) == 20]
         tokens = [self.graph.tokens[r] for r in full or self.readers]
         targets = write_targets(workdir / "feed.targets", f"{self.base}/v1/feed?limit=20", tokens)
+        # The page the bare server answers with, read while the mesh is idle.
+        async with self.session.get(
+            f"{self.base}/v1/feed?limit=20", headers=self._auth((full or self.readers)[0])
+        ) as reply:
+            reply.raise_for_status()
+            body = await reply.read()
         await self.settle()  # seeding's AVIF work done before the cores are measured
         feed = await sweep(vegeta, targets, feed_rates, seconds, self.mesh.pids)
         # The target rate, measured even when the sweep stopped below it.
         at_target = await attack(vegeta, targets, TARGET_RPS, seconds)
-        async with self.session.get(
-            f"{self.base}/v1/feed?limit=20", headers=self._auth((full or self.readers)[0])
-        ) as reply:
-            body = await reply.read()
         with bare_server(body, workdir) as (url, pid):
             bare_targets = write_targets(workdir / "bare.targets", url, tokens)
             bare = await sweep(vegeta, bare_targets, bare_rates, seconds, {"bare": pid})
