@@ -1,6 +1,6 @@
 """Fan-out's write rate into the timeline store, from one process: how many follower timelines
 one worker fills per second through `Fanout.post_published` (the follower ids come from an
-in-process graph, so only the pushes are measured).
+in-process list, so only the pushes are measured).
 
     python -m tests.bench.fanout [--backend production] [--followers 10000] [--posts 20]
 
@@ -15,6 +15,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,35 @@ from feed_svc.storage import make_timeline_store
 from tests.fakes import FakeGraph, FakePosts
 
 
-async def measure(backend: str, followers: int, posts: int, root: Path) -> dict[str, Any]:
+class _Followers(FakeGraph):
+    """The author's followers, streamed in chunks as graph_svc streams them, at no cost of its
+    own: what is measured is the pushing."""
+
+    def __init__(self, followers: list[int]) -> None:
+        super().__init__()
+        self._followers = followers
+
+    async def follower_count(self, user_id: int) -> int:
+        return len(self._followers)
+
+    async def follower_id_chunks(
+        self, user_id: int, chunk_size: int
+    ) -> AsyncGenerator[list[int], None]:
+        for start in range(0, len(self._followers), chunk_size):
+            yield self._followers[start : start + chunk_size]
+
+
+async def measure(
+    backend: str, followers: int, posts: int, in_flight: int, root: Path
+) -> dict[str, Any]:
     settings = Settings(data_dir=root)
     if backend == "production":  # Redis only: `make services` runs it
         settings = replace(settings, backend="production", redis_prefix=f"fanout{time.time_ns()}:")
     store = make_timeline_store(settings)
     author_timelines = make_timeline_store(settings, kind="atl")
-    graph, author = FakeGraph(), 0  # the follower ids are streamed in chunks, as graph_svc does
-    owners = list(range(1, followers + 1))
-    for owner in owners:
-        graph.follow(owner, author)
-    policy = FanoutPolicy(celebrity_threshold=followers + 1)
-    fanout = Fanout(store, author_timelines, graph, FakePosts(), policy)
+    author, owners = 0, list(range(1, followers + 1))
+    policy = FanoutPolicy(celebrity_threshold=followers + 1, chunks_in_flight=in_flight)
+    fanout = Fanout(store, author_timelines, _Followers(owners), FakePosts(), policy)
     await store.open()
     await author_timelines.open()
     try:
@@ -56,6 +74,7 @@ async def measure(backend: str, followers: int, posts: int, root: Path) -> dict[
     writes = (followers + 1) * posts  # the followers' timelines and the author's own
     return {
         "backend": backend,
+        "chunks_in_flight": in_flight,
         "timeline_writes": writes,
         "seconds": round(elapsed, 3),
         "writes_per_s": round(writes / elapsed),
@@ -68,9 +87,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backend", choices=["embedded", "production"], default="embedded")
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--in-flight", type=int, default=FanoutPolicy().chunks_in_flight)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(measure(args.backend, args.followers, args.posts, Path(tmp)))
+        result = asyncio.run(
+            measure(args.backend, args.followers, args.posts, args.in_flight, Path(tmp))
+        )
     print(result)
     return 0
 
