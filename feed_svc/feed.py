@@ -84,7 +84,7 @@ class HomeFeed:
         # The page's counts and authors are asked for in the same round: usually the page is
         # the newest of the timeline's first entries and of the reader's celebrities' (as of
         # their last read); whatever else ends up on it is asked for at the end.
-        likely = await self._likely_page(reader_id, peek, before, size + 1)
+        likely, first_pages = await self._likely_page(reader_id, peek, before, size + 1)
         reader_follows, hydration = await asyncio.gather(
             self._graph.reader_follows(
                 reader_id, sorted(authors), self._policy.celebrity_threshold
@@ -100,8 +100,12 @@ class HomeFeed:
             checked=authors | set(celebrities),
             followed=reader_follows.followed | set(celebrities),
         )
-        sources = [self._pushed(reader_id, before, first_batch=size + 1)]
-        sources += [self._celebrity(c, before, first_batch=size + 1) for c in celebrities]
+        # The first pages read above are not read again.
+        sources = [self._pushed(reader_id, before, first_batch=size + 1, first_page=peek)]
+        sources += [
+            self._celebrity(c, before, first_batch=size + 1, first_page=first_pages.get(c))
+            for c in celebrities
+        ]
         page: list[Candidate] = []
         async with aclosing(merge_newest_first(*sources)) as candidates:
             while len(page) <= size:
@@ -123,21 +127,21 @@ class HomeFeed:
 
     async def _likely_page(
         self, reader_id: int, peek: TimelinePage | None, before: FeedKey | None, count: int
-    ) -> list[FeedEntry]:
+    ) -> tuple[list[FeedEntry], dict[int, TimelinePage]]:
         """The entries most likely to make the page, from what is at hand: the timeline's
         first ones and the first ones of the celebrities the reader followed at their last
-        read. A guess: it only decides what is hydrated early."""
-        likely = list(peek.entries[:count]) if peek else []
+        read (a guess: it only decides what is hydrated early); and those celebrities' first
+        pages, by celebrity, for the merge."""
+        hinted = self._celebrities_hint.get(reader_id, [])
         pages = await asyncio.gather(
-            *(
-                self._timeline_page(self._author_timelines, celebrity, before, count)
-                for celebrity in self._celebrities_hint.get(reader_id, ())
-            )
+            *(self._timeline_page(self._author_timelines, c, before, count) for c in hinted)
         )
-        for page in pages:
-            likely += page.entries if page else []
+        first_pages = {c: page for c, page in zip(hinted, pages, strict=True) if page}
+        likely = list(peek.entries[:count]) if peek else []
+        for page in first_pages.values():
+            likely += page.entries
         likely.sort(key=lambda e: e.key, reverse=True)
-        return likely[:count]
+        return likely[:count], first_pages
 
     def _remember_celebrities(self, reader_id: int, celebrities: list[int]) -> None:
         hint = self._celebrities_hint
@@ -187,7 +191,12 @@ class HomeFeed:
         return [f.user_id for f in followees if f.follower_count < threshold] + [reader_id]
 
     def _pushed(
-        self, reader_id: int, before: FeedKey | None, *, first_batch: int
+        self,
+        reader_id: int,
+        before: FeedKey | None,
+        *,
+        first_batch: int,
+        first_page: TimelinePage | None,
     ) -> AsyncGenerator[Candidate, None]:
         """The reader's timeline: what fan-out pushed to them."""
         return self._from_timeline(
@@ -195,21 +204,29 @@ class HomeFeed:
             reader_id,
             before,
             first_batch=first_batch,
+            first_page=first_page,
             authors=lambda: self._pushed_authors(reader_id),
         )
 
     async def _celebrity(
-        self, author_id: int, before: FeedKey | None, *, first_batch: int
+        self,
+        author_id: int,
+        before: FeedKey | None,
+        *,
+        first_batch: int,
+        first_page: TimelinePage | None,
     ) -> AsyncGenerator[Candidate, None]:
         """A celebrity's posts, pulled at read time from their author timeline (rebuilt from
         post_svc when absent; while the timelines are down, post_svc answers)."""
-        with contextlib.suppress(Unavailable):
-            await self.ensure_author_timeline(author_id)
+        if first_page is None:  # a page read already shows the timeline is there
+            with contextlib.suppress(Unavailable):
+                await self.ensure_author_timeline(author_id)
         pulled = self._from_timeline(
             self._author_timelines,
             author_id,
             before,
             first_batch=first_batch,
+            first_page=first_page,
             authors=lambda: _just(author_id),
         )
         async with aclosing(pulled):
@@ -223,15 +240,20 @@ class HomeFeed:
         before: FeedKey | None,
         *,
         first_batch: int,
+        first_page: TimelinePage | None,
         authors: Callable[[], Awaitable[list[int]]],
     ) -> AsyncGenerator[Candidate, None]:
         """A timeline's entries, then below its floor (or all of them, when it is absent or
-        down) the posts of `authors` from the stores."""
+        down) the posts of `authors` from the stores. `first_page`, when the caller has read
+        it already, is the page of `first_batch` entries before `before`."""
         position = before
         page: TimelinePage | None = None
         batch = first_batch
         while True:
-            page = await self._timeline_page(timelines, owner_id, position, batch)
+            if first_page is not None:
+                page, first_page = first_page, None
+            else:
+                page = await self._timeline_page(timelines, owner_id, position, batch)
             if page is None:
                 break  # evicted while reading, or down: the pull below serves this page
             for entry in page.entries:

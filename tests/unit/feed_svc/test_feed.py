@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import pytest
@@ -402,3 +403,44 @@ async def test_a_failed_push_fails_the_fan_out_so_its_event_is_handled_again() -
         page = await store.page(fan, None, 10)
         assert page is not None
         assert [e.post_id for e in page.entries] == [entry.post_id]
+
+
+class CountedPages(InMemoryTimelineStore):
+    """A timeline store that counts the pages read of each timeline."""
+
+    def __init__(self) -> None:
+        super().__init__(max_len=800, max_timelines=1000)
+        self.pages: Counter[int] = Counter()
+
+    async def page(self, owner_id: int, before: FeedKey | None, limit: int) -> TimelinePage | None:
+        self.pages[owner_id] += 1
+        return await super().page(owner_id, before, limit)
+
+
+async def test_a_read_reads_each_timelines_first_page_once() -> None:
+    world = World()
+    world.store, world.author_timelines = CountedPages(), CountedPages()
+    world.fanout = Fanout(
+        world.store,
+        world.author_timelines,
+        world.graph,
+        world.posts,
+        FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
+    )
+    world.feed = HomeFeed(
+        world.store,
+        world.author_timelines,
+        world.graph,
+        world.posts,
+        Signer(b"k", purpose="feed"),
+        FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=800),
+    )
+    make_celebrity(world, 9)
+    world.graph.follow(READER, 9)
+    world.graph.follow(READER, 2)
+    ids = [await world.post(author) for author in (9, 2, 9, 2)]
+    await world.feed.read(READER, 10, "")  # the celebrity is remembered from here on
+    world.store.pages.clear()
+    world.author_timelines.pages.clear()
+    assert [p.id for p in (await world.feed.read(READER, 10, "")).posts] == ids[::-1]
+    assert (world.store.pages[READER], world.author_timelines.pages[9]) == (1, 1)
