@@ -81,15 +81,12 @@ class GraphClient:
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         if not candidate_ids:
             return set()
-        call = self._stub.FilterFollowed(
-            graph_pb.FilterFollowedRequest(user_id=user_id, candidate_ids=candidate_ids),
-            timeout=self._timeout_s,
-        )
-        return set((await answer(call, service="graph service")).followed_ids)
+        return (await self.reader_follows(user_id, candidate_ids, celebrity_threshold=0)).followed
 
     async def reader_follows(
         self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
     ) -> ReaderFollows:
+        """A threshold of 0 asks for no celebrities."""
         call = self._stub.FilterFollowed(
             graph_pb.FilterFollowedRequest(
                 user_id=user_id,

@@ -14,6 +14,21 @@ import redis.asyncio as aioredis
 
 from feed_svc.models import FeedEntry, FeedKey, TimelinePage
 
+# What the scripts that add entries (_ADD, _PUSH) begin with: the floor rule and the trim
+# that moves the floor.
+_SHARED = """
+local function above_floor(score, member, floor_score, floor_member)
+  return floor_score < 0 or score > floor_score or (score == floor_score and member >= floor_member)
+end
+local function trim(timeline, meta, n, max_len)
+  if n > max_len then
+    redis.call('ZREMRANGEBYRANK', timeline, 0, n - max_len - 1)
+    local oldest = redis.call('ZRANGE', timeline, 0, 0, 'WITHSCORES')
+    redis.call('HSET', meta, 'floor_member', oldest[1], 'floor_score', oldest[2])
+  end
+end
+"""
+
 _ADD = """
 -- KEYS: timeline, meta; ARGV: max_len, ttl_ms, ready(0/1), floor_score, floor_member, then
 -- score/member pairs. Adds to a timeline that exists (building or ready), never below its floor.
@@ -30,18 +45,11 @@ local floor_score = tonumber(redis.call('HGET', KEYS[2], 'floor_score') or '-1')
 local floor_member = redis.call('HGET', KEYS[2], 'floor_member') or ''
 for i = 6, #ARGV, 2 do
   local score = tonumber(ARGV[i])
-  local above = score > floor_score or (score == floor_score and ARGV[i + 1] >= floor_member)
-  if floor_score < 0 or above then
+  if above_floor(score, ARGV[i + 1], floor_score, floor_member) then
     redis.call('ZADD', KEYS[1], score, ARGV[i + 1])
   end
 end
-local max_len = tonumber(ARGV[1])
-local n = redis.call('ZCARD', KEYS[1])
-if n > max_len then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max_len - 1)
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  redis.call('HSET', KEYS[2], 'floor_member', oldest[1], 'floor_score', oldest[2])
-end
+trim(KEYS[1], KEYS[2], redis.call('ZCARD', KEYS[1]), tonumber(ARGV[1]))
 if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], 'state', 'ready')
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -64,17 +72,14 @@ for i = 1, #KEYS, 2 do
   local timeline, meta = KEYS[i], KEYS[i + 1]
   local state = redis.call('HMGET', meta, 'state', 'floor_score', 'floor_member')
   if state[1] then
-    local floor_score = tonumber(state[2] or '-1')
-    if floor_score < 0 or score > floor_score or (score == floor_score and member >= state[3]) then
+    if above_floor(score, member, tonumber(state[2] or '-1'), state[3] or '') then
       redis.call('ZADD', timeline, score, member)
       local n = redis.call('ZCARD', timeline)
       if n == 1 then  -- this push made the set: it expires with its meta
         local ttl = redis.call('PTTL', meta)
         if ttl > 0 then redis.call('PEXPIRE', timeline, ttl) end
-      elseif n > max_len then
-        redis.call('ZREMRANGEBYRANK', timeline, 0, n - max_len - 1)
-        local oldest = redis.call('ZRANGE', timeline, 0, 0, 'WITHSCORES')
-        redis.call('HSET', meta, 'floor_member', oldest[1], 'floor_score', oldest[2])
+      else
+        trim(timeline, meta, n, max_len)
       end
       added = added + 1
     end
@@ -116,9 +121,9 @@ class RedisTimelineStore:
         self._ttl_ms = ttl_s * 1000
         self._prefix = prefix
         self._kind = kind  # "tl" for home timelines, "atl" for author timelines
-        self._add = client.register_script(_ADD)
+        self._add = client.register_script(_SHARED + _ADD)
         self._begin = client.register_script(_BEGIN)
-        self._push = client.register_script(_PUSH)
+        self._push = client.register_script(_SHARED + _PUSH)
 
     def _keys(self, owner_id: int) -> list[str]:
         timeline, meta = f"{self._prefix}{self._kind}", f"{self._prefix}{self._kind}m"

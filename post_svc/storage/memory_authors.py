@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 from post_svc.storage.base import AUTHOR_DIRTY_S, AUTHOR_TTL_S
+from post_svc.storage.dirty_marks import DirtyMarks
 
 
 class InMemoryAuthorCache:
@@ -19,7 +20,7 @@ class InMemoryAuthorCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._summaries: OrderedDict[int, tuple[bytes, float]] = OrderedDict()
-        self._dirty_until: dict[int, float] = {}
+        self._dirty = DirtyMarks(AUTHOR_DIRTY_S, clock)
         self._max_users = max_users
         self._ttl_s = ttl_s
         self._clock = clock
@@ -42,9 +43,8 @@ class InMemoryAuthorCache:
 
     async def fill(self, summaries: Mapping[int, bytes]) -> None:
         now = self._clock()
-        self._dirty_until = {u: t for u, t in self._dirty_until.items() if t > now}
         for user_id, summary in summaries.items():
-            if user_id in self._dirty_until:
+            if self._dirty.marked(user_id):
                 continue  # read before a profile change that has just happened
             self._summaries[user_id] = (summary, now + self._ttl_s)
             self._summaries.move_to_end(user_id)
@@ -53,4 +53,4 @@ class InMemoryAuthorCache:
 
     async def invalidate(self, user_id: int) -> None:
         self._summaries.pop(user_id, None)
-        self._dirty_until[user_id] = self._clock() + AUTHOR_DIRTY_S
+        self._dirty.mark(user_id)

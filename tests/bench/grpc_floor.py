@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import time
 from typing import Any
 
 import grpc
 
-from tests.bench.vegeta import cpu_seconds, free_port
+from tests.bench.cpu import process_cpu_seconds
+from tests.bench.vegeta import free_port, serving_module
 
 METHOD = "/bench.Echo/Call"
 PAYLOAD = b"x" * 200
@@ -64,20 +64,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--in-flight", type=int, default=32)
     args = parser.parse_args(argv)
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.grpc_floor", "serve", str(port)],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert server.stdout is not None
-        server.stdout.readline()  # "ready"
-        before = cpu_seconds({"server": server.pid})["server"]
+    with serving_module("tests.bench.grpc_floor", "serve", str(port)) as server:
+        before = process_cpu_seconds(server)
         client_us = asyncio.run(call(port, args.calls, args.in_flight))
         served = args.calls + WARM_UP
-        server_us = (cpu_seconds({"server": server.pid})["server"] - before) / served * 1e6
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server_us = (process_cpu_seconds(server) - before) / served * 1e6
     total = client_us + server_us
     print(
         f"per unary call: client {client_us:.0f} us, server {server_us:.0f} us of CPU; "

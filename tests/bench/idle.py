@@ -10,23 +10,16 @@ window and prints each one's share of a core. The target is under 1 % of a core 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from deploy.local import Mesh
+from tests.bench.cpu import process_cpu_seconds
 from tests.bench.mesh import running_mesh
 
 SETTLE_S = 10.0  # startup work (schemas, topic metadata, first sweeps) is not idling
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of one process so far."""
-    # After the command name in parentheses: utime is field 14, stime 15.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_of(pid: int) -> list[int]:
@@ -45,12 +38,12 @@ def children_of(pid: int) -> list[int]:
 def measure(mesh: Mesh, seconds: float) -> dict[str, float]:
     """Each process's share of one core over `seconds` (children counted with their parent)."""
     processes = {name: [pid, *children_of(pid)] for name, pid in mesh.pids.items()}
-    before = {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
+    before = {name: sum(map(process_cpu_seconds, pids)) for name, pids in processes.items()}
     started = time.monotonic()
     time.sleep(seconds)  # the quiet window being measured, not a wait for a condition
     elapsed = time.monotonic() - started
     return {
-        name: (sum(map(cpu_seconds, pids)) - before[name]) / elapsed
+        name: (sum(map(process_cpu_seconds, pids)) - before[name]) / elapsed
         for name, pids in processes.items()
     }
 

@@ -22,6 +22,7 @@ from common.metadata import as_caller
 from common.server import insecure_channel
 from common.signing import load_secret
 from deploy.local import Mesh
+from tests.bench.cpu import cpu_ms_per_request, cpu_seconds
 from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
 from tests.bench.vegeta import (
@@ -29,8 +30,6 @@ from tests.bench.vegeta import (
     TARGET_RPS,
     attack,
     bare_server,
-    cpu_ms_per_request,
-    cpu_seconds,
     ensure_vegeta,
     sweep,
     write_targets,

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.bench.cpu import cpu_ms_per_request, cpu_seconds
+
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
 TOOLS_DIR = Path(__file__).resolve().parents[2] / ".tools" / "bin"
 REQUEST_TIMEOUT_S = 2
@@ -105,36 +107,22 @@ def bare_server(body: bytes, workdir: Path) -> Iterator[tuple[str, int]]:
     body_file = workdir / "bare-body.json"
     body_file.write_bytes(body)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bare", str(port), str(body_file)],
-        stdout=subprocess.PIPE,
-    )
+    with serving_module("tests.bench.bare", str(port), str(body_file)) as pid:
+        yield f"http://127.0.0.1:{port}/v1/feed?limit=20", pid
+
+
+@contextmanager
+def serving_module(module: str, *args: str) -> Iterator[int]:
+    """`python -m module args` in a process of its own, once it prints that it is ready (its
+    first line); yields its process id, and terminates it after."""
+    process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None
         process.stdout.readline()  # "ready": it is listening
-        yield f"http://127.0.0.1:{port}/v1/feed?limit=20", process.pid
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user and system) each process has used so far, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
-    for name, pid in pids.items():
-        # After the command name in parentheses: state is field 3, utime 14, stime 15.
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        used[name] = (int(fields[11]) + int(fields[12])) / ticks
-    return used
-
-
-def cpu_ms_per_request(
-    before: dict[str, float], after: dict[str, float], requests: int
-) -> dict[str, float]:
-    """Milliseconds of CPU per completed request, by process and in all."""
-    per = {name: (after[name] - before[name]) * 1000 / max(requests, 1) for name in after}
-    return {**{k: round(v, 3) for k, v in per.items()}, "total": round(sum(per.values()), 3)}
 
 
 # A step passes when its p99 is within this and (nearly) every request succeeded.
