@@ -25,7 +25,13 @@ class Settings:
     media_http_port: int = 8081
     # Base of upload and media URLs handed to clients (a CDN in production).
     media_public_url: str = ""
+    # Followers from which an author's posts are pulled at read time instead of pushed: the
+    # fan-out worker starts at celebrity_threshold and moves it between the bounds to keep
+    # its timeline writes per second within fanout_write_budget (feed_svc/threshold.py).
     celebrity_threshold: int = 10_000
+    celebrity_threshold_min: int = 1_000
+    celebrity_threshold_max: int = 100_000
+    fanout_write_budget: int = 100_000
     timeline_max_len: int = 800
     timeline_cache_users: int = 100_000
     follow_backfill: int = 200
@@ -103,6 +109,8 @@ class Settings:
     def validate(self) -> None:
         positive = (
             "celebrity_threshold",
+            "celebrity_threshold_min",
+            "fanout_write_budget",
             "timeline_max_len",
             "timeline_cache_users",
             "upload_url_ttl_s",
@@ -114,6 +122,15 @@ class Settings:
         if bad:
             raise ConfigError(
                 "must be positive: " + ", ".join(f"PHOTOSHARE_{b.upper()}" for b in bad)
+            )
+        if (
+            not self.celebrity_threshold_min
+            <= self.celebrity_threshold
+            <= (self.celebrity_threshold_max)
+        ):
+            raise ConfigError(
+                "PHOTOSHARE_CELEBRITY_THRESHOLD must lie within PHOTOSHARE_CELEBRITY_THRESHOLD_MIN"
+                " and PHOTOSHARE_CELEBRITY_THRESHOLD_MAX"
             )
         if self.backend not in ("embedded", "production"):
             raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")

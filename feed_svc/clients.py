@@ -81,17 +81,17 @@ class GraphClient:
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         if not candidate_ids:
             return set()
-        return (await self.reader_follows(user_id, candidate_ids, celebrity_threshold=0)).followed
+        return (await self.reader_follows(user_id, candidate_ids, min_follower_count=0)).followed
 
     async def reader_follows(
-        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+        self, user_id: int, candidate_ids: Sequence[int], min_follower_count: int
     ) -> ReaderFollows:
-        """A threshold of 0 asks for no celebrities."""
+        """A `min_follower_count` of 0 asks for no celebrities."""
         call = self._stub.FilterFollowed(
             graph_pb.FilterFollowedRequest(
                 user_id=user_id,
                 candidate_ids=candidate_ids,
-                celebrity_min_follower_count=celebrity_threshold,
+                celebrity_min_follower_count=min_follower_count,
             ),
             timeout=self._timeout_s,
         )

@@ -1,4 +1,5 @@
-"""Reading the home feed: the pushed timeline merged with celebrities' posts pulled now."""
+"""Reading the home feed: the pushed timeline merged with the posts of pulled authors
+(celebrities, feed_svc/fanout.py) read now."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from feed_svc.models import (
     PostSource,
     TimelinePage,
 )
-from feed_svc.storage.base import TimelineStore
+from feed_svc.storage.base import PulledAuthorStore, TimelineStore
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -38,7 +39,8 @@ CELEBRITY_HINTS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class FeedPolicy:
-    celebrity_threshold: int = 10_000
+    # Followees with fewer followers are never pulled (ThresholdPolicy.pull_candidates_from).
+    pull_candidates_from: int = 400
     timeline_max_len: int = 800
 
 
@@ -47,7 +49,12 @@ class HomeFeed:
 
     Example:
         feed = HomeFeed(
-            timelines, author_timelines, graph, posts, Signer(secret, purpose="feed-cursor")
+            timelines,
+            author_timelines,
+            pulled,
+            graph,
+            posts,
+            Signer(secret, purpose="feed-cursor"),
         )
         page = await feed.read(reader_id, limit=20, cursor="")
     """
@@ -56,6 +63,7 @@ class HomeFeed:
         self,
         store: TimelineStore,
         author_timelines: TimelineStore,
+        pulled: PulledAuthorStore,
         graph: FollowGraph,
         posts: PostSource,
         cursor_signer: Signer,
@@ -63,6 +71,7 @@ class HomeFeed:
     ) -> None:
         self._store = store
         self._author_timelines = author_timelines
+        self._pulled_authors = pulled
         self._graph = graph
         self._posts = posts
         self._cursors = KeysetCursor(cursor_signer, what="cursor")
@@ -87,13 +96,13 @@ class HomeFeed:
         likely, first_pages = await self._likely_page(reader_id, peek, before, size + 1)
         reader_follows, hydration = await asyncio.gather(
             self._graph.reader_follows(
-                reader_id, sorted(authors), self._policy.celebrity_threshold
+                reader_id, sorted(authors), self._policy.pull_candidates_from
             ),
             self._posts.hydrate(
                 [e.post_id for e in likely], list({e.author_id for e in likely}), reader_id
             ),
         )
-        celebrities = reader_follows.celebrities
+        celebrities = await self._pulled_among(reader_follows.celebrities)
         self._remember_celebrities(reader_id, celebrities)
         follows = _Follows(
             reader_id,
@@ -151,10 +160,23 @@ class HomeFeed:
             while len(hint) > CELEBRITY_HINTS:
                 del hint[next(iter(hint))]  # the least recent reader's
 
+    async def _pulled_among(self, candidates: list[int]) -> list[int]:
+        """The followees fan-out does not push (or is pushing again): their posts are pulled.
+        While that record cannot be read, every candidate is pulled (duplicates of pushed
+        posts are dropped by the merge)."""
+        if not candidates:
+            return []
+        try:
+            pulled = await self._pulled_authors.get(candidates)
+        except Unavailable:
+            return candidates
+        return [c for c in candidates if c in pulled]
+
     async def erase_reader(self, reader_id: int) -> None:
         """An erased account's timelines go: the one they read and the one of their posts."""
         await self._store.drop(reader_id)
         await self._author_timelines.drop(reader_id)
+        await self._pulled_authors.remove(reader_id)
         self._celebrities_hint.pop(reader_id, None)
 
     async def ensure_timeline(self, reader_id: int) -> None:
@@ -162,7 +184,7 @@ class HomeFeed:
         await self._ensure(self._store, reader_id, lambda: self._pushed_authors(reader_id))
 
     async def ensure_author_timeline(self, author_id: int) -> None:
-        """A celebrity's recent posts, kept so that reads need not ask post_svc for them."""
+        """A pulled author's recent posts, kept so that reads need not ask post_svc for them."""
         await self._ensure(self._author_timelines, author_id, lambda: _just(author_id))
 
     async def _ensure(
@@ -185,10 +207,17 @@ class HomeFeed:
         await timelines.complete(owner_id, entries, floor)
 
     async def _pushed_authors(self, reader_id: int) -> list[int]:
-        """Whose posts fan-out pushes to this reader: ordinary followees and the reader."""
+        """Whose posts fan-out pushes to this reader: the followees not pulled (those being
+        pushed again included), and the reader."""
         followees = await self._graph.followees(reader_id)
-        threshold = self._policy.celebrity_threshold
-        return [f.user_id for f in followees if f.follower_count < threshold] + [reader_id]
+        candidates = [
+            f.user_id for f in followees if f.follower_count >= self._policy.pull_candidates_from
+        ]
+        pulled = await self._pulled_authors.get(candidates) if candidates else {}
+        pushed = [
+            f.user_id for f in followees if f.user_id not in pulled or pulled[f.user_id].leaving
+        ]
+        return [*pushed, reader_id]
 
     def _pushed(
         self,

@@ -44,6 +44,16 @@ class TimelinePage:
 
 
 @dataclass(frozen=True, slots=True)
+class PulledAuthor:
+    """An author whose posts fan-out stopped pushing: reads pull them from their author
+    timeline. `since` is the first post not pushed. `leaving`: fan-out is pushing them again
+    and backfilling the posts since `since`; reads keep pulling them until it is done."""
+
+    since: FeedKey
+    leaving: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Followee:
     user_id: int
     follower_count: int
@@ -96,7 +106,7 @@ class FeedPage:
 @dataclass(frozen=True, slots=True)
 class ReaderFollows:
     """What a feed read asks of the graph: which candidates the reader follows, and whom they
-    follow with at least the celebrity threshold's followers."""
+    follow with at least a number of followers (the authors who may be pulled)."""
 
     followed: set[int]
     celebrities: list[int]
@@ -114,9 +124,10 @@ class FollowGraph(Protocol):
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]: ...
 
     async def reader_follows(
-        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+        self, user_id: int, candidate_ids: Sequence[int], min_follower_count: int
     ) -> ReaderFollows:
-        """`filter_followed` and the celebrities among the user's followees: one round trip."""
+        """`filter_followed` and the followees with at least `min_follower_count` followers:
+        one round trip."""
         ...
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:

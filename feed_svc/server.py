@@ -18,7 +18,13 @@ from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
-from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
+from feed_svc.storage import (
+    make_notification_store,
+    make_post_cache,
+    make_pulled_authors,
+    make_timeline_store,
+)
+from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 STREAM_TIMEOUT_S = 30.0
@@ -30,6 +36,7 @@ def build(settings: Settings) -> ServiceApp:
     credentials = MeshCredentials(secret)
     store = make_timeline_store(settings)
     author_timelines = make_timeline_store(settings, kind="atl")
+    pulled = make_pulled_authors(settings)
     post_cache = make_post_cache(settings)
     event_log = event_log_for(settings, owner="feed")
     graph = GraphClient(
@@ -45,20 +52,31 @@ def build(settings: Settings) -> ServiceApp:
         ),
         post_cache,
     )
+    threshold = ThresholdPolicy(
+        start=settings.celebrity_threshold,
+        minimum=settings.celebrity_threshold_min,
+        maximum=settings.celebrity_threshold_max,
+        write_budget=settings.fanout_write_budget,
+    )
     feed = HomeFeed(
         store,
         author_timelines,
+        pulled,
         graph,
         posts,
         Signer(secret, purpose="feed-cursor"),
-        FeedPolicy(settings.celebrity_threshold, settings.timeline_max_len),
+        FeedPolicy(threshold.pull_candidates_from, settings.timeline_max_len),
     )
     fanout = Fanout(
         store,
         author_timelines,
+        pulled,
         graph,
         posts,
-        FanoutPolicy(settings.celebrity_threshold, follow_backfill=settings.follow_backfill),
+        AdaptiveThreshold(threshold),
+        FanoutPolicy(
+            follow_backfill=settings.follow_backfill, backfill_limit=settings.timeline_max_len
+        ),
     )
     notification_store = make_notification_store(settings)
     notifications = Notifications(
@@ -79,7 +97,7 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, author_timelines, post_cache, notification_store, event_log),
+        resources=(store, author_timelines, pulled, post_cache, notification_store, event_log),
         workers=(
             consumer(event_log, FeedEventHandler(fanout, posts)),
             consumer(event_log, NotificationEventHandler(notifications)),

@@ -52,12 +52,12 @@ class FakeGraph:
         return {c for c in candidate_ids if (user_id, c) in self.follows}
 
     async def reader_follows(
-        self, user_id: int, candidate_ids: Sequence[int], celebrity_threshold: int
+        self, user_id: int, candidate_ids: Sequence[int], min_follower_count: int
     ) -> ReaderFollows:
         celebrities = [
             f.user_id
             for f in await self.followees(user_id)
-            if f.follower_count >= celebrity_threshold
+            if f.follower_count >= min_follower_count
         ]
         return ReaderFollows(await self.filter_followed(user_id, candidate_ids), celebrities)
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from common.backends import cassandra_config, redis_client
 from common.settings import Settings
-from feed_svc.storage.base import NotificationStore, PostCache, TimelineStore
+from feed_svc.storage.base import (
+    NotificationStore,
+    PostCache,
+    PulledAuthorStore,
+    TimelineStore,
+)
 
 
 def make_timeline_store(settings: Settings, *, kind: str = "tl") -> TimelineStore:
@@ -25,6 +30,17 @@ def make_timeline_store(settings: Settings, *, kind: str = "tl") -> TimelineStor
     return InMemoryTimelineStore(
         max_len=settings.timeline_max_len, max_timelines=settings.timeline_cache_users
     )
+
+
+def make_pulled_authors(settings: Settings) -> PulledAuthorStore:
+    """Beside the timelines, in the same store (they may only be lost together)."""
+    if settings.production:
+        from feed_svc.storage.redis_pulled import RedisPulledAuthors
+
+        return RedisPulledAuthors(redis_client(settings, "timelines"), prefix=settings.redis_prefix)
+    from feed_svc.storage.memory_pulled import InMemoryPulledAuthors
+
+    return InMemoryPulledAuthors()
 
 
 def make_post_cache(settings: Settings) -> PostCache:

@@ -1,5 +1,6 @@
 """feed_svc's storage interfaces; every backend passes the contract tests
-(tests/contract/test_timeline_store.py, test_post_cache.py, test_notification_store.py).
+(tests/contract/test_timeline_store.py, test_pulled_authors.py, test_post_cache.py,
+test_notification_store.py).
 
 A timeline is a cache of one reader's newest feed entries. It is either absent, being
 built (it takes pushes but is not read), or ready. Entries below its floor were trimmed.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from feed_svc.models import FeedEntry, FeedKey, NotificationGroup, TimelinePage
+from feed_svc.models import FeedEntry, FeedKey, NotificationGroup, PulledAuthor, TimelinePage
 
 
 class TimelineStore(Protocol):
@@ -53,6 +54,26 @@ class TimelineStore(Protocol):
     async def remove(self, owner_ids: Sequence[int], entry: FeedEntry) -> None:
         """Takes one entry out of every timeline among `owner_ids` that has it (a deleted
         post); idempotent."""
+        ...
+
+
+class PulledAuthorStore(Protocol):
+    """The authors fan-out stopped pushing (feed_svc/fanout.py). Kept beside the timelines and
+    never expired: a timeline built while an author was pulled lacks their posts, so the two
+    may only be lost together."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get(self, author_ids: Sequence[int]) -> dict[int, PulledAuthor]:
+        """The pulled ones among `author_ids`."""
+        ...
+
+    async def put(self, author_id: int, pulled: PulledAuthor) -> None: ...
+
+    async def remove(self, author_id: int) -> None:
+        """The author is pushed again (or erased); idempotent."""
         ...
 
 

@@ -1,6 +1,7 @@
 """`make bench`: seeds a power-law graph, drives the mesh with an open-loop load, and reports
-feed latency against offered load, fan-out, freshness, media timings and the hybrid/push/pull
-comparison. JSON, a printed table and a PNG chart land in the output directory.
+feed latency against offered load, fan-out, freshness, media timings and the
+hybrid/adaptive/push/pull comparison. JSON, a printed table and a PNG chart land in the output
+directory.
 
     python -m tests.bench --backend embedded --out bench-results
 """
@@ -52,9 +53,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
+        "--strategies",
+        default="hybrid,adaptive,push,pull",
+        help="which rows of the strategy comparison to run",
+    )
+    parser.add_argument(
+        "--adaptive-budget",
+        type=int,
+        default=100,
+        help="the adaptive strategy's fan-out write budget (timeline writes/s): below what "
+        "seeding the strategy graph pushes, so that the threshold has to move",
+    )
+    parser.add_argument(
         "--skip-strategies",
         action="store_true",
-        help="leave out the hybrid/push/pull comparison (three more graphs)",
+        help="leave out the hybrid/adaptive/push/pull comparison (four more graphs)",
     )
     parser.add_argument(
         "--only",
@@ -103,12 +116,19 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             if "media" in parts:
                 results["media"] = await bench.media()
         strategies: dict[str, Any] = {}
-        chosen = (
-            ()
-            if args.skip_strategies
-            else (("hybrid", args.threshold), ("push", 10**12), ("pull", 1))
-        )
-        for strategy, threshold in chosen:
+        # (name, start, bounds): the fixed ones hold their threshold; the adaptive one starts
+        # at hybrid's and moves within a tenfold either way to stay inside --adaptive-budget.
+        low, high = max(1, args.threshold // 10), args.threshold * 10
+        rows: dict[str, tuple[int, tuple[int, int] | None]] = {
+            "hybrid": (args.threshold, None),
+            # Starts pushing everyone it may and lets the budget bring the threshold down.
+            "adaptive": (high, (low, high)),
+            "push": (10**12, None),
+            "pull": (1, None),
+        }
+        chosen = [] if args.skip_strategies else args.strategies.split(",")
+        for strategy in chosen:
+            threshold, bounds = rows[strategy]
             config = BenchConfig(
                 backend=backend,
                 root=Path(tmp) / strategy,
@@ -116,6 +136,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 threshold=threshold,
                 samples=args.samples,
                 big_author_followers=0,
+                threshold_bounds=bounds,
+                write_budget=args.adaptive_budget,
+                fanout_log=True,
             )
             async with Bench(config) as bench:
                 strategies[strategy] = await bench.strategy_run(rate=50, seconds=args.step_seconds)

@@ -23,7 +23,8 @@ from typing import Any
 from common.settings import Settings
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.models import FeedEntry
-from feed_svc.storage import make_timeline_store
+from feed_svc.storage import make_pulled_authors, make_timeline_store
+from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 from tests.fakes import FakeGraph, FakePosts
 
 
@@ -54,10 +55,19 @@ async def measure(
     store = make_timeline_store(settings)
     author_timelines = make_timeline_store(settings, kind="atl")
     author, owners = 0, list(range(1, followers + 1))
-    policy = FanoutPolicy(celebrity_threshold=followers + 1, chunks_in_flight=in_flight)
-    fanout = Fanout(store, author_timelines, _Followers(owners), FakePosts(), policy)
-    await store.open()
-    await author_timelines.open()
+    pulled = make_pulled_authors(settings)
+    pushed = followers + 1  # the threshold: this author is always pushed
+    fanout = Fanout(
+        store,
+        author_timelines,
+        pulled,
+        _Followers(owners),
+        FakePosts(),
+        AdaptiveThreshold(ThresholdPolicy(start=pushed, minimum=pushed, maximum=pushed)),
+        FanoutPolicy(chunks_in_flight=in_flight),
+    )
+    for resource in (store, author_timelines, pulled):
+        await resource.open()
     try:
         for owner in owners:
             await store.begin(owner)
@@ -69,8 +79,8 @@ async def measure(
         for owner in [author, *owners]:
             await store.drop(owner)
     finally:
-        await store.close()
-        await author_timelines.close()
+        for resource in (store, author_timelines, pulled):
+            await resource.close()
     writes = (followers + 1) * posts  # the followers' timelines and the author's own
     return {
         "backend": backend,

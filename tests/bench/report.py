@@ -108,14 +108,18 @@ def print_strategies(result: dict[str, Any]) -> None:
     if not result["strategies"]:
         print(flush=True)
         return
-    print("\nstrategies (same graph, feed reads at 50/s)")
-    print(f"{'':>8} {'p50':>8} {'p99':>8} {'writes/post':>12} {'entries':>9} {'memory':>10}")
+    print("\nstrategies (same graph, feed reads at 50/s; writes per seeded post, measured)")
+    print(
+        f"{'':>9} {'p50':>8} {'p99':>8} {'writes/post':>12} {'entries':>9} {'memory':>10}"
+        f" {'pulled':>7}  thresholds"
+    )
     for name, row in result["strategies"].items():
         read = row["feed_read"]
         print(
-            f"{name:>8} {read.get('p50_ms', 0):>8.1f} {read.get('p99_ms', 0):>8.1f} "
+            f"{name:>9} {read.get('p50_ms', 0):>8.1f} {read.get('p99_ms', 0):>8.1f} "
             f"{row['timeline_writes_per_post']:>12} {row['timeline_entries']:>9} "
-            f"{row['timeline_memory_bytes']:>10}"
+            f"{row['timeline_memory_bytes']:>10} {row.get('pulled_authors', 0):>7}  "
+            f"{' -> '.join(str(t) for t in row.get('thresholds_seen', []))}"
         )
     print(flush=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from common.metadata import as_caller
 from common.server import insecure_channel
 from common.signing import load_secret
 from deploy.local import Mesh
+from feed_svc.threshold import ThresholdPolicy
 from tests.bench.cpu import cpu_ms_per_request, cpu_seconds
 from tests.bench.load import Mix, Stats, run_open_loop
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
@@ -56,6 +58,11 @@ class BenchConfig:
     # that most readers' feeds fill 20-post pages, as a live service's do.
     posts_per_author: int = 8
     readers: int = 300
+    # The adaptive threshold's bounds (None: held at `threshold`) and write budget.
+    threshold_bounds: tuple[int, int] | None = None
+    write_budget: int = 100_000
+    # feed_svc logs each fan-out window and author switch (INFO): strategy runs read them.
+    fanout_log: bool = False
 
 
 class Bench:
@@ -63,9 +70,13 @@ class Bench:
         self.config = config
         self.rng = random.Random(11)
         env = mesh_env(config.root / "data", config.backend)
+        low, high = config.threshold_bounds or (config.threshold, config.threshold)
         env["PHOTOSHARE_CELEBRITY_THRESHOLD"] = str(config.threshold)
+        env["PHOTOSHARE_CELEBRITY_THRESHOLD_MIN"] = str(low)
+        env["PHOTOSHARE_CELEBRITY_THRESHOLD_MAX"] = str(high)
+        env["PHOTOSHARE_FANOUT_WRITE_BUDGET"] = str(config.write_budget)
         env.pop("PHOTOSHARE_TIMELINE_MAX_LEN")  # the product default
-        env["PHOTOSHARE_LOG_LEVEL"] = "WARNING"
+        env["PHOTOSHARE_LOG_LEVEL"] = "INFO" if config.fanout_log else "WARNING"
         env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"  # the load is the point: no abuse limits
         self.env = env
         self.mesh = Mesh(env, log_dir=config.root / "logs")
@@ -551,16 +562,18 @@ class Bench:
         )
 
     async def strategy_run(self, rate: float, seconds: float) -> dict[str, Any]:
+        fanout = await self._fanout_record()
         mix = Mix([("feed", 1, self._random_feed_read)])
         stats: dict[str, Stats] = await run_open_loop(mix, rate, seconds)
-        entries = self._timeline_entries()
+        entries = self._timeline_entries(fanout.pulled)
         memory = await self._redis_memory()
         result = {
             "celebrity_threshold": self.config.threshold,
+            "threshold_bounds": list(self.config.threshold_bounds or ()),
+            "thresholds_seen": fanout.thresholds,
+            "pulled_authors": len(fanout.pulled),
             "feed_read": stats["feed"].summary(),
-            "timeline_writes_per_post": round(
-                self.graph.pushed_writes_per_post(self.graph.users, self.config.threshold), 2
-            ),
+            "timeline_writes_per_post": round(fanout.writes / max(1, fanout.posts), 2),
             "timeline_entries": entries,
             "timeline_memory_bytes": (
                 memory if self.config.backend == "production" else entries * ENTRY_BYTES_ESTIMATE
@@ -569,17 +582,70 @@ class Bench:
         print(f"   strategy threshold={self.config.threshold}: {result}", flush=True)
         return result
 
-    def _timeline_entries(self) -> int:
-        """Entries the primed timelines hold: each reader's seeded posts of pushed authors."""
+    async def _fanout_record(self) -> FanoutRecord:
+        """What feed_svc's fan-out did with the seeded posts, from its log: a window's line is
+        written when the first post after it arrives, so one more post closes the last one."""
+        seeded = len(self.authors_with_posts) * self.config.posts_per_author
+        await asyncio.sleep(ThresholdPolicy().window_s)  # the seeding's last window ends
+        await self._post_exact(self.authors_with_posts[0], self.small_photo, "image/jpeg")
+        log = self.config.root / "logs" / "feed_svc.log"
+        deadline = time.monotonic() + 60
+        while True:
+            record = FanoutRecord.read(log.read_text() if log.exists() else "")
+            if record.posts >= seeded:
+                if self.config.threshold_bounds:  # how it moved, window by window
+                    print(*(f"   {w}" for w in record.windows), sep="\n", flush=True)
+                return record
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"feed_svc logged {record.posts} of {seeded} posts")
+            await asyncio.sleep(0.2)
+
+    def _timeline_entries(self, pulled: set[int]) -> int:
+        """Entries the primed timelines hold: each reader's seeded posts of pushed authors (the
+        timelines were built after the seeding, from the authors pushed then)."""
         posted = set(self.authors_with_posts)
-        pushed = {
-            a for a, fans in self.graph.followers.items() if len(fans) < self.config.threshold
-        }
         total = 0
         for reader in self.readers:
-            authors = {a for a in posted if a in pushed and reader in self.graph.followers[a]}
+            authors = {a for a in posted - pulled if reader in self.graph.followers.get(a, ())}
             total += len(authors) + (1 if reader in posted else 0)
-        return total
+        return total * self.config.posts_per_author
+
+
+@dataclass
+class FanoutRecord:
+    """feed_svc's fan-out log summed: posts, timeline writes, the thresholds it moved
+    through in order, and the authors pulled at the end."""
+
+    posts: int
+    writes: int
+    thresholds: list[int]
+    pulled: set[int]
+    windows: list[str]
+
+    WINDOW = re.compile(
+        r"fan-out window: (\d+) posts, (\d+) timeline writes.*threshold (\d+) -> (\d+)"
+    )
+    SWITCH = re.compile(r"author (\d+) is (pulled from now|pushed again)")
+
+    @classmethod
+    def read(cls, text: str) -> FanoutRecord:
+        record = cls(0, 0, [], set(), [])
+        for line in text.splitlines():
+            if window := cls.WINDOW.search(line):
+                record.windows.append(line[window.start() :])
+                posts, writes, before, after = (int(g) for g in window.groups())
+                record.posts += posts
+                record.writes += writes
+                for threshold in (before, after):
+                    if record.thresholds[-1:] != [threshold]:
+                        record.thresholds.append(threshold)
+            elif switch := cls.SWITCH.search(line):
+                author = int(switch.group(1))
+                if switch.group(2) == "pulled from now":
+                    record.pulled.add(author)
+                else:
+                    record.pulled.discard(author)
+        return record
 
 
 # In-process timelines: a key tuple, an entry object and index slots, measured with

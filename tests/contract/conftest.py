@@ -15,7 +15,12 @@ from common.cassandra import CassandraStore
 from common.events.memory import InMemoryEventLog, InMemoryOutbox, Journal
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
-from feed_svc.storage import make_notification_store, make_post_cache, make_timeline_store
+from feed_svc.storage import (
+    make_notification_store,
+    make_post_cache,
+    make_pulled_authors,
+    make_timeline_store,
+)
 from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
 from media_svc.storage import make_upload_store
 from post_svc.storage import (
@@ -121,6 +126,12 @@ async def stats_store(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def upload_store(settings: Settings) -> AsyncIterator[Any]:
     async with _opened(make_upload_store(settings)) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def pulled_authors(settings: Settings) -> AsyncIterator[Any]:
+    async with _opened(make_pulled_authors(settings)) as opened:
         yield opened
 
 

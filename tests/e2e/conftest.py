@@ -46,7 +46,10 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             "PHOTOSHARE_POST_ADDR": f"127.0.0.1:{free_port()}",
             "PHOTOSHARE_MEDIA_ADDR": f"127.0.0.1:{free_port()}",
             "PHOTOSHARE_FEED_ADDR": f"127.0.0.1:{free_port()}",
+            # Held still: the e2e tests make a celebrity with three followers.
             "PHOTOSHARE_CELEBRITY_THRESHOLD": str(CELEBRITY_THRESHOLD),
+            "PHOTOSHARE_CELEBRITY_THRESHOLD_MIN": str(CELEBRITY_THRESHOLD),
+            "PHOTOSHARE_CELEBRITY_THRESHOLD_MAX": str(CELEBRITY_THRESHOLD),
             "PHOTOSHARE_TIMELINE_MAX_LEN": str(TIMELINE_MAX_LEN),
             "PHOTOSHARE_LOG_LEVEL": os.environ.get("PHOTOSHARE_TEST_LOG_LEVEL", "WARNING"),
             # The whole suite signs up hundreds of users from one address: limits stay on,

@@ -295,6 +295,37 @@ def test_celebrity_posts_are_merged_in_order(api: Api, samples: Path, username: 
     assert {u["id"] for u in following["users"]} == {celeb_id, friend_id}
 
 
+def test_an_author_crossing_the_celebrity_threshold_either_way_leaves_no_gap(
+    api: Api, samples: Path, username: Names
+) -> None:
+    author_id, author = api.sign_up(username("rising"))
+    _, reader = api.sign_up(username("fan"))
+    fans = [api.sign_up(username("fan"))[1] for _ in range(CELEBRITY_THRESHOLD - 1)]
+    photo = samples / "camera" / "Canon_40D.jpg"
+
+    def follow(token: str, following: bool = True) -> None:
+        if following:
+            api.ok("POST", "/v1/follows", {"followedId": author_id}, token=token)
+        else:
+            api.ok("DELETE", f"/v1/follows/{author_id}", token=token)
+
+    def feed_becomes(expected: list[str]) -> None:
+        eventually(lambda: api.feed_ids(reader) == expected[::-1])
+
+    for token in (reader, *fans[:-1]):  # one short of a celebrity: pushed
+        follow(token)
+    api.feed_ids(reader)
+    posted = [api.post_photo(author, photo)]
+    feed_becomes(posted)
+    follow(fans[-1])  # at the threshold: the next post makes them pulled
+    posted.append(api.post_photo(author, photo))
+    feed_becomes(posted)
+    for token in fans:  # down to one follower: pushed again, their pulled post backfilled
+        follow(token, following=False)
+    posted.append(api.post_photo(author, photo))
+    feed_becomes(posted)
+
+
 def test_unfollow_hides_at_once_and_follow_backfills(
     api: Api, samples: Path, username: Names
 ) -> None:

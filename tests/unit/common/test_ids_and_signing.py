@@ -81,3 +81,5 @@ def test_settings_from_env_report_every_bad_value() -> None:
         Settings.from_env({"PHOTOSHARE_HTTP_PORT": "x", "PHOTOSHARE_RPC_TIMEOUT_S": "soon"})
     with pytest.raises(ConfigError, match="CELEBRITY_THRESHOLD"):
         Settings.from_env({"PHOTOSHARE_CELEBRITY_THRESHOLD": "0"})
+    with pytest.raises(ConfigError, match="must lie within PHOTOSHARE_CELEBRITY_THRESHOLD_MIN"):
+        Settings.from_env({"PHOTOSHARE_CELEBRITY_THRESHOLD": "300"})  # below the default min

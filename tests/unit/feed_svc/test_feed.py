@@ -13,34 +13,57 @@ from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
 from feed_svc.models import Engagement, FeedEntry, FeedKey, TimelinePage
 from feed_svc.storage.memory import InMemoryTimelineStore
+from feed_svc.storage.memory_pulled import InMemoryPulledAuthors
+from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 from tests.fakes import FakeGraph, FakePosts
 
 READER = 1
 THRESHOLD = 3
 
 
+# The threshold held still; tests/unit/feed_svc/test_threshold.py moves it.
+FIXED = ThresholdPolicy(start=THRESHOLD, minimum=THRESHOLD, maximum=THRESHOLD)
+SMALL_CHUNKS = FanoutPolicy(chunk_size=2)
+
+
 class World:
-    def __init__(self, *, max_len: int = 800) -> None:
+    def __init__(
+        self,
+        *,
+        max_len: int = 800,
+        store: InMemoryTimelineStore | None = None,
+        author_timelines: InMemoryTimelineStore | None = None,
+        threshold: ThresholdPolicy = FIXED,
+        fanout_policy: FanoutPolicy = SMALL_CHUNKS,
+    ) -> None:
+        self.clock = 1_000  # ms
         self.graph = FakeGraph()
         self.posts = FakePosts()
-        self.store = InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
-        self.author_timelines = InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
+        self.store = store or InMemoryTimelineStore(max_len=max_len, max_timelines=1000)
+        self.author_timelines = author_timelines or InMemoryTimelineStore(
+            max_len=max_len, max_timelines=1000
+        )
+        self.pulled = InMemoryPulledAuthors()
+        self.threshold = AdaptiveThreshold(threshold, clock=lambda: self.clock / 1000)
         self.feed = HomeFeed(
             self.store,
             self.author_timelines,
+            self.pulled,
             self.graph,
             self.posts,
             Signer(b"k", purpose="feed"),
-            FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=max_len),
+            FeedPolicy(threshold.pull_candidates_from, timeline_max_len=max_len),
         )
         self.fanout = Fanout(
             self.store,
             self.author_timelines,
+            self.pulled,
             self.graph,
             self.posts,
-            FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
+            self.threshold,
+            fanout_policy,
+            clock=lambda: self.clock / 1000,
         )
-        self.clock = 1_000
 
     async def post(self, author: int) -> int:
         self.clock += 10
@@ -322,25 +345,9 @@ class DownTimelines(InMemoryTimelineStore):
 
 
 async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> None:
-    world = World()
     # Home and author timelines live in the same Redis: they go down together.
-    world.store = timelines = DownTimelines()
-    world.author_timelines = author_timelines = DownTimelines()
-    world.fanout = Fanout(
-        timelines,
-        author_timelines,
-        world.graph,
-        world.posts,
-        FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
-    )
-    world.feed = HomeFeed(
-        timelines,
-        author_timelines,
-        world.graph,
-        world.posts,
-        Signer(b"k", purpose="feed"),
-        FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=800),
-    )
+    timelines, author_timelines = DownTimelines(), DownTimelines()
+    world = World(store=timelines, author_timelines=author_timelines)
     world.graph.follow(READER, 2)
     make_celebrity(world, 3)
     world.graph.follow(READER, 3)
@@ -381,15 +388,10 @@ class FailingPushes(InMemoryTimelineStore):
 
 
 async def test_a_failed_push_fails_the_fan_out_so_its_event_is_handled_again() -> None:
-    world = World()
     store = FailingPushes(failing_owner=105)
-    fanout = Fanout(
-        store,
-        world.author_timelines,
-        world.graph,
-        world.posts,
-        FanoutPolicy(celebrity_threshold=100, chunk_size=2, chunks_in_flight=3),
-    )
+    world = World(store=store, fanout_policy=FanoutPolicy(chunk_size=2, chunks_in_flight=3))
+    world.threshold.current = 100
+    fanout = world.fanout
     for fan in range(100, 110):
         world.graph.follow(fan, 2)
         await store.begin(fan)
@@ -418,29 +420,14 @@ class CountedPages(InMemoryTimelineStore):
 
 
 async def test_a_read_reads_each_timelines_first_page_once() -> None:
-    world = World()
-    world.store, world.author_timelines = CountedPages(), CountedPages()
-    world.fanout = Fanout(
-        world.store,
-        world.author_timelines,
-        world.graph,
-        world.posts,
-        FanoutPolicy(celebrity_threshold=THRESHOLD, chunk_size=2),
-    )
-    world.feed = HomeFeed(
-        world.store,
-        world.author_timelines,
-        world.graph,
-        world.posts,
-        Signer(b"k", purpose="feed"),
-        FeedPolicy(celebrity_threshold=THRESHOLD, timeline_max_len=800),
-    )
+    store, author_timelines = CountedPages(), CountedPages()
+    world = World(store=store, author_timelines=author_timelines)
     make_celebrity(world, 9)
     world.graph.follow(READER, 9)
     world.graph.follow(READER, 2)
     ids = [await world.post(author) for author in (9, 2, 9, 2)]
     await world.feed.read(READER, 10, "")  # the celebrity is remembered from here on
-    world.store.pages.clear()
-    world.author_timelines.pages.clear()
+    store.pages.clear()
+    author_timelines.pages.clear()
     assert [p.id for p in (await world.feed.read(READER, 10, "")).posts] == ids[::-1]
-    assert (world.store.pages[READER], world.author_timelines.pages[9]) == (1, 1)
+    assert (store.pages[READER], author_timelines.pages[9]) == (1, 1)
