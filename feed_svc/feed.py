@@ -24,6 +24,7 @@ from feed_svc.models import (
     FollowGraph,
     Hydration,
     PostSource,
+    PulledAuthor,
     TimelinePage,
 )
 from feed_svc.storage.base import PulledAuthorStore, TimelineStore
@@ -213,7 +214,11 @@ class HomeFeed:
         candidates = [
             f.user_id for f in followees if f.follower_count >= self._policy.pull_candidates_from
         ]
-        pulled = await self._pulled_authors.get(candidates) if candidates else {}
+        pulled: dict[int, PulledAuthor] = {}
+        # While the record cannot be read, every followee's posts are taken: reads pull all
+        # the candidates then, and the merge drops the duplicates.
+        with contextlib.suppress(Unavailable):
+            pulled = await self._pulled_authors.get(candidates) if candidates else {}
         pushed = [
             f.user_id for f in followees if f.user_id not in pulled or pulled[f.user_id].leaving
         ]

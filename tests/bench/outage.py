@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
                 PHOTOSHARE_REDIS_URL=f"redis://127.0.0.1:{port}/0",
                 PHOTOSHARE_RATE_LIMIT_SCALE="0",
                 PHOTOSHARE_CELEBRITY_THRESHOLD="10000",
+                PHOTOSHARE_CELEBRITY_THRESHOLD_MIN="10000",
+                PHOTOSHARE_CELEBRITY_THRESHOLD_MAX="10000",
                 PHOTOSHARE_TIMELINE_MAX_LEN="800",
             ) as mesh:
                 api = Api(mesh.base_url)

@@ -11,7 +11,7 @@ from common.errors import InvalidArgument, Unavailable
 from common.signing import Signer
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed
-from feed_svc.models import Engagement, FeedEntry, FeedKey, TimelinePage
+from feed_svc.models import Engagement, FeedEntry, FeedKey, PulledAuthor, TimelinePage
 from feed_svc.storage.memory import InMemoryTimelineStore
 from feed_svc.storage.memory_pulled import InMemoryPulledAuthors
 from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
@@ -33,6 +33,7 @@ class World:
         max_len: int = 800,
         store: InMemoryTimelineStore | None = None,
         author_timelines: InMemoryTimelineStore | None = None,
+        pulled: InMemoryPulledAuthors | None = None,
         threshold: ThresholdPolicy = FIXED,
         fanout_policy: FanoutPolicy = SMALL_CHUNKS,
     ) -> None:
@@ -43,7 +44,7 @@ class World:
         self.author_timelines = author_timelines or InMemoryTimelineStore(
             max_len=max_len, max_timelines=1000
         )
-        self.pulled = InMemoryPulledAuthors()
+        self.pulled = pulled or InMemoryPulledAuthors()
         self.threshold = AdaptiveThreshold(threshold, clock=lambda: self.clock / 1000)
         self.feed = HomeFeed(
             self.store,
@@ -166,15 +167,17 @@ async def test_an_author_timeline_trimmed_below_its_floor_is_read_on_from_the_st
     assert [9] in world.posts.recent_calls
 
 
-async def test_an_erased_authors_timeline_goes() -> None:
+async def test_an_erased_authors_timeline_and_record_go() -> None:
     world = World()
     make_celebrity(world, 9)
     world.graph.follow(READER, 9)
     await world.post(9)
     await world.read_all()
     assert await world.author_timelines.is_ready(9)
+    assert 9 in await world.pulled.get([9])
     await world.feed.erase_reader(9)
     assert not await world.author_timelines.is_ready(9)
+    assert await world.pulled.get([9]) == {}
 
 
 async def test_unfollow_hides_posts_at_once() -> None:
@@ -344,17 +347,29 @@ class DownTimelines(InMemoryTimelineStore):
             raise Unavailable("Redis is unavailable (circuit open)")
 
 
+class DownPulledAuthors(InMemoryPulledAuthors):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def get(self, author_ids: Sequence[int]) -> dict[int, PulledAuthor]:
+        if self.down:
+            raise Unavailable("Redis is unavailable (circuit open)")
+        return await super().get(author_ids)
+
+
 async def test_feed_is_pulled_from_the_stores_while_the_timelines_are_down() -> None:
-    # Home and author timelines live in the same Redis: they go down together.
-    timelines, author_timelines = DownTimelines(), DownTimelines()
-    world = World(store=timelines, author_timelines=author_timelines)
+    # Home and author timelines and the pulled authors live in the same Redis: they go down
+    # together.
+    timelines, author_timelines, pulled = DownTimelines(), DownTimelines(), DownPulledAuthors()
+    world = World(store=timelines, author_timelines=author_timelines, pulled=pulled)
     world.graph.follow(READER, 2)
     make_celebrity(world, 3)
     world.graph.follow(READER, 3)
     ids = [await world.post(author) for author in (2, 3, READER, 2, 3, 2, READER)]
     assert await world.read_all() == ids[::-1]  # warm: from the timeline
 
-    timelines.down = author_timelines.down = True
+    timelines.down = author_timelines.down = pulled.down = True
     later = []
     for author in (2, 3):  # published while fan-out waits for the timelines to come back
         world.clock += 10

@@ -1,0 +1,151 @@
+"""How soon a pushed author's post is in their followers' feeds, with every follower's timeline
+ready (as for active readers), so that fan-out writes all of them.
+
+    python -m tests.bench.freshness [--backend production] [--followers 10000] [--posts 5]
+
+Signs up the author and their followers, has each follower read their feed once (building
+their timeline), then publishes photos and polls a sample of followers' feeds (the first and
+last in fan-out order among them) until each post is there. Delays run from the post's
+`published_at` to the poll that found it; the threshold is held above the author, so every
+post is fanned out. The target (issue 13) is p99 < 1 s at 10,000 followers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from photoshare.feed.v1 import feed_service_pb2 as fpb
+from photoshare.feed.v1 import feed_service_pb2_grpc as fgrpc
+from photoshare.graph.v1 import graph_service_pb2 as gpb
+from photoshare.graph.v1 import graph_service_pb2_grpc as ggrpc
+from photoshare.post.v1 import post_service_pb2 as ppb
+from photoshare.post.v1 import post_service_pb2_grpc as pgrpc
+
+from common.mesh_auth import MeshCredentials
+from common.metadata import as_caller
+from common.server import insecure_channel
+from common.signing import load_secret
+from tests.bench.mesh import running_mesh
+from tests.bench.seed import bounded, post_photo
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "media-samples"
+TIMEOUT_S = 30.0
+
+
+async def measure(env: dict[str, str], followers: int, posts: int, sample: int) -> dict[str, Any]:
+    data_dir = Path(env["PHOTOSHARE_DATA_DIR"])
+    credentials = MeshCredentials(load_secret(env.get("PHOTOSHARE_SECRET", ""), data_dir))
+    photo = (SAMPLES / "camera" / "Canon_40D.jpg").read_bytes()
+    rng = random.Random(13)
+    async with (
+        insecure_channel(env["PHOTOSHARE_GRAPH_ADDR"], credentials) as graph_channel,
+        insecure_channel(env["PHOTOSHARE_FEED_ADDR"], credentials) as feed_channel,
+        insecure_channel(env["PHOTOSHARE_POST_ADDR"], credentials) as post_channel,
+        aiohttp.ClientSession() as session,
+    ):
+        graph = ggrpc.GraphServiceStub(graph_channel)
+        feed = fgrpc.FeedServiceStub(feed_channel)
+        post_stub = pgrpc.PostServiceStub(post_channel)
+        run = f"{rng.getrandbits(24):06x}"
+
+        async def sign_up(i: int) -> int:
+            reply = await graph.CreateUser(
+                gpb.CreateUserRequest(username=f"f{run}_{i}"), timeout=60
+            )
+            return int(reply.user.id)
+
+        started = time.monotonic()
+        author, *fans = await bounded(sign_up, range(followers + 1), 64)
+
+        async def follow(fan: int) -> None:
+            await graph.Follow(
+                gpb.FollowRequest(followed_id=author), metadata=as_caller(fan), timeout=60
+            )
+
+        async def read(reader: int) -> list[int]:
+            reply = await feed.GetHomeFeed(
+                fpb.GetHomeFeedRequest(limit=3), metadata=as_caller(reader), timeout=60
+            )
+            return [p.id for p in reply.posts]
+
+        await bounded(follow, fans, 64)
+        await bounded(read, fans, 32)  # every follower's timeline is built and ready
+        print(f"   {followers} followers seeded in {time.monotonic() - started:.0f} s", flush=True)
+
+        watched = sorted(set(rng.sample(fans, min(sample, len(fans)))) | {min(fans), max(fans)})
+        delays: list[float] = []
+        for _ in range(posts):
+            post_id, _ = await post_photo(
+                env["PHOTOSHARE_POST_ADDR"], credentials, session, author, photo
+            )
+            published_at = await _published_at(post_stub, post_id, author)
+
+            async def seen(
+                reader: int, post_id: int = post_id, published_at: float = published_at
+            ) -> float:
+                deadline = time.monotonic() + TIMEOUT_S
+                while time.monotonic() < deadline:
+                    if post_id in await read(reader):
+                        return time.time() - published_at
+                    await asyncio.sleep(0.01)
+                return float("inf")
+
+            delays += await bounded(seen, watched, 32)
+    delays.sort()
+    return {
+        "followers": followers,
+        "posts": posts,
+        "watched_followers": len(watched),
+        "p50_ms": round(delays[len(delays) // 2] * 1000, 1),
+        "p99_ms": round(delays[min(len(delays) - 1, int(0.99 * len(delays)))] * 1000, 1),
+        "max_ms": round(delays[-1] * 1000, 1),
+    }
+
+
+async def _published_at(posts: pgrpc.PostServiceStub, post_id: int, author: int) -> float:
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        reply = await posts.GetPost(
+            ppb.GetPostRequest(id=post_id), metadata=as_caller(author), timeout=10
+        )
+        if reply.post.state == ppb.POST_STATE_PUBLISHED:
+            return reply.post.published_at.ToMilliseconds() / 1000
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"post {post_id} was not published within {TIMEOUT_S} s")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.freshness", description=__doc__)
+    parser.add_argument("--backend", choices=["embedded", "production"], default="embedded")
+    parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=5)
+    parser.add_argument("--sample", type=int, default=100, help="followers watched per post")
+    args = parser.parse_args(argv)
+    above = str(args.followers + 1)  # the threshold, held still: the author is pushed
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_mesh(
+            Path(scratch),
+            args.backend,
+            PHOTOSHARE_RATE_LIMIT_SCALE="0",
+            PHOTOSHARE_CELEBRITY_THRESHOLD=above,
+            PHOTOSHARE_CELEBRITY_THRESHOLD_MIN=above,
+            PHOTOSHARE_CELEBRITY_THRESHOLD_MAX=above,
+            PHOTOSHARE_TIMELINE_CACHE_USERS=str(args.followers * 2),
+        ) as mesh,
+    ):
+        result = asyncio.run(measure(dict(mesh.env), args.followers, args.posts, args.sample))
+    print({"backend": args.backend, **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
