@@ -18,7 +18,13 @@ from typing import Protocol
 from photoshare.media.v1 import media_pb2
 
 from common.ids import now_ms
-from media_svc.decoding.contract import JobKind, RejectedMedia, RenderResult
+from media_svc.decoding.contract import (
+    DECODED_NAME,
+    DECODED_TYPE,
+    JobKind,
+    RejectedMedia,
+    RenderResult,
+)
 from media_svc.models import Upload, UploadState
 from media_svc.renditions import Renditions, content_key, names_of
 from media_svc.storage.base import BlobStore, UploadStore
@@ -222,13 +228,19 @@ class MediaPipeline:
         return upload
 
     async def _render(self, upload: Upload, kind: JobKind) -> RenderResult:
-        source = self._blobs.original_path(upload.upload_id)
+        source, content_type = self._blobs.original_path(upload.upload_id), upload.content_type
+        if kind is JobKind.AVIF and (decoded := await self._blobs.decoded(upload.upload_id)):
+            # The photo job's decoded image: a 12 MP JPEG is not decoded a second time.
+            source, content_type = decoded, DECODED_TYPE
         out_dir = await self._blobs.work_dir(upload.upload_id)
         try:
-            return await self._processor.render(kind, source, upload.content_type, out_dir)
+            result = await self._processor.render(kind, source, content_type, out_dir)
         except RejectedMedia:
             await self._blobs.discard_work(upload.upload_id)
             raise
+        if kind is JobKind.PHOTO:
+            await self._blobs.keep_decoded(upload.upload_id, out_dir / DECODED_NAME)
+        return result
 
     async def _store_renditions(
         self, upload: Upload, result: RenderResult

@@ -21,6 +21,13 @@ class JobKind(enum.StrEnum):
     AVATAR = "avatar"  # square JPEG and WebP renditions, placeholder
 
 
+# A photo job leaves the image it decoded (upright sRGB, at most 1080 wide) in its out_dir
+# under this name, as raw pixels after a small header (imaging.py); the AVIF job is given that
+# file, with DECODED_TYPE as its content type, instead of the original to decode again.
+DECODED_NAME = "decoded.pixels"
+DECODED_TYPE = "image/x-photoshare-decoded"
+
+
 @dataclass(frozen=True, slots=True)
 class ImageLimits:
     max_pixels: int = 50_000_000

@@ -114,7 +114,18 @@ class BlobStore(Protocol):
         """An empty folder for one processing attempt's output."""
         ...
 
-    async def discard_work(self, upload_id: int) -> None: ...
+    async def discard_work(self, upload_id: int) -> None:
+        """Drops every attempt's output and the kept decoded image."""
+        ...
+
+    async def keep_decoded(self, upload_id: int, source: Path) -> None:
+        """Keeps a photo job's decoded image (if it wrote one) for the upload's later jobs,
+        until `discard_work`."""
+        ...
+
+    async def decoded(self, upload_id: int) -> Path | None:
+        """The kept decoded image, if there is one."""
+        ...
 
     async def rendition_digest(self, source: Path) -> str:
         """The content address a finished file will be stored under."""

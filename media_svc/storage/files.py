@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -19,7 +20,8 @@ _DELETING = ".deleting-"  # a rendition moved aside while its deletion decides
 
 class FileBlobStore:
     """Originals at uploads/<id> (private), partial uploads at uploads/<id>.part, processing
-    output at work/<id>/, renditions at media/<ab>/<digest>.<ext> (public, immutable)."""
+    output at work/<id>/ (a photo's decoded image at work/<id>/decoded.pixels), renditions at
+    media/<ab>/<digest>.<ext> (public, immutable)."""
 
     def __init__(self, root: Path) -> None:
         self._uploads = root / "uploads"
@@ -66,6 +68,22 @@ class FileBlobStore:
 
     async def discard_work(self, upload_id: int) -> None:
         await asyncio.to_thread(shutil.rmtree, self._work / str(upload_id), True)
+
+    async def keep_decoded(self, upload_id: int, source: Path) -> None:
+        def keep() -> None:
+            with contextlib.suppress(FileNotFoundError):  # a renderer that wrote none
+                os.replace(source, self._decoded_path(upload_id))
+
+        await asyncio.to_thread(keep)
+
+    async def decoded(self, upload_id: int) -> Path | None:
+        path = self._decoded_path(upload_id)
+        return path if await asyncio.to_thread(path.exists) else None
+
+    def _decoded_path(self, upload_id: int) -> Path:
+        # Beside the attempts' folders, so that discard_work takes it too. Not durable: a
+        # crash loses it, and the AVIF job decodes the original instead.
+        return self._work / str(upload_id) / "decoded.pixels"
 
     async def rendition_digest(self, source: Path) -> str:
         return await asyncio.to_thread(_sha256, source)

@@ -15,6 +15,7 @@ from common.events.base import TOPIC_MEDIA
 from common.events.memory import InMemoryEventLog
 from common.signing import Signer
 from media_svc.decoding.contract import (
+    DECODED_NAME,
     JobKind,
     Placeholder,
     RejectedMedia,
@@ -81,22 +82,26 @@ class Events:
 
 
 class Processor:
-    """Writes one rendition per job: the original's bytes, tagged with the job's kind."""
+    """Writes one rendition per job: the source's bytes, tagged with the job's kind."""
 
     def __init__(self) -> None:
         self.reject: str | None = None
         self.jobs: list[str] = []
+        self.sources: list[tuple[Path, str]] = []  # what each job was given to decode
         self.meanwhile: Callable[[], Awaitable[None]] | None = None  # runs mid-render
 
     async def render(
         self, kind: JobKind, source: Path, content_type: str, out_dir: Path
     ) -> RenderResult:
         self.jobs.append(kind)
+        self.sources.append((source, content_type))
         original = source.read_bytes()  # noqa: ASYNC240 - tiny files
         if self.meanwhile is not None:
             await self.meanwhile()
         if self.reject:
             raise RejectedMedia(self.reject)
+        if kind is JobKind.PHOTO:  # what it decoded, for the AVIF job, as the real one does
+            (out_dir / DECODED_NAME).write_bytes(b"decoded " + original)
         extension = "avif" if kind is JobKind.AVIF else "jpg"
         target = out_dir / f"feed.{extension}"
         target.write_bytes(kind.encode() + original)

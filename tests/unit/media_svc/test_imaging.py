@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from media_svc.decoding.contract import ImageLimits, RejectedMedia, RenderResult
+from media_svc.decoding.contract import (
+    DECODED_NAME,
+    DECODED_TYPE,
+    ImageLimits,
+    RejectedMedia,
+    RenderResult,
+)
 from media_svc.decoding.imaging import PhotoRenderer, drop_webp_metadata, lock_down
 from media_svc.decoding.inspection import find_embedded_content
 from media_svc.formats import sniff
@@ -240,3 +246,16 @@ def test_sniff_recognises_each_format(samples: Path) -> None:
     assert sniff(b"\0\0\0\x14ftypqt  \0\0\0\0") == "video/quicktime"
     assert sniff(b"\0\0\0\x18ftypmp42\0\0\0\0") == "video/mp4"
     assert sniff(b"GIF89a\1\0\1\0") == "image/gif"
+
+
+def test_avif_is_made_from_the_photo_jobs_decoded_image(samples: Path, out: Path) -> None:
+    original = out / "original.jpg"
+    original.write_bytes((samples / "orientation" / "Landscape_6.jpg").read_bytes())
+    photo = render(original, out)
+    original.unlink()  # not needed again
+    avif = RENDERER.render_avif(out / DECODED_NAME, DECODED_TYPE, out)
+    feed_jpeg = next(r for r in photo.renditions if r.size == "FEED" and r.extension == "jpg")
+    feed_avif = next(r for r in avif.renditions if r.size == "FEED")
+    assert (feed_avif.width, feed_avif.height) == (feed_jpeg.width, feed_jpeg.height)
+    upright = pyvips.Image.new_from_file(str(feed_avif.path))
+    assert (upright - pyvips.Image.new_from_file(str(feed_jpeg.path))).abs().avg() < 8

@@ -23,6 +23,7 @@ from common.errors import (
     PermissionDenied,
     ResourceExhausted,
 )
+from media_svc.decoding.contract import DECODED_TYPE
 from media_svc.models import UploadState
 from media_svc.pipeline import EXPIRED_REASON
 from tests.unit.media_svc.conftest import JPEG, World
@@ -79,6 +80,17 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert fuller.renditions[1].url.endswith(".avif")
     assert (await world.store.get(5)).state is UploadState.PROCESSED  # type: ignore[union-attr]
     assert world.processor.jobs == ["photo", "avif"]
+    # The AVIF job was given what the photo job decoded, not the original to decode again.
+    [_, (_, content_type)] = world.processor.sources
+    assert content_type == DECODED_TYPE
+    assert (await stored(world, _digest(fuller.renditions[1]), "avif")).read_bytes() == (
+        b"avif" + b"decoded " + JPEG
+    )
+    assert await world.blobs.decoded(5) is None  # dropped with the rest of the work files
+
+
+def _digest(rendition: media_pb2.Rendition) -> str:
+    return rendition.url.rsplit("/", 1)[1].split(".")[0]
 
 
 async def test_originals_and_partial_uploads_are_private(world: World, tmp_path: Path) -> None:
