@@ -245,15 +245,19 @@ class MediaPipeline:
     async def _store_renditions(
         self, upload: Upload, result: RenderResult
     ) -> list[media_pb2.Rendition]:
-        digests = [await self._blobs.rendition_digest(file.path) for file in result.renditions]
-        names = [
-            f"{d}.{file.extension}" for d, file in zip(digests, result.renditions, strict=True)
-        ]
+        files = result.renditions
+        digests = await asyncio.gather(*(self._blobs.rendition_digest(f.path) for f in files))
+        names = [f"{d}.{file.extension}" for d, file in zip(digests, files, strict=True)]
         # Claimed before stored: a deletion of the same content running now keeps them.
         await self._renditions.claim(upload.upload_id, names)
+        await asyncio.gather(
+            *(
+                self._blobs.put_rendition(file.path, digest, file.extension)
+                for digest, file in zip(digests, files, strict=True)
+            )
+        )
         renditions = []
-        for digest, file in zip(digests, result.renditions, strict=True):
-            await self._blobs.put_rendition(file.path, digest, file.extension)
+        for digest, file in zip(digests, files, strict=True):
             renditions.append(
                 media_pb2.Rendition(
                     size=media_pb2.RenditionSize.Value(f"RENDITION_SIZE_{file.size}"),

@@ -36,6 +36,17 @@ def test_a_short_h264_clip_becomes_poster_renditions_and_an_mp4(tmp_path: Path) 
     assert result.placeholder is not None
 
 
+@pytest.mark.parametrize("size", ["1366x768", "768x1366", "1000x750", "480x270", "1282x722"])
+def test_the_mp4s_size_is_what_ffmpeg_made(tmp_path: Path, size: str) -> None:
+    result = renderer().render(
+        clip(tmp_path / "in.mov", "libx264", seconds=0.2, size=size), "video/quicktime", tmp_path
+    )
+    [movie] = [r for r in result.renditions if r.content_type == "video/mp4"]
+    probed = renderer().probe(movie.path)
+    assert (movie.width, movie.height) == (probed.width, probed.height)
+    assert min(movie.width, movie.height) == min(720, *map(int, size.split("x")))
+
+
 @pytest.mark.parametrize(
     ("codec", "limits", "reason"),
     [
