@@ -188,6 +188,16 @@ class RedisTimelineStore:
         keys = [key for owner_id in owner_ids for key in self._keys(owner_id)]
         await self._push(keys=keys, args=[self._max_len, entry.published_at_ms, _member(entry)])
 
+    async def holding(self, owner_ids: Sequence[int], entry: FeedEntry) -> list[bool]:
+        """Whether each owner's timeline holds the entry (one pipeline): for benches that
+        watch fan-out arrive without loading the read path."""
+        member = _member(entry)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for owner_id in owner_ids:
+                pipe.zscore(self._keys(owner_id)[0], member)
+            scores = await pipe.execute()
+        return [score is not None for score in scores]
+
     async def add(self, owner_id: int, entries: Sequence[FeedEntry]) -> None:
         if entries:
             await self._add(
