@@ -45,6 +45,11 @@ class TimelineStore(Protocol):
         """Backfill: adds entries to one existing timeline."""
         ...
 
+    async def holding(self, owner_ids: Sequence[int], entry: FeedEntry) -> list[bool]:
+        """Whether each owner's timeline holds the entry, in order (for benches that watch
+        fan-out arrive without loading the read path)."""
+        ...
+
     async def remove_author(self, owner_id: int, author_id: int) -> None: ...
 
     async def drop(self, owner_id: int) -> None:

@@ -85,6 +85,13 @@ class InMemoryTimelineStore:
             if timeline is not None:
                 timeline.add(entry, self._max_len)
 
+    async def holding(self, owner_ids: Sequence[int], entry: FeedEntry) -> list[bool]:
+        found = []
+        for owner_id in owner_ids:
+            timeline = self._timelines.get(owner_id)
+            found.append(timeline is not None and entry.key in timeline.entries)
+        return found
+
     async def add(self, owner_id: int, entries: Sequence[FeedEntry]) -> None:
         timeline = self._timelines.get(owner_id)
         if timeline is not None:

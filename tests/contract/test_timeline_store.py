@@ -109,3 +109,14 @@ async def test_home_and_author_timelines_of_one_user_are_apart(
     authored = await author_timelines.page(1, None, 10)
     assert authored is not None
     assert [e.post_id for e in authored.entries] == [2, 1]
+
+
+async def test_holding_tells_which_timelines_have_an_entry(
+    timeline_store: TimelineStore,
+) -> None:
+    for owner in (1, 2):
+        await timeline_store.begin(owner)
+        await timeline_store.complete(owner, [], None)
+    await timeline_store.push([1], entry(5))
+    assert await timeline_store.holding([1, 2, 3], entry(5)) == [True, False, False]
+    assert await timeline_store.holding([], entry(5)) == []
