@@ -103,7 +103,7 @@ class HomeFeed:
                 [e.post_id for e in likely], list({e.author_id for e in likely}), reader_id
             ),
         )
-        celebrities = await self._pulled_among(reader_follows.celebrities)
+        celebrities = await self._pulled_among(reader_follows.pull_candidates)
         self._remember_celebrities(reader_id, celebrities)
         follows = _Follows(
             reader_id,

@@ -109,7 +109,8 @@ class ReaderFollows:
     follow with at least a number of followers (the authors who may be pulled)."""
 
     followed: set[int]
-    celebrities: list[int]
+    # The followees with at least the asked number of followers: those who may be pulled.
+    pull_candidates: list[int]
 
 
 class FollowGraph(Protocol):

@@ -54,12 +54,12 @@ class FakeGraph:
     async def reader_follows(
         self, user_id: int, candidate_ids: Sequence[int], min_follower_count: int
     ) -> ReaderFollows:
-        celebrities = [
+        big = [
             f.user_id
             for f in await self.followees(user_id)
             if f.follower_count >= min_follower_count
         ]
-        return ReaderFollows(await self.filter_followed(user_id, candidate_ids), celebrities)
+        return ReaderFollows(await self.filter_followed(user_id, candidate_ids), big)
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         """Every id is a user named `user<id>`."""
