@@ -86,7 +86,7 @@ class Fanout:
     async def _deliver(self, entry: FeedEntry) -> int:
         """Pushes the post to the followers unless its author is (or becomes) pulled."""
         author_id = entry.author_id
-        pulled = (await self._pulled.get([author_id])).get(author_id)
+        pulled = await self._record(author_id)
         followers = await self._graph.follower_count(author_id)
         threshold = self._threshold.now()
         if pulled is None:
@@ -103,6 +103,10 @@ class Fanout:
         if not pulled.leaving and followers >= self._threshold.policy.pushed_again_below(threshold):
             return 0
         return await self._push_again(author_id, pulled, entry)
+
+    async def _record(self, author_id: int) -> PulledAuthor | None:
+        """The author's pulled record; None while fan-out pushes them."""
+        return (await self._pulled.get([author_id])).get(author_id)
 
     async def _push_again(
         self, author_id: int, pulled: PulledAuthor, newest: FeedEntry | None = None
@@ -174,7 +178,7 @@ class Fanout:
         trimmed; reads leave a deleted post out either way)."""
         await self._store.remove([entry.author_id], entry)
         await self._author_timelines.remove([entry.author_id], entry)
-        pulled = (await self._pulled.get([entry.author_id])).get(entry.author_id)
+        pulled = await self._record(entry.author_id)
         if pulled is not None and not pulled.leaving:
             return
         chunks = self._graph.follower_id_chunks(entry.author_id, self._policy.chunk_size)
@@ -187,7 +191,7 @@ class Fanout:
         leaving one's too: their backfill may have listed the followers before this one)."""
         if not await self._store.is_ready(follower_id):
             return
-        pulled = (await self._pulled.get([followed_id])).get(followed_id)
+        pulled = await self._record(followed_id)
         if pulled is not None and not pulled.leaving:
             return
         entries = []
@@ -202,7 +206,7 @@ class Fanout:
         await self._store.remove_author(follower_id, followed_id)
         # A pulled author who loses followers down to the lowest threshold's hysteresis is
         # pushed again now, before reads stop asking the graph for them.
-        pulled = (await self._pulled.get([followed_id])).get(followed_id)
+        pulled = await self._record(followed_id)
         if pulled is None:
             return
         policy = self._threshold.policy

@@ -28,6 +28,7 @@ from feed_svc.models import (
     TimelinePage,
 )
 from feed_svc.storage.base import PulledAuthorStore, TimelineStore
+from feed_svc.threshold import ThresholdPolicy
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -40,8 +41,8 @@ CELEBRITY_HINTS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class FeedPolicy:
-    # Followees with fewer followers are never pulled (ThresholdPolicy.pull_candidates_from).
-    pull_candidates_from: int = 400
+    # Followees with fewer followers are never pulled.
+    pull_candidates_from: int = ThresholdPolicy().pull_candidates_from
     timeline_max_len: int = 800
 
 
@@ -165,13 +166,18 @@ class HomeFeed:
         """The followees fan-out does not push (or is pushing again): their posts are pulled.
         While that record cannot be read, every candidate is pulled (duplicates of pushed
         posts are dropped by the merge)."""
+        pulled = await self._pulled_records(candidates)
+        return candidates if pulled is None else [c for c in candidates if c in pulled]
+
+    async def _pulled_records(self, candidates: list[int]) -> dict[int, PulledAuthor] | None:
+        """The pulled authors' records among the candidates; None while the record cannot be
+        read (each caller then takes the superset that leaves no post out)."""
         if not candidates:
-            return []
+            return {}
         try:
-            pulled = await self._pulled_authors.get(candidates)
+            return await self._pulled_authors.get(candidates)
         except Unavailable:
-            return candidates
-        return [c for c in candidates if c in pulled]
+            return None
 
     async def erase_reader(self, reader_id: int) -> None:
         """An erased account's timelines go: the one they read and the one of their posts."""
@@ -214,11 +220,9 @@ class HomeFeed:
         candidates = [
             f.user_id for f in followees if f.follower_count >= self._policy.pull_candidates_from
         ]
-        pulled: dict[int, PulledAuthor] = {}
         # While the record cannot be read, every followee's posts are taken: reads pull all
         # the candidates then, and the merge drops the duplicates.
-        with contextlib.suppress(Unavailable):
-            pulled = await self._pulled_authors.get(candidates) if candidates else {}
+        pulled = await self._pulled_records(candidates) or {}
         pushed = [
             f.user_id for f in followees if f.user_id not in pulled or pulled[f.user_id].leaving
         ]
