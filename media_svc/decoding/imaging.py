@@ -91,9 +91,19 @@ class PhotoRenderer:
     def render(self, path: Path, content_type: str, out_dir: Path) -> RenderResult:
         """JPEG and WebP renditions written into out_dir, plus the placeholder; and the
         decoded image, for the AVIF job (DECODED_NAME)."""
+        return self._render(path, content_type, out_dir, keep_decoded=True)
+
+    def render_still(self, path: Path, content_type: str, out_dir: Path) -> RenderResult:
+        """As `render`, for a still no AVIF job follows (a video's poster)."""
+        return self._render(path, content_type, out_dir, keep_decoded=False)
+
+    def _render(
+        self, path: Path, content_type: str, out_dir: Path, *, keep_decoded: bool
+    ) -> RenderResult:
         full, header = self._decode(path, content_type)
         renditions, hashed = _encode_all(_sized(full), out_dir, full)
-        save_pixels(full, out_dir / DECODED_NAME)
+        if keep_decoded:
+            save_pixels(full, out_dir / DECODED_NAME)
         width, height = _upright_size(header)
         return RenderResult(width, height, renditions, hashed)
 

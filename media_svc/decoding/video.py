@@ -84,7 +84,7 @@ class VideoRenderer:
             ],
             "take a poster frame from",
         )
-        return self._photos.render(poster, "image/png", out_dir)
+        return self._photos.render_still(poster, "image/png", out_dir)
 
     def _convert(self, path: Path, movie: Path) -> None:
         """A 720p H.264 MP4 that starts playing before it has downloaded, without metadata."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from media_svc.decoding.contract import ImageLimits, RejectedMedia, VideoLimits
+from media_svc.decoding.contract import DECODED_NAME, ImageLimits, RejectedMedia, VideoLimits
 from media_svc.decoding.imaging import PhotoRenderer, lock_down
 from media_svc.decoding.video import VideoRenderer
 from tests.media_files import make_clip
@@ -34,6 +34,7 @@ def test_a_short_h264_clip_becomes_poster_renditions_and_an_mp4(tmp_path: Path) 
     assert ("FULL", "video/mp4") in kinds
     assert ("THUMBNAIL", "image/webp") in kinds
     assert result.placeholder is not None
+    assert not (tmp_path / DECODED_NAME).exists()  # no AVIF job follows a poster
 
 
 @pytest.mark.parametrize("size", ["1366x768", "768x1366", "1000x750", "480x270", "1282x722"])
