@@ -39,6 +39,7 @@ from common.settings import Settings
 from common.signing import load_secret
 from feed_svc.models import FeedEntry
 from feed_svc.storage.redis import RedisTimelineStore
+from tests.bench.load import Stats
 from tests.bench.mesh import running_mesh
 from tests.bench.seed import bounded, post_photo
 
@@ -97,15 +98,11 @@ async def measure(env: dict[str, str], followers: int, posts: int, sample: int) 
             )
             published_at = await _published_at(post_stub, post_id, author)
             delays += await watch(FeedEntry(round(published_at * 1000), post_id, author))
-    watched = len(delays) // posts
-    delays.sort()
     return {
         "followers": followers,
         "posts": posts,
-        "watched_followers": watched,
-        "p50_ms": round(delays[len(delays) // 2] * 1000, 1),
-        "p99_ms": round(delays[min(len(delays) - 1, int(0.99 * len(delays)))] * 1000, 1),
-        "max_ms": round(delays[-1] * 1000, 1),
+        "watched_followers": len(delays) // posts,
+        **Stats([delay * 1000 for delay in delays]).summary(),
     }
 
 
