@@ -2,9 +2,11 @@
 
 Topics are `<prefix><topic>`; keys keep one entity's events in one partition, in order. A
 consumer commits its offsets only after its handler returned. A handler that still fails after
-quick in-place retries sends the event to `<prefix><group>.retry`, where a second consumer
-retries it with growing delays and finally parks it in `<prefix><group>.dlq`: a poison event
-never blocks its partition and never disappears silently.
+quick in-place retries sends the event to `<prefix><group>.retry`, which the same consumer
+reads beside the live topics: a retry partition whose next event is not due yet is paused
+until it is (the live partitions flow meanwhile), and an event that fails its last retry is
+parked in `<prefix><group>.dlq`. A poison event never blocks its partition and never
+disappears silently.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -30,11 +33,15 @@ LAG_LOG_INTERVAL_S = 30.0
 # kafka-python backs off up to 30 s between reconnects; a broker back from a restart should be
 # used again within seconds (the outbox waits for it, and so does every consumer).
 RECONNECT_BACKOFF_MAX_MS = 2_000
-# An idle consumer costs what its wake-ups cost: the broker holds a fetch until records
-# arrive (they are delivered at once) or this long passes, and a poll returns after
-# POLL_TIMEOUT_MS without records (how long a stop may wait for it).
-FETCH_MAX_WAIT_MS = 2_000
-POLL_TIMEOUT_MS = 1_000
+# An idle consumer costs what its wake-ups cost (tests/bench/idle.py), so there are few: one
+# consumer per group, not one per topic; the broker holds a fetch until records arrive (they
+# are delivered at once) or FETCH_MAX_WAIT_MS passes; a poll without records returns after
+# POLL_TIMEOUT_MS, which is also how long a stop may wait for it (each empty poll costs
+# kafka-python ~0.6 ms of CPU); heartbeats every HEARTBEAT_MS, a third of the session.
+FETCH_MAX_WAIT_MS = 10_000
+POLL_TIMEOUT_MS = 5_000
+SESSION_TIMEOUT_MS = 15_000
+HEARTBEAT_MS = 5_000
 
 
 class KafkaEventLog:
@@ -115,22 +122,22 @@ class KafkaEventLog:
 
     async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         retry, dead = self.topic_name(f"{group}.retry"), self.topic_name(f"{group}.dlq")
-        await self._create_topics([retry, dead, *(self.topic_name(t) for t in topics)])
-        await asyncio.gather(
-            self._consume(
-                group,
-                [self.topic_name(t) for t in topics],
-                lambda record, headers: self._first_delivery(record, handler, retry),
-            ),
-            self._consume(
-                f"{group}.retry",
-                [retry],
-                lambda record, headers: self._redelivery(record, headers, handler, retry, dead),
-            ),
-        )
+        live = [self.topic_name(t) for t in topics]
+        await self._create_topics([retry, dead, *live])
+
+        async def deliver(record: EventRecord, headers: dict[str, bytes], topic: str) -> None:
+            if topic == retry:
+                await self._redelivery(record, headers, handler, retry, dead)
+            else:
+                await self._first_delivery(record, handler, retry)
+
+        await self._consume(group, [*live, retry], deliver)
 
     async def _consume(
-        self, group: str, topics: list[str], deliver: Callable[[EventRecord, dict[str, bytes]], Any]
+        self,
+        group: str,
+        topics: list[str],
+        deliver: Callable[[EventRecord, dict[str, bytes], str], Awaitable[None]],
     ) -> None:
         thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group}")  # owns the consumer
         consumer = await self._in(
@@ -139,15 +146,15 @@ class KafkaEventLog:
                 bootstrap_servers=self._bootstrap,
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                request_timeout_ms=FETCH_MAX_WAIT_MS + 20_000,  # must exceed the fetch wait
                 group_id=self.topic_name(group),
                 # Static membership: a consumer restarted after a crash takes its partitions
                 # back at once instead of waiting for the dead member's session to expire.
                 group_instance_id=(
                     f"{self.topic_name(group)}:{self._instance_id}" if self._instance_id else None
                 ),
-                session_timeout_ms=15_000,
-                # A topic created after this consumer subscribed is seen within seconds.
-                metadata_max_age_ms=5_000,
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=HEARTBEAT_MS,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=200,
@@ -156,6 +163,7 @@ class KafkaEventLog:
         await self._in(thread, lambda: _subscribe_when_known(consumer, topics))
         next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
         handled: dict[TopicPartition, OffsetAndMetadata] = {}
+        held = _HeldPartitions()
 
         def commit() -> None:
             # Explicit offsets: a batch cut short by a stop commits only what was handled.
@@ -163,12 +171,21 @@ class KafkaEventLog:
                 consumer.commit(dict(handled))
                 handled.clear()
 
+        def poll() -> dict[TopicPartition, list[Any]]:
+            held.resume_due(consumer)
+            return consumer.poll(timeout_ms=held.poll_timeout_ms(POLL_TIMEOUT_MS))  # type: ignore[no-any-return]
+
         try:
             while True:
-                batch = await self._in(thread, lambda: consumer.poll(timeout_ms=POLL_TIMEOUT_MS))
+                batch = await self._in(thread, poll)
                 for partition, records in batch.items():
                     for message in records:
                         headers = dict(message.headers or [])
+                        due_at = int(headers.get("not-before", b"0")) / 1000
+                        if due_at > time.time():
+                            # A retry not due yet: this partition waits for it, from it.
+                            await self._in(thread, partial(held.hold, consumer, message, due_at))
+                            break
                         record = EventRecord(
                             topic=headers.get("origin", message.topic.encode())
                             .decode()
@@ -177,7 +194,7 @@ class KafkaEventLog:
                             value=message.value,
                             offset=message.offset,
                         )
-                        await deliver(record, headers)
+                        await deliver(record, headers, message.topic)
                         handled[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
                 await self._in(thread, commit)  # only after the work is done
                 if time.monotonic() > next_lag_log:
@@ -203,6 +220,7 @@ class KafkaEventLog:
                 bootstrap_servers=self._bootstrap,
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                request_timeout_ms=FETCH_MAX_WAIT_MS + 20_000,
                 group_id=None,  # no group: every partition, nothing committed
                 enable_auto_commit=False,
             ),
@@ -252,9 +270,6 @@ class KafkaEventLog:
         retry: str,
         dead: str,
     ) -> None:
-        wait_s = int(headers.get("not-before", b"0")) / 1000 - time.time()
-        if wait_s > 0:
-            await asyncio.sleep(wait_s)  # holds back only this retry queue, not the live topics
         attempt = int(headers.get("attempt", b"1"))
         error = await self._try(record, handler, ())
         if error is None:
@@ -297,7 +312,7 @@ class KafkaEventLog:
             ("error", repr(error)[:500].encode()),
         ]
         if topic.endswith(".retry"):
-            # The retry consumer waits for this moment, so retries back off.
+            # The consumer holds the retry partition until this moment, so retries back off.
             headers.append(("not-before", str(int((time.time() + delay) * 1000)).encode()))
         await self._send(topic, record.key, record.value, headers)
 
@@ -363,6 +378,38 @@ class KafkaEventLog:
     @staticmethod
     async def _in(thread: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, call)
+
+
+class _HeldPartitions:
+    """Retry partitions paused until their next event is due (used on the consumer's thread).
+
+    A held partition is sought back to the event that is not due yet, so nothing after it is
+    skipped; a rebalance that takes the partition away forgets the pause, and whoever gets it
+    next reads the event again from the committed offset and holds it the same way.
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[TopicPartition, float] = {}
+
+    def hold(self, consumer: KafkaConsumer, message: Any, due_at: float) -> None:
+        partition = TopicPartition(message.topic, message.partition)
+        consumer.pause(partition)
+        consumer.seek(partition, message.offset)
+        self._until[partition] = due_at
+
+    def resume_due(self, consumer: KafkaConsumer) -> None:
+        now, assigned = time.time(), consumer.assignment()
+        due = [p for p, at in self._until.items() if at <= now or p not in assigned]
+        for partition in due:
+            del self._until[partition]
+        consumer.resume(*(p for p in due if p in assigned))
+
+    def poll_timeout_ms(self, longest_ms: int) -> int:
+        """Long enough to sleep through, short enough to resume the next held partition."""
+        if not self._until:
+            return longest_ms
+        soonest_ms = (min(self._until.values()) - time.time()) * 1000
+        return max(0, min(longest_ms, int(soonest_ms) + 1))
 
 
 def _subscribe_when_known(consumer: KafkaConsumer, topics: list[str]) -> None:

@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from common.events.base import EventRecord
+from tests import servers
 
 
 async def consume_until(
-    log: Any, group: str, poison: set[bytes], count: int, topics: tuple[str, ...] = ("a", "b")
+    log: Any,
+    group: str,
+    poison: set[bytes],
+    count: int,
+    topics: tuple[str, ...] = ("a", "b"),
+    handler: Callable[[EventRecord], Awaitable[None]] | None = None,
 ) -> list[EventRecord]:
+    """The first `count` events `group` handles (a poison event's handler raises; `handler`,
+    if given, runs first and may raise too)."""
     got: list[EventRecord] = []
     done = asyncio.Event()
 
-    async def handler(record: EventRecord) -> None:
+    async def handle(record: EventRecord) -> None:
         if record.value in poison:
             raise RuntimeError("poison")
+        if handler is not None:
+            await handler(record)
         got.append(record)
         if len(got) >= count:
             done.set()
 
-    task = asyncio.create_task(log.run(group, list(topics), handler))
+    task = asyncio.create_task(log.run(group, list(topics), handle))
     try:
         await asyncio.wait_for(done.wait(), timeout=30)
     finally:
@@ -80,6 +93,24 @@ async def test_poison_event_goes_to_dead_letters_and_the_rest_flow(event_log: An
             await retrying
 
 
+async def test_an_event_that_fails_a_while_is_delivered_once_it_succeeds(event_log: Any) -> None:
+    attempts = 0
+
+    async def flaky_then_fine(record: EventRecord) -> None:
+        nonlocal attempts
+        if record.value == b"flaky":
+            attempts += 1
+            if attempts < 3:  # past the in-place retries: it goes through the retry queue
+                raise RuntimeError("not yet")
+
+    await event_log.publish("a", "k1", b"flaky")
+    await event_log.publish("a", "k2", b"steady")
+    got = await consume_until(event_log, "g", set(), 2, handler=flaky_then_fine)
+    assert sorted(r.value for r in got) == [b"flaky", b"steady"]
+    assert attempts == 3
+    assert await event_log.dead_letters("g") == []
+
+
 async def test_a_tail_gets_every_event_published_after_it_is_ready_in_every_process(
     event_log: Any, event_log_factory: Callable[[], Any]
 ) -> None:
@@ -120,3 +151,46 @@ async def test_a_tail_gets_every_event_published_after_it_is_ready_in_every_proc
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await other_process.close()
+
+
+@pytest.mark.production
+async def test_kafka_holds_a_retry_until_it_is_due_while_live_events_flow() -> None:
+    """Kafka reads a group's retry topic with the same consumer as its live topics: the retry
+    partition pauses until its event is due, and the live partitions do not wait for it."""
+    from common.events.kafka import KafkaEventLog
+
+    servers.require_kafka()
+    prefix = servers.unique_prefix()
+    log = KafkaEventLog(
+        servers.KAFKA_BOOTSTRAP,
+        topic_prefix=prefix,
+        partitions=2,
+        inline_retry_delays_s=(),
+        retry_delays_s=(2.0, 2.0),
+    )
+    await log.open()
+    arrivals: dict[bytes, float] = {}
+    failed_at: float | None = None
+    live_after_failure = asyncio.Event()
+
+    async def handler(record: EventRecord) -> None:
+        nonlocal failed_at
+        if record.value == b"flaky" and failed_at is None:
+            failed_at = time.monotonic()
+            live_after_failure.set()
+            raise RuntimeError("fails once")
+        arrivals[record.value] = time.monotonic()
+
+    try:
+        await log.publish("a", "k", b"flaky")
+        consuming = asyncio.create_task(consume_until(log, "g", set(), 4, handler=handler))
+        await asyncio.wait_for(live_after_failure.wait(), timeout=30)
+        for value in (b"live1", b"live2", b"live3"):
+            await log.publish("a", value.decode(), value)
+        await asyncio.wait_for(consuming, timeout=30)
+    finally:
+        await log.close()
+        servers.drop_topics(prefix)
+    assert failed_at is not None
+    assert all(arrivals[v] < arrivals[b"flaky"] for v in (b"live1", b"live2", b"live3"))
+    assert arrivals[b"flaky"] - failed_at >= 2.0  # held until due, not retried at once
