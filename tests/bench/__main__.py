@@ -100,7 +100,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             results["graph"] = bench.describe_graph()
             if "rest" in parts:
                 results["rest_feed"] = await bench.rest_feed_curve(
-                    _rates(args.rest_rates), _rates(args.bare_rates), args.step_seconds
+                    _rates(args.rest_rates),
+                    _rates(args.bare_rates),
+                    args.step_seconds,
+                    args.out / "profiles" / backend,
                 )
             if "load" in parts:
                 results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")

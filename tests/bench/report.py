@@ -73,6 +73,24 @@ def print_rest_feed(rest: dict[str, Any]) -> None:
     print(f"ratio to the bare server: {rest['ratio_to_bare']}")
     if "at_target_rps" in rest:
         print(f"REST feed at the 1,000/s target: {rest['at_target_rps']}")
+    if "profile" in rest:
+        print_profile(rest["profile"])
+
+
+def print_profile(profile: dict[str, Any]) -> None:
+    """Each process's CPU per request at the profiled rate, split by the layers py-spy saw it
+    in (shares of the Python-visible samples applied to the CPU /proc measured)."""
+    step = profile["step"]
+    print(
+        f"\nwhere the CPU went at {step['offered_rps']:g}/s (p99 {step['p99_ms']:.1f} ms; "
+        f"py-spy raw stacks in {profile['files']}):"
+    )
+    for name, cpu_ms in step["cpu_ms_per_request"].items():
+        layers = profile["layers"].get(name)
+        if not isinstance(layers, dict):
+            continue
+        split = ", ".join(f"{layer} {share * cpu_ms:.2f}" for layer, share in layers.items())
+        print(f"  {name:<10} {cpu_ms:5.2f} ms: {split}")
 
 
 def print_freshness(result: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from deploy.local import Mesh
 from feed_svc.threshold import ThresholdPolicy
 from tests.bench.cpu import cpu_ms_per_request, cpu_seconds
 from tests.bench.load import Mix, Stats, run_open_loop
+from tests.bench.profile import profiled
 from tests.bench.seed import Graph, bounded, post_photo, seed_graph, unique_copy
 from tests.bench.vegeta import (
     P99_TARGET_MS,
@@ -362,11 +363,12 @@ class Bench:
         return curve
 
     async def rest_feed_curve(
-        self, feed_rates: list[float], bare_rates: list[float], seconds: float
+        self, feed_rates: list[float], bare_rates: list[float], seconds: float, profiles: Path
     ) -> dict[str, Any]:
         """The REST feed under vegeta's open-loop load, rate after rate until p99 passes the
         target, then a bare aiohttp server answering the same body the same way: the ratio of
-        their best rates is how close the mesh is to what aiohttp alone allows here."""
+        their best rates is how close the mesh is to what aiohttp alone allows here. At the
+        best rate (or the first), py-spy records every service into `profiles`."""
         vegeta = await asyncio.to_thread(ensure_vegeta)
         workdir = self.config.root
         # Readers whose first page is full, so every request is a 20-post page.
@@ -384,6 +386,10 @@ class Bench:
         feed = await sweep(vegeta, targets, feed_rates, seconds, self.mesh.pids)
         # The issue's target rate, measured even when the sweep stopped below it.
         at_target = await attack(vegeta, targets, TARGET_RPS, seconds)
+        profile_rps = feed.best_rps or feed_rates[0]
+        await self.settle()
+        with profiled(self.mesh.pids, seconds, profiles) as layers:
+            profiled_run = await sweep(vegeta, targets, [profile_rps], seconds, self.mesh.pids)
         with bare_server(body, workdir) as (url, pid):
             bare_targets = write_targets(workdir / "bare.targets", url, tokens)
             bare = await sweep(vegeta, bare_targets, bare_rates, seconds, {"bare": pid})
@@ -395,6 +401,7 @@ class Bench:
             "p99_target_ms": P99_TARGET_MS,
             "ratio_to_bare": round(feed.best_rps / bare.best_rps, 3) if bare.best_rps else None,
             "at_target_rps": at_target.summary(),
+            "profile": {"step": profiled_run.steps[0], "layers": layers, "files": str(profiles)},
         }
 
     def _cpu_seconds(self) -> dict[str, float]:
