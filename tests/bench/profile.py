@@ -18,28 +18,41 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
-SAMPLES_PER_S = 200
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SAMPLES_PER_S = 100
 
-# Innermost frame's file -> layer; the first match wins, so specific paths come first.
+# Innermost frame's file -> layer; the first match wins, so specific paths come first. py-spy
+# names a frame's file by its module path ("grpc/aio/_call.py") or in full.
 LAYERS = (
     ("JSON", ("gateway/json_mapping.py", "orjson")),
-    ("grpc.aio", ("/grpc/",)),
-    ("protobuf", ("/google/protobuf/", "_pb2")),
-    ("aiohttp", ("/aiohttp/", "/multidict/", "/yarl/")),
-    ("storage clients", ("/redis/", "sqlite", "/cassandra/")),
-    ("asyncio loop", ("/asyncio/",)),
+    ("grpc.aio", ("grpc/",)),
+    ("protobuf", ("google/protobuf/", "_pb2")),
+    ("aiohttp", ("aiohttp/", "multidict/", "yarl/")),
+    ("storage clients", ("redis/", "sqlite", "cassandra/")),
+    ("asyncio loop", ("asyncio/",)),
+    (
+        "photoshare code",
+        ("common/", "gateway/", "graph_svc/", "post_svc/", "media_svc/", "feed_svc/"),
+    ),
+)
+# A sample whose innermost Python frame is the loop running a callback is in native code the
+# loop called: grpc.aio's Cython coroutines (they have no Python frames) or asyncio's C tasks.
+NATIVE_UNDER_THE_LOOP = "Handle._run (asyncio/events.py"
+# Innermost frames of threads waiting for work, which py-spy may sample as running.
+WAITING = (
+    "EpollSelector.select (selectors.py",
+    "_connection_worker_thread (aiosqlite/core.py",  # its queue's get()
+    "Thread.run (threading.py",  # a thread whose target is native code, blocked in it
 )
 
 
 def layer_of(frame: str) -> str:
     """The layer a py-spy frame ("function (path:line)") belongs to."""
+    if frame.startswith(NATIVE_UNDER_THE_LOOP):
+        return "native under the loop (grpc.aio Cython, asyncio C)"
     location = frame.rsplit("(", 1)[-1]
     for layer, markers in LAYERS:
-        if any(marker in location for marker in markers):
+        if any(location.startswith(m) or f"/{m}" in location for m in markers):
             return layer
-    if str(PROJECT_ROOT) in location or location.startswith(("gateway/", "common/")):
-        return "photoshare code"
     return "other (stdlib, logging, ...)"
 
 
@@ -48,14 +61,17 @@ def layer_shares(raw: str) -> dict[str, float]:
     samples: Counter[str] = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            samples[layer_of(stack.split(";")[-1])] += int(count)
+        innermost = stack.split(";")[-1]
+        if stack and count.isdigit() and not innermost.startswith(WAITING):
+            samples[layer_of(innermost)] += int(count)
     total = sum(samples.values()) or 1
     return {layer: round(n / total, 3) for layer, n in samples.most_common()}
 
 
 def py_spy_record(pid: int, seconds: float, output: Path) -> list[str]:
-    sampling = ["--duration", str(int(seconds)), "--rate", str(SAMPLES_PER_S), "--format", "raw"]
+    # Non-blocking: sampling does not pause the process, so it barely changes what it measures.
+    sampling = ["--duration", str(int(seconds)), "--rate", str(SAMPLES_PER_S), "--nonblocking"]
+    sampling += ["--format", "raw"]
     return [str(PY_SPY), "record", "--pid", str(pid), *sampling, "--output", str(output)]
 
 
