@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
+from common.worker_ids.lock_file import LockFileWorkerId
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from common.cassandra import CassandraConfig
     from common.events.kafka import KafkaEventLog
     from common.events.outbox import OutboxEventLog
+    from common.worker_ids.lease import LeasedWorkerId
 
 
 def event_log(settings: Settings, owner: str) -> SqliteEventLog | OutboxEventLog:
@@ -49,6 +51,18 @@ def _sqlite_events(settings: Settings) -> SqliteEventLog:
     return SqliteEventLog(
         settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
     )
+
+
+def worker_id(settings: Settings, owner: str) -> LockFileWorkerId | LeasedWorkerId:
+    """The worker id the process `owner` mints ids with: leased from Cassandra in production
+    (renew it with `.keep`), a lock file in the data directory embedded."""
+    if settings.production:
+        from common.worker_ids.cassandra import CassandraLeaseStore
+        from common.worker_ids.lease import LeasedWorkerId
+
+        store = CassandraLeaseStore(cassandra_config(settings))
+        return LeasedWorkerId(store, owner=owner, ttl_s=settings.worker_lease_s)
+    return LockFileWorkerId(settings.data_dir / "worker-ids")
 
 
 def cassandra_config(settings: Settings) -> CassandraConfig:

@@ -78,6 +78,9 @@ class Settings:
     kafka_partitions: int = 6
     # Names this process to Kafka (static group membership); unique per process of a service.
     instance_id: str = ""
+    # How long a process's worker id (for minting ids) outlives it after a crash (production;
+    # renewed every third of it).
+    worker_lease_s: int = 30
 
     @property
     def public_media_base(self) -> str:
@@ -118,6 +121,8 @@ class Settings:
             "max_image_pixels",
             "media_workers",
         )
+        if self.worker_lease_s < 3:
+            raise ConfigError("PHOTOSHARE_WORKER_LEASE_S must be at least 3 (seconds)")
         bad = [name for name in positive if getattr(self, name) <= 0]
         if bad:
             raise ConfigError(

@@ -49,7 +49,7 @@ MAX_COMMENT_CHARS = 100  # of a comment's text, quoted in its notification
 class Notifications:
     """Example:
     notifications = Notifications(
-        store, graph_client, cached_posts, IdGenerator(4), Signer(secret, ...)
+        store, graph_client, cached_posts, ids, Signer(secret, ...)
     )
     await notifications.liked(post_id, post_author_id, user_id, event_id)
     page = await notifications.page(post_author_id, page_size=20, page_token="")

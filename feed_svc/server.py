@@ -5,6 +5,7 @@ from __future__ import annotations
 from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
+from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
@@ -28,7 +29,6 @@ from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 STREAM_TIMEOUT_S = 30.0
-WORKER_ID = 4  # notification positions are ids of their own
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -79,11 +79,13 @@ def build(settings: Settings) -> ServiceApp:
         ),
     )
     notification_store = make_notification_store(settings)
+    # Notification positions are ids of their own, minted here.
+    worker = worker_id_for(settings, owner="feed_svc")
     notifications = Notifications(
         notification_store,
         graph,
         posts,
-        IdGenerator(WORKER_ID),
+        IdGenerator(worker),
         Signer(secret, purpose="notifications-page"),
     )
     servicer = FeedServicer(feed, notifications)
@@ -97,8 +99,17 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, author_timelines, pulled, post_cache, notification_store, event_log),
+        resources=(
+            worker,
+            store,
+            author_timelines,
+            pulled,
+            post_cache,
+            notification_store,
+            event_log,
+        ),
         workers=(
+            worker.keep,
             consumer(event_log, FeedEventHandler(fanout, posts)),
             consumer(event_log, NotificationEventHandler(notifications)),
         ),

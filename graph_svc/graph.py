@@ -61,7 +61,7 @@ class Graph:
             CachedFollowing(store, cache),
             events,
             media_client,
-            IdGenerator(1),
+            ids,
             Signer(secret, ...),
         )
         user, token = await graph.create_user("ada", password="correct horse")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
+from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
@@ -27,7 +28,6 @@ from graph_svc.sessions import Sessions
 from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
 
 SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].full_name
-WORKER_ID = 1
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -38,7 +38,8 @@ def build(settings: Settings) -> ServiceApp:
     following_cache = make_following_cache(settings)
     event_log = event_log_for(settings, owner="graph")
     events = GraphEventPublisher(event_log)
-    ids = IdGenerator(WORKER_ID)
+    worker = worker_id_for(settings, owner="graph_svc")
+    ids = IdGenerator(worker)
     sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
     following = CachedFollowing(store, following_cache)
     media_channel = insecure_channel(settings.media_addr, credentials)
@@ -74,8 +75,8 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, session_store, following_cache, event_log),
-        workers=(consumer(event_log, GraphEventHandler(graph)), erasures.run),
+        resources=(worker, store, session_store, following_cache, event_log),
+        workers=(worker.keep, consumer(event_log, GraphEventHandler(graph)), erasures.run),
     )
 
 

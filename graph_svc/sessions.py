@@ -44,7 +44,7 @@ class SessionEvents(Protocol):
 
 class Sessions:
     """Example:
-    sessions = Sessions(session_store, graph_store, Argon2Passwords(), events, IdGenerator(1))
+    sessions = Sessions(session_store, graph_store, Argon2Passwords(), events, ids)
     session, token = await sessions.sign_in("ada", "correct horse", label="Ada's phone")
     caller = await sessions.authenticate(token)
     await sessions.sign_out(caller, "current")

@@ -88,7 +88,7 @@ class Engaged:
 class Engagement:
     """Example:
     engagement = Engagement(
-        posts, likes_and_comments, stats, liked, events, IdGenerator(2), likes_signer,
+        posts, likes_and_comments, stats, liked, events, ids, likes_signer,
         comments_signer,
     )
     seen = await engagement.like(post_id, viewer_id)     # Engaged(PostStats(1, 0), True)

@@ -55,7 +55,7 @@ class Posts:
     """Creating, reading and publishing posts.
 
     Example:
-        posts = Posts(store, media_client, events, IdGenerator(2), Signer(secret, purpose="grid"))
+        posts = Posts(store, media_client, events, ids, Signer(secret, purpose="grid"))
         spec = MediaSpec("PHOTO", "image/jpeg", 1234)
         post, upload = await posts.create(author_id, "sunset", spec)
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
+from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
@@ -31,7 +32,6 @@ from post_svc.storage import (
 )
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
-WORKER_ID = 2
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -44,7 +44,8 @@ def build(settings: Settings) -> ServiceApp:
     )
     engagement_store = make_engagement_store(settings)
     stats = make_stats_store(settings)
-    ids = IdGenerator(WORKER_ID)
+    worker = worker_id_for(settings, owner="post_svc")
+    ids = IdGenerator(worker)
     post_events = PostEventPublisher(event_log)
     posts = Posts(store, media, post_events, ids, Signer(secret, purpose="post-cursor"))
     deletion = PostDeletion(posts, store, engagement_store, stats, post_events, media)
@@ -77,10 +78,11 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, engagement_store, stats, liked_cache, author_cache, event_log),
+        resources=(worker, store, engagement_store, stats, liked_cache, author_cache, event_log),
         workers=(
+            worker.keep,
             # One consumer for media, engagement and profile events: each one costs the
-            # process a Kafka consumer pair (live and retry), and their work is light.
+            # process a Kafka consumer, and their work is light.
             consumer(event_log, PostServiceEventHandler(posts, engagement, authors, deletion)),
         ),
     )

@@ -15,6 +15,7 @@ from common.cassandra import CassandraStore
 from common.events.memory import InMemoryEventLog, InMemoryOutbox, Journal
 from common.events.sqlite import SqliteEventLog
 from common.settings import Settings
+from common.worker_ids.memory import InMemoryLeaseStore
 from feed_svc.storage import (
     make_notification_store,
     make_post_cache,
@@ -188,6 +189,19 @@ async def event_log(event_log_factory: Callable[[], Any]) -> AsyncIterator[Any]:
     await log.open()
     yield log
     await log.close()
+
+
+@pytest.fixture(params=["memory", pytest.param("cassandra", marks=PRODUCTION)])
+async def lease_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """Worker id leases: Cassandra's, and the in-memory one the unit tests use (embedded
+    processes lock files instead, tested in tests/unit/common/test_worker_ids.py)."""
+    if request.param == "memory":
+        yield InMemoryLeaseStore()
+        return
+    from common.worker_ids.cassandra import CassandraLeaseStore
+
+    async with _opened(CassandraLeaseStore(servers.cassandra_config())) as opened:
+        yield opened
 
 
 @pytest.fixture(params=["memory", pytest.param("cassandra", marks=PRODUCTION)])

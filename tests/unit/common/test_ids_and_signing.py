@@ -9,22 +9,23 @@ from pathlib import Path
 import pytest
 
 from common.errors import InvalidArgument
-from common.ids import EPOCH_MS, IdGenerator, timestamp_ms
+from common.ids import EPOCH_MS, FixedWorkerId, IdGenerator, timestamp_ms, worker_of
 from common.settings import ConfigError, Settings
 from common.signing import KeysetCursor, Signer, load_secret
 
 
 def test_ids_increase_and_carry_their_time() -> None:
     ticks = iter([EPOCH_MS + 5, EPOCH_MS + 5, EPOCH_MS + 4, EPOCH_MS + 9])  # clock steps back
-    ids = IdGenerator(worker_id=3, clock=lambda: next(ticks))
+    ids = IdGenerator(FixedWorkerId(3), clock=lambda: next(ticks))
     made = [ids.next_id() for _ in range(4)]
     assert made == sorted(made)
     assert len(set(made)) == 4
     assert [timestamp_ms(i) for i in made] == [EPOCH_MS + 5] * 3 + [EPOCH_MS + 9]
+    assert {worker_of(i) for i in made} == {3}
 
 
 def test_ids_stay_unique_past_4096_in_one_millisecond() -> None:
-    ids = IdGenerator(worker_id=1, clock=lambda: EPOCH_MS + 1)
+    ids = IdGenerator(FixedWorkerId(1), clock=lambda: EPOCH_MS + 1)
     made = [ids.next_id() for _ in range(10_000)]
     assert len(set(made)) == 10_000
     assert made == sorted(made)
@@ -32,7 +33,7 @@ def test_ids_stay_unique_past_4096_in_one_millisecond() -> None:
 
 def test_worker_id_is_bounded() -> None:
     with pytest.raises(ValueError, match="worker_id"):
-        IdGenerator(worker_id=1024)
+        FixedWorkerId(1024)
 
 
 def test_signed_tokens_reject_any_change() -> None:

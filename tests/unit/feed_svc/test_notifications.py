@@ -15,7 +15,7 @@ from photoshare.post.v1 import post_service_pb2 as post_pb
 from common.errors import InvalidArgument
 from common.events.codec import publish_event
 from common.events.memory import InMemoryEventLog
-from common.ids import IdGenerator
+from common.ids import FixedWorkerId, IdGenerator
 from common.signing import Signer
 from feed_svc.events import NotificationEventHandler
 from feed_svc.notifications import Notifications
@@ -58,7 +58,7 @@ class Mesh:
             store,  # type: ignore[arg-type]
             FakeGraph(),
             self.posts,
-            IdGenerator(4),
+            IdGenerator(FixedWorkerId(4)),
             Signer(b"k", purpose="notifications"),
         )
         self.handler = NotificationEventHandler(notifications)

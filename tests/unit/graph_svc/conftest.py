@@ -11,7 +11,7 @@ import argon2
 import pytest
 
 from common.events.memory import InMemoryEventLog
-from common.ids import IdGenerator
+from common.ids import FixedWorkerId, IdGenerator
 from common.settings import Settings
 from common.signing import Signer
 from graph_svc.caching import CachedFollowing
@@ -126,7 +126,7 @@ async def world(tmp_path: Path) -> AsyncIterator[GraphWorld]:
     for resource in (store, cache, session_store):
         await resource.open()
     log, avatar_uploads, clock = InMemoryEventLog(), FakeAvatarUploads(), Clock()
-    events, ids = GraphEventPublisher(log), IdGenerator(1)
+    events, ids = GraphEventPublisher(log), IdGenerator(FixedWorkerId(1))
     sessions = Sessions(session_store, store, fast_passwords(), events, ids, clock)
     post_eraser, following = FakePostEraser(), CachedFollowing(store, cache)
     media_eraser, feed_eraser = FakeMediaEraser(), FakeFeedEraser()

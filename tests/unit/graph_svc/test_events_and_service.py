@@ -12,7 +12,7 @@ from photoshare.media.v1 import media_pb2
 from common.errors import InvalidArgument, Unauthenticated, Unavailable
 from common.events.base import TOPIC_FOLLOWS, TOPIC_MEDIA, TOPIC_POSTS, TOPIC_USERS
 from common.events.codec import publish_event
-from common.ids import IdGenerator
+from common.ids import FixedWorkerId, IdGenerator
 from common.signing import Signer
 from graph_svc.caching import CachedFollowing
 from graph_svc.events import GraphEventHandler, GraphEventPublisher
@@ -192,7 +192,7 @@ async def test_a_follow_made_while_the_following_cache_is_down_is_settled_by_its
         CachedFollowing(world.store, cache),
         GraphEventPublisher(world.log),
         world.avatar_uploads,
-        IdGenerator(1),
+        IdGenerator(FixedWorkerId(1)),
         Signer(b"k", purpose="graph-page"),
     )
     ada, bob = await world.users("ada", "bob")

@@ -13,7 +13,7 @@ from photoshare.media.v1 import media_pb2
 
 from common.errors import InvalidArgument
 from common.events.memory import InMemoryEventLog
-from common.ids import IdGenerator
+from common.ids import FixedWorkerId, IdGenerator
 from common.settings import Settings
 from common.signing import Signer
 from post_svc.authors import Authors
@@ -100,7 +100,7 @@ async def world(tmp_path: Path) -> AsyncIterator[PostWorld]:
     for opened in (store, engagement_store, stats):
         await opened.open()
     uploads, log, clock = FakeUploadSlots(), InMemoryEventLog(), [1_000]
-    ids = IdGenerator(2)
+    ids = IdGenerator(FixedWorkerId(2))
     posts = Posts(
         store,
         uploads,
