@@ -47,7 +47,7 @@ bench: $(STAMP)  ## load, fan-out, freshness and media benchmarks (BENCH_BACKEND
 	  if [ -f $$f ]; then $(PY) -m tests.bench.capacity $$f > bench-results/capacity.md; break; fi; done
 	@echo "capacity model: bench-results/capacity.md"
 
-services: $(STAMP)  ## install and start Cassandra, Kafka and Redis on 127.0.0.1 (safe to run twice)
+services: $(STAMP)  ## install and start Cassandra, Kafka, Redis and SeaweedFS on 127.0.0.1 (safe to run twice)
 	$(PY) -m deploy.services start
 
 services-stop: $(STAMP)  ## stop them

@@ -76,6 +76,13 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = "photoshare."
     kafka_partitions: int = 6
+    # The S3-compatible object store media lives in (production). The defaults name the
+    # SeaweedFS that `make services` starts, whose key pair is for development only.
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_bucket: str = "photoshare"
+    s3_access_key: str = "photoshare"
+    s3_secret_key: str = "photoshare-development-secret"
+    s3_region: str = "us-east-1"
     # Names this process to Kafka (static group membership); unique per process of a service.
     instance_id: str = ""
     # How long a process's worker id (for minting ids) outlives it after a crash (production;

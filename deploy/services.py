@@ -1,16 +1,19 @@
-"""Real Cassandra, Kafka (KRaft) and Redis on 127.0.0.1, from the package registries only.
+"""Real Cassandra, Kafka (KRaft), Redis and SeaweedFS (an S3 object store) on 127.0.0.1, from
+the package registries only.
 
     python -m deploy.services start    # what `make services` does; safe to run twice
     python -m deploy.services stop     # `make services-stop`
     python -m deploy.services status
 
-Jars come from Maven Central (deploy/servers/*/pom.xml), Redis from Debian. Everything the
-servers write lives under .services/ (PHOTOSHARE_SERVICES_DIR).
+Jars come from Maven Central (deploy/servers/*/pom.xml), Redis from Debian, SeaweedFS from the
+Go module proxy (built once, a few minutes). Everything the servers write lives under
+.services/ (PHOTOSHARE_SERVICES_DIR).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -42,6 +45,15 @@ def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((HOST, port)) == 0
+
+
+def _answers(port: int, request: bytes, expected: bytes) -> None:
+    """Raises unless the server on `port` answers `request` with a reply that starts so."""
+    with socket.create_connection((HOST, port), timeout=1) as s:
+        s.sendall(request)
+        reply = s.recv(16)
+    if not reply.startswith(expected):
+        raise ConnectionError(f"127.0.0.1:{port} answered {reply!r}, not {expected!r}...")
 
 
 def _run(command: list[str], **kwargs: object) -> None:
@@ -120,10 +132,7 @@ def redis_command(port: int, data: Path) -> list[str]:
 
 
 def _redis_ready() -> None:
-    with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
-        s.sendall(b"PING\r\n")
-        if not s.recv(16).startswith(b"+PONG"):
-            raise ConnectionError("redis did not answer PONG")
+    _answers(REDIS_PORT, b"PING\r\n", b"+PONG")
 
 
 # --- Kafka -------------------------------------------------------------------------------
@@ -319,12 +328,112 @@ def _cassandra_ready() -> None:
         cluster.shutdown()
 
 
+# --- SeaweedFS ---------------------------------------------------------------------------
+
+SEAWEEDFS_MODULE = "github.com/seaweedfs/seaweedfs@v0.0.0-20261109003541-7506e5f91cd6"
+S3_PORT = 8333
+# The S3 identity `make services` configures; the settings' defaults name it (development only).
+S3_ACCESS_KEY = "photoshare"
+S3_SECRET_KEY = "photoshare-development-secret"
+# Away from the defaults (the volume server's 8080 is the gateway's port).
+_SEAWEEDFS_PORTS = {"master": 19333, "volume": 18080, "filer": 18888, "s3": S3_PORT}
+
+
+def seaweedfs_binary() -> Path:
+    """The `weed` binary, built from the Go module proxy once and kept under .services/ (the
+    module's replace directives rule out `go install`, so it is built in a copy)."""
+    home = STATE / "seaweedfs"
+    binary, marker = home / "bin" / "weed", home / "bin" / ".module"
+    if binary.exists() and marker.exists() and marker.read_text() == SEAWEEDFS_MODULE:
+        return binary
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    print("building SeaweedFS from the Go module proxy (a few minutes, once) ...", flush=True)
+    listing = subprocess.run(
+        [go, "mod", "download", "-json", SEAWEEDFS_MODULE],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    source = home / "src"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(json.loads(listing.stdout)["Dir"], source)
+    for path in (source, *source.rglob("*")):  # the module cache is read-only
+        path.chmod(path.stat().st_mode | 0o200)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [go, "build", "-buildvcs=false", "-o", str(binary), "./weed"],
+        cwd=source,
+        env={**os.environ, "CGO_ENABLED": "0"},
+    )
+    shutil.rmtree(source)
+    marker.write_text(SEAWEEDFS_MODULE)
+    return binary
+
+
+def _seaweedfs() -> list[str]:
+    return seaweedfs_command(seaweedfs_binary(), STATE / "seaweedfs", _SEAWEEDFS_PORTS)
+
+
+def seaweedfs_command(binary: Path, home: Path, ports: dict[str, int]) -> list[str]:
+    """Master, volume server, filer and S3 gateway in one process, data under `home`."""
+    for sub in ("data", "tmp"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    identities = {
+        "identities": [
+            {
+                "name": "photoshare",
+                "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (home / "s3.json").write_text(json.dumps(identities))
+    flags = [f"-ip={HOST}", f"-ip.bind={HOST}", f"-dir={home / 'data'}"]
+    for name, port in ports.items():
+        flags += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10_000}"]
+    return [
+        "env",
+        f"TMPDIR={home / 'tmp'}",  # its unix sockets
+        str(binary),
+        "server",
+        *flags,
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=20",
+        "-volume.preStopSeconds=0",  # it otherwise waits 10 s before it stops
+        "-filer",
+        "-s3",
+        f"-s3.config={home / 's3.json'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ]
+
+
+def _seaweedfs_ready() -> None:
+    """Ready once a signed S3 request is answered (the S3 gateway has found its filer)."""
+    import asyncio
+
+    from aiobotocore.session import get_session
+
+    async def list_buckets() -> None:
+        async with get_session().create_client(
+            "s3",
+            endpoint_url=f"http://{HOST}:{S3_PORT}",
+            region_name="us-east-1",
+            aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY,
+        ) as s3:
+            await s3.list_buckets()
+
+    asyncio.run(list_buckets())
+
+
 SERVERS_BY_NAME = {
     s.name: s
     for s in (
         Server("redis", REDIS_PORT, _redis, _redis_ready, 20),
         Server("kafka", KAFKA_PORT, _kafka, _kafka_ready, 120),
         Server("cassandra", CASSANDRA_PORT, _cassandra, _cassandra_ready, 240),
+        Server("seaweedfs", S3_PORT, _seaweedfs, _seaweedfs_ready, 120),
     )
 }
 

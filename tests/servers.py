@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +21,7 @@ from common.settings import Settings
 CASSANDRA_PORT = int(os.environ.get("PHOTOSHARE_CASSANDRA_PORT", "9042"))
 REDIS_URL = os.environ.get("PHOTOSHARE_REDIS_URL", "redis://127.0.0.1:6379/0")
 KAFKA_BOOTSTRAP = os.environ.get("PHOTOSHARE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+S3_ENDPOINT = os.environ.get("PHOTOSHARE_S3_ENDPOINT", "http://127.0.0.1:8333")
 # One keyspace per test session; tables are emptied between tests.
 TEST_KEYSPACE = f"photoshare_test_{uuid.uuid4().hex[:8]}"
 
@@ -59,8 +60,15 @@ def production_settings(**overrides: Any) -> Settings:
         "redis_prefix": prefix,
         "kafka_bootstrap": KAFKA_BOOTSTRAP,
         "kafka_topic_prefix": prefix,
+        "s3_endpoint": S3_ENDPOINT,
+        "s3_bucket": bucket_name(prefix),
     }
     return Settings(**{**values, **overrides})
+
+
+def bucket_name(prefix: str) -> str:
+    """A test's own bucket (S3 names: lowercase letters, digits and dashes)."""
+    return f"photoshare-{prefix.strip('.')}"
 
 
 def unique_prefix() -> str:
@@ -73,6 +81,40 @@ def require_redis() -> None:
 
 def require_kafka() -> None:
     require("Kafka", int(KAFKA_BOOTSTRAP.rsplit(":", 1)[1]))
+
+
+def require_s3() -> None:
+    require("SeaweedFS (S3)", int(S3_ENDPOINT.rsplit(":", 1)[1]))
+
+
+async def drop_bucket(bucket: str) -> None:
+    """Deletes a test's bucket and everything in it."""
+    from aiobotocore.session import get_session
+    from botocore.exceptions import ClientError
+
+    from deploy.services import S3_ACCESS_KEY, S3_SECRET_KEY
+
+    if TYPE_CHECKING:
+        from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
+
+    async with get_session().create_client(
+        "s3",
+        endpoint_url=S3_ENDPOINT,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+    ) as s3:
+        try:
+            async for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys: list[ObjectIdentifierTypeDef] = [
+                    {"Key": o["Key"]} for o in page.get("Contents", ())
+                ]
+                if keys:
+                    await s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            await s3.delete_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+                raise
 
 
 def drop_keyspace(keyspace: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -159,4 +160,47 @@ class BlobStore(Protocol):
 
     async def verify_rendition(self, digest: str, extension: str) -> bool:
         """The rendition is there and its bytes still hash to its name."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    """Named byte objects, written whole and never changed in place: the S3 model, which the
+    embedded default follows with files (tests/contract/test_object_store.py). Keys are
+    `/`-separated paths of URL-safe characters."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def put(self, key: str, source: Path, content_type: str) -> None:
+        """Stores the file's bytes under `key`, replacing any object there; durable on return."""
+        ...
+
+    async def fetch(self, key: str, target: Path) -> bool:
+        """Writes the object's bytes to `target`; False (and no file) when there is none."""
+        ...
+
+    async def read(
+        self, key: str, first: int = 0, last: int | None = None
+    ) -> tuple[AsyncIterator[bytes], int] | None:
+        """The object's bytes `first`..`last` (inclusive; to the end without `last`) as
+        chunks, and the object's whole size; None when there is none."""
+        ...
+
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes; None when there is none."""
+        ...
+
+    async def list(self, prefix: str) -> list[StoredObject]:
+        """Every object whose key starts with `prefix`, in key order."""
+        ...
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        """Deletes the objects; missing ones are no error."""
         ...

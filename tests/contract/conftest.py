@@ -23,7 +23,7 @@ from feed_svc.storage import (
     make_timeline_store,
 )
 from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
-from media_svc.storage import make_upload_store
+from media_svc.storage import make_object_store, make_upload_store
 from post_svc.storage import (
     make_author_cache,
     make_engagement_store,
@@ -189,6 +189,21 @@ async def event_log(event_log_factory: Callable[[], Any]) -> AsyncIterator[Any]:
     await log.open()
     yield log
     await log.close()
+
+
+@pytest.fixture
+async def object_store(settings: Settings) -> AsyncIterator[Any]:
+    """Files under the data directory, or a bucket of the test's own in SeaweedFS."""
+    if settings.production:
+        servers.require_s3()
+    store = make_object_store(settings)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+        if settings.production:
+            await servers.drop_bucket(settings.s3_bucket)
 
 
 @pytest.fixture(params=["memory", pytest.param("cassandra", marks=PRODUCTION)])
