@@ -4,9 +4,9 @@ Topics are `<prefix><topic>`; keys keep one entity's events in one partition, in
 consumer commits its offsets only after its handler returned. A handler that still fails after
 quick in-place retries sends the event to `<prefix><group>.retry`, which the same consumer
 reads beside the live topics: a retry partition whose next event is not due yet is paused
-until it is (the live partitions flow meanwhile), and an event that fails its last retry is
-parked in `<prefix><group>.dlq`. A poison event never blocks its partition and never
-disappears silently.
+and its events wait in memory until then (the live partitions flow meanwhile), and an event
+that fails its last retry is parked in `<prefix><group>.dlq`. A poison event never blocks its
+partition and never disappears silently.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -35,13 +36,15 @@ LAG_LOG_INTERVAL_S = 30.0
 RECONNECT_BACKOFF_MAX_MS = 2_000
 # An idle consumer costs what its wake-ups cost (tests/bench/idle.py), so there are few: one
 # consumer per group, not one per topic; the broker holds a fetch until records arrive (they
-# are delivered at once) or FETCH_MAX_WAIT_MS passes; a poll without records returns after
-# POLL_TIMEOUT_MS, which is also how long a stop may wait for it (each empty poll costs
-# kafka-python ~0.6 ms of CPU); heartbeats every HEARTBEAT_MS, a third of the session.
-FETCH_MAX_WAIT_MS = 10_000
+# are delivered at once) or FETCH_MAX_WAIT_MS passes, which is also how long a partition that
+# becomes fetchable meanwhile (newly assigned, resumed) may wait for its first records (one
+# fetch per broker is in flight); a poll without records returns after POLL_TIMEOUT_MS,
+# which is also how long a stop may wait for it (each empty poll costs kafka-python ~0.6 ms
+# of CPU); heartbeats every HEARTBEAT_MS, a third of the session.
+FETCH_MAX_WAIT_MS = 5_000
 POLL_TIMEOUT_MS = 5_000
-SESSION_TIMEOUT_MS = 15_000
-HEARTBEAT_MS = 5_000
+SESSION_TIMEOUT_MS = 30_000
+HEARTBEAT_MS = 10_000
 
 
 class KafkaEventLog:
@@ -160,10 +163,10 @@ class KafkaEventLog:
                 max_poll_records=200,
             ),
         )
-        await self._in(thread, lambda: _subscribe_when_known(consumer, topics))
+        held = _HeldRetries()
+        await self._in(thread, lambda: _subscribe_when_known(consumer, topics, held))
         next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
         handled: dict[TopicPartition, OffsetAndMetadata] = {}
-        held = _HeldPartitions()
 
         def commit() -> None:
             # Explicit offsets: a batch cut short by a stop commits only what was handled.
@@ -172,30 +175,39 @@ class KafkaEventLog:
                 handled.clear()
 
         def poll() -> dict[TopicPartition, list[Any]]:
-            held.resume_due(consumer)
-            return consumer.poll(timeout_ms=held.poll_timeout_ms(POLL_TIMEOUT_MS))  # type: ignore[no-any-return]
+            records: dict[TopicPartition, list[Any]]
+            records = consumer.poll(timeout_ms=held.poll_timeout_ms(POLL_TIMEOUT_MS))
+            return records
+
+        async def handle(partition: TopicPartition, messages: list[Any]) -> None:
+            for i, message in enumerate(messages):
+                headers = dict(message.headers or [])
+                due_at = int(headers.get("not-before", b"0")) / 1000
+                if due_at > time.time():
+                    # A retry not due yet: it and the rest of its partition wait in memory, and
+                    # the partition is paused meanwhile; the live partitions flow on.
+                    held.hold(partition, due_at, messages[i:])
+                    await self._in(thread, partial(consumer.pause, partition))
+                    return
+                record = EventRecord(
+                    topic=headers.get("origin", message.topic.encode())
+                    .decode()
+                    .removeprefix(self._prefix),
+                    key=(message.key or b"").decode(),
+                    value=message.value,
+                    offset=message.offset,
+                )
+                await deliver(record, headers, message.topic)
+                handled[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
 
         try:
             while True:
+                for partition, messages in held.take_due():
+                    await self._in(thread, partial(consumer.resume, partition))
+                    await handle(partition, messages)
                 batch = await self._in(thread, poll)
                 for partition, records in batch.items():
-                    for message in records:
-                        headers = dict(message.headers or [])
-                        due_at = int(headers.get("not-before", b"0")) / 1000
-                        if due_at > time.time():
-                            # A retry not due yet: this partition waits for it, from it.
-                            await self._in(thread, partial(held.hold, consumer, message, due_at))
-                            break
-                        record = EventRecord(
-                            topic=headers.get("origin", message.topic.encode())
-                            .decode()
-                            .removeprefix(self._prefix),
-                            key=(message.key or b"").decode(),
-                            value=message.value,
-                            offset=message.offset,
-                        )
-                        await deliver(record, headers, message.topic)
-                        handled[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+                    await handle(partition, records)
                 await self._in(thread, commit)  # only after the work is done
                 if time.monotonic() > next_lag_log:
                     next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
@@ -380,45 +392,53 @@ class KafkaEventLog:
         return await asyncio.get_running_loop().run_in_executor(thread, call)
 
 
-class _HeldPartitions:
-    """Retry partitions paused until their next event is due (used on the consumer's thread).
+class _HeldRetries(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Retry events not due yet, by partition: each paused partition's waiting messages (the
+    one not due and those after it), in memory until they are due.
 
-    A held partition is sought back to the event that is not due yet, so nothing after it is
-    skipped; a rebalance that takes the partition away forgets the pause, and whoever gets it
-    next reads the event again from the committed offset and holds it the same way.
+    They are not sought back to: a fetch the broker holds (FETCH_MAX_WAIT_MS) would delay them
+    once due. A partition taken away by a rebalance is forgotten here (the listener runs on the
+    consumer's thread, inside poll, while the loop waits for it): whoever gets it next reads
+    its messages again from the committed offset.
     """
 
     def __init__(self) -> None:
-        self._until: dict[TopicPartition, float] = {}
+        self._held: dict[TopicPartition, tuple[float, list[Any]]] = {}
 
-    def hold(self, consumer: KafkaConsumer, message: Any, due_at: float) -> None:
-        partition = TopicPartition(message.topic, message.partition)
-        consumer.pause(partition)
-        consumer.seek(partition, message.offset)
-        self._until[partition] = due_at
+    def hold(self, partition: TopicPartition, due_at: float, messages: list[Any]) -> None:
+        self._held[partition] = (due_at, messages)
 
-    def resume_due(self, consumer: KafkaConsumer) -> None:
-        now, assigned = time.time(), consumer.assignment()
-        due = [p for p, at in self._until.items() if at <= now or p not in assigned]
-        for partition in due:
-            del self._until[partition]
-        consumer.resume(*(p for p in due if p in assigned))
+    def take_due(self) -> list[tuple[TopicPartition, list[Any]]]:
+        now = time.time()
+        due = [(p, messages) for p, (at, messages) in self._held.items() if at <= now]
+        for partition, _ in due:
+            del self._held[partition]
+        return due
 
     def poll_timeout_ms(self, longest_ms: int) -> int:
-        """Long enough to sleep through, short enough to resume the next held partition."""
-        if not self._until:
+        """Long enough to sleep through, short enough to wake when the next one is due."""
+        if not self._held:
             return longest_ms
-        soonest_ms = (min(self._until.values()) - time.time()) * 1000
+        soonest_ms = (min(at for at, _ in self._held.values()) - time.time()) * 1000
         return max(0, min(longest_ms, int(soonest_ms) + 1))
 
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for partition in revoked:
+            self._held.pop(partition, None)
 
-def _subscribe_when_known(consumer: KafkaConsumer, topics: list[str]) -> None:
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass
+
+
+def _subscribe_when_known(
+    consumer: KafkaConsumer, topics: list[str], listener: ConsumerRebalanceListener
+) -> None:
     """Subscribes once the consumer's own metadata knows every topic's partitions: a group
     joined earlier is assigned nothing for a topic it does not know, and kafka-python 3.0
     does not always rebalance when the partitions show up later."""
     for topic in topics:
         _partitions(consumer, topic)
-    consumer.subscribe(topics)
+    consumer.subscribe(topics, listener=listener)
 
 
 def _partitions(consumer: KafkaConsumer, topic: str) -> set[int]:
