@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cassandra import ConsistencyLevel, ProtocolVersion
+from cassandra import ConsistencyLevel, InvalidRequest, ProtocolVersion
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import PreparedStatement, dict_factory
@@ -80,7 +80,12 @@ class CassandraStore:
             added = _ADD_COLUMN.match(statement)
             if added and _has_column(session, config.keyspace, added["table"], added["column"]):
                 continue  # `ALTER TABLE ... ADD` brings an older table up to date, once
-            session.execute(statement.format(ks=config.keyspace), timeout=SCHEMA_TIMEOUT_S)
+            try:
+                session.execute(statement.format(ks=config.keyspace), timeout=SCHEMA_TIMEOUT_S)
+            except InvalidRequest as exc:
+                # Replicas starting together: another one added the column first.
+                if not (added and "already exists" in str(exc)):
+                    raise
         self._prepared = {
             name: session.prepare(cql.format(ks=config.keyspace))
             for name, cql in self.statements.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -140,6 +141,11 @@ def _wrap_unary(behavior: Behavior, method: str) -> Behavior:
 
 
 def _wrap_stream(behavior: Behavior, method: str) -> Behavior:
+    if not inspect.isasyncgenfunction(behavior):
+        # It writes with `context.write` instead of yielding (the health service's Watch,
+        # which clients that balance over replicas call): a coroutine, wrapped as one.
+        return _wrap_unary(behavior, method)
+
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         try:
             async for response in behavior(request, context):

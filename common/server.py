@@ -113,9 +113,14 @@ def configure_logging(level: str) -> None:
 
 def insecure_channel(address: str, credentials: MeshCredentials) -> grpc.aio.Channel:
     """A channel to another service of the mesh: every call carries the mesh's credential,
-    waits for a connection within its deadline, and UNAVAILABLE is retried."""
+    waits for a connection within its deadline, and UNAVAILABLE is retried.
+
+    `address` is one `host:port`, several separated by commas (a service's replicas), or a
+    gRPC target such as `dns:///graph.photoshare:50051` whose name resolves to the replicas.
+    Calls go round-robin to the replicas whose health service answers SERVING: one that is
+    starting, stopping or gone is skipped."""
     return grpc.aio.insecure_channel(
-        address,
+        channel_target(address),
         interceptors=signing_interceptors(credentials),
         options=(
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -126,9 +131,31 @@ def insecure_channel(address: str, credentials: MeshCredentials) -> grpc.aio.Cha
     )
 
 
-# waitForReady: a call made while the channel is (re)connecting, e.g. to a service that is
-# starting or restarting, waits for it within its deadline instead of failing at once.
-_RETRY_CONFIG = """{"methodConfig": [{"name": [{}], "waitForReady": true, "retryPolicy": {
+def channel_target(address: str) -> str:
+    """The gRPC target for a service's address setting (see `insecure_channel`)."""
+    if "," not in address:
+        return address
+    replicas = [a.strip() for a in address.split(",") if a.strip()]
+    hosts = [replica.rpartition(":")[0] for replica in replicas]
+    if not all(_is_ipv4(host) for host in hosts):
+        raise ValueError(
+            f"{address!r}: a list of replicas takes IPv4 addresses (host names resolve through "
+            "one dns:/// target instead)"
+        )
+    return "ipv4:" + ",".join(replicas)
+
+
+def _is_ipv4(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+# round_robin over the replicas that the health service ("" is the whole server) reports
+# SERVING. waitForReady: a call made while no replica is ready, e.g. while a service starts
+# or restarts, waits for one within its deadline instead of failing at once.
+_RETRY_CONFIG = """{"loadBalancingConfig": [{"round_robin": {}}],
+  "healthCheckConfig": {"serviceName": ""},
+  "methodConfig": [{"name": [{}], "waitForReady": true, "retryPolicy": {
   "maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
   "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"""
 

@@ -22,6 +22,12 @@ class Settings:
     post_addr: str = "127.0.0.1:50052"
     media_addr: str = "127.0.0.1:50053"
     feed_addr: str = "127.0.0.1:50054"
+    # Where this process's gRPC server listens when its service's address above lists several
+    # replicas (deploy.local sets it for each); empty: the service's own address.
+    listen_addr: str = ""
+    # Replicas of the gateway share its HTTP port (SO_REUSEPORT); off for one process, so that
+    # a second mesh started by mistake fails to bind instead of sharing the port.
+    http_reuse_port: bool = False
     media_http_port: int = 8081
     # Base of upload and media URLs handed to clients (a CDN in production).
     media_public_url: str = ""
@@ -88,6 +94,17 @@ class Settings:
     # How long a process's worker id (for minting ids) outlives it after a crash (production;
     # renewed every third of it).
     worker_lease_s: int = 30
+
+    def listen_address(self, service_addr: str) -> str:
+        """Where a service whose clients use `service_addr` listens in this process."""
+        if self.listen_addr:
+            return self.listen_addr
+        if "," in service_addr:
+            raise ConfigError(
+                f"{service_addr!r} lists replicas: set PHOTOSHARE_LISTEN_ADDR to the one this "
+                "process is"
+            )
+        return service_addr
 
     @property
     def public_media_base(self) -> str:

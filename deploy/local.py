@@ -4,6 +4,14 @@ python -m deploy.local        # what `make run` does; Ctrl-C stops everything
 
 A service that crashes is started again with backoff while the others keep serving (the
 gateway answers 503 for it meanwhile); one that keeps crashing is reported.
+
+On the production backends each service may run as several processes: PHOTOSHARE_REPLICAS=2
+for every service, PHOTOSHARE_REPLICAS_POST_SVC=3 for one. Each replica listens on an address
+of its own (the first on the service's configured one), every client balances over all of
+them (common/server.py), and gateway replicas share the HTTP port. The embedded backend runs
+one process per service: its timelines, caches and event positions live in one process's
+memory and one machine's files. media_svc stays one process until its uploads and work
+queue are in the shared stores (issue 14).
 """
 
 from __future__ import annotations
@@ -11,23 +19,94 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from common.settings import Settings
+from common.settings import ConfigError, Settings
 from common.signing import load_secret
 
 PROCESSES = ("graph_svc", "post_svc", "media_svc", "feed_svc", "gateway")
+# The setting each service's clients find it by.
+ADDRESS_SETTINGS = {
+    "graph_svc": "PHOTOSHARE_GRAPH_ADDR",
+    "post_svc": "PHOTOSHARE_POST_ADDR",
+    "media_svc": "PHOTOSHARE_MEDIA_ADDR",
+    "feed_svc": "PHOTOSHARE_FEED_ADDR",
+}
+SINGLE_PROCESS = {"media_svc"}  # keeps upload locks and its work queue in memory
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0  # a process up this long has its backoff reset
 CRASH_LOOP = 5  # this many restarts within CRASH_WINDOW_S is reported as a crash loop
 CRASH_WINDOW_S = 300.0
+
+
+@dataclass(frozen=True)
+class Process:
+    module: str  # python -m <module>
+    env: dict[str, str]  # on top of the mesh's
+
+
+def plan_processes(
+    env: Mapping[str, str], settings: Settings
+) -> tuple[dict[str, str], dict[str, Process]]:
+    """The settings every process shares (the address lists of replicated services), and
+    every process to run, by name: `<module>` for a service's first replica, `<module>-<n>` for
+    the others, each with the settings that make it that replica."""
+    shared: dict[str, str] = {}
+    replicas: dict[str, list[dict[str, str]]] = {}
+    for module in PROCESSES:
+        count = _replica_count(env, module)
+        if count > 1 and not settings.production:
+            raise ConfigError(
+                f"{module}: replicas need PHOTOSHARE_BACKEND=production (the embedded backend "
+                "keeps timelines, caches and event positions in one process and one machine)"
+            )
+        if count > 1 and module in SINGLE_PROCESS:
+            raise ConfigError(f"{module} runs as one process for now (issue 14)")
+        own: list[dict[str, str]] = [{} for _ in range(count)]
+        if count > 1 and module == "gateway":
+            shared["PHOTOSHARE_HTTP_REUSE_PORT"] = "1"  # they share the HTTP port
+        setting = ADDRESS_SETTINGS.get(module)
+        if count > 1 and setting is not None:
+            first = getattr(settings, setting.removeprefix("PHOTOSHARE_").lower())
+            host = first.rpartition(":")[0]
+            addresses = [first, *(f"{host}:{_free_port(host)}" for _ in range(count - 1))]
+            shared[setting] = ",".join(addresses)
+            for extra, address in zip(own, addresses, strict=True):
+                extra["PHOTOSHARE_LISTEN_ADDR"] = address
+        for n, extra in enumerate(own[1:], start=2):
+            # Kafka's static membership names each consumer: one name per replica.
+            extra["PHOTOSHARE_INSTANCE_ID"] = f"{settings.instance_id or socket.gethostname()}-{n}"
+        replicas[module] = own
+    return shared, {
+        (module if n == 1 else f"{module}-{n}"): Process(module, extra)
+        for module, own in replicas.items()
+        for n, extra in enumerate(own, start=1)
+    }
+
+
+def _replica_count(env: Mapping[str, str], module: str) -> int:
+    name = f"PHOTOSHARE_REPLICAS_{module.upper()}"
+    everyone = "1" if module in SINGLE_PROCESS else env.get("PHOTOSHARE_REPLICAS")
+    raw = env.get(name) or everyone or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} / PHOTOSHARE_REPLICAS={raw!r}: give a count of 1 or more")
+    return int(raw)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 class Mesh:
@@ -41,6 +120,8 @@ class Mesh:
     def __init__(self, env: Mapping[str, str], *, log_dir: Path | None = None) -> None:
         self._env = dict(env)
         self._settings = Settings.from_env(self._env)
+        shared, self._plan = plan_processes(self._env, self._settings)
+        self._env.update(shared)
         self._log_dir = log_dir
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._started_at: dict[str, float] = {}
@@ -54,7 +135,7 @@ class Mesh:
 
     @property
     def pids(self) -> dict[str, int]:
-        """Process id of each running service, by module name."""
+        """Process id of each running process, by name (`post_svc`, `post_svc-2`, ...)."""
         return {name: proc.pid for name, proc in self._procs.items()}
 
     @property
@@ -64,11 +145,13 @@ class Mesh:
     def start(self) -> None:
         # Made before the services start, so all of them read the same secret.
         load_secret(self._settings.secret, self._settings.data_dir)
-        for name in PROCESSES:
+        for name in self._plan:
             self._spawn(name)
 
     def _spawn(self, name: str) -> None:
-        command = [sys.executable, "-m", name]
+        process = self._plan[name]
+        env = {**self._env, **process.env}
+        command = [sys.executable, "-m", process.module]
         profile_dir = self._env.get("PHOTOSHARE_PROFILE_DIR")
         if profile_dir:
             # cProfile writes <dir>/<process>.prof when the process exits on SIGTERM.
@@ -80,16 +163,16 @@ class Mesh:
                 "-o",
                 str(Path(profile_dir) / f"{name}.prof"),
                 "-m",
-                name,
+                process.module,
             ]
         self._started_at[name] = time.monotonic()
         if self._log_dir is None:
-            self._procs[name] = subprocess.Popen(command, env=self._env)
+            self._procs[name] = subprocess.Popen(command, env=env)
             return
         self._log_dir.mkdir(parents=True, exist_ok=True)
         with open(self._log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
             self._procs[name] = subprocess.Popen(
-                command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+                command, env=env, stdout=log, stderr=subprocess.STDOUT
             )
 
     def supervise(self, report: Callable[[str], None]) -> None:

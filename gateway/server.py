@@ -73,7 +73,10 @@ async def main(settings: Settings | None = None) -> None:
         max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),
     )
     await site_runner.setup()
-    await web.TCPSite(site_runner, settings.host, settings.http_port).start()
+    # Replicas share the port: the kernel spreads new connections over them.
+    await web.TCPSite(
+        site_runner, settings.host, settings.http_port, reuse_port=settings.http_reuse_port
+    ).start()
     log.info("gateway listening on http://%s:%d", settings.host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -83,4 +83,4 @@ def build(settings: Settings) -> ServiceApp:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    await serve(build(settings), settings.graph_addr)
+    await serve(build(settings), settings.listen_address(settings.graph_addr))

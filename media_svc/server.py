@@ -111,4 +111,4 @@ def worker_limits(settings: Settings) -> WorkerLimits:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    await serve(build(settings), settings.media_addr)
+    await serve(build(settings), settings.listen_address(settings.media_addr))

@@ -91,4 +91,4 @@ def build(settings: Settings) -> ServiceApp:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    await serve(build(settings), settings.post_addr)
+    await serve(build(settings), settings.listen_address(settings.post_addr))

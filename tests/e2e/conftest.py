@@ -209,7 +209,10 @@ def mesh(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Mesh]:
     root = tmp_path_factory.mktemp(f"mesh-{request.param}")
-    running = Mesh(mesh_env(root / "data", request.param), log_dir=root / "logs")
+    env = mesh_env(root / "data", request.param)
+    if request.param == "production":
+        env["PHOTOSHARE_REPLICAS"] = "2"  # the suite runs against two of every process
+    running = Mesh(env, log_dir=root / "logs")
     running.start()
     try:
         running.wait_healthy()

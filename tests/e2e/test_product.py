@@ -16,6 +16,7 @@ from photoshare.graph.v1 import graph_service_pb2 as graph_pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
 
 from common.metadata import as_caller
+from common.server import channel_target
 from deploy.local import Mesh
 from tests.e2e.conftest import CELEBRITY_THRESHOLD, Api, eventually
 
@@ -467,7 +468,8 @@ async def test_services_refuse_a_caller_without_the_mesh_credential(
     list every service."""
     ada_id, ada = api.sign_up(username("ada"))
     bob_id, _ = api.sign_up(username("bob"))
-    async with grpc.aio.insecure_channel(mesh.env["PHOTOSHARE_GRAPH_ADDR"]) as channel:
+    graph = channel_target(mesh.env["PHOTOSHARE_GRAPH_ADDR"])  # its replicas, if several
+    async with grpc.aio.insecure_channel(graph) as channel:
         stub = graph_grpc.GraphServiceStub(channel)
         forged = stub.Follow(
             graph_pb.FollowRequest(followed_id=int(ada_id)),

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from common import errors
 from common.rpc_errors import ErrorMappingInterceptor, from_rpc_error, to_status
@@ -68,3 +68,19 @@ def test_an_error_echoing_a_huge_input_is_cut_to_fit_the_trailers() -> None:
     trailer = dict(status.trailing_metadata)["grpc-status-details-bin"]
     assert len(trailer) * 4 / 3 < 4_096
     assert len(status.details) <= 1_000
+
+
+async def test_a_stream_written_with_context_write_passes_through() -> None:
+    """The health service's Watch writes instead of yielding; balancing clients call it."""
+    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+            first = await watch.read()
+            assert first.status == health_pb2.HealthCheckResponse.SERVING
+            watch.cancel()
+    finally:
+        await server.stop(None)
