@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from common.worker_ids.lease import MIN_LEASE_S
+
 
 class ConfigError(ValueError):
     """One or more settings in the environment are malformed."""
@@ -145,8 +147,8 @@ class Settings:
             "max_image_pixels",
             "media_workers",
         )
-        if self.worker_lease_s < 3:
-            raise ConfigError("PHOTOSHARE_WORKER_LEASE_S must be at least 3 (seconds)")
+        if self.worker_lease_s < MIN_LEASE_S:
+            raise ConfigError(f"PHOTOSHARE_WORKER_LEASE_S must be at least {MIN_LEASE_S} (seconds)")
         bad = [name for name in positive if getattr(self, name) <= 0]
         if bad:
             raise ConfigError(

@@ -26,10 +26,13 @@ from common.ids import MAX_WORKER_ID
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0  # between attempts while the store does not answer
+# A store may end a lease up to a second early (Cassandra counts TTLs in whole seconds): the
+# third of a lease that a process stops minting before its end must cover that second.
+MIN_LEASE_S = 6
 
 
 class LeaseStore(Protocol):
-    """Where the held worker ids are (tests/contract/test_worker_ids.py)."""
+    """Where the held worker ids are (tests/contract/test_worker_leases.py)."""
 
     async def open(self) -> None: ...
 
@@ -71,8 +74,8 @@ class LeasedWorkerId:
         ttl_s: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl_s < 3:
-            raise ValueError("a worker id lease lasts at least 3 s (it is renewed every third)")
+        if ttl_s < MIN_LEASE_S:
+            raise ValueError(f"a worker id lease lasts at least {MIN_LEASE_S} s")
         self._store = store
         # Unique per process start: a restarted process never mistakes its old lease for its own.
         self._owner = f"{owner}:{uuid.uuid4().hex[:12]}"
