@@ -94,7 +94,7 @@ class Settings:
     # Names this process to Kafka (static group membership); unique per process of a service.
     instance_id: str = ""
     # How long a process's worker id (for minting ids) outlives it after a crash (production;
-    # renewed every third of it).
+    # renewed every sixth of it).
     worker_lease_s: int = 30
 
     def listen_address(self, service_addr: str) -> str:

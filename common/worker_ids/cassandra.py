@@ -1,7 +1,7 @@
 """Worker id leases in Cassandra: a row per held id, written with a TTL by lightweight
 transactions, so two processes never both get one id and a crashed holder's row expires.
 
-The table is small (at most 1,024 rows) and only touched at start, every third of a lease
+The table is small (at most 1,024 rows) and only touched at start, every sixth of a lease
 and at stop: the Paxos rounds cost nothing that matters.
 """
 

@@ -2,14 +2,15 @@
 
 Any number of processes of any service mint ids (common/ids.py); each needs a worker id that
 no other live process holds. The store keeps one row per held id with a time to live: a
-process claims the lowest free id, renews it every third of the lease, and deletes it on a
-graceful stop. One that crashes keeps its id until the lease runs out, so a new process
-takes another; the crashed one's id is free again after the lease.
+process claims the lowest free id, renews it every sixth of the lease (every second while a
+renewal fails), and deletes it on a graceful stop. One that crashes keeps its id until the
+lease runs out, so a new process takes another; the crashed one's id is free again after it.
 
 A process stops minting before the store could give its id away: it counts its lease from
-when it *sent* the last successful renewal and stops at two thirds of it (a store that is
-down or a pause of the process costs new ids, never a duplicate). When a renewal finds the
-id taken (the lease ran out during a long pause), the process claims a new one.
+when it *sent* the last successful renewal and stops at two thirds of it, so a loaded store
+has several renewals' time to answer (one that is down, or a pause of the process, costs new
+ids, never a duplicate). When a renewal finds the id taken (the lease ran out during a long
+pause), the process claims a new one.
 """
 
 from __future__ import annotations
@@ -106,28 +107,32 @@ class LeasedWorkerId:
             await self._store.close()
 
     async def keep(self) -> None:
-        """Renews the lease every third of it until cancelled (a background worker)."""
+        """Renews the lease every sixth of it, or every second while renewals fail, until
+        cancelled (a background worker)."""
+        renewed = True
         while True:
-            await asyncio.sleep(self._ttl_s / 3)
-            await self.renew()
+            await asyncio.sleep(self._ttl_s / 6 if renewed else RETRY_S)
+            renewed = await self.renew()
 
-    async def renew(self) -> None:
-        """One renewal: extends the lease, or claims a new id if this one was lost."""
+    async def renew(self) -> bool:
+        """One renewal: extends the lease, or claims a new id if this one was lost. False
+        when the store did not answer (the lease is as it was)."""
         if self._worker_id is None:
             await self._claim()
-            return
+            return True
         sent_at = self._clock()
         try:
             kept = await self._store.renew(self._worker_id, self._owner, self._ttl_s)
         except Exception as exc:  # the store is down: mint on until the lease's safe end
             log.warning("renewing worker id %d failed: %r", self._worker_id, exc)
-            return
+            return False
         if kept:
             self._valid_until = sent_at + self._ttl_s * 2 / 3
-            return
+            return True
         log.error("worker id %d was lost (its lease ran out); claiming another", self._worker_id)
         self._worker_id = None
         await self._claim()
+        return True
 
     async def _claim(self) -> None:
         """Claims the lowest free id; retries while the store does not answer."""

@@ -64,7 +64,7 @@ async def test_renewals_keep_the_id_and_minting_stops_before_the_lease_could_lap
         assert worker.current() == 0
     store.down = True
     clock.now += 10
-    await worker.renew()  # fails: the id is still safe to use for a while
+    assert not await worker.renew()  # fails: the id is still safe to use for a while
     assert worker.current() == 0
     clock.now += 10  # 20 s since the last renewal was sent: 2/3 of the lease
     with pytest.raises(Unavailable):
@@ -72,7 +72,7 @@ async def test_renewals_keep_the_id_and_minting_stops_before_the_lease_could_lap
     with pytest.raises(Unavailable):
         IdGenerator(worker).next_id()
     store.down = False
-    await worker.renew()
+    assert await worker.renew()
     assert worker.current() == 0  # the store still had it: renewed in time
 
 
