@@ -78,7 +78,7 @@ def plan_processes(
         if count > 1 and setting is not None:
             first = getattr(settings, setting.removeprefix("PHOTOSHARE_").lower())
             host = first.rpartition(":")[0]
-            addresses = [first, *(f"{host}:{_free_port(host)}" for _ in range(count - 1))]
+            addresses = [first, *(f"{host}:{free_port(host)}" for _ in range(count - 1))]
             shared[setting] = ",".join(addresses)
             for extra, address in zip(own, addresses, strict=True):
                 extra["PHOTOSHARE_LISTEN_ADDR"] = address
@@ -102,7 +102,8 @@ def _replica_count(env: Mapping[str, str], module: str) -> int:
     return int(raw)
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's pick), for a server about to start."""
     with socket.socket() as s:
         s.bind((host, 0))
         port: int = s.getsockname()[1]

@@ -16,8 +16,9 @@ from typing import Any
 
 import grpc
 
+from deploy.local import free_port
 from tests.bench.cpu import process_cpu_seconds
-from tests.bench.vegeta import free_port, serving_module
+from tests.bench.vegeta import serving_module
 
 METHOD = "/bench.Echo/Call"
 PAYLOAD = b"x" * 200

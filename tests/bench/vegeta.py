@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.local import free_port
 from tests.bench.cpu import cpu_ms_per_request, cpu_seconds
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
@@ -91,13 +91,6 @@ async def attack(vegeta: Path, targets: Path, rate: float, seconds: float) -> At
         p99_ms=latencies["99th"] / 1e6,
         max_ms=latencies["max"] / 1e6,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from deploy.local import Mesh
+from deploy.local import Mesh, free_port
 from tests import servers
 
 CELEBRITY_THRESHOLD = 3
 TIMELINE_MAX_LEN = 12
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 BACKENDS = ["embedded", pytest.param("production", marks=pytest.mark.production)]

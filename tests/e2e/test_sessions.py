@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local import Mesh
-from tests.e2e.conftest import Api, eventually, free_port
+from deploy.local import Mesh, free_port
+from tests.e2e.conftest import Api, eventually
 
 pytestmark = pytest.mark.e2e
 Names = Callable[[str], str]

@@ -21,8 +21,8 @@ from common.mesh_auth import MeshCredentials
 from common.metadata import as_caller
 from common.server import insecure_channel
 from common.signing import load_secret
-from deploy.local import Mesh
-from tests.e2e.conftest import Api, cleanup_servers, free_port, mesh_env
+from deploy.local import Mesh, free_port
+from tests.e2e.conftest import Api, cleanup_servers, mesh_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.production]
 LEASE_S = 15  # long enough that a newcomer surely starts inside it, on a loaded machine

@@ -4,7 +4,6 @@ are balanced over a service's replicas that are up."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import grpc
 import pytest
@@ -12,13 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from common.mesh_auth import MeshCredentials
 from common.server import channel_target, insecure_channel
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from deploy.local import free_port
 
 
 async def test_a_call_waits_for_a_server_that_comes_up_within_its_deadline() -> None:

@@ -15,7 +15,7 @@ from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 from common.mesh_auth import CREDENTIAL_KEY, MeshCredentials, VerifyingInterceptor
 from common.metadata import USER_ID_KEY, as_caller, optional_caller_id
 from common.server import insecure_channel
-from tests.unit.common.test_channels import free_port
+from deploy.local import free_port
 
 SECRET = b"the mesh's secret"
 
