@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ROOT / "deploy" / "servers"
 STATE = Path(os.environ.get("PHOTOSHARE_SERVICES_DIR", ROOT / ".services")).resolve()
@@ -332,9 +334,9 @@ def _cassandra_ready() -> None:
 
 SEAWEEDFS_MODULE = "github.com/seaweedfs/seaweedfs@v0.0.0-20261109003541-7506e5f91cd6"
 S3_PORT = 8333
-# The S3 identity `make services` configures; the settings' defaults name it (development only).
-S3_ACCESS_KEY = "photoshare"
-S3_SECRET_KEY = "photoshare-development-secret"
+# The S3 identity `make services` configures: the settings' defaults (development only).
+_DEFAULTS = Settings()
+S3_ACCESS_KEY, S3_SECRET_KEY = _DEFAULTS.s3_access_key, _DEFAULTS.s3_secret_key
 # Away from the defaults (the volume server's 8080 is the gateway's port).
 _SEAWEEDFS_PORTS = {"master": 19333, "volume": 18080, "filer": 18888, "s3": S3_PORT}
 
@@ -412,16 +414,12 @@ def _seaweedfs_ready() -> None:
     """Ready once a signed S3 request is answered (the S3 gateway has found its filer)."""
     import asyncio
 
-    from aiobotocore.session import get_session
+    from media_svc.storage.s3_objects import S3Config, s3_client
+
+    config = S3Config(f"http://{HOST}:{S3_PORT}", "", S3_ACCESS_KEY, S3_SECRET_KEY)
 
     async def list_buckets() -> None:
-        async with get_session().create_client(
-            "s3",
-            endpoint_url=f"http://{HOST}:{S3_PORT}",
-            region_name="us-east-1",
-            aws_access_key_id=S3_ACCESS_KEY,
-            aws_secret_access_key=S3_SECRET_KEY,
-        ) as s3:
+        async with s3_client(config) as s3:
             await s3.list_buckets()
 
     asyncio.run(list_buckets())

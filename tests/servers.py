@@ -89,21 +89,15 @@ def require_s3() -> None:
 
 async def drop_bucket(bucket: str) -> None:
     """Deletes a test's bucket and everything in it."""
-    from aiobotocore.session import get_session
     from botocore.exceptions import ClientError
 
     from deploy.services import S3_ACCESS_KEY, S3_SECRET_KEY
+    from media_svc.storage.s3_objects import S3Config, s3_client
 
     if TYPE_CHECKING:
         from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
 
-    async with get_session().create_client(
-        "s3",
-        endpoint_url=S3_ENDPOINT,
-        aws_access_key_id=S3_ACCESS_KEY,
-        aws_secret_access_key=S3_SECRET_KEY,
-        region_name="us-east-1",
-    ) as s3:
+    async with s3_client(S3Config(S3_ENDPOINT, bucket, S3_ACCESS_KEY, S3_SECRET_KEY)) as s3:
         try:
             async for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 keys: list[ObjectIdentifierTypeDef] = [

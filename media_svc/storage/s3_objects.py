@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from media_svc.storage.base import StoredObject
 
 if TYPE_CHECKING:
+    from aiobotocore.session import ClientCreatorContext
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
@@ -39,6 +40,23 @@ class S3Config:
     region: str = "us-east-1"
 
 
+def s3_client(config: S3Config) -> ClientCreatorContext[S3Client]:
+    """A client for the store `config` names, to use with `async with`: path-style addressing
+    (the bucket is in the path, not a DNS name), SigV4, three tries."""
+    return get_session().create_client(
+        "s3",
+        endpoint_url=config.endpoint,
+        region_name=config.region,
+        aws_access_key_id=config.access_key,
+        aws_secret_access_key=config.secret_key,
+        config=AioConfig(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+    )
+
+
 class S3ObjectStore:
     """Example:
     store = S3ObjectStore(S3Config("http://127.0.0.1:8333", "photoshare", key, secret))
@@ -53,21 +71,7 @@ class S3ObjectStore:
 
     async def open(self) -> None:
         config = self._config
-        self._client = await self._exits.enter_async_context(
-            get_session().create_client(
-                "s3",
-                endpoint_url=config.endpoint,
-                region_name=config.region,
-                aws_access_key_id=config.access_key,
-                aws_secret_access_key=config.secret_key,
-                # Path-style addressing: the bucket is in the path, not a DNS name.
-                config=AioConfig(
-                    signature_version="s3v4",
-                    s3={"addressing_style": "path"},
-                    retries={"max_attempts": 3, "mode": "standard"},
-                ),
-            )
-        )
+        self._client = await self._exits.enter_async_context(s3_client(config))
         try:
             await self._client.head_bucket(Bucket=config.bucket)
         except ClientError as exc:
