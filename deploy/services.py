@@ -49,15 +49,6 @@ def _port_open(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
-def _answers(port: int, request: bytes, expected: bytes) -> None:
-    """Raises unless the server on `port` answers `request` with a reply that starts so."""
-    with socket.create_connection((HOST, port), timeout=1) as s:
-        s.sendall(request)
-        reply = s.recv(16)
-    if not reply.startswith(expected):
-        raise ConnectionError(f"127.0.0.1:{port} answered {reply!r}, not {expected!r}...")
-
-
 def _run(command: list[str], **kwargs: object) -> None:
     subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
 
@@ -134,7 +125,10 @@ def redis_command(port: int, data: Path) -> list[str]:
 
 
 def _redis_ready() -> None:
-    _answers(REDIS_PORT, b"PING\r\n", b"+PONG")
+    with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        if not s.recv(16).startswith(b"+PONG"):
+            raise ConnectionError("redis did not answer PONG")
 
 
 # --- Kafka -------------------------------------------------------------------------------
