@@ -11,9 +11,12 @@ PRIVATE_FILE_MODE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Creates the folder (and its parents) if needed and makes it private, also when it
-    was made earlier with a wider mode."""
-    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    """Creates the folder (and the parents it lacks, also private) if needed and makes it
+    private, also when it was made earlier with a wider mode."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):  # mkdir(parents=True) would give parents the umask's mode
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        folder.chmod(PRIVATE_DIR_MODE)
     path.chmod(PRIVATE_DIR_MODE)
     return path
 

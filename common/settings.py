@@ -55,6 +55,9 @@ class Settings:
     media_worker_memory_mb: int = 3072
     photo_timeout_s: float = 30.0
     video_timeout_s: float = 300.0
+    # How often media_svc fails uploads whose URL expired unfinished and takes over work no
+    # process holds a claim on (a crashed replica's, after its claim ran out).
+    media_sweep_s: float = 60.0
     rpc_timeout_s: float = 5.0
     # How long an erased account's username stays taken (0: released as soon as it is erased).
     erasure_grace_s: int = 30 * 86_400
@@ -146,6 +149,7 @@ class Settings:
             "max_upload_bytes",
             "max_image_pixels",
             "media_workers",
+            "media_sweep_s",
         )
         if self.worker_lease_s < MIN_LEASE_S:
             raise ConfigError(f"PHOTOSHARE_WORKER_LEASE_S must be at least {MIN_LEASE_S} (seconds)")

@@ -5,10 +5,10 @@
 
 `verify` reads everything the mesh's settings point at (PHOTOSHARE_* as the services see
 them): every SQLite file in the data directory, every Cassandra table of the keyspace, every
-Redis key under the prefix, and the media files. A value holds the id when it is the number,
+Redis key under the prefix, and the media objects. A value holds the id when it is the number,
 when text spells it in decimal, or when bytes carry it as a protobuf varint, as a big-endian
-64-bit integer or in decimal. Media files hold no ids; the ones an erasure must delete are
-found as the files no upload row or rendition reference accounts for. Event logs are reported
+64-bit integer or in decimal. Media holds no ids; the objects an erasure must delete are
+found as those no upload row or rendition reference accounts for. Event logs are reported
 apart: they are append-only, and their records expire with the log's retention
 (EVENT_RETENTION_S, Kafka's log.retention.hours alike).
 
@@ -36,11 +36,10 @@ from common.backends import cassandra_config
 from common.events.base import EVENT_RETENTION_S
 from common.settings import Settings
 from graph_svc.storage import make_graph_store
+from media_svc.storage import make_object_store
 
 # Files that are logs of events, not state (see the module docstring).
 EVENT_LOG_FILES = ("events.db",)
-# A rendition being deleted is renamed with this mark (media_svc/storage/files.py).
-DELETING_MARK = ".deleting-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,17 +211,27 @@ def media_index(settings: Settings) -> MediaIndex:
     return MediaIndex(uploads, names)
 
 
-def scan_media(root: Path, index: MediaIndex) -> Iterator[Finding]:
-    """Originals, partial uploads and work files of no upload, and renditions no upload
-    refers to (a deletion in progress is not one: it decides on its own)."""
-    for folder in ("uploads", "work"):
-        for path in sorted((root / folder).glob("*")):
-            upload_id = path.name.split(".", 1)[0]
+async def scan_media(settings: Settings, index: MediaIndex) -> list[Finding]:
+    """Originals and pieces of uploads of no upload, renditions no upload refers to (in the
+    object store; a deletion in progress, under `deleting/`, is not one: it decides on its
+    own), and processing scratch of no upload (every process's, under the data directory)."""
+    found = []
+    objects = make_object_store(settings)
+    await objects.open()
+    try:
+        for stored in await objects.list("uploads/"):
+            upload_id = stored.key.removeprefix("uploads/").split(".", 1)[0]
             if not upload_id.isdigit() or int(upload_id) not in index.upload_ids:
-                yield Finding("media", str(path.relative_to(root)), "of no upload")
-    for path in sorted((root / "media").glob("*/*")):
-        if DELETING_MARK not in path.name and path.name not in index.rendition_names:
-            yield Finding("media", str(path.relative_to(root)), "no upload refers to it")
+                found.append(Finding("media", stored.key, "of no upload"))
+        for stored in await objects.list("media/"):
+            if stored.key.rsplit("/", 1)[1] not in index.rendition_names:
+                found.append(Finding("media", stored.key, "no upload refers to it"))
+    finally:
+        await objects.close()
+    for path in sorted(settings.data_dir.glob("scratch/*/work/*")):
+        if not path.name.isdigit() or int(path.name) not in index.upload_ids:
+            found.append(Finding("media", str(path), "processing files of no upload"))
+    return found
 
 
 def verify(settings: Settings, user_id: int) -> tuple[list[Finding], list[Finding]]:
@@ -237,7 +246,7 @@ def verify(settings: Settings, user_id: int) -> tuple[list[Finding], list[Findin
             # The outbox holds events Kafka did not take yet: a log too.
             (in_logs if finding.where.startswith("outbox") else found).append(finding)
         found.extend(scan_redis(settings, needle))
-    found.extend(scan_media(settings.data_dir, media_index(settings)))
+    found.extend(asyncio.run(scan_media(settings, media_index(settings))))
     return found, in_logs
 
 

@@ -8,10 +8,9 @@ gateway answers 503 for it meanwhile); one that keeps crashing is reported.
 On the production backends each service may run as several processes: PHOTOSHARE_REPLICAS=2
 for every service, PHOTOSHARE_REPLICAS_POST_SVC=3 for one. Each replica listens on an address
 of its own (the first on the service's configured one), every client balances over all of
-them (common/server.py), and gateway replicas share the HTTP port. The embedded backend runs
-one process per service: its timelines, caches and event positions live in one process's
-memory and one machine's files. media_svc stays one process until its uploads and work
-queue are in the shared stores (issue 14).
+them (common/server.py), and gateway and media_svc replicas share their HTTP ports. The
+embedded backend runs one process per service: its timelines, caches and event positions
+live in one process's memory and one machine's files.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ ADDRESS_SETTINGS = {
     "media_svc": "PHOTOSHARE_MEDIA_ADDR",
     "feed_svc": "PHOTOSHARE_FEED_ADDR",
 }
-SINGLE_PROCESS = {"media_svc"}  # keeps upload locks and its work queue in memory
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0  # a process up this long has its backoff reset
@@ -69,10 +67,8 @@ def plan_processes(
                 f"{module}: replicas need PHOTOSHARE_BACKEND=production (the embedded backend "
                 "keeps timelines, caches and event positions in one process and one machine)"
             )
-        if count > 1 and module in SINGLE_PROCESS:
-            raise ConfigError(f"{module} runs as one process for now (issue 14)")
         own: list[dict[str, str]] = [{} for _ in range(count)]
-        if count > 1 and module == "gateway":
+        if count > 1 and module in ("gateway", "media_svc"):
             shared["PHOTOSHARE_HTTP_REUSE_PORT"] = "1"  # they share the HTTP port
         setting = ADDRESS_SETTINGS.get(module)
         if count > 1 and setting is not None:
@@ -95,8 +91,7 @@ def plan_processes(
 
 def _replica_count(env: Mapping[str, str], module: str) -> int:
     name = f"PHOTOSHARE_REPLICAS_{module.upper()}"
-    everyone = "1" if module in SINGLE_PROCESS else env.get("PHOTOSHARE_REPLICAS")
-    raw = env.get(name) or everyone or "1"
+    raw = env.get(name) or env.get("PHOTOSHARE_REPLICAS") or "1"
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} / PHOTOSHARE_REPLICAS={raw!r}: give a count of 1 or more")
     return int(raw)

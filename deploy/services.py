@@ -394,7 +394,9 @@ def seaweedfs_command(binary: Path, home: Path, ports: dict[str, int]) -> list[s
         "server",
         *flags,
         "-master.volumeSizeLimitMB=64",
-        "-volume.max=20",
+        # Each bucket is a collection that grows 7 volumes at its first write, and tests make
+        # a bucket each: as many volumes as the free disk holds (sparse files; 0 = auto).
+        "-volume.max=0",
         "-volume.preStopSeconds=0",  # it otherwise waits 10 s before it stops
         "-filer",
         "-s3",

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from email.utils import formatdate
-from typing import BinaryIO
 
 from aiohttp import ClientPayloadError, web
 
 from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
 from common.http import domain_error_response, runner
 from media_svc import uploads as upload_reasons
-from media_svc.storage.base import BlobStore
+from media_svc.media_files import MediaFiles
 from media_svc.uploads import Uploads
 
 _RENDITION_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|webp|avif|mp4)")
@@ -30,7 +29,6 @@ _CONTENT_TYPES = {
     "avif": "image/avif",
     "mp4": "video/mp4",
 }
-_CHUNK_BYTES = 256 * 1024
 # Renditions never change under their name: let every cache keep them for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 TUS_VERSION = "1.0.0"
@@ -41,27 +39,35 @@ class HttpListener:
     """The aiohttp site for uploads and media, opened and closed with the service."""
 
     def __init__(
-        self, app: web.Application, host: str, port: int, *, max_connections_per_address: int = 0
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        max_connections_per_address: int = 0,
+        reuse_port: bool = False,
     ) -> None:
+        """`reuse_port`: replicas on one machine share the port (SO_REUSEPORT)."""
         self._runner = runner(app, max_connections_per_address=max_connections_per_address)
-        self._host, self._port = host, port
+        self._host, self._port, self._reuse_port = host, port, reuse_port
 
     async def open(self) -> None:
         await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
+        site = web.TCPSite(self._runner, self._host, self._port, reuse_port=self._reuse_port)
+        await site.start()
 
     async def close(self) -> None:
         await self._runner.cleanup()
 
 
-def make_app(uploads: Uploads, blobs: BlobStore, *, max_upload_bytes: int) -> web.Application:
+def make_app(uploads: Uploads, files: MediaFiles, *, max_upload_bytes: int) -> web.Application:
     app = web.Application(client_max_size=max_upload_bytes)
     upload_handlers = _Uploads(uploads, max_upload_bytes)
     app.router.add_put(r"/uploads/{upload_id}", upload_handlers.put)
     app.router.add_route("OPTIONS", r"/uploads/{upload_id}", upload_handlers.options)
     app.router.add_route("HEAD", r"/uploads/{upload_id}", upload_handlers.head)
     app.router.add_patch(r"/uploads/{upload_id}", upload_handlers.patch)
-    app.router.add_get(r"/media/{name}", _Media(blobs).get, allow_head=True)
+    app.router.add_get(r"/media/{name}", _Media(files).get, allow_head=True)
     return app
 
 
@@ -146,74 +152,78 @@ class _Uploads:
 
 
 class _Media:
-    def __init__(self, blobs: BlobStore) -> None:
-        self._blobs = blobs
+    """Renditions streamed from the object store with the headers a CDN in front needs: the
+    origin is asked once per edge and rendition, then each edge serves it for a year."""
+
+    def __init__(self, files: MediaFiles) -> None:
+        self._files = files
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if not _RENDITION_NAME.fullmatch(name):
             return domain_error_response(NotFound(f"no media is named {name!r}"))
         digest, _, extension = name.partition(".")
-        etag = f'"{digest}"'
         headers = {
             "Cache-Control": _IMMUTABLE,
-            "ETag": etag,
+            "ETag": f'"{digest}"',
             "X-Content-Type-Options": "nosniff",
             "Accept-Ranges": "bytes",
         }
-        # Opened before anything is answered: a deletion from here on cannot cut the body short.
-        opened = await self._blobs.open_rendition(digest, extension)
-        if opened is None:
-            # Maybe deleted with its post: nobody may keep this answer, it can change.
-            return domain_error_response(
-                NotFound(f"no media is named {name!r}"), headers={"Cache-Control": "no-store"}
-            )
-        file, size = opened
-        try:
-            return await self._send(request, file, size, extension, headers)
-        finally:
-            await asyncio.to_thread(file.close)
-
-    async def _send(
-        self,
-        request: web.Request,
-        file: BinaryIO,
-        size: int,
-        extension: str,
-        headers: dict[str, str],
-    ) -> web.StreamResponse:
-        if headers["ETag"] in request.headers.get("If-None-Match", ""):
-            return web.Response(status=304, headers=headers)
-        first, last, status = 0, size - 1, 200
-        if "Range" in request.headers and "If-Range" not in request.headers:
-            span = byte_range(request.headers["Range"], size)
+        first, last, status = 0, None, 200
+        revalidating = headers["ETag"] in request.headers.get("If-None-Match", "")
+        ranged = "Range" in request.headers and "If-Range" not in request.headers
+        if revalidating or ranged or request.method == "HEAD":
+            size = await self._files.rendition_size(digest, extension)
+            if size is None:
+                return _missing(name)
+            if revalidating:
+                return web.Response(status=304, headers=headers)
+            span = byte_range(request.headers["Range"], size) if ranged else (0, size - 1)
             if span is None:
                 return web.Response(
                     status=416, headers={**headers, "Content-Range": f"bytes */{size}"}
                 )
             if span != (0, size - 1):
-                first, last = span
-                status = 206
+                (first, last), status = span, 206
                 headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response = web.StreamResponse(status=status, headers=headers)
-        response.content_type = _CONTENT_TYPES[extension]
-        response.content_length = last - first + 1
-        await response.prepare(request)
-        if request.method != "HEAD":
-            await _send_span(response, file, first, last)
-        await response.write_eof()
-        return response
+            if request.method == "HEAD":
+                return await _send(request, status, headers, extension, span, None)
+        # Opened before anything is answered: a deletion from here on cannot turn it into a 404.
+        found = await self._files.read_rendition(digest, extension, first, last)
+        if found is None:
+            return _missing(name)
+        chunks, size = found
+        try:
+            span = (first, size - 1 if last is None else last)
+            return await _send(request, status, headers, extension, span, chunks)
+        finally:
+            await chunks.aclose()
 
 
-async def _send_span(response: web.StreamResponse, file: BinaryIO, first: int, last: int) -> None:
-    await asyncio.to_thread(file.seek, first)
-    remaining = last - first + 1
-    while remaining > 0:
-        chunk = await asyncio.to_thread(file.read, min(_CHUNK_BYTES, remaining))
-        if not chunk:
-            break
-        remaining -= len(chunk)
-        await response.write(chunk)
+async def _send(
+    request: web.Request,
+    status: int,
+    headers: dict[str, str],
+    extension: str,
+    span: tuple[int, int],
+    chunks: AsyncGenerator[bytes, None] | None,
+) -> web.StreamResponse:
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_type = _CONTENT_TYPES[extension]
+    response.content_length = span[1] - span[0] + 1
+    await response.prepare(request)
+    if chunks is not None:
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+def _missing(name: str) -> web.StreamResponse:
+    # Maybe deleted with its post: nobody may keep this answer, it can change.
+    return domain_error_response(
+        NotFound(f"no media is named {name!r}"), headers={"Cache-Control": "no-store"}
+    )
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

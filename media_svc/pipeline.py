@@ -18,6 +18,7 @@ from typing import Protocol
 from photoshare.media.v1 import media_pb2
 
 from common.ids import now_ms
+from media_svc.claims import PROCESSING, ProcessName, claimed, live_holder
 from media_svc.decoding.contract import (
     DECODED_NAME,
     DECODED_TYPE,
@@ -25,9 +26,10 @@ from media_svc.decoding.contract import (
     RejectedMedia,
     RenderResult,
 )
+from media_svc.media_files import MediaFiles
 from media_svc.models import Upload, UploadState
 from media_svc.renditions import Renditions, content_key, names_of
-from media_svc.storage.base import BlobStore, UploadStore
+from media_svc.storage.base import UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ class MediaEvents(Protocol):
 class PipelinePolicy:
     public_base: str
     max_attempts: int = 3
-    # Work untouched this long is presumed dead (its process crashed) and is taken over.
-    stale_after_ms: int = 10 * 60 * 1000
 
 
 class MediaPipeline:
@@ -65,7 +65,7 @@ class MediaPipeline:
 
     Example:
         pipeline = MediaPipeline(
-            store, blobs, renditions, PooledProcessor(pool, timeouts), events, policy
+            store, files, renditions, PooledProcessor(pool, timeouts), events, policy, process
         )
         pipeline.enqueue(upload_id)  # after the original is stored
         await asyncio.gather(pipeline.run_processing(), pipeline.run_enhancing())
@@ -74,15 +74,18 @@ class MediaPipeline:
     def __init__(
         self,
         store: UploadStore,
-        blobs: BlobStore,
+        files: MediaFiles,
         renditions: Renditions,
         processor: Processor,
         events: MediaEvents,
         policy: PipelinePolicy,
+        process: ProcessName,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        """`process` names this process in the claims of the uploads it is processing."""
         self._store = store
-        self._blobs = blobs
+        self._files = files
+        self._process_name = process
         self._renditions = renditions
         self._processor = processor
         self._events = events
@@ -123,22 +126,25 @@ class MediaPipeline:
 
     async def resume(self) -> None:
         """Takes up all owed work, e.g. after a restart."""
-        await self.reconcile(stale_after_ms=0)
+        await self.reconcile()
 
-    async def reconcile(self, stale_after_ms: int | None = None) -> int:
-        """Finds uploads whose processing died midway and queues them again; fails those that
-        have used up their attempts. Returns how many it took up."""
-        stale_after = self._policy.stale_after_ms if stale_after_ms is None else stale_after_ms
-        cutoff = self._clock() - stale_after
+    async def reconcile(self) -> int:
+        """Queues the uploads that owe work and that no process is working on: received
+        elsewhere and not started yet, or left by a process that died (its claim ran out).
+        Whichever replica claims one first works on it. Returns how many it queued."""
         taken = 0
         for state, queue in (
             (UploadState.RECEIVED, self._to_process),
             (UploadState.PUBLISHED, self._to_enhance),
         ):
             for upload in await self._store.in_state(state):
-                if upload.updated_at_ms <= cutoff and upload.upload_id not in self._queued:
-                    self._queue_once(queue, upload.upload_id)
-                    taken += 1
+                upload_id = upload.upload_id
+                if upload_id in self._queued or await live_holder(
+                    self._store, upload_id, PROCESSING, self._process_name
+                ):
+                    continue
+                self._queue_once(queue, upload_id)
+                taken += 1
         return taken
 
     async def expire_stale(self) -> int:
@@ -146,31 +152,44 @@ class MediaPipeline:
         stale = await self._store.expired_open(self._clock())
         for upload in stale:
             await self.mark_failed(upload, EXPIRED_REASON)
-            await self._blobs.discard_staging(upload.upload_id)
+            await self._files.discard_staging(upload.upload_id)
         return len(stale)
 
     async def mark_failed(self, upload: Upload, reason: str) -> None:
         log.info("upload %s failed: %s", upload.upload_id, reason)
         await self._events.media_failed(upload, reason)
         await self._store.mark_failed(upload.upload_id, reason)
-        await self._blobs.discard_work(upload.upload_id)
+        await self._files.discard_work(upload.upload_id)
 
     async def process(self, upload_id: int) -> None:
+        async with claimed(self._store, upload_id, PROCESSING, self._process_name) as claim:
+            published = claim is not None and await self._process(upload_id)
+        if published:  # queued once released: the AVIF job claims the upload in its turn
+            self._queue_once(self._to_enhance, upload_id)
+
+    async def enhance(self, upload_id: int) -> None:
+        """Adds AVIF renditions to a published photo and announces the fuller media."""
+        async with claimed(self._store, upload_id, PROCESSING, self._process_name) as claim:
+            if claim is not None:
+                await self._enhance(upload_id)
+
+    async def _process(self, upload_id: int) -> bool:
+        """Returns whether the upload was published and owes its AVIF."""
         upload = await self._started(upload_id, UploadState.RECEIVED)
         if upload is None:
-            return
+            return False
         reused = await self._reusable(upload)
         if reused is not None:
             await self._events.media_processed(upload, reused)
             if not await self._store.mark_processed(upload_id, reused.SerializeToString()):
                 await self._deleted_meanwhile(upload, reused)
-            return
+            return False
         kind = _JOB_KINDS[upload.media_type]
         try:
             result = await self._render(upload, kind)
         except RejectedMedia as exc:
             await self.mark_failed(upload, str(exc))
-            return
+            return False
         media = media_pb2.Media(
             type=media_pb2.MEDIA_TYPE_VIDEO
             if kind is JobKind.VIDEO
@@ -188,13 +207,13 @@ class MediaPipeline:
         await self._events.media_processed(upload, media)
         if kind is not JobKind.PHOTO:
             await self._finish(upload, media)
-        elif await self._store.mark_published(upload_id, media.SerializeToString()):
-            self._queue_once(self._to_enhance, upload_id)
-        else:
-            await self._deleted_meanwhile(upload, media)
+            return False
+        if await self._store.mark_published(upload_id, media.SerializeToString()):
+            return True
+        await self._deleted_meanwhile(upload, media)
+        return False
 
-    async def enhance(self, upload_id: int) -> None:
-        """Adds AVIF renditions to a published photo and announces the fuller media."""
+    async def _enhance(self, upload_id: int) -> None:
         upload = await self._started(upload_id, UploadState.PUBLISHED)
         if upload is None or upload.media is None:
             return
@@ -228,31 +247,36 @@ class MediaPipeline:
         return upload
 
     async def _render(self, upload: Upload, kind: JobKind) -> RenderResult:
-        source, content_type = self._blobs.original_path(upload.upload_id), upload.content_type
-        if kind is JobKind.AVIF and (decoded := await self._blobs.decoded(upload.upload_id)):
+        out_dir = await self._files.work_dir(upload.upload_id)
+        source: Path | None
+        if kind is JobKind.AVIF and (decoded := await self._files.decoded(upload.upload_id)):
             # The photo job's decoded image: a 12 MP JPEG is not decoded a second time.
             source, content_type = decoded, DECODED_TYPE
-        out_dir = await self._blobs.work_dir(upload.upload_id)
+        else:
+            source = await self._files.fetch_original(upload.upload_id, out_dir)
+            content_type = upload.content_type
         try:
+            if source is None:
+                raise RejectedMedia("the uploaded file is gone; upload it again in a new post")
             result = await self._processor.render(kind, source, content_type, out_dir)
         except RejectedMedia:
-            await self._blobs.discard_work(upload.upload_id)
+            await self._files.discard_work(upload.upload_id)
             raise
         if kind is JobKind.PHOTO:
-            await self._blobs.keep_decoded(upload.upload_id, out_dir / DECODED_NAME)
+            await self._files.keep_decoded(upload.upload_id, out_dir / DECODED_NAME)
         return result
 
     async def _store_renditions(
         self, upload: Upload, result: RenderResult
     ) -> list[media_pb2.Rendition]:
         files = result.renditions
-        digests = await asyncio.gather(*(self._blobs.rendition_digest(f.path) for f in files))
+        digests = await asyncio.gather(*(self._files.rendition_digest(f.path) for f in files))
         names = [f"{d}.{file.extension}" for d, file in zip(digests, files, strict=True)]
         # Claimed before stored: a deletion of the same content running now keeps them.
         await self._renditions.claim(upload.upload_id, names)
         await asyncio.gather(
             *(
-                self._blobs.put_rendition(file.path, digest, file.extension)
+                self._files.put_rendition(file.path, digest, file.extension, file.content_type)
                 for digest, file in zip(digests, files, strict=True)
             )
         )
@@ -273,7 +297,7 @@ class MediaPipeline:
         if not await self._store.mark_processed(upload.upload_id, media.SerializeToString()):
             await self._deleted_meanwhile(upload, media)
             return
-        await self._blobs.discard_work(upload.upload_id)
+        await self._files.discard_work(upload.upload_id)
         if upload.sha256:
             await self._store.remember_content(content_key(upload), media.SerializeToString())
 
@@ -281,7 +305,7 @@ class MediaPipeline:
         """The post was deleted while its media was being made: what was made is released
         (the deletion released only what had been recorded before it)."""
         log.info("upload %s was deleted while processing; releasing its media", upload.upload_id)
-        await self._blobs.discard_work(upload.upload_id)
+        await self._files.discard_work(upload.upload_id)
         await self._renditions.release(upload, media)
 
     async def _reusable(self, upload: Upload) -> media_pb2.Media | None:
@@ -298,7 +322,7 @@ class MediaPipeline:
         await self._renditions.claim(upload.upload_id, names)
         for name in names:
             digest, _, extension = name.partition(".")
-            if not await self._blobs.verify_rendition(digest, extension):
+            if not await self._files.verify_rendition(digest, extension):
                 log.warning("stored rendition %s is missing or damaged; reprocessing", name)
                 await self._store.drop_rendition_refs(upload.upload_id, names)
                 return None

@@ -14,8 +14,9 @@ from typing import Protocol
 
 from photoshare.media.v1 import media_pb2
 
+from media_svc.media_files import MediaFiles
 from media_svc.models import Upload
-from media_svc.storage.base import BlobStore, UploadStore
+from media_svc.storage.base import UploadStore
 
 
 class DeletedMediaEvents(Protocol):
@@ -24,14 +25,14 @@ class DeletedMediaEvents(Protocol):
 
 class Renditions:
     """Example:
-    renditions = Renditions(store, blobs, events)
+    renditions = Renditions(store, files, events)
     await renditions.claim(upload.upload_id, names)  # before storing or reusing them
     await renditions.release(upload, media)  # its post was deleted
     """
 
-    def __init__(self, store: UploadStore, blobs: BlobStore, events: DeletedMediaEvents) -> None:
+    def __init__(self, store: UploadStore, files: MediaFiles, events: DeletedMediaEvents) -> None:
         self._store = store
-        self._blobs = blobs
+        self._files = files
         self._events = events
 
     async def claim(self, upload_id: int, names: Sequence[str]) -> None:
@@ -47,7 +48,7 @@ class Renditions:
             if await self._store.rendition_referenced(name):
                 continue
             digest, _, extension = name.partition(".")
-            await self._blobs.delete_rendition(
+            await self._files.delete_rendition(
                 digest, extension, functools.partial(self._store.rendition_referenced, name)
             )
             deleted.append(url)
@@ -58,7 +59,7 @@ class Renditions:
 
     async def finish_deletions(self) -> None:
         """After a crash: renditions left mid-deletion are kept if used, else deleted."""
-        await self._blobs.finish_deletions(self._store.rendition_referenced)
+        await self._files.finish_deletions(self._store.rendition_referenced)
 
 
 def name_of(url: str) -> str:

@@ -12,27 +12,31 @@ from common.mesh_auth import MeshCredentials
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from media_svc.claims import ProcessName
 from media_svc.decoding.contract import ImageLimits, JobKind, VideoLimits, WorkerLimits
 from media_svc.events import MediaEventHandler, MediaEventPublisher
 from media_svc.http import HttpListener, make_app
+from media_svc.media_files import MediaFiles
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.pool import ProcessPool
 from media_svc.processing import WORKER_MODULE, PooledProcessor
 from media_svc.renditions import Renditions
 from media_svc.service import MediaServicer
-from media_svc.storage import make_upload_store
-from media_svc.storage.files import FileBlobStore
+from media_svc.storage import make_object_store, make_upload_store
 from media_svc.uploads import UploadPolicy, Uploads
 
 SERVICE_NAME = media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
-SWEEP_INTERVAL_S = 60.0
 
 
 def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     store = make_upload_store(settings)
-    blobs = FileBlobStore(settings.data_dir)
+    objects = make_object_store(settings)
+    # One name per replica, kept across its restarts: its scratch folder (emptied when it
+    # starts again) and its claims (an earlier run's are taken over at once).
+    process = ProcessName(settings.instance_id or "media")
+    files = MediaFiles(objects, settings.data_dir / "scratch" / process.instance)
     event_log = event_log_for(settings, owner="media")
     pool = ProcessPool(
         [sys.executable, "-m", WORKER_MODULE, worker_limits(settings).to_json()],
@@ -46,17 +50,15 @@ def build(settings: Settings) -> ServiceApp:
         JobKind.VIDEO: settings.video_timeout_s,
     }
     events = MediaEventPublisher(event_log)
-    renditions = Renditions(store, blobs, events)
+    renditions = Renditions(store, files, events)
     pipeline = MediaPipeline(
         store,
-        blobs,
+        files,
         renditions,
         PooledProcessor(pool, timeouts),
         events,
-        PipelinePolicy(
-            settings.public_media_base,
-            stale_after_ms=int(2 * max(timeouts.values()) * 1000),
-        ),
+        PipelinePolicy(settings.public_media_base),
+        process,
     )
     policy = UploadPolicy(
         settings.public_media_base,
@@ -67,16 +69,17 @@ def build(settings: Settings) -> ServiceApp:
         max_open_upload_bytes=settings.abuse_limit(settings.max_open_upload_bytes),
     )
     uploads = Uploads(
-        store, blobs, pipeline, renditions, Signer(secret, purpose="upload-url"), policy
+        store, files, pipeline, renditions, Signer(secret, purpose="upload-url"), policy, process
     )
     servicer = MediaServicer(uploads)
     http = HttpListener(
         make_app(
-            uploads, blobs, max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes)
+            uploads, files, max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes)
         ),
         settings.host,
         settings.media_http_port,
         max_connections_per_address=settings.abuse_limit(settings.max_connections_per_address),
+        reuse_port=settings.http_reuse_port,
     )
     return ServiceApp(
         service_names=(SERVICE_NAME,),
@@ -87,10 +90,10 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(store, event_log, pool, http),
+        resources=(store, objects, files, event_log, pool, http),
         workers=(
             lambda: pipeline.run(processing_workers=settings.media_workers),
-            lambda: pipeline.run_sweeps(SWEEP_INTERVAL_S),
+            lambda: pipeline.run_sweeps(settings.media_sweep_s),
             consumer(event_log, MediaEventHandler(uploads)),
         ),
     )

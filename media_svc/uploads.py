@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import struct
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +28,12 @@ from common.files import private_opener
 from common.ids import now_ms
 from common.signing import Signer
 from media_svc import formats
+from media_svc.claims import POLL_S, RECEIVING, Claim, ProcessName, claimed, live_holder
+from media_svc.media_files import MediaFiles
 from media_svc.models import CONTENT_TYPES, Upload, UploadState
 from media_svc.pipeline import MediaPipeline
 from media_svc.renditions import Renditions
-from media_svc.storage.base import BlobStore, UploadStore
+from media_svc.storage.base import UploadStore
 
 # Reasons a client can act on (tus turns URL_EXPIRED into 410, as its protocol says).
 TOO_LARGE = "UPLOAD_TOO_LARGE"
@@ -82,7 +83,7 @@ class Uploads:
     """From an upload slot to an original stored durably and queued for publishing.
 
     Example:
-        uploads = Uploads(store, blobs, pipeline, renditions, signer, policy)
+        uploads = Uploads(store, files, pipeline, renditions, signer, policy, process)
         target = await uploads.open_slot(post_id, author_id, "PHOTO", "image/jpeg", 123456)
         await uploads.receive(post_id, token, body_chunks, content_length=123456)  # one PUT
         # or, resumably: progress = await uploads.progress(post_id, token)
@@ -92,21 +93,23 @@ class Uploads:
     def __init__(
         self,
         store: UploadStore,
-        blobs: BlobStore,
+        files: MediaFiles,
         pipeline: MediaPipeline,
         renditions: Renditions,
         url_signer: Signer,
         policy: UploadPolicy,
+        process: ProcessName,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        """`process` names this process in the claims of the uploads it is receiving."""
         self._store = store
-        self._blobs = blobs
+        self._files = files
         self._pipeline = pipeline
         self._renditions = renditions
         self._signer = url_signer
         self._policy = policy
         self._clock = clock
-        self._writers = _Writers(WRITER_WAIT_S)
+        self._writers = _Writers(store, process, WRITER_WAIT_S)
 
     async def open_slot(
         self, post_id: int, author_id: int, media_type: str, content_type: str, size_bytes: int
@@ -183,18 +186,19 @@ class Uploads:
             if content_length > upload.size_bytes:
                 raise PayloadTooLarge(message, reason=TOO_LARGE)
             raise InvalidArgument(message, reason="UPLOAD_SIZE_MISMATCH")
-        staging = self._blobs.staging_path(upload_id).with_suffix(f".{uuid.uuid4().hex}.part")
+        receiving = self._files.receiving_file(upload_id)
         try:
-            async with self._writers.exclusive(upload_id):
-                received = await self._write(upload, staging, 0, chunks)
+            async with self._writers.exclusive(upload_id) as claim:
+                received = await self._write(upload, receiving, 0, chunks)
                 if received != upload.size_bytes:
                     raise InvalidArgument(
                         f"the post declared {upload.size_bytes} bytes but {received} arrived",
                         reason="UPLOAD_SIZE_MISMATCH",
                     )
-                await self._complete(upload, staging)
+                await _confirm(claim)
+                await self._complete(upload, receiving)
         finally:
-            staging.unlink(missing_ok=True)
+            await asyncio.to_thread(receiving.unlink, missing_ok=True)
         return upload
 
     async def progress(self, upload_id: int, token: str) -> UploadProgress:
@@ -205,7 +209,7 @@ class Uploads:
         if upload.state is not UploadState.OPEN:
             return UploadProgress(upload.size_bytes, upload.size_bytes, upload.expires_at_ms)
         await self._writers.settled(upload_id)  # report what a writer has finished saving
-        offset = await self._blobs.staged_bytes(upload_id)
+        offset = await self._files.staged_bytes(upload_id)
         return UploadProgress(offset, upload.size_bytes, upload.expires_at_ms)
 
     async def append(
@@ -214,19 +218,38 @@ class Uploads:
         """Appends at `offset` (tus PATCH); returns the progress after it. Bytes that arrived
         before the connection broke are kept, so the client resumes from there."""
         upload = await self._open_slot(upload_id, token)
-        staging = self._blobs.staging_path(upload_id)
-        async with self._writers.exclusive(upload_id):
-            stored = await self._blobs.staged_bytes(upload_id)
-            if offset != stored:
-                raise Conflict(
-                    f"Upload-Offset is {offset} but {stored} bytes are stored; "
-                    "ask with HEAD and continue from there",
-                    reason=OFFSET_MISMATCH,
-                )
-            stored += await self._write(upload, staging, stored, chunks)
-            if stored == upload.size_bytes:
-                await self._complete(upload, staging)
+        receiving = self._files.receiving_file(upload_id)
+        try:
+            async with self._writers.exclusive(upload_id) as claim:
+                stored = await self._files.staged_bytes(upload_id)
+                if offset != stored:
+                    raise Conflict(
+                        f"Upload-Offset is {offset} but {stored} bytes are stored; "
+                        "ask with HEAD and continue from there",
+                        reason=OFFSET_MISMATCH,
+                    )
+                try:
+                    received = await self._write(upload, receiving, stored, chunks)
+                except UnsupportedMedia:
+                    raise  # the upload failed: nothing of it is kept
+                except BaseException:
+                    # The connection broke: what arrived is kept for the client's resume.
+                    await self._stage(claim, upload_id, stored, receiving)
+                    raise
+                await self._stage(claim, upload_id, stored, receiving)
+                stored += received
+                if stored == upload.size_bytes:
+                    await self._files.assemble(upload_id, receiving)
+                    await _confirm(claim)
+                    await self._complete(upload, receiving)
+        finally:
+            await asyncio.to_thread(receiving.unlink, missing_ok=True)
         return UploadProgress(stored, upload.size_bytes, upload.expires_at_ms)
+
+    async def _stage(self, claim: Claim, upload_id: int, offset: int, piece: Path) -> None:
+        if (await asyncio.to_thread(piece.stat)).st_size:
+            await _confirm(claim)  # a writer that lost its claim adds nothing
+            await self._files.stage(upload_id, offset, piece)
 
     async def close(self, upload_id: int) -> None:
         """Its post was deleted: the upload URL answers 410 from now on, and processing still
@@ -240,8 +263,8 @@ class Uploads:
             return
         await self.close(upload_id)
         async with self._writers.exclusive(upload_id):  # not under a PATCH still writing
-            await self._blobs.discard_staging(upload_id)
-            await self._blobs.discard_original(upload_id)
+            await self._files.discard_staging(upload_id)
+            await self._files.discard_original(upload_id)
         # Read once closed: media recorded until then is released here; media a worker
         # finishes later is released by that worker.
         upload = await self._store.get(upload_id)
@@ -259,7 +282,7 @@ class Uploads:
 
     async def _erase(self, upload: Upload) -> None:
         await self.post_deleted(upload.upload_id)
-        await self._blobs.discard_work(upload.upload_id)
+        await self._files.discard_work(upload.upload_id)
         await self._store.erase(upload)
 
     async def _open_slot(self, upload_id: int, token: str) -> Upload:
@@ -297,11 +320,12 @@ class Uploads:
     async def _write(
         self, upload: Upload, path: Path, offset: int, chunks: AsyncIterator[bytes]
     ) -> int:
-        """Appends chunks to path (which holds `offset` bytes); returns how many arrived.
-        Checks the first bytes against the declared type as soon as they are in."""
+        """Writes the chunks, which continue the upload at `offset`, to a new scratch file;
+        returns how many bytes arrived. Checks the first bytes against the declared type as
+        soon as they are in."""
         received = 0
-        # Opening is quick; the writes go through to_thread below. Staged bytes are private.
-        with open(path, "ab", opener=private_opener) as file:  # noqa: ASYNC230
+        # Opening is quick; the writes go through to_thread below. Received bytes are private.
+        with open(path, "xb", opener=private_opener) as file:  # noqa: ASYNC230
             try:
                 async for chunk in chunks:
                     received += len(chunk)
@@ -314,62 +338,79 @@ class Uploads:
                     if offset < formats.HEAD_BYTES <= offset + received or (
                         offset + received == upload.size_bytes
                     ):
-                        await self._check_head(upload, file, path)
+                        await self._check_head(upload, file, path, offset)
             finally:
                 # Whatever arrived is kept and counted, even when the connection broke.
                 await asyncio.to_thread(_sync, file)
         return received
 
-    async def _check_head(self, upload: Upload, file: BinaryIO, path: Path) -> None:
+    async def _check_head(self, upload: Upload, file: BinaryIO, path: Path, offset: int) -> None:
         await asyncio.to_thread(file.flush)
-        head = await asyncio.to_thread(_read_head, path)
-        actual = formats.sniff(head)
+        earlier = await self._files.staged_head(upload.upload_id, offset) if offset else b""
+        head = earlier + await asyncio.to_thread(_read_head, path)
+        actual = formats.sniff(head[: formats.HEAD_BYTES])
         if formats.matches(actual, upload.content_type):
             return
         what = formats.NAMES.get(actual or "", "not a file we accept")
         reason = f"the file is {what}, but the post declared {upload.content_type}"
         # Terminal: the post ends FAILED with this reason rather than waiting for expiry.
         await self._pipeline.mark_failed(upload, reason)
-        await self._blobs.discard_staging(upload.upload_id)
+        await self._files.discard_staging(upload.upload_id)
         raise UnsupportedMedia(reason, reason=WRONG_TYPE)
 
-    async def _complete(self, upload: Upload, staging: Path) -> None:
-        digest = await self._blobs.put_original(upload.upload_id, staging)
-        await self._blobs.discard_staging(upload.upload_id)  # an abandoned tus attempt's bytes
+    async def _complete(self, upload: Upload, whole: Path) -> None:
+        digest = await self._files.put_original(upload.upload_id, whole)
+        await self._files.discard_staging(upload.upload_id)
         if not await self._store.mark_received(upload.upload_id, digest):
             raise Conflict("this post's file was already uploaded", reason=ALREADY_UPLOADED)
         self._pipeline.enqueue(upload.upload_id)
 
 
 class _Writers:
-    """One writer per upload at a time. A request that finds one waits a moment for it to end
-    (after a broken connection it is still saving what arrived), then is told to retry."""
+    """One writer per upload at a time, whichever replica the requests reach (a claim in the
+    shared store). A request that finds another writer waits a moment for it to end (after a
+    broken connection it is still saving what arrived), then is told to retry. A writer that
+    crashes holds the upload until its claim runs out (CLAIM_S)."""
 
-    def __init__(self, wait_s: float) -> None:
-        self._done: dict[int, asyncio.Event] = {}
+    def __init__(self, store: UploadStore, process: ProcessName, wait_s: float) -> None:
+        self._store = store
+        self._process = process
         self._wait_s = wait_s
 
     async def settled(self, upload_id: int) -> None:
         """Returns once no writer holds the upload; UPLOAD_BUSY after `wait_s`."""
         try:
             async with asyncio.timeout(self._wait_s):
-                while (done := self._done.get(upload_id)) is not None:
-                    await done.wait()
+                # The holder may be another process: polled, there is nothing to wait on.
+                while await live_holder(self._store, upload_id, RECEIVING, self._process):  # noqa: ASYNC110
+                    await asyncio.sleep(POLL_S)
         except TimeoutError:
-            raise Conflict(
-                "another request is sending this upload's bytes; wait for it to end",
-                reason=UPLOAD_BUSY,
-            ) from None
+            raise _busy() from None
 
     @contextlib.asynccontextmanager
-    async def exclusive(self, upload_id: int) -> AsyncIterator[None]:
-        await self.settled(upload_id)
-        done = self._done[upload_id] = asyncio.Event()  # no await since the check: no race
-        try:
-            yield
-        finally:
-            del self._done[upload_id]
-            done.set()
+    async def exclusive(self, upload_id: int) -> AsyncIterator[Claim]:
+        async with claimed(
+            self._store, upload_id, RECEIVING, self._process, wait_s=self._wait_s
+        ) as claim:
+            if claim is None:
+                raise _busy()
+            yield claim
+
+
+def _busy() -> Conflict:
+    return Conflict(
+        "another request is sending this upload's bytes; wait for it to end", reason=UPLOAD_BUSY
+    )
+
+
+async def _confirm(claim: Claim) -> None:
+    """Nothing is stored by a writer that lost its claim (paused longer than it lasts)."""
+    if not await claim.still_held():
+        raise Conflict(
+            "this upload was taken over by another request while this one was paused; "
+            "ask with HEAD and continue from there",
+            reason=UPLOAD_BUSY,
+        )
 
 
 def _read_head(path: Path) -> bytes:

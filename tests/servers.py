@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import random
 import signal
@@ -109,6 +111,13 @@ async def drop_bucket(bucket: str) -> None:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
                 raise
+
+
+def drop_bucket_now(bucket: str) -> None:
+    """drop_bucket for synchronous code, also code that runs inside an event loop (an async
+    test's cleanup): on a thread with a loop of its own."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, drop_bucket(bucket)).result()
 
 
 def drop_keyspace(keyspace: str) -> None:

@@ -19,7 +19,7 @@ def make_upload_store(settings: Settings) -> UploadStore:
 
 def make_object_store(settings: Settings) -> ObjectStore:
     """Media bytes: an S3-compatible store in production, files under the data directory
-    embedded."""
+    embedded (where media_svc kept them before the object store: the keys are those paths)."""
     if settings.production:
         from media_svc.storage.s3_objects import S3Config, S3ObjectStore
 
@@ -34,4 +34,4 @@ def make_object_store(settings: Settings) -> ObjectStore:
         )
     from media_svc.storage.file_objects import FileObjectStore
 
-    return FileObjectStore(settings.data_dir / "objects")
+    return FileObjectStore(settings.data_dir)

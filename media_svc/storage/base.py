@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from media_svc.models import Upload, UploadState
 
@@ -89,77 +89,18 @@ class UploadStore(Protocol):
         """Whether any upload uses the rendition."""
         ...
 
-
-class BlobStore(Protocol):
-    def staging_path(self, upload_id: int) -> Path:
-        """Where an upload's bytes collect until they are complete (tus appends here)."""
+    async def claim(self, upload_id: int, work: str, owner: str, ttl_s: int) -> bool:
+        """Takes the upload's `work` (receiving its bytes, processing it: one process at a
+        time does each) for `ttl_s` seconds if nobody holds it or its holder's time ran out;
+        the holder claiming again extends its time. Says whether `owner` holds it now."""
         ...
 
-    async def staged_bytes(self, upload_id: int) -> int: ...
-
-    async def discard_staging(self, upload_id: int) -> None:
-        """Drops partial bytes of an upload (finished elsewhere, failed or expired)."""
+    async def release(self, upload_id: int, work: str, owner: str) -> None:
+        """Frees the work if `owner` holds it."""
         ...
 
-    def original_path(self, upload_id: int) -> Path: ...
-
-    async def discard_original(self, upload_id: int) -> None:
-        """Deletes an upload's original (its post was deleted); idempotent."""
-        ...
-
-    async def put_original(self, upload_id: int, source: Path) -> str:
-        """Moves a fully written, synced file into place; returns its SHA-256."""
-        ...
-
-    async def work_dir(self, upload_id: int) -> Path:
-        """An empty folder for one processing attempt's output."""
-        ...
-
-    async def discard_work(self, upload_id: int) -> None:
-        """Drops every attempt's output and the kept decoded image."""
-        ...
-
-    async def keep_decoded(self, upload_id: int, source: Path) -> None:
-        """Keeps a photo job's decoded image (if it wrote one) for the upload's later jobs,
-        until `discard_work`."""
-        ...
-
-    async def decoded(self, upload_id: int) -> Path | None:
-        """The kept decoded image, if there is one."""
-        ...
-
-    async def rendition_digest(self, source: Path) -> str:
-        """The content address a finished file will be stored under."""
-        ...
-
-    async def put_rendition(self, source: Path, digest: str, extension: str) -> None:
-        """Moves a finished file under its content address (`rendition_digest`)."""
-        ...
-
-    async def delete_rendition(
-        self, digest: str, extension: str, still_used: Callable[[], Awaitable[bool]]
-    ) -> None:
-        """Deletes a rendition unless `still_used()`, asked once it can no longer be served:
-        an upload that claims it meanwhile either finds it gone (and stores it again) or
-        keeps it. Idempotent."""
-        ...
-
-    async def finish_deletions(self, still_used: Callable[[str], Awaitable[bool]]) -> None:
-        """Settles deletions a crash cut short: each rendition is restored if `still_used`
-        by its name, else deleted."""
-        ...
-
-    async def open_rendition(self, digest: str, extension: str) -> tuple[BinaryIO, int] | None:
-        """The rendition opened for reading, and its size; None when it is not stored. Once
-        open, it reads to its end even if it is deleted meanwhile. The caller closes it."""
-        ...
-
-    async def rendition_file(self, digest: str, extension: str) -> tuple[Path, int] | None:
-        """Where a rendition is and how many bytes it has; None when it is not stored."""
-        ...
-
-    async def verify_rendition(self, digest: str, extension: str) -> bool:
-        """The rendition is there and its bytes still hash to its name."""
+    async def holder(self, upload_id: int, work: str) -> str | None:
+        """Who holds the work; None when nobody does."""
         ...
 
 
@@ -188,13 +129,18 @@ class ObjectStore(Protocol):
 
     async def read(
         self, key: str, first: int = 0, last: int | None = None
-    ) -> tuple[AsyncIterator[bytes], int] | None:
+    ) -> tuple[AsyncGenerator[bytes, None], int] | None:
         """The object's bytes `first`..`last` (inclusive; to the end without `last`) as
         chunks, and the object's whole size; None when there is none."""
         ...
 
     async def size(self, key: str) -> int | None:
         """The object's size in bytes; None when there is none."""
+        ...
+
+    async def copy(self, source: str, target: str) -> bool:
+        """Copies the object inside the store (no bytes through this process), replacing any
+        object at `target`; False when `source` is missing."""
         ...
 
     async def list(self, prefix: str) -> list[StoredObject]:

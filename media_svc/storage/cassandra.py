@@ -34,6 +34,9 @@ SCHEMA = (
     # Which uploads use each stored rendition (`<digest>.<extension>`); none left: deleted.
     """CREATE TABLE IF NOT EXISTS {ks}.rendition_refs (
         name text, upload_id bigint, PRIMARY KEY (name, upload_id))""",
+    # Who receives or processes an upload now; each row lives as long as its claim (TTL).
+    """CREATE TABLE IF NOT EXISTS {ks}.upload_claims (
+        upload_id bigint, work text, owner text, PRIMARY KEY ((upload_id, work)))""",
 )
 STATEMENTS = {
     "create": f"INSERT INTO {{ks}}.uploads ({COLUMNS}) VALUES ({PLACEHOLDERS}) IF NOT EXISTS",
@@ -72,6 +75,12 @@ STATEMENTS = {
     "ref_add": "INSERT INTO {ks}.rendition_refs (name, upload_id) VALUES (?, ?)",
     "ref_del": "DELETE FROM {ks}.rendition_refs WHERE name = ? AND upload_id = ?",
     "ref_any": "SELECT upload_id FROM {ks}.rendition_refs WHERE name = ? LIMIT 1",
+    "claim": "INSERT INTO {ks}.upload_claims (upload_id, work, owner) VALUES (?, ?, ?) "
+    "IF NOT EXISTS USING TTL ?",
+    "claim_extend": "UPDATE {ks}.upload_claims USING TTL ? SET owner = ? "
+    "WHERE upload_id = ? AND work = ? IF owner = ?",
+    "claim_release": "DELETE FROM {ks}.upload_claims WHERE upload_id = ? AND work = ? IF owner = ?",
+    "holder": "SELECT owner FROM {ks}.upload_claims WHERE upload_id = ? AND work = ?",
 }
 OPEN, RECEIVED, PUBLISHED = (
     UploadState.OPEN.value,
@@ -201,3 +210,15 @@ class CassandraUploadStore(CassandraStore):
 
     async def rendition_referenced(self, name: str) -> bool:
         return bool(await self.run("ref_any", (name,)))
+
+    async def claim(self, upload_id: int, work: str, owner: str, ttl_s: int) -> bool:
+        if await self.applied("claim", (upload_id, work, owner, ttl_s)):
+            return True
+        return await self.applied("claim_extend", (ttl_s, owner, upload_id, work, owner))
+
+    async def release(self, upload_id: int, work: str, owner: str) -> None:
+        await self.applied("claim_release", (upload_id, work, owner))
+
+    async def holder(self, upload_id: int, work: str) -> str | None:
+        rows = await self.run("holder", (upload_id, work))
+        return str(rows[0]["owner"]) if rows else None

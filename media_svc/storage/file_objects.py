@@ -1,4 +1,5 @@
 """Objects as files under one folder (the embedded default): `key` is the file's relative path.
+Files and folders are private to the service's user (originals keep their EXIF and GPS).
 
 A put writes a temporary file beside the target, syncs it and renames it into place, so a
 reader sees the old object or the new one, whole, and a crash leaves no half-written object.
@@ -10,10 +11,10 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 
-from common.files import private_dir
+from common.files import private_dir, private_opener
 from media_svc.storage.base import StoredObject
 
 CHUNK_BYTES = 256 * 1024
@@ -47,7 +48,7 @@ class FileObjectStore:
 
     async def read(
         self, key: str, first: int = 0, last: int | None = None
-    ) -> tuple[AsyncIterator[bytes], int] | None:
+    ) -> tuple[AsyncGenerator[bytes, None], int] | None:
         try:
             file = await asyncio.to_thread(open, self._path(key), "rb")
         except FileNotFoundError:
@@ -55,7 +56,7 @@ class FileObjectStore:
         size = os.fstat(file.fileno()).st_size
         end = size - 1 if last is None else min(last, size - 1)
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             # Open, the file reads to its end even if the object is replaced or deleted.
             try:
                 await asyncio.to_thread(file.seek, first)
@@ -76,6 +77,13 @@ class FileObjectStore:
             return (await asyncio.to_thread(self._path(key).stat)).st_size
         except FileNotFoundError:
             return None
+
+    async def copy(self, source: str, target: str) -> bool:
+        try:
+            await asyncio.to_thread(_durable_copy, self._path(source), self._path(target))
+        except FileNotFoundError:
+            return False
+        return True
 
     async def list(self, prefix: str) -> list[StoredObject]:
         def walk() -> list[StoredObject]:
@@ -101,12 +109,14 @@ class FileObjectStore:
 
 
 def _durable_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        private_dir(target.parent)
     temporary = target.with_name(f"{target.name}{_TEMPORARY}{uuid.uuid4().hex}")
     try:
-        shutil.copyfile(source, temporary)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
+        with open(source, "rb") as reader, open(temporary, "xb", opener=private_opener) as writer:
+            shutil.copyfileobj(reader, writer, CHUNK_BYTES)
+            writer.flush()
+            os.fsync(writer.fileno())
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

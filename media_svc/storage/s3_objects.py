@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,7 +138,7 @@ class S3ObjectStore:
 
     async def read(
         self, key: str, first: int = 0, last: int | None = None
-    ) -> tuple[AsyncIterator[bytes], int] | None:
+    ) -> tuple[AsyncGenerator[bytes, None], int] | None:
         ranged = first > 0 or last is not None
         request: dict[str, Any] = {"Bucket": self._config.bucket, "Key": key}
         if ranged:
@@ -153,7 +153,7 @@ class S3ObjectStore:
         size = int(reply["ContentRange"].rsplit("/", 1)[1]) if ranged else reply["ContentLength"]
         body = reply["Body"]
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             try:
                 async for chunk in body.iter_chunks():
                     yield chunk
@@ -170,6 +170,18 @@ class S3ObjectStore:
                 return None
             raise
         return reply["ContentLength"]
+
+    async def copy(self, source: str, target: str) -> bool:
+        bucket = self._config.bucket
+        try:
+            await self._s3.copy_object(
+                Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source}
+            )
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise
+        return True
 
     async def list(self, prefix: str) -> list[StoredObject]:
         found: list[StoredObject] = []

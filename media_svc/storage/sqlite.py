@@ -35,6 +35,13 @@ SCHEMA = (
         name TEXT NOT NULL,
         upload_id INTEGER NOT NULL,
         PRIMARY KEY (name, upload_id)) WITHOUT ROWID""",
+    # Who receives or processes an upload now, until when.
+    """CREATE TABLE IF NOT EXISTS upload_claims (
+        upload_id INTEGER NOT NULL,
+        work TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (upload_id, work)) WITHOUT ROWID""",
 )
 OPEN, RECEIVED, PUBLISHED = UploadState.OPEN, UploadState.RECEIVED, UploadState.PUBLISHED
 PROCESSED, FAILED = UploadState.PROCESSED, UploadState.FAILED
@@ -171,3 +178,30 @@ class SqliteUploadStore(SqliteStore):
             "SELECT 1 FROM rendition_refs WHERE name = ? LIMIT 1", (name,)
         )
         return row is not None
+
+    async def claim(self, upload_id: int, work: str, owner: str, ttl_s: int) -> bool:
+        now = now_ms()
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO upload_claims (upload_id, work, owner, expires_at_ms) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (upload_id, work) DO UPDATE "
+                "SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms "
+                "WHERE upload_claims.owner = excluded.owner OR upload_claims.expires_at_ms <= ?",
+                (upload_id, work, owner, now + ttl_s * 1000, now),
+            )
+            return cursor.rowcount == 1
+
+    async def release(self, upload_id: int, work: str, owner: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM upload_claims WHERE upload_id = ? AND work = ? AND owner = ?",
+                (upload_id, work, owner),
+            )
+
+    async def holder(self, upload_id: int, work: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT owner FROM upload_claims "
+            "WHERE upload_id = ? AND work = ? AND expires_at_ms > ?",
+            (upload_id, work, now_ms()),
+        )
+        return str(row["owner"]) if row else None

@@ -82,3 +82,13 @@ async def test_a_large_object_goes_in_parts(object_store: Any, tmp_path: Path) -
     await object_store.put("big", file_with(tmp_path, "big", data), "video/mp4")
     assert await object_store.size("big") == len(data)
     assert await read_all(object_store, "big", MULTIPART_FROM) == b"x" * 123
+
+
+async def test_a_copy_is_made_inside_the_store(object_store: Any, tmp_path: Path) -> None:
+    await object_store.put("media/ab/abc.jpg", file_with(tmp_path, "a", b"jpeg"), "image/jpeg")
+    await object_store.put("deleting/ab/abc.jpg", file_with(tmp_path, "b", b"old"), "image/jpeg")
+    assert await object_store.copy("media/ab/abc.jpg", "deleting/ab/abc.jpg")
+    await object_store.delete(["media/ab/abc.jpg"])
+    assert await read_all(object_store, "deleting/ab/abc.jpg") == b"jpeg"
+    assert not await object_store.copy("media/ab/abc.jpg", "elsewhere")
+    assert await object_store.size("elsewhere") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 
 from common.ids import now_ms
@@ -178,3 +180,28 @@ async def test_an_authors_uploads_are_found_in_any_state_and_erased_with_their_e
     await upload_store.record_attempt(2, 3)
     assert await upload_store.get(2) is None
     assert ids(await upload_store.of_author(8, 10)) == [4]
+
+
+async def test_one_process_at_a_time_holds_an_uploads_work(upload_store: UploadStore) -> None:
+    assert await upload_store.holder(1, "receive") is None
+    assert await upload_store.claim(1, "receive", "a", 30)
+    assert not await upload_store.claim(1, "receive", "b", 30)
+    assert await upload_store.claim(1, "receive", "a", 30)  # its holder extends it
+    assert await upload_store.claim(1, "process", "b", 30)  # other work is separate
+    assert await upload_store.claim(2, "receive", "b", 30)  # so is another upload
+    await upload_store.release(1, "receive", "b")  # not b's: nothing changes
+    assert await upload_store.holder(1, "receive") == "a"
+    await upload_store.release(1, "receive", "a")
+    assert await upload_store.holder(1, "receive") is None
+    assert await upload_store.claim(1, "receive", "b", 30)
+
+
+async def test_a_claim_its_holder_stops_extending_runs_out(upload_store: UploadStore) -> None:
+    claimed_at = time.monotonic()
+    assert await upload_store.claim(3, "process", "crashed", 2)
+    while not await upload_store.claim(3, "process", "next", 30):
+        assert time.monotonic() - claimed_at < 10, "the claim did not run out"
+        await asyncio.sleep(0.1)
+    # Cassandra counts whole seconds: a 2 s claim may end up to a second early, never later.
+    assert time.monotonic() - claimed_at >= 1.0
+    assert not await upload_store.claim(3, "process", "crashed", 2)

@@ -55,6 +55,7 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
         servers.require("Cassandra", servers.CASSANDRA_PORT)
         servers.require_redis()
         servers.require_kafka()
+        servers.require_s3()
         run = uuid.uuid4().hex[:8]
         env.update(
             {
@@ -62,6 +63,7 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
                 "PHOTOSHARE_CASSANDRA_KEYSPACE": f"photoshare_e2e_{run}",
                 "PHOTOSHARE_KAFKA_TOPIC_PREFIX": f"e2e{run}.",
                 "PHOTOSHARE_REDIS_PREFIX": f"e2e{run}:",
+                "PHOTOSHARE_S3_BUCKET": servers.bucket_name(f"e2e{run}"),
                 "PHOTOSHARE_KAFKA_PARTITIONS": "2",
             }
         )
@@ -216,10 +218,11 @@ def mesh(
 
 
 def cleanup_servers(env: dict[str, str]) -> None:
-    """A production run leaves no keyspace or topics behind on the shared servers."""
+    """A production run leaves no keyspace, topics or bucket behind on the shared servers."""
     if env.get("PHOTOSHARE_BACKEND") == "production":
         servers.drop_keyspace(env["PHOTOSHARE_CASSANDRA_KEYSPACE"])
         servers.drop_topics(env["PHOTOSHARE_KAFKA_TOPIC_PREFIX"])
+        servers.drop_bucket_now(env["PHOTOSHARE_S3_BUCKET"])
 
 
 @pytest.fixture(scope="session")

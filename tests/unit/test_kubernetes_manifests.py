@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from common.settings import Settings
-from deploy.local import ADDRESS_SETTINGS, PROCESSES, SINGLE_PROCESS
+from deploy.local import ADDRESS_SETTINGS, PROCESSES
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 SETTING_NAMES = {f"PHOTOSHARE_{f.name.upper()}" for f in dataclasses.fields(Settings)}
@@ -117,12 +117,11 @@ def test_stateless_services_scale_and_every_one_has_a_disruption_budget() -> Non
     autoscalers = of_kind("HorizontalPodAutoscaler")
     budgets = of_kind("PodDisruptionBudget")
     assert set(budgets) == set(deployments)
+    assert set(autoscalers) == set(deployments)
     for name, deployment in deployments.items():
-        single = container(deployment)["args"][0] in SINGLE_PROCESS
-        assert (name in autoscalers) is not single
-        assert (deployment["spec"]["replicas"] == 1) is single
-        if not single:
-            target = autoscalers[name]["spec"]["scaleTargetRef"]
-            assert (target["kind"], target["name"]) == ("Deployment", name)
+        assert deployment["spec"]["replicas"] >= 2
+        target = autoscalers[name]["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", name)
+        assert budgets[name]["spec"]["minAvailable"] == 1
         requests = container(deployment)["resources"]["requests"]
         assert {"cpu", "memory"} <= set(requests)

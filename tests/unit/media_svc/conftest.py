@@ -14,6 +14,7 @@ from photoshare.media.v1 import media_pb2
 from common.events.base import TOPIC_MEDIA
 from common.events.memory import InMemoryEventLog
 from common.signing import Signer
+from media_svc.claims import ProcessName
 from media_svc.decoding.contract import (
     DECODED_NAME,
     JobKind,
@@ -23,9 +24,10 @@ from media_svc.decoding.contract import (
     RenderResult,
 )
 from media_svc.events import MediaEventPublisher
+from media_svc.media_files import MediaFiles
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.renditions import Renditions
-from media_svc.storage.files import FileBlobStore
+from media_svc.storage.file_objects import FileObjectStore
 from media_svc.storage.sqlite import SqliteUploadStore
 from media_svc.uploads import UploadPolicy, Uploads
 from tests.fakes import decoded
@@ -127,7 +129,8 @@ class World:
     events: Events
     clock: Clock
     store: SqliteUploadStore
-    blobs: FileBlobStore
+    files: MediaFiles
+    objects_root: Path  # the object store's files
     renditions: Renditions
 
 
@@ -136,24 +139,31 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     store = SqliteUploadStore(tmp_path / "media.db")
     await store.open()
     events, clock, processor = Events(), Clock(), Processor()
-    blobs = FileBlobStore(tmp_path)
-    renditions = Renditions(store, blobs, events.publisher)
+    objects = FileObjectStore(tmp_path / "objects")
+    await objects.open()
+    files = MediaFiles(objects, tmp_path / "scratch")
+    await files.open()
+    renditions = Renditions(store, files, events.publisher)
     pipeline = MediaPipeline(
         store,
-        blobs,
+        files,
         renditions,
         processor,
         events.publisher,
-        PipelinePolicy("http://cdn", stale_after_ms=1000),
+        PipelinePolicy("http://cdn"),
+        ProcessName("media-1"),
     )
     uploads = Uploads(
         store,
-        blobs,
+        files,
         pipeline,
         renditions,
         Signer(b"k", purpose="u"),
         UploadPolicy("http://cdn", 60),
+        ProcessName("media-1"),
         clock,
     )
-    yield World(uploads, pipeline, processor, events, clock, store, blobs, renditions)
+    yield World(
+        uploads, pipeline, processor, events, clock, store, files, tmp_path / "objects", renditions
+    )
     await store.close()

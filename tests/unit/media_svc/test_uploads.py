@@ -7,6 +7,7 @@ end); stores and files are the real embedded ones.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,9 +24,15 @@ from common.errors import (
     PermissionDenied,
     ResourceExhausted,
 )
+from common.signing import Signer
+from media_svc.claims import PROCESSING, RECEIVING, ProcessName
 from media_svc.decoding.contract import DECODED_TYPE
+from media_svc.media_files import MediaFiles, rendition_key
 from media_svc.models import UploadState
-from media_svc.pipeline import EXPIRED_REASON
+from media_svc.pipeline import EXPIRED_REASON, MediaPipeline, PipelinePolicy
+from media_svc.renditions import Renditions
+from media_svc.storage.file_objects import FileObjectStore
+from media_svc.uploads import UploadPolicy, Uploads
 from tests.unit.media_svc.conftest import JPEG, World
 
 
@@ -42,9 +49,10 @@ async def broken(*chunks: bytes) -> AsyncIterator[bytes]:
 
 
 async def stored(world: World, digest: str, extension: str) -> Path:
-    found = await world.blobs.rendition_file(digest, extension)
-    assert found is not None
-    return found[0]
+    """The file the embedded object store keeps the rendition in."""
+    path = world.objects_root / rendition_key(digest, extension)
+    assert path.exists()
+    return path
 
 
 def token_of(url: str) -> str:
@@ -86,7 +94,7 @@ async def test_upload_is_published_then_gains_avif(world: World) -> None:
     assert (await stored(world, _digest(fuller.renditions[1]), "avif")).read_bytes() == (
         b"avif" + b"decoded " + JPEG
     )
-    assert await world.blobs.decoded(5) is None  # dropped with the rest of the work files
+    assert await world.files.decoded(5) is None  # dropped with the rest of the work files
 
 
 def _digest(rendition: media_pb2.Rendition) -> str:
@@ -97,10 +105,12 @@ async def test_originals_and_partial_uploads_are_private(world: World, tmp_path:
     target = await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
     token = token_of(target.url)
     await world.uploads.append(5, token, 0, body(JPEG[:10]))  # a tus upload, half done
-    assert stat.S_IMODE(world.blobs.staging_path(5).stat().st_mode) == 0o600
+    [piece] = (world.objects_root / "uploads/5.parts").iterdir()
+    assert stat.S_IMODE(piece.stat().st_mode) == 0o600
     await world.uploads.append(5, token, 10, body(JPEG[10:]))
-    assert stat.S_IMODE(world.blobs.original_path(5).stat().st_mode) == 0o600  # EXIF, GPS
-    for folder in (tmp_path, tmp_path / "uploads", tmp_path / "work"):
+    original = world.objects_root / "uploads/5"
+    assert stat.S_IMODE(original.stat().st_mode) == 0o600  # EXIF, GPS
+    for folder in (world.objects_root, original.parent, tmp_path / "scratch"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
@@ -200,7 +210,7 @@ async def test_tus_checks_the_type_once_the_first_bytes_are_in(world: World) -> 
         await world.uploads.append(5, token, 8, body(JPEG[8:20]))
     with pytest.raises(FailedPrecondition, match="upload failed: the file is a JPEG"):
         await world.uploads.progress(5, token)
-    assert await world.blobs.staged_bytes(5) == 0
+    assert await world.files.staged_bytes(5) == 0
 
 
 async def test_rejected_media_and_expired_slots_fail_their_post(world: World) -> None:
@@ -216,7 +226,7 @@ async def test_rejected_media_and_expired_slots_fail_their_post(world: World) ->
         (6, EXPIRED_REASON),
     ]
     assert (await world.store.get(6)).state is UploadState.FAILED  # type: ignore[union-attr]
-    assert await world.blobs.staged_bytes(6) == 0  # the partial bytes are gone
+    assert await world.files.staged_bytes(6) == 0  # the partial bytes are gone
 
 
 async def test_identical_uploads_reuse_verified_renditions(world: World) -> None:
@@ -237,7 +247,7 @@ async def test_identical_uploads_reuse_verified_renditions(world: World) -> None
     await uploaded(world, 7)
     await world.pipeline.process(7)
     assert world.processor.jobs == ["photo", "avif", "photo"]
-    assert await world.blobs.verify_rendition(digest, extension)  # and it is repaired
+    assert await world.files.verify_rendition(digest, extension)  # and it is repaired
 
 
 async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
@@ -247,8 +257,10 @@ async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
     pipeline = world.pipeline
     pipeline._to_process.get_nowait()
     pipeline._queued.clear()
-    assert await pipeline.reconcile(stale_after_ms=10**12) == 0  # not stale yet
-    assert await pipeline.reconcile(stale_after_ms=0) == 1
+    await world.store.claim(5, PROCESSING, "media-2/job", 30)  # another replica is at it
+    assert await pipeline.reconcile() == 0
+    await world.store.release(5, PROCESSING, "media-2/job")  # or its claim ran out
+    assert await pipeline.reconcile() == 1
     assert pipeline._to_process.get_nowait() == 5
     pipeline._queued.clear()
 
@@ -367,14 +379,14 @@ async def test_a_deleted_posts_upload_url_is_gone_and_its_bytes_are_deleted(
     pending = await uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG) * 2)
     await uploads.append(5, token_of(pending.url), 0, body(JPEG))  # half of it so far
     await uploaded(world, 6)
-    assert world.blobs.original_path(6).exists()
+    assert (world.objects_root / "uploads/6").exists()
     for upload_id in (5, 6):
         await uploads.post_deleted(upload_id)
         await uploads.post_deleted(upload_id)  # again: nothing changes
     with pytest.raises(Gone, match="the post was deleted"):
         await uploads.append(5, token_of(pending.url), len(JPEG), body(JPEG))
-    assert await world.blobs.staged_bytes(5) == 0
-    assert not world.blobs.original_path(6).exists()
+    assert await world.files.staged_bytes(5) == 0
+    assert not (world.objects_root / "uploads/6").exists()
     await uploads.post_deleted(404)  # an upload nobody opened: nothing to do
 
 
@@ -392,12 +404,12 @@ async def test_a_shared_rendition_is_deleted_with_its_last_post(world: World) ->
     jpeg, avif = names(media)
 
     await world.uploads.post_deleted(5)
-    assert await world.blobs.rendition_file(*jpeg) is not None  # post 6 still shows it
-    assert await world.blobs.rendition_file(*avif) is None  # only post 5 had it
+    assert await world.files.rendition_size(*jpeg) is not None  # post 6 still shows it
+    assert await world.files.rendition_size(*avif) is None  # only post 5 had it
     assert world.events.deleted == [(5, [media.renditions[1].url])]
 
     await world.uploads.post_deleted(6)
-    assert await world.blobs.rendition_file(*jpeg) is None
+    assert await world.files.rendition_size(*jpeg) is None
     await world.uploads.post_deleted(6)  # handled again: the same purge is announced again
     jpeg_url = media.renditions[0].url
     assert world.events.deleted[1:] == [(6, [jpeg_url]), (6, [jpeg_url])]
@@ -406,7 +418,7 @@ async def test_a_shared_rendition_is_deleted_with_its_last_post(world: World) ->
     await uploaded(world, 7)  # the same photo once more: rendered afresh, not reused
     await world.pipeline.process(7)
     assert world.processor.jobs == ["photo", "photo", "avif", "photo"]
-    assert await world.blobs.verify_rendition(*jpeg)
+    assert await world.files.verify_rendition(*jpeg)
 
 
 async def test_media_finished_after_its_post_was_deleted_is_released(world: World) -> None:
@@ -415,7 +427,7 @@ async def test_media_finished_after_its_post_was_deleted_is_released(world: Worl
     await world.pipeline.process(5)  # renders while the post is deleted
     [(_, media)] = world.events.processed  # announced (post_svc ignores it for a deleted post)
     [jpeg] = names(media)
-    assert await world.blobs.rendition_file(*jpeg) is None
+    assert await world.files.rendition_size(*jpeg) is None
     assert world.events.deleted == [(5, [media.renditions[0].url])]
     assert (await world.store.get(5)).state is UploadState.DELETED  # type: ignore[union-attr]
     assert not await world.store.rendition_referenced(".".join(jpeg))
@@ -428,7 +440,7 @@ async def test_media_finished_after_its_post_was_deleted_is_released(world: Worl
     await world.pipeline.enhance(6)
     [(_, fuller)] = world.events.updated
     for digest, extension in names(fuller):
-        assert await world.blobs.rendition_file(digest, extension) is None
+        assert await world.files.rendition_size(digest, extension) is None
 
 
 async def test_a_rendition_claimed_while_it_is_deleted_is_kept(world: World) -> None:
@@ -440,34 +452,37 @@ async def test_a_rendition_claimed_while_it_is_deleted_is_kept(world: World) -> 
     await world.store.drop_rendition_refs(5, [name])
 
     async def claimed_meanwhile() -> bool:
-        assert await world.blobs.rendition_file(digest, extension) is None  # not served now
+        assert await world.files.rendition_size(digest, extension) is None  # not served now
         await world.store.add_rendition_refs(6, [name])  # an identical upload reuses it
         return await world.store.rendition_referenced(name)
 
-    await world.blobs.delete_rendition(digest, extension, claimed_meanwhile)
-    assert await world.blobs.verify_rendition(digest, extension)  # put back
+    await world.files.delete_rendition(digest, extension, claimed_meanwhile)
+    assert await world.files.verify_rendition(digest, extension)  # put back
 
 
-async def test_a_deletion_cut_short_by_a_crash_is_settled_at_start(
-    world: World, tmp_path: Path
-) -> None:
+async def test_a_deletion_cut_short_by_a_crash_is_settled_at_start(world: World) -> None:
     kept, dropped = b"\xff\xd8\xff\xe1" + b"\1" * 60, b"\xff\xd8\xff\xe1" + b"\2" * 60
+    found = []
     for upload_id, data in ((5, kept), (6, dropped)):
         await uploaded(world, upload_id, data)
         await world.pipeline.process(upload_id)
-    found = []
-    for upload_id in (5, 6):
         media = media_pb2.Media.FromString((await world.store.get(upload_id)).media or b"")  # type: ignore[union-attr]
         [(digest, extension)] = names(media)
-        path = await stored(world, digest, extension)
-        path.rename(path.with_name(f"{path.name}.deleting-{upload_id}"))  # the crash's leftover
         found.append((digest, extension))
+    # The crash's leftovers: 5 set aside and no longer served, 6 set aside and still there.
+    root = world.objects_root
+    for (digest, extension), served in ((found[0], False), (found[1], True)):
+        key = rendition_key(digest, extension)
+        (root / "deleting" / key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / key, root / "deleting" / key)
+        if not served:
+            (root / key).unlink()
     await world.store.drop_rendition_refs(6, [".".join(found[1])])  # only 6 was released
 
     await world.renditions.finish_deletions()
-    assert await world.blobs.verify_rendition(*found[0])
-    assert await world.blobs.rendition_file(*found[1]) is None
-    assert not list((tmp_path / "media").glob("*/*.deleting-*"))
+    assert await world.files.verify_rendition(*found[0])
+    assert await world.files.rendition_size(*found[1]) is None
+    assert not [path for path in (root / "deleting").rglob("*") if path.is_file()]
 
 
 async def test_a_rendition_being_served_is_read_to_its_end_when_it_is_deleted(
@@ -477,14 +492,13 @@ async def test_a_rendition_being_served_is_read_to_its_end_when_it_is_deleted(
     await world.pipeline.process(5)
     media = media_pb2.Media.FromString((await world.store.get(5)).media or b"")  # type: ignore[union-attr]
     [(digest, extension)] = names(media)
-    opened = await world.blobs.open_rendition(digest, extension)
+    opened = await world.files.read_rendition(digest, extension)
     assert opened is not None
-    file, size = opened
-    with file:
-        await world.uploads.post_deleted(5)  # deleted while a GET is sending it
-        assert await world.blobs.open_rendition(digest, extension) is None
-        assert file.read() == b"photo" + JPEG
-        assert size == len(b"photo" + JPEG)
+    chunks, size = opened
+    await world.uploads.post_deleted(5)  # deleted while a GET is sending it
+    assert await world.files.read_rendition(digest, extension) is None
+    assert b"".join([chunk async for chunk in chunks]) == b"photo" + JPEG
+    assert size == len(b"photo" + JPEG)
 
 
 async def test_an_erased_authors_uploads_go_with_their_files_and_unshared_renditions(
@@ -505,14 +519,76 @@ async def test_an_erased_authors_uploads_go_with_their_files_and_unshared_rendit
     assert await world.uploads.erase_author(9, 2) is False
     assert await world.uploads.erase_author(9, 2) is False  # again: nothing to do
     assert [await world.store.get(i) for i in (5, 6, 7)] == [None, None, None]
-    assert await world.blobs.staged_bytes(7) == 0
-    assert not world.blobs.original_path(5).exists()
-    assert await world.blobs.rendition_file(*jpeg) is not None  # the other upload uses it
+    assert await world.files.staged_bytes(7) == 0
+    assert not (world.objects_root / "uploads/5").exists()
+    assert await world.files.rendition_size(*jpeg) is not None  # the other upload uses it
     await world.uploads.post_deleted(5)  # her post's event, arriving late: nothing to do
     with pytest.raises(NotFound):  # the partial upload's URL answers nothing any more
         await world.uploads.progress(7, token_of(partial.url))
 
     assert await world.uploads.erase_author(10, 5) is False
-    assert await world.blobs.rendition_file(*jpeg) is None  # its last user is gone too
+    assert await world.files.rendition_size(*jpeg) is None  # its last user is gone too
     with pytest.raises(InvalidArgument):
         await world.uploads.erase_author(9, 0)
+
+
+async def test_another_replica_resumes_an_upload_and_processes_it(
+    world: World, tmp_path: Path
+) -> None:
+    # A second media_svc: its own scratch folder, the stores shared with the first.
+    files = MediaFiles(FileObjectStore(world.objects_root), tmp_path / "scratch-2")
+    await files.open()
+    pipeline = MediaPipeline(
+        world.store,
+        files,
+        Renditions(world.store, files, world.events.publisher),
+        world.processor,
+        world.events.publisher,
+        PipelinePolicy("http://cdn"),
+        ProcessName("media-2"),
+    )
+    replica = Uploads(
+        world.store,
+        files,
+        pipeline,
+        Renditions(world.store, files, world.events.publisher),
+        Signer(b"k", purpose="u"),
+        UploadPolicy("http://cdn", 60),
+        ProcessName("media-2"),
+        world.clock,
+    )
+    target = await world.uploads.open_slot(5, 9, "PHOTO", "image/jpeg", len(JPEG))
+    token = token_of(target.url)
+    with pytest.raises(ConnectionResetError):
+        await world.uploads.append(5, token, 0, broken(JPEG[:30]))
+    assert (await replica.progress(5, token)).offset == 30
+    await replica.append(5, token, 30, body(JPEG[30:]))
+    assert pipeline._to_process.get_nowait() == 5  # queued where it was finished
+
+    # The first replica's reconciler finds it too: whoever claims it first processes it.
+    await world.store.claim(5, PROCESSING, "media-2/job", 30)
+    await world.pipeline.process(5)
+    assert world.processor.jobs == []  # claimed by the other replica: left to it
+    await world.store.release(5, PROCESSING, "media-2/job")
+    await pipeline.process(5)
+    assert world.processor.jobs == ["photo"]
+    [(_, media)] = world.events.processed
+    assert (await stored(world, *names(media)[0])).read_bytes() == b"photo" + JPEG
+
+
+async def test_a_restarted_replica_takes_over_what_its_crashed_run_held_at_once(
+    world: World,
+) -> None:
+    # world's replica is "media-1"; a crashed earlier run of it left claims behind.
+    target = await world.uploads.open_slot(6, 9, "PHOTO", "image/jpeg", len(JPEG))
+    await world.store.claim(6, RECEIVING, "media-1/crashed/request", 30)
+    await world.uploads.append(6, token_of(target.url), 0, body(JPEG))  # no wait for 30 s
+    pipeline = world.pipeline
+    pipeline._to_process.get_nowait()  # as if the restart lost the queue
+    pipeline._queued.clear()
+    await world.store.claim(6, PROCESSING, "media-1/crashed/job", 30)
+    await world.store.claim(7, PROCESSING, "media-2/alive/job", 30)  # another replica's
+    assert await pipeline.reconcile() == 1
+    await pipeline.process(6)
+    assert world.processor.jobs == ["photo"]
+    assert await world.store.holder(7, PROCESSING) == "media-2/alive/job"
