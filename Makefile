@@ -7,7 +7,7 @@ PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 GENERATED ?= generated
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
-.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop bench
+.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +53,15 @@ services: $(STAMP)  ## install and start Cassandra, Kafka, Redis and SeaweedFS o
 services-stop: $(STAMP)  ## stop them
 	$(PY) -m deploy.services stop
 
+cluster: $(STAMP)  ## 3-node Cassandra, Kafka, Redis with Sentinels and SeaweedFS on 127.0.0.2-4 (deploy/cluster.py)
+	$(PY) -m deploy.cluster start
+
+cluster-stop: $(STAMP)  ## stop them
+	$(PY) -m deploy.cluster stop
+
+fault: $(STAMP)  ## the fault test: a node of each kind killed -9 under load (starts the cluster if needed)
+	$(PY) -m tests.fault
+
 lint: $(STAMP)  ## ruff, and the import boundaries in pyproject.toml (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -74,4 +83,4 @@ proto: $(STAMP)  ## regenerate generated/ from protos/
 	  $(PROTO_FILES)
 
 clean:  ## remove the environment and local data
-	rm -rf $(VENV) data build *.egg-info .services
+	rm -rf $(VENV) data build *.egg-info .services .cluster

@@ -43,6 +43,7 @@ def _kafka(settings: Settings) -> KafkaEventLog:
         settings.kafka_bootstrap,
         topic_prefix=settings.kafka_topic_prefix,
         partitions=settings.kafka_partitions,
+        replication=settings.kafka_replication,
         instance_id=settings.instance_id or socket.gethostname(),
     )
 
@@ -82,4 +83,15 @@ def redis_client(settings: Settings, name: str) -> aioredis.Redis:
     """A client for one cache, `name` in its log lines; it fails fast while Redis is down."""
     from common.redis_client import guarded_redis
 
-    return guarded_redis(settings.redis_url, name=f"Redis ({name})")
+    return guarded_redis(
+        settings.redis_url,
+        name=f"Redis ({name})",
+        sentinels=redis_sentinels(settings),
+        primary=settings.redis_sentinel_primary,
+    )
+
+
+def redis_sentinels(settings: Settings) -> list[tuple[str, int]]:
+    """The Sentinels' addresses; none when Redis is one server at `redis_url`."""
+    addresses = [a.strip() for a in settings.redis_sentinels.split(",") if a.strip()]
+    return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in addresses)]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cassandra import ConsistencyLevel, InvalidRequest, ProtocolVersion
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, RoundRobinPolicy, TokenAwarePolicy
+from cassandra.pool import Host
 from cassandra.query import PreparedStatement, dict_factory
 
 Row = dict[str, Any]
@@ -66,7 +67,15 @@ class CassandraStore:
             list(config.hosts),
             port=config.port,
             protocol_version=ProtocolVersion.V5,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            execution_profiles={
+                EXEC_PROFILE_DEFAULT: profile,
+                _SCHEMA: ExecutionProfile(
+                    load_balancing_policy=_OneCoordinator(), request_timeout=SCHEMA_TIMEOUT_S
+                ),
+            },
+            # Each schema change waits until every node has it, before the next statement
+            # (or a prepare) may reach a node that would not know the table yet.
+            max_schema_agreement_wait=SCHEMA_TIMEOUT_S,
         )
         session = self._cluster.connect()
         # Schema changes wait for every node to agree and queue behind those of the other
@@ -74,18 +83,26 @@ class CassandraStore:
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {config.keyspace} "
             f"WITH replication = {config.replication}",
-            timeout=SCHEMA_TIMEOUT_S,
+            execution_profile=_SCHEMA,
         )
         for statement in self.schema:
             added = _ADD_COLUMN.match(statement)
             if added and _has_column(session, config.keyspace, added["table"], added["column"]):
                 continue  # `ALTER TABLE ... ADD` brings an older table up to date, once
             try:
-                session.execute(statement.format(ks=config.keyspace), timeout=SCHEMA_TIMEOUT_S)
+                session.execute(statement.format(ks=config.keyspace), execution_profile=_SCHEMA)
             except InvalidRequest as exc:
                 # Replicas starting together: another one added the column first.
                 if not (added and "already exists" in str(exc)):
                     raise
+        # A table another process created just before (IF NOT EXISTS found it) may not have
+        # reached every node yet: nothing is prepared before they all have the schema.
+        if not self._cluster.control_connection.wait_for_schema_agreement(
+            wait_time=SCHEMA_TIMEOUT_S
+        ):
+            raise RuntimeError(
+                f"the Cassandra nodes disagreed on the schema for {SCHEMA_TIMEOUT_S} s"
+            )
         self._prepared = {
             name: session.prepare(cql.format(ks=config.keyspace))
             for name, cql in self.statements.items()
@@ -156,6 +173,19 @@ class CassandraStore:
 
 
 SCHEMA_TIMEOUT_S = 60.0
+_SCHEMA = "schema"  # the execution profile of schema changes
+
+
+class _OneCoordinator(RoundRobinPolicy):  # type: ignore[misc]  # the driver is untyped
+    """Schema changes from every process go to the same node (the first by address of those
+    up): two nodes creating one table at once would give it two ids, and the cluster would
+    disagree on its schema until an operator repaired it."""
+
+    def make_query_plan(
+        self, working_keyspace: str | None = None, query: Any = None
+    ) -> Iterator[Host]:
+        return iter(sorted(self._live_hosts, key=lambda host: str(host.address)))
+
 
 _ADD_COLUMN = re.compile(
     r"\s*ALTER\s+TABLE\s+\{ks\}\.(?P<table>\w+)\s+ADD\s+(?P<column>\w+)", re.IGNORECASE

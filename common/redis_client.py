@@ -13,10 +13,13 @@ without the stores knowing.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -36,7 +39,16 @@ class RedisUnavailable(RedisConnectionError, Unavailable):
     code knows no driver); redis-py sees a ConnectionError and drops the connection."""
 
 
-class GuardedConnectionPool(aioredis.ConnectionPool):
+# The breaker's overrides are mixed into plain and Sentinel-managed pools and connections;
+# type checkers see them on the base classes whose methods they extend.
+if TYPE_CHECKING:
+    _Pool = aioredis.ConnectionPool
+    _Connection = aioredis.Connection
+else:
+    _Pool = _Connection = object
+
+
+class _GuardedPool(_Pool):
     """Refuses a command at once while the breaker is open: every command and pipeline
     takes its connection here, whether the pool has one open or must connect."""
 
@@ -51,12 +63,22 @@ class GuardedConnectionPool(aioredis.ConnectionPool):
         return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
-class GuardedConnection(aioredis.Connection):
+class _GuardedConnection(_Connection):
     """Tells its pool's breaker how each connect, write and read went."""
 
     def __init__(self, *args: Any, breaker: CircuitBreaker, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._breaker = breaker
+
+    async def connect(self) -> None:
+        # A Sentinel-managed connection asks the Sentinels for the primary here, before it
+        # connects: finding none is Redis being unavailable too.
+        try:
+            await super().connect()  # type: ignore[no-untyped-call]
+        except RedisUnavailable:
+            raise
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise self._failed(exc) from exc
 
     async def connect_check_health(
         self, check_health: bool = True, retry_socket_connect: bool = True
@@ -93,14 +115,60 @@ class GuardedConnection(aioredis.Connection):
         return RedisUnavailable(f"Redis is unavailable: {exc}")
 
 
-def guarded_redis(url: str, *, name: str = "Redis") -> aioredis.Redis:
-    """A client whose commands fail fast with `RedisUnavailable` while Redis is down."""
-    pool = GuardedConnectionPool.from_url(
-        url,
-        connection_class=GuardedConnection,
-        breaker=CircuitBreaker(name),
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=COMMAND_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0),  # the breaker decides when to try again, not redis-py
+class GuardedConnectionPool(_GuardedPool, aioredis.ConnectionPool):
+    pass
+
+
+class GuardedConnection(_GuardedConnection, aioredis.Connection):
+    pass
+
+
+class GuardedSentinelPool(_GuardedPool, SentinelConnectionPool):
+    """Connects to whichever server the Sentinels name the primary now."""
+
+
+class GuardedSentinelConnection(_GuardedConnection, SentinelManagedConnection):
+    pass
+
+
+def guarded_redis(
+    url: str, *, name: str = "Redis", sentinels: Sequence[tuple[str, int]] = (), primary: str = ""
+) -> aioredis.Redis:
+    """A client whose commands fail fast with `RedisUnavailable` while Redis is down. With
+    `sentinels`, it asks them for the current primary of the group named `primary` (at every
+    new connection, and again once a failover demoted the one it used); `url` then gives only
+    the database and password."""
+    options: dict[str, Any] = {
+        "breaker": CircuitBreaker(name),
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": COMMAND_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 0),  # the breaker decides when to try again, not redis-py
+    }
+    if not sentinels:
+        pool = GuardedConnectionPool.from_url(url, connection_class=GuardedConnection, **options)
+        return aioredis.Redis.from_pool(pool)
+    parsed = parse_url(url)
+    asking = {"socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": COMMAND_TIMEOUT_S}
+    sentinel = Sentinel(sentinels, sentinel_kwargs=asking)  # type: ignore[no-untyped-call]
+    client: _SentinelRedis = sentinel.master_for(
+        primary,
+        redis_class=_SentinelRedis,
+        connection_pool_class=GuardedSentinelPool,
+        connection_class=GuardedSentinelConnection,
+        db=parsed.get("db", 0),
+        password=parsed.get("password"),
+        **options,
     )
-    return aioredis.Redis.from_pool(pool)
+    client.sentinel_clients = tuple(sentinel.sentinels)
+    return client
+
+
+class _SentinelRedis(aioredis.Redis):
+    """A client of the primary that also closes its connections to the Sentinels."""
+
+    sentinel_clients: Sequence[aioredis.Redis] = ()
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for sentinel in self.sentinel_clients:
+            await sentinel.aclose()

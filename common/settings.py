@@ -82,11 +82,19 @@ class Settings:
     cassandra_replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
     cassandra_local_dc: str = "datacenter1"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis with Sentinels: their addresses ("host:port,..."), and the name they monitor the
+    # primary under; clients then connect to whichever server is primary (redis_url gives the
+    # database and password only).
+    redis_sentinels: str = ""
+    redis_sentinel_primary: str = "photoshare"
     redis_prefix: str = "ps:"
     timeline_ttl_s: int = 7 * 86_400
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = "photoshare."
     kafka_partitions: int = 6
+    # Copies of each new topic's partitions (a cluster of 3 brokers: 3, with the brokers'
+    # min.insync.replicas=2 and the producer's acks=all, a write survives a lost broker).
+    kafka_replication: int = 1
     # The S3-compatible object store media lives in (production). The defaults name the
     # SeaweedFS that `make services` starts, whose key pair is for development only.
     s3_endpoint: str = "http://127.0.0.1:8333"
@@ -150,6 +158,7 @@ class Settings:
             "max_image_pixels",
             "media_workers",
             "media_sweep_s",
+            "kafka_replication",
         )
         if self.worker_lease_s < MIN_LEASE_S:
             raise ConfigError(f"PHOTOSHARE_WORKER_LEASE_S must be at least {MIN_LEASE_S} (seconds)")

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common.backends import cassandra_config
+from common.backends import cassandra_config, redis_sentinels
 from common.events.base import EVENT_RETENTION_S
 from common.settings import Settings
 from graph_svc.storage import make_graph_store
@@ -163,8 +163,16 @@ def scan_cassandra(settings: Settings, needle: Needle) -> Iterator[Finding]:
 def scan_redis(settings: Settings, needle: Needle) -> Iterator[Finding]:
     """Every key under the mesh's prefix: its name and its value, whatever its type."""
     import redis
+    from redis.sentinel import Sentinel
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client: redis.Redis
+    if sentinels := redis_sentinels(settings):
+        # redis-py leaves these unannotated.
+        database = redis.connection.parse_url(settings.redis_url).get("db", 0)  # type: ignore[no-untyped-call]
+        primaries = Sentinel(sentinels)  # type: ignore[no-untyped-call]
+        client = primaries.master_for(settings.redis_sentinel_primary, db=database)  # type: ignore[no-untyped-call]
+    else:
+        client = redis.Redis.from_url(settings.redis_url)
     try:
         for key in client.scan_iter(match=f"{settings.redis_prefix}*", count=1000):
             value = _redis_value(client, key)

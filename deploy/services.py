@@ -16,37 +16,21 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.settings import Settings
+from deploy.daemons import Daemon, Daemons, command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ROOT / "deploy" / "servers"
 STATE = Path(os.environ.get("PHOTOSHARE_SERVICES_DIR", ROOT / ".services")).resolve()
 HOST = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    port: int
-    prepare: Callable[[], list[str]]  # installs what is missing, returns the command
-    ready: Callable[[], None]  # raises until the server answers its protocol
-    start_timeout_s: float
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((HOST, port)) == 0
 
 
 def _run(command: list[str], **kwargs: object) -> None:
@@ -94,17 +78,10 @@ def _redis() -> list[str]:
     return redis_command(REDIS_PORT, STATE / "redis")
 
 
-def redis_command(port: int, data: Path) -> list[str]:
-    """A Redis on 127.0.0.1:`port` (installed from Debian when missing); the outage tests
-    start their own with it."""
-    if shutil.which("redis-server") is None:
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        _run([*sudo, "apt-get", "update", "-qq"])
-        _run(
-            [*sudo, "apt-get", "install", "-y", "-qq", "redis-server"],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            stdout=subprocess.DEVNULL,
-        )
+def redis_command(port: int, data: Path, host: str = HOST, *extra: str) -> list[str]:
+    """A Redis on `host`:`port` (installed from Debian when missing), `extra` arguments
+    after ours; the outage tests and the cluster start theirs with it."""
+    install_redis()
     data.mkdir(parents=True, exist_ok=True)
     # Timelines and caches only: they are rebuilt from Cassandra, so no persistence is needed.
     return [
@@ -112,7 +89,7 @@ def redis_command(port: int, data: Path) -> list[str]:
         "--port",
         str(port),
         "--bind",
-        HOST,
+        host,
         "--save",
         "",
         "--appendonly",
@@ -121,7 +98,19 @@ def redis_command(port: int, data: Path) -> list[str]:
         str(data),
         "--protected-mode",
         "yes",
+        *extra,
     ]
+
+
+def install_redis() -> None:
+    if shutil.which("redis-server") is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        _run([*sudo, "apt-get", "update", "-qq"])
+        _run(
+            [*sudo, "apt-get", "install", "-y", "-qq", "redis-server"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def _redis_ready() -> None:
@@ -141,9 +130,23 @@ def _kafka() -> list[str]:
     return kafka_command(STATE / "kafka", KAFKA_PORT, KAFKA_CONTROLLER_PORT)
 
 
-def kafka_command(home: Path, port: int, controller_port: int) -> list[str]:
-    """A single-node KRaft broker on 127.0.0.1:`port` keeping its data under `home`
-    (formatted on first use); the outage tests start their own with it."""
+@dataclass(frozen=True)
+class KafkaNode:
+    """One broker (and KRaft controller) of a cluster; the defaults make a single node."""
+
+    host: str = HOST
+    node_id: int = 1
+    voters: str = ""  # "1@host:port,...": the controllers; empty: this node alone
+    replication: int = 1  # of the internal topics, and the default of new ones
+    min_insync: int = 1
+    cluster_id: str = ""  # every node of a cluster is formatted with the same one
+
+
+def kafka_command(
+    home: Path, port: int, controller_port: int, node: KafkaNode = KafkaNode()
+) -> list[str]:
+    """A KRaft broker on `node.host`:`port` keeping its data under `home` (formatted on
+    first use); the outage tests and the cluster start theirs with it."""
     lib = _maven_libs("kafka")
     conf = SERVERS / "kafka" / "conf"
     properties = _template(
@@ -152,10 +155,15 @@ def kafka_command(home: Path, port: int, controller_port: int) -> list[str]:
         data=home / "data",
         port=port,
         controller_port=controller_port,
+        host=node.host,
+        node_id=node.node_id,
+        voters=node.voters or f"{node.node_id}@{node.host}:{controller_port}",
+        replication=node.replication,
+        min_insync=node.min_insync,
     )
     classpath = f"{lib}/*"
     if not (home / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = node.cluster_id or new_kafka_cluster_id()
         _run(
             [
                 "java",
@@ -195,6 +203,10 @@ def kafka_command(home: Path, port: int, controller_port: int) -> list[str]:
     ]
 
 
+def new_kafka_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
 def _kafka_ready() -> None:
     from kafka import KafkaAdminClient
 
@@ -211,8 +223,6 @@ CASSANDRA_PORT = 9042
 CASSANDRA_STORAGE_PORT = 7000
 
 _CASSANDRA_JVM = [
-    "-Xms2G",
-    "-Xmx2G",
     "-ea",
     "-da:net.openhft...",
     "-XX:+UseThreadPriorities",
@@ -283,8 +293,26 @@ _CASSANDRA_JVM = [
 
 
 def _cassandra() -> list[str]:
+    return cassandra_command(STATE / "cassandra", CassandraNode())
+
+
+@dataclass(frozen=True)
+class CassandraNode:
+    """One node of a cluster; the defaults make the single development node."""
+
+    host: str = HOST
+    seeds: str = HOST  # the seed nodes' addresses, comma-separated
+    initial_token: int = 0
+    heap: str = "2G"
+    # A single development node syncs its commit log every 10 s; a cluster node before it
+    # acknowledges (in groups of 10 ms), so a node killed mid-write has every write it
+    # answered, and the others keep hints for it while it is down.
+    cluster: bool = False
+
+
+def cassandra_command(home: Path, node: CassandraNode) -> list[str]:
+    """A Cassandra node keeping its data under `home`; the cluster starts three with it."""
     lib = _maven_libs("cassandra")
-    home = STATE / "cassandra"
     for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs", "tmp", "triggers"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     conf_dir = home / "conf"
@@ -294,11 +322,21 @@ def _cassandra() -> list[str]:
         dir=home,
         port=CASSANDRA_PORT,
         storage_port=CASSANDRA_STORAGE_PORT,
+        host=node.host,
+        seeds=",".join(f"{seed}:{CASSANDRA_STORAGE_PORT}" for seed in node.seeds.split(",")),
+        initial_token=node.initial_token,
+        commitlog_sync="group" if node.cluster else "periodic",
+        commitlog_sync_setting="commitlog_sync_group_window: 10ms"
+        if node.cluster
+        else "commitlog_sync_period: 10000ms",
+        hinted_handoff=str(node.cluster).lower(),
     )
     shutil.copy(SERVERS / "cassandra" / "conf" / "logback.xml", conf_dir / "logback.xml")
     jamm = next(lib.glob("*jamm-*.jar"))
     return [
         "java",
+        f"-Xms{node.heap}",
+        f"-Xmx{node.heap}",
         *_CASSANDRA_JVM,
         f"-javaagent:{jamm}",
         f"-Dcassandra.config=file://{conf_dir / 'cassandra.yaml'}",
@@ -374,16 +412,7 @@ def seaweedfs_command(binary: Path, home: Path, ports: dict[str, int]) -> list[s
     """Master, volume server, filer and S3 gateway in one process, data under `home`."""
     for sub in ("data", "tmp"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    identities = {
-        "identities": [
-            {
-                "name": "photoshare",
-                "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
-        ]
-    }
-    (home / "s3.json").write_text(json.dumps(identities))
+    (home / "s3.json").write_text(json.dumps(s3_identities()))
     flags = [f"-ip={HOST}", f"-ip.bind={HOST}", f"-dir={home / 'data'}"]
     for name, port in ports.items():
         flags += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10_000}"]
@@ -406,13 +435,30 @@ def seaweedfs_command(binary: Path, home: Path, ports: dict[str, int]) -> list[s
     ]
 
 
+def s3_identities() -> dict[str, Any]:
+    """SeaweedFS's S3 configuration: the development key pair, allowed everything."""
+    return {
+        "identities": [
+            {
+                "name": "photoshare",
+                "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+
+
 def _seaweedfs_ready() -> None:
-    """Ready once a signed S3 request is answered (the S3 gateway has found its filer)."""
+    s3_ready(f"http://{HOST}:{S3_PORT}")
+
+
+def s3_ready(endpoint: str) -> None:
+    """Returns once a signed S3 request is answered (the S3 gateway has found its filer)."""
     import asyncio
 
     from media_svc.storage.s3_objects import S3Config, s3_client
 
-    config = S3Config(f"http://{HOST}:{S3_PORT}", "", S3_ACCESS_KEY, S3_SECRET_KEY)
+    config = S3Config(endpoint, "", S3_ACCESS_KEY, S3_SECRET_KEY)
 
     async def list_buckets() -> None:
         async with s3_client(config) as s3:
@@ -424,91 +470,39 @@ def _seaweedfs_ready() -> None:
 SERVERS_BY_NAME = {
     s.name: s
     for s in (
-        Server("redis", REDIS_PORT, _redis, _redis_ready, 20),
-        Server("kafka", KAFKA_PORT, _kafka, _kafka_ready, 120),
-        Server("cassandra", CASSANDRA_PORT, _cassandra, _cassandra_ready, 240),
-        Server("seaweedfs", S3_PORT, _seaweedfs, _seaweedfs_ready, 120),
+        Daemon("redis", HOST, REDIS_PORT, _redis, _redis_ready, 20),
+        Daemon("kafka", HOST, KAFKA_PORT, _kafka, _kafka_ready, 120),
+        Daemon("cassandra", HOST, CASSANDRA_PORT, _cassandra, _cassandra_ready, 240),
+        Daemon("seaweedfs", HOST, S3_PORT, _seaweedfs, _seaweedfs_ready, 120),
     )
 }
 
 
-def _pid_file(name: str) -> Path:
-    return STATE / f"{name}.pid"
-
-
-def _running_pid(name: str) -> int | None:
-    try:
-        pid = int(_pid_file(name).read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return None
-
-
 def start(names: list[str]) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
-    launched: dict[str, subprocess.Popen[bytes]] = {}
-    for name in names:
+    daemons = Daemons(STATE)
+    launched = {name: daemons.launch(SERVERS_BY_NAME[name]) for name in names}
+    for name, process in launched.items():
+        state = f"starting (pid {process.pid})" if process else "already running"
+        print(f"{name}: {state}", flush=True)
+    for name, process in launched.items():
         server = SERVERS_BY_NAME[name]
-        if _running_pid(name) is not None or _port_open(server.port):
-            print(f"{name}: already running on {HOST}:{server.port}", flush=True)
-            continue
-        command = server.prepare()
-        log = open(STATE / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child
-        launched[name] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=STATE
-        )
-        log.close()
-        _pid_file(name).write_text(str(launched[name].pid))
-        print(f"{name}: starting (pid {launched[name].pid})", flush=True)
-    for name in names:
-        _wait_ready(SERVERS_BY_NAME[name], launched.get(name))
-
-
-def _wait_ready(server: Server, proc: subprocess.Popen[bytes] | None) -> None:
-    started = time.monotonic()
-    deadline = started + server.start_timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(
-                f"{server.name} exited with {proc.returncode}; see {STATE / (server.name + '.out')}"
-            )
-        try:
-            server.ready()
-            print(
-                f"{server.name}: ready on {HOST}:{server.port} "
-                f"({time.monotonic() - started:.1f} s)",
-                flush=True,
-            )
-            return
-        except Exception as exc:  # not up yet: any failure to answer means wait
-            last = exc
-            time.sleep(0.5)
-    raise SystemExit(f"{server.name} not ready after {server.start_timeout_s:.0f} s: {last}")
+        took = daemons.wait_ready(server, process)
+        print(f"{name}: ready on {HOST}:{server.port} ({took:.1f} s)", flush=True)
 
 
 def stop(names: list[str]) -> None:
+    daemons = Daemons(STATE)
     for name in reversed(names):
-        pid = _running_pid(name)
-        if pid is None:
-            print(f"{name}: not running", flush=True)
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _running_pid(name) is not None:
-            time.sleep(0.2)
-        if _running_pid(name) is not None:
-            os.killpg(pid, signal.SIGKILL)
-        _pid_file(name).unlink(missing_ok=True)
-        print(f"{name}: stopped", flush=True)
+        stopped = daemons.stop(SERVERS_BY_NAME[name])
+        print(f"{name}: {'stopped' if stopped else 'not running'}", flush=True)
 
 
 def status(names: list[str]) -> None:
+    daemons = Daemons(STATE)
     for name in names:
         server = SERVERS_BY_NAME[name]
-        up = "up" if _port_open(server.port) else "down"
-        print(f"{name}: {up} on {HOST}:{server.port} (pid {_running_pid(name)})")
+        up = "up" if daemons.is_up(server) else "down"
+        print(f"{name}: {up} on {HOST}:{server.port} (pid {daemons.running_pid(name)})")
 
 
 def lag(names: list[str]) -> None:
@@ -530,18 +524,8 @@ def lag(names: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    action = argv[1] if len(argv) > 1 else "status"
-    names = argv[2:] or list(SERVERS_BY_NAME)
-    unknown = [n for n in names if n not in SERVERS_BY_NAME]
     actions = {"start": start, "stop": stop, "status": status, "lag": lag}
-    if action not in actions or unknown:
-        print(
-            f"usage: python -m deploy.services start|stop|status|lag [{'|'.join(SERVERS_BY_NAME)}]",
-            file=sys.stderr,
-        )
-        return 2
-    actions[action](names)
-    return 0
+    return command_line(["deploy.services", *argv[1:]], list(SERVERS_BY_NAME), actions)
 
 
 if __name__ == "__main__":

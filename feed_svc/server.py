@@ -99,14 +99,15 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
+        # The worker id last (see graph_svc/server.py).
         resources=(
-            worker,
             store,
             author_timelines,
             pulled,
             post_cache,
             notification_store,
             event_log,
+            worker,
         ),
         workers=(
             worker.keep,

@@ -75,7 +75,10 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(worker, store, session_store, following_cache, event_log),
+        # The worker id last: its renewals (worker.keep) begin once every resource is open,
+        # and opening the stores of a cluster (their schema agreed by every node) can outlast
+        # a lease.
+        resources=(store, session_store, following_cache, event_log, worker),
         workers=(worker.keep, consumer(event_log, GraphEventHandler(graph)), erasures.run),
     )
 

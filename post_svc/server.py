@@ -78,7 +78,8 @@ def build(settings: Settings) -> ServiceApp:
                 servicer, server
             ),
         ),
-        resources=(worker, store, engagement_store, stats, liked_cache, author_cache, event_log),
+        # The worker id last (see graph_svc/server.py).
+        resources=(store, engagement_store, stats, liked_cache, author_cache, event_log, worker),
         workers=(
             worker.keep,
             # One consumer for media, engagement and profile events: each one costs the

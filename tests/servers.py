@@ -208,6 +208,25 @@ def own_redis(port: int, data: Path) -> OwnServer:
     return OwnServer("redis", redis_command(port, data), ready, data / "redis.log")
 
 
+def own_sentinel(port: int, primary_port: int, name: str, home: Path) -> OwnServer:
+    """A Redis Sentinel watching the Redis on `primary_port` under `name`."""
+    import redis
+
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {home}\n"
+        f"sentinel monitor {name} 127.0.0.1 {primary_port} 1\n"
+    )
+
+    def ready() -> object:
+        with redis.Redis(port=port, socket_timeout=1) as client:
+            return client.sentinel_master(name)
+
+    command = ["redis-server", str(config), "--sentinel"]
+    return OwnServer("sentinel", command, ready, home / "sentinel.log")
+
+
 def own_kafka(port: int, controller_port: int, home: Path) -> OwnServer:
     from kafka import KafkaAdminClient
 

@@ -62,6 +62,7 @@ class KafkaEventLog:
         *,
         topic_prefix: str = "photoshare.",
         partitions: int = 6,
+        replication: int = 1,
         instance_id: str = "",
         inline_retry_delays_s: Sequence[float] = (0.05, 0.2),
         retry_delays_s: Sequence[float] = (1.0, 5.0, 30.0),
@@ -69,6 +70,7 @@ class KafkaEventLog:
         self._bootstrap = bootstrap
         self._prefix = topic_prefix
         self._partitions = partitions
+        self._replication = replication
         self._instance_id = instance_id
         self._inline_delays = tuple(inline_retry_delays_s)
         self._retry_delays = tuple(retry_delays_s)
@@ -367,7 +369,7 @@ class KafkaEventLog:
                 existing = set(admin.list_topics())
                 retention = {"retention.ms": str(EVENT_RETENTION_S * 1000)}
                 wanted = [
-                    NewTopic(n, self._partitions, 1, topic_configs=retention)
+                    NewTopic(n, self._partitions, self._replication, topic_configs=retention)
                     for n in names
                     if n not in existing
                 ]
