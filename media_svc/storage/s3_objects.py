@@ -2,22 +2,25 @@
 aiobotocore: every call is a coroutine on the event loop, file reads and writes go to a thread.
 
 Objects up to MULTIPART_FROM bytes go in one PUT; larger ones (originals of long videos) in
-parts, so a lost connection costs a part, not the whole file.
+parts, so a lost connection costs a part, not the whole file. A store that cannot be reached,
+or fails a request, raises `Unavailable` (503 to a client, a retry for a worker).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+import functools
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from common.errors import Unavailable
 from media_svc.storage.base import StoredObject
 
 if TYPE_CHECKING:
@@ -29,6 +32,23 @@ MULTIPART_FROM = 64 * 1024 * 1024
 PART_BYTES = 16 * 1024 * 1024
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _unavailable_on_failure(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (BotoCoreError, ClientError) as exc:  # what a method did not expect (not 404)
+            raise Unavailable(f"the object store failed: {exc}") from exc
+
+    return guarded
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +89,7 @@ class S3ObjectStore:
         self._exits = contextlib.AsyncExitStack()
         self._client: S3Client | None = None
 
+    @_unavailable_on_failure
     async def open(self) -> None:
         config = self._config
         self._client = await self._exits.enter_async_context(s3_client(config))
@@ -90,6 +111,7 @@ class S3ObjectStore:
             raise RuntimeError("the object store is not open")
         return self._client
 
+    @_unavailable_on_failure
     async def put(self, key: str, source: Path, content_type: str) -> None:
         size = (await asyncio.to_thread(source.stat)).st_size
         if size >= MULTIPART_FROM:
@@ -126,6 +148,7 @@ class S3ObjectStore:
                 )
             raise
 
+    @_unavailable_on_failure
     async def fetch(self, key: str, target: Path) -> bool:
         found = await self.read(key)
         if found is None:
@@ -136,6 +159,7 @@ class S3ObjectStore:
                 await asyncio.to_thread(file.write, chunk)
         return True
 
+    @_unavailable_on_failure
     async def read(
         self, key: str, first: int = 0, last: int | None = None
     ) -> tuple[AsyncGenerator[bytes, None], int] | None:
@@ -162,6 +186,7 @@ class S3ObjectStore:
 
         return chunks(), size
 
+    @_unavailable_on_failure
     async def size(self, key: str) -> int | None:
         try:
             reply = await self._s3.head_object(Bucket=self._config.bucket, Key=key)
@@ -171,6 +196,7 @@ class S3ObjectStore:
             raise
         return reply["ContentLength"]
 
+    @_unavailable_on_failure
     async def copy(self, source: str, target: str) -> bool:
         bucket = self._config.bucket
         try:
@@ -183,6 +209,7 @@ class S3ObjectStore:
             raise
         return True
 
+    @_unavailable_on_failure
     async def list(self, prefix: str) -> list[StoredObject]:
         found: list[StoredObject] = []
         pages = self._s3.get_paginator("list_objects_v2").paginate(
@@ -192,6 +219,7 @@ class S3ObjectStore:
             found.extend(StoredObject(o["Key"], o["Size"]) for o in page.get("Contents", ()))
         return sorted(found, key=lambda o: o.key)
 
+    @_unavailable_on_failure
     async def delete(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start : start + DELETE_BATCH]
@@ -201,7 +229,9 @@ class S3ObjectStore:
             )
             failed = [e for e in reply.get("Errors", ()) if e.get("Code") not in _MISSING]
             if failed:
-                raise OSError(f"the object store did not delete {len(failed)} objects: {failed[0]}")
+                raise Unavailable(
+                    f"the object store did not delete {len(failed)} objects: {failed[0]}"
+                )
 
 
 def _code(error: ClientError) -> str:
