@@ -113,8 +113,11 @@ class MediaPipeline:
         whose processing died. Until cancelled."""
         while True:
             await asyncio.sleep(interval_s)
-            await self.expire_stale()
-            await self.reconcile()
+            try:
+                await self.expire_stale()
+                await self.reconcile()
+            except Exception:  # a store down for now: the next sweep tries again
+                log.exception("the sweep failed; trying again in %.0f s", interval_s)
 
     async def run_processing(self) -> None:
         """A worker: publishes received uploads until cancelled."""

@@ -28,7 +28,7 @@ from common.signing import Signer
 from media_svc.claims import PROCESSING, RECEIVING, ProcessName
 from media_svc.decoding.contract import DECODED_TYPE
 from media_svc.media_files import MediaFiles, rendition_key
-from media_svc.models import UploadState
+from media_svc.models import Upload, UploadState
 from media_svc.pipeline import EXPIRED_REASON, MediaPipeline, PipelinePolicy
 from media_svc.renditions import Renditions
 from media_svc.storage.file_objects import FileObjectStore
@@ -592,3 +592,27 @@ async def test_a_restarted_replica_takes_over_what_its_crashed_run_held_at_once(
     await pipeline.process(6)
     assert world.processor.jobs == ["photo"]
     assert await world.store.holder(7, PROCESSING) == "media-2/alive/job"
+
+
+async def test_a_sweep_that_fails_is_tried_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    tried_again = asyncio.Event()
+    real = world.store.expired_open
+
+    async def down_once(now_ms: int) -> list[Upload]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("the store is down")
+        tried_again.set()
+        return await real(now_ms)
+
+    monkeypatch.setattr(world.store, "expired_open", down_once)
+    sweeping = asyncio.create_task(world.pipeline.run_sweeps(0))
+    try:
+        async with asyncio.timeout(5):
+            await tried_again.wait()  # the loop outlived the failure
+    finally:
+        sweeping.cancel()
