@@ -32,6 +32,7 @@ BEFORE_S = 15.0  # load before the first fault
 DOWN_S = 20.0  # load while a node is down
 AFTER_S = 10.0  # load after it rejoined
 WRITERS, READERS = 3, 4
+_OK = {"200", "202"}  # the statuses of an acknowledged write or an answered read
 
 
 @dataclass
@@ -57,6 +58,10 @@ class Report:
                 f"{phase['feed_ok']:>7}/{phase['feed_failed']:<7} "
                 f"{phase['feed_p50_ms']:>7.0f}/{phase['feed_p99_ms']:<8.0f}"
             )
+        for phase in self.phases:
+            if phase["failures"]:
+                failed = ", ".join(f"{n} {kind}" for kind, n in phase["failures"].items())
+                lines.append(f"  failed in {phase['name']}: {failed}")
         rejoins = ", ".join(f"{node} {s:.1f} s" for node, s in self.rejoin_s.items())
         lines.append(f"rejoined after restart: {rejoins}")
         acked = ", ".join(f"{count} {kind}" for kind, count in self.acknowledged.items())
@@ -86,9 +91,6 @@ def summarize(phase: Phase) -> dict[str, Any]:
         "feed_p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
         "failures": {k: n for k, n in phase.outcomes.items() if k.split()[1] not in _OK},
     }
-
-
-_OK = {"200", "202"}
 
 
 def redis_primary() -> str:
