@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 
 from common.files import private_dir
-from media_svc.storage.base import ObjectStore
+from media_svc.storage.base import ObjectStore, StoredObject
 
 _HASH_BLOCK = 1024 * 1024
 _OFFSET_DIGITS = 15  # keys sort by offset: up to a petabyte
@@ -61,12 +61,18 @@ class MediaFiles:
 
     async def staged_bytes(self, upload_id: int) -> int:
         """How many bytes of the upload are stored: its pieces, end to end from byte 0."""
-        offset = 0
+        return sum(piece.size for piece in await self._pieces(upload_id))
+
+    async def _pieces(self, upload_id: int) -> list[StoredObject]:
+        """The stored pieces that continue each other from byte 0. One past a gap or
+        overlapping another (left by a writer that lost its claim) is not part of the upload."""
+        pieces, offset = [], 0
         for piece in await self._objects.list(_parts(upload_id)):
             if int(piece.key.rsplit("/", 1)[1]) != offset:
-                break  # a piece past a gap is not counted (a writer lost its claim)
+                break
+            pieces.append(piece)
             offset += piece.size
-        return offset
+        return pieces
 
     async def stage(self, upload_id: int, offset: int, source: Path) -> None:
         """Stores a piece of the upload that starts at byte `offset`."""
@@ -76,7 +82,7 @@ class MediaFiles:
     async def staged_head(self, upload_id: int, size: int) -> bytes:
         """Up to `size` bytes from the start of what is stored."""
         head = b""
-        for piece in await self._objects.list(_parts(upload_id)):
+        for piece in await self._pieces(upload_id):
             if len(head) >= size:
                 break
             found = await self._objects.read(piece.key, 0, size - len(head) - 1)
@@ -87,7 +93,7 @@ class MediaFiles:
 
     async def assemble(self, upload_id: int, target: Path) -> None:
         """Writes the stored pieces end to end into `target`."""
-        pieces = await self._objects.list(_parts(upload_id))
+        pieces = await self._pieces(upload_id)
         with open(target, "wb") as file:  # noqa: ASYNC230 - written below in a thread
             for piece in pieces:
                 found = await self._objects.read(piece.key)

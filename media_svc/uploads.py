@@ -346,7 +346,9 @@ class Uploads:
 
     async def _check_head(self, upload: Upload, file: BinaryIO, path: Path, offset: int) -> None:
         await asyncio.to_thread(file.flush)
-        earlier = await self._files.staged_head(upload.upload_id, offset) if offset else b""
+        # What came before this request: only as much of it as the sniffing reads.
+        before = min(offset, formats.HEAD_BYTES)
+        earlier = await self._files.staged_head(upload.upload_id, before) if before else b""
         head = earlier + await asyncio.to_thread(_read_head, path)
         actual = formats.sniff(head[: formats.HEAD_BYTES])
         if formats.matches(actual, upload.content_type):
