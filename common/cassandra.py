@@ -184,6 +184,7 @@ class _OneCoordinator(RoundRobinPolicy):  # type: ignore[misc]  # the driver is 
     def make_query_plan(
         self, working_keyspace: str | None = None, query: Any = None
     ) -> Iterator[Host]:
+        # `_live_hosts` is the up hosts RoundRobinPolicy tracks (cassandra-driver 3.30, pinned).
         return iter(sorted(self._live_hosts, key=lambda host: str(host.address)))
 
 

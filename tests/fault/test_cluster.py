@@ -9,7 +9,7 @@ import pytest
 
 from tests.fault.run import fault_test
 
-pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+pytestmark = [pytest.mark.e2e, pytest.mark.production, pytest.mark.cluster]
 
 
 def test_no_acknowledged_write_is_lost_when_a_node_of_each_kind_is_killed(
