@@ -20,7 +20,7 @@ production runs on, small enough to lose a node of each kind and watch Photoshar
 Memory: Cassandra 3 x 1 GB of heap, Kafka 3 x 512 MB, the rest under 1 GB: about 6 GB with
 the JVMs' own overhead. Everything the nodes write lives under .cluster/
 (PHOTOSHARE_CLUSTER_DIR); the fault test (tests/fault/) kills and restarts nodes through
-`kill` and `start` here.
+`kill`, `launch` and `wait_ready` here.
 """
 
 from __future__ import annotations
@@ -33,11 +33,7 @@ from pathlib import Path
 
 from deploy import services
 from deploy.daemons import Daemon, Daemons, command_line, port_open
-from deploy.services import (
-    CASSANDRA_PORT,
-    CassandraNode,
-    KafkaNode,
-)
+from deploy.services import CASSANDRA_PORT, CassandraNode, KafkaNode
 
 ROOT = services.ROOT
 STATE = Path(os.environ.get("PHOTOSHARE_CLUSTER_DIR", ROOT / ".cluster")).resolve()
