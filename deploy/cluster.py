@@ -242,6 +242,12 @@ def _weed(*args: str) -> list[str]:
     return [str(services.seaweedfs_binary()), *args]
 
 
+def _listening(host: str, port: int) -> list[str]:
+    """Where a SeaweedFS server listens: HTTP on `port`, gRPC 10,000 above (what its clients
+    assume)."""
+    return [f"-ip={host}", f"-ip.bind={host}", f"-port={port}", f"-port.grpc={port + 10_000}"]
+
+
 def _seaweed_master() -> Daemon:
     home = STATE / "seaweed-master"
 
@@ -249,10 +255,7 @@ def _seaweed_master() -> Daemon:
         home.mkdir(parents=True, exist_ok=True)
         return _weed(
             "master",
-            f"-ip={SEED}",
-            f"-ip.bind={SEED}",
-            f"-port={SEAWEED_MASTER_PORT}",
-            f"-port.grpc={SEAWEED_MASTER_PORT + 10_000}",
+            *_listening(SEED, SEAWEED_MASTER_PORT),
             f"-mdir={home}",
             "-defaultReplication=001",  # every volume on two servers of the rack
             "-volumeSizeLimitMB=64",
@@ -279,10 +282,7 @@ def _seaweed_volume(host: str) -> Daemon:
         home.mkdir(parents=True, exist_ok=True)
         return _weed(
             "volume",
-            f"-ip={host}",
-            f"-ip.bind={host}",
-            f"-port={SEAWEED_VOLUME_PORT}",
-            f"-port.grpc={SEAWEED_VOLUME_PORT + 10_000}",
+            *_listening(host, SEAWEED_VOLUME_PORT),
             f"-dir={home}",
             "-max=0",  # as many 64 MB volumes as the disk holds
             f"-mserver={SEED}:{SEAWEED_MASTER_PORT}",
@@ -326,10 +326,7 @@ def _seaweed_filer() -> Daemon:
             f"TMPDIR={home}",
             *_weed(
                 "filer",
-                f"-ip={SEED}",
-                f"-ip.bind={SEED}",
-                f"-port={SEAWEED_FILER_PORT}",
-                f"-port.grpc={SEAWEED_FILER_PORT + 10_000}",
+                *_listening(SEED, SEAWEED_FILER_PORT),
                 f"-master={SEED}:{SEAWEED_MASTER_PORT}",
                 f"-defaultStoreDir={home}",
                 "-defaultReplicaPlacement=001",
