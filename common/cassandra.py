@@ -87,12 +87,14 @@ class CassandraStore:
         )
         for statement in self.schema:
             added = _ADD_COLUMN.match(statement)
-            if added and _has_column(session, config.keyspace, added["table"], added["column"]):
-                continue  # `ALTER TABLE ... ADD` brings an older table up to date, once
             try:
                 session.execute(statement.format(ks=config.keyspace), execution_profile=_SCHEMA)
             except InvalidRequest as exc:
-                # Replicas starting together: another one added the column first.
+                # `ALTER TABLE ... ADD` brings an older table up to date; where the column is
+                # there already (an earlier start, or a replica starting beside this one) the
+                # coordinator says so from its live schema. Asking system_schema first would
+                # not do: a node writes a change there before it applies it, so a column could
+                # be found there and still be unknown to the prepare that follows.
                 if not (added and "already exists" in str(exc)):
                     raise
         # A table another process created just before (IF NOT EXISTS found it) may not have
@@ -191,16 +193,6 @@ class _OneCoordinator(RoundRobinPolicy):  # type: ignore[misc]  # the driver is 
 _ADD_COLUMN = re.compile(
     r"\s*ALTER\s+TABLE\s+\{ks\}\.(?P<table>\w+)\s+ADD\s+(?P<column>\w+)", re.IGNORECASE
 )
-
-
-def _has_column(session: Session, keyspace: str, table: str, column: str) -> bool:
-    rows = session.execute(
-        "SELECT column_name FROM system_schema.columns "
-        "WHERE keyspace_name = %s AND table_name = %s AND column_name = %s",
-        (keyspace, table, column),
-        timeout=SCHEMA_TIMEOUT_S,
-    )
-    return bool(list(rows))
 
 
 def _resolve(future: asyncio.Future[list[Row]], rows: list[Row]) -> None:

@@ -217,7 +217,19 @@ class Mesh:
     def check_alive(self) -> None:
         for name, proc in self._procs.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {proc.returncode}")
+                raise RuntimeError(
+                    f"{name} exited with code {proc.returncode}{self._log_tail(name)}"
+                )
+
+    def _log_tail(self, name: str, lines: int = 15) -> str:
+        """The end of a process's log, for the error that says it died (CI shows only that)."""
+        if self._log_dir is None:
+            return ""  # its output went to the terminal
+        try:
+            tail = (self._log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return ":\n" + "\n".join(tail[-lines:])
 
     def stop(self, timeout_s: float = 10.0) -> None:
         for proc in self._procs.values():
