@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from common.worker_ids.lease import MIN_LEASE_S
+
+_ORIGIN = re.compile(r"https?://[^/\s:]+(:\d{1,5})?")
 
 
 class ConfigError(ValueError):
@@ -69,6 +72,9 @@ class Settings:
     # Multiplies every rate limit (gateway/limits.py) and the quotas above; 0 turns them
     # off, for load tests.
     rate_limit_scale: float = 1.0
+    # Web origins whose pages may call the gateway and the media URLs from a browser
+    # ("https://app.example.com,..." or "*"); none by default.
+    cors_origins: str = ""
     # gRPC server reflection (for grpcurl); off: it lists every service to anyone.
     grpc_reflection: bool = False
     event_poll_interval_s: float = 0.02
@@ -123,6 +129,10 @@ class Settings:
     def public_media_base(self) -> str:
         return (self.media_public_url or f"http://{self.host}:{self.media_http_port}").rstrip("/")
 
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Reads PHOTOSHARE_<FIELD> for every field; lists every bad value at once."""
@@ -175,6 +185,14 @@ class Settings:
             raise ConfigError(
                 "PHOTOSHARE_CELEBRITY_THRESHOLD must lie within PHOTOSHARE_CELEBRITY_THRESHOLD_MIN"
                 " and PHOTOSHARE_CELEBRITY_THRESHOLD_MAX"
+            )
+        not_origins = sorted(
+            o for o in self.allowed_origins if o != "*" and not _ORIGIN.fullmatch(o)
+        )
+        if not_origins:
+            raise ConfigError(
+                "PHOTOSHARE_CORS_ORIGINS lists what is not an origin (scheme://host[:port], "
+                "no path): " + ", ".join(not_origins)
             )
         if self.backend not in ("embedded", "production"):
             raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")

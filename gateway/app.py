@@ -18,6 +18,7 @@ from google.rpc import error_details_pb2  # noqa: F401  (registers detail types 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from common.cors import CorsPolicy
 from common.errors import (
     InvalidArgument,
     MethodNotAllowed,
@@ -59,6 +60,19 @@ Metadata = tuple[tuple[str, str], ...]
 BODY_TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a web page may send the API and read of its answers (CORS).
+REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+EXPOSED_HEADERS = ("Allow", "Retry-After", "RateLimit", "RateLimit-Policy")
+
+
+def cors_policy(origins: frozenset[str]) -> CorsPolicy:
+    """The gateway's CORS: every method the routes use, a bearer token, JSON bodies."""
+    return CorsPolicy(
+        origins,
+        methods=("GET", "POST", "PATCH", "PUT", "DELETE"),
+        request_headers=REQUEST_HEADERS,
+        exposed_headers=EXPOSED_HEADERS,
+    )
 
 
 class Gateway:
@@ -79,8 +93,11 @@ class Gateway:
         limits: RateLimiter,
         *,
         timeout_s: float = 5.0,
+        cors: CorsPolicy | None = None,
     ) -> None:
+        """`cors`: which web origins may call (default: none)."""
         self._routes = list(routes)
+        self._cors = cors or cors_policy(frozenset())
         self._channels = channels
         self._tokens = tokens
         self._limits = limits
@@ -97,6 +114,7 @@ class Gateway:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_json_errors])
+        self._cors.install(app)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app

@@ -20,7 +20,7 @@ from common.mesh_auth import MeshCredentials
 from common.server import configure_logging, insecure_channel
 from common.settings import Settings
 from common.signing import load_secret
-from gateway.app import Gateway
+from gateway.app import Gateway, cors_policy
 from gateway.auth import TokenResolver
 from gateway.events import follow_users
 from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
@@ -47,7 +47,12 @@ def build(settings: Settings) -> tuple[Gateway, TokenResolver, RateLimiter]:
     )
     limiter = RateLimiter(_buckets(settings), scale=settings.rate_limit_scale)
     gateway = Gateway(
-        routes_for(addresses), channels, tokens, limiter, timeout_s=settings.rpc_timeout_s
+        routes_for(addresses),
+        channels,
+        tokens,
+        limiter,
+        timeout_s=settings.rpc_timeout_s,
+        cors=cors_policy(settings.allowed_origins),
     )
     return gateway, tokens, limiter
 

@@ -16,6 +16,7 @@ from email.utils import formatdate
 
 from aiohttp import ClientPayloadError, web
 
+from common.cors import CorsPolicy
 from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
 from common.http import domain_error_response, runner
 from media_svc import uploads as upload_reasons
@@ -33,6 +34,43 @@ _CONTENT_TYPES = {
 _IMMUTABLE = "public, max-age=31536000, immutable"
 TUS_VERSION = "1.0.0"
 _TUS_PATCH_TYPE = "application/offset+octet-stream"
+# What a web page may send (tus-js-client's headers, ranges and revalidation of media) and
+# read (the tus answers, so that it can resume) when it calls from another origin.
+_TUS_REQUEST_HEADERS = (
+    "Content-Type",
+    "Tus-Resumable",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Metadata",
+    "Upload-Defer-Length",
+    "X-Requested-With",
+    "Range",
+    "If-None-Match",
+    "If-Modified-Since",
+)
+_EXPOSED_HEADERS = (
+    "Location",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Max-Size",
+    "Tus-Extension",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Expires",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "Retry-After",
+)
+
+
+def cors_policy(origins: frozenset[str]) -> CorsPolicy:
+    return CorsPolicy(
+        origins,
+        methods=("GET", "HEAD", "PUT", "PATCH"),
+        request_headers=_TUS_REQUEST_HEADERS,
+        exposed_headers=_EXPOSED_HEADERS,
+    )
 
 
 class HttpListener:
@@ -60,8 +98,16 @@ class HttpListener:
         await self._runner.cleanup()
 
 
-def make_app(uploads: Uploads, files: MediaFiles, *, max_upload_bytes: int) -> web.Application:
+def make_app(
+    uploads: Uploads,
+    files: MediaFiles,
+    *,
+    max_upload_bytes: int,
+    origins: frozenset[str] = frozenset(),
+) -> web.Application:
+    """`origins`: the web origins whose pages may upload and fetch media (CORS)."""
     app = web.Application(client_max_size=max_upload_bytes)
+    cors_policy(origins).install(app)
     upload_handlers = _Uploads(uploads, max_upload_bytes)
     app.router.add_put(r"/uploads/{upload_id}", upload_handlers.put)
     app.router.add_route("OPTIONS", r"/uploads/{upload_id}", upload_handlers.options)

@@ -74,7 +74,10 @@ def build(settings: Settings) -> ServiceApp:
     servicer = MediaServicer(uploads)
     http = HttpListener(
         make_app(
-            uploads, files, max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes)
+            uploads,
+            files,
+            max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes),
+            origins=settings.allowed_origins,
         ),
         settings.host,
         settings.media_http_port,

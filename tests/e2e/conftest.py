@@ -22,6 +22,8 @@ from tests import servers
 
 CELEBRITY_THRESHOLD = 3
 TIMELINE_MAX_LEN = 12
+# A web app on another origin that the mesh lets call it from a browser (CORS).
+WEB_APP_ORIGIN = "http://app.photoshare.test:5173"
 T = TypeVar("T")
 
 
@@ -49,6 +51,7 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             # raised; test_limits.py runs a mesh with them tight.
             "PHOTOSHARE_RATE_LIMIT_SCALE": "100",
             "PHOTOSHARE_ERASURE_GRACE_S": "0",  # an erased username is free at once
+            "PHOTOSHARE_CORS_ORIGINS": WEB_APP_ORIGIN,
         }
     )
     if backend == "production":

@@ -84,3 +84,15 @@ def test_settings_from_env_report_every_bad_value() -> None:
         Settings.from_env({"PHOTOSHARE_CELEBRITY_THRESHOLD": "0"})
     with pytest.raises(ConfigError, match="must lie within PHOTOSHARE_CELEBRITY_THRESHOLD_MIN"):
         Settings.from_env({"PHOTOSHARE_CELEBRITY_THRESHOLD": "300"})  # below the default min
+
+
+def test_cors_origins_are_origins() -> None:
+    settings = Settings.from_env(
+        {"PHOTOSHARE_CORS_ORIGINS": "https://app.example.com/, http://127.0.0.1:5173"}
+    )
+    assert settings.allowed_origins == {"https://app.example.com", "http://127.0.0.1:5173"}
+    assert Settings().allowed_origins == frozenset()  # no page of another origin by default
+    with pytest.raises(
+        ConfigError, match=r"not an origin.*ftp://x, https://app\.example\.com/feed"
+    ):
+        Settings.from_env({"PHOTOSHARE_CORS_ORIGINS": "ftp://x,https://app.example.com/feed"})
