@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
+from common.events.base import LagReport
 from common.events.sqlite import SqliteEventLog
+from common.metrics import Metrics
 from common.settings import Settings
 from common.worker_ids.lock_file import LockFileWorkerId
 
@@ -18,16 +20,20 @@ if TYPE_CHECKING:
     from common.worker_ids.lease import LeasedWorkerId
 
 
-def event_log(settings: Settings, owner: str) -> SqliteEventLog | OutboxEventLog:
+def event_log(
+    settings: Settings, owner: str, metrics: Metrics | None = None
+) -> SqliteEventLog | OutboxEventLog:
     """The event log of the service `owner`; in production, Kafka with an outbox in Cassandra
-    for the events Kafka does not take while it is down."""
+    for the events Kafka does not take while it is down. Its consumers' lag goes to
+    `metrics`."""
+    report_lag = metrics.report_lag if metrics is not None else None
     if settings.production:
         from common.events.cassandra_outbox import CassandraOutbox
         from common.events.outbox import OutboxEventLog
 
         outbox = CassandraOutbox(cassandra_config(settings), owner=owner)
-        return OutboxEventLog(_kafka(settings), outbox)
-    return _sqlite_events(settings)
+        return OutboxEventLog(_kafka(settings, report_lag), outbox)
+    return _sqlite_events(settings, report_lag)
 
 
 def event_tail(settings: Settings) -> SqliteEventLog | KafkaEventLog:
@@ -36,7 +42,7 @@ def event_tail(settings: Settings) -> SqliteEventLog | KafkaEventLog:
     return _kafka(settings) if settings.production else _sqlite_events(settings)
 
 
-def _kafka(settings: Settings) -> KafkaEventLog:
+def _kafka(settings: Settings, report_lag: LagReport | None = None) -> KafkaEventLog:
     from common.events.kafka import KafkaEventLog
 
     return KafkaEventLog(
@@ -45,12 +51,15 @@ def _kafka(settings: Settings) -> KafkaEventLog:
         partitions=settings.kafka_partitions,
         replication=settings.kafka_replication,
         instance_id=settings.instance_id or socket.gethostname(),
+        report_lag=report_lag,
     )
 
 
-def _sqlite_events(settings: Settings) -> SqliteEventLog:
+def _sqlite_events(settings: Settings, report_lag: LagReport | None = None) -> SqliteEventLog:
     return SqliteEventLog(
-        settings.data_dir / "events.db", poll_interval_s=settings.event_poll_interval_s
+        settings.data_dir / "events.db",
+        poll_interval_s=settings.event_poll_interval_s,
+        report_lag=report_lag,
     )
 
 

@@ -88,12 +88,15 @@ def from_rpc_error(error: grpc.aio.AioRpcError, *, service: str) -> errors.Photo
 Behavior = Callable[[Any, Any], Any]
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Turns domain errors into status codes and hides unexpected exceptions behind INTERNAL."""
+class WrappingInterceptor(grpc.aio.ServerInterceptor):
+    """A server interceptor that wraps each method's handler in `wrap(handler, method)`."""
 
     def __init__(self) -> None:
         # A server's handlers never change: each method's is wrapped once, not on every call.
         self._wrapped: dict[str, Any] = {}
+
+    def wrap(self, handler: Any, full_method: str) -> Any:
+        raise NotImplementedError
 
     async def intercept_service(
         self,
@@ -104,10 +107,17 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         wrapped = self._wrapped.get(method)
         if wrapped is None:
             handler = await continuation(handler_call_details)
-            wrapped = _wrap(handler, method)
-            if handler is not None:
-                self._wrapped[method] = wrapped
+            if handler is None:
+                return None
+            wrapped = self._wrapped[method] = self.wrap(handler, method)
         return wrapped
+
+
+class ErrorMappingInterceptor(WrappingInterceptor):
+    """Turns domain errors into status codes and hides unexpected exceptions behind INTERNAL."""
+
+    def wrap(self, handler: Any, full_method: str) -> Any:
+        return _wrap(handler, full_method)
 
 
 def _wrap(handler: Any, method: str) -> Any:

@@ -15,7 +15,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from common.grpc_metrics import ServerMetricsInterceptor, client_interceptors
 from common.mesh_auth import MeshCredentials, VerifyingInterceptor, signing_interceptors
+from common.metrics import Metrics, MetricsListener
 from common.rpc_errors import ErrorMappingInterceptor
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,11 @@ class Service(Protocol):
     @property
     def reflection(self) -> bool: ...
 
+    @property
+    def metrics(self) -> Metrics:
+        """Where its server's calls are counted."""
+        ...
+
     def register(self, server: grpc.aio.Server) -> None:
         """Adds the servicers to the server."""
         ...
@@ -63,7 +70,12 @@ async def serve(
     """Runs `service` on `address` until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or _stop_on_signals()
     server = grpc.aio.server(
-        interceptors=[VerifyingInterceptor(service.credentials), ErrorMappingInterceptor()],
+        # Metrics outermost: they count what the caller gets, refusals and mapped errors too.
+        interceptors=[
+            ServerMetricsInterceptor(service.metrics),
+            VerifyingInterceptor(service.credentials),
+            ErrorMappingInterceptor(),
+        ],
         options=SERVER_OPTIONS,
     )
     health_servicer = health.aio.HealthServicer()
@@ -112,17 +124,20 @@ def configure_logging(level: str) -> None:
     logging.getLogger("kafka").setLevel(logging.WARNING)  # a line per connection otherwise
 
 
-def insecure_channel(address: str, credentials: MeshCredentials) -> grpc.aio.Channel:
+def insecure_channel(
+    address: str, credentials: MeshCredentials, metrics: Metrics | None = None
+) -> grpc.aio.Channel:
     """A channel to another service of the mesh: every call carries the mesh's credential,
     waits for a connection within its deadline, and UNAVAILABLE is retried.
 
     `address` is one `host:port`, several separated by commas (a service's replicas), or a
     gRPC target such as `dns:///graph.photoshare:50051` whose name resolves to the replicas.
     Calls go round-robin to the replicas whose health service answers SERVING: one that is
-    starting, stopping or gone is skipped."""
+    starting, stopping or gone is skipped. With `metrics`, its calls are counted there."""
+    counted = client_interceptors(metrics) if metrics is not None else []
     return grpc.aio.insecure_channel(
         channel_target(address),
-        interceptors=signing_interceptors(credentials),
+        interceptors=[*counted, *signing_interceptors(credentials)],
         options=(
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -178,23 +193,30 @@ Worker = Callable[[], Awaitable[None]]
 class ServiceApp:
     """A service assembled by its server.py: servicers, what to open, what to keep running.
 
-    Resources open in order before the service reports SERVING and close in reverse;
-    workers (event consumers, HTTP listeners) run as tasks in between.
+    Resources open in order (after the metrics listener) before the service reports SERVING
+    and close in reverse; workers (event consumers, HTTP listeners) run as tasks in between.
     """
 
     service_names: Sequence[str]
     registrations: Sequence[Registration]
     credentials: MeshCredentials  # what a caller must prove (common/mesh_auth.py)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Where its metrics are served (host, port); a port of 0: nowhere.
+    metrics_at: tuple[str, int] = ("127.0.0.1", 0)
     resources: Sequence[Resource] = ()
     reflection: bool = False
     workers: Sequence[Worker] = ()
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _listener: MetricsListener | None = None
 
     def register(self, server: grpc.aio.Server) -> None:
         for registration in self.registrations:
             registration(server)
 
     async def start(self) -> None:
+        # Metrics first: a service slow to open its stores is one an operator looks into.
+        self._listener = MetricsListener(self.metrics, *self.metrics_at)
+        await self._listener.open()
         for resource in self.resources:
             await resource.open()
         self._tasks = [asyncio.create_task(_supervised(worker)) for worker in self.workers]
@@ -207,6 +229,8 @@ class ServiceApp:
                 await task
         for resource in reversed(self.resources):
             await resource.close()
+        if self._listener is not None:
+            await self._listener.close()
 
 
 async def _supervised(worker: Worker) -> None:

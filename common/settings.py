@@ -72,6 +72,9 @@ class Settings:
     # Multiplies every rate limit (gateway/limits.py) and the quotas above; 0 turns them
     # off, for load tests.
     rate_limit_scale: float = 1.0
+    # Where this process serves its Prometheus metrics (GET /metrics); 0: nowhere. deploy.local
+    # gives each process of the mesh its own port from this one up (from 0: any free ones).
+    metrics_port: int = 9100
     # Web origins whose pages may call the gateway and the media URLs from a browser
     # ("https://app.example.com,..." or "*"); none by default.
     cors_origins: str = ""

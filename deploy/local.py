@@ -82,11 +82,25 @@ def plan_processes(
             # Kafka's static membership names each consumer: one name per replica.
             extra["PHOTOSHARE_INSTANCE_ID"] = f"{settings.instance_id or socket.gethostname()}-{n}"
         replicas[module] = own
-    return shared, {
+    plan = {
         (module if n == 1 else f"{module}-{n}"): Process(module, extra)
         for module, own in replicas.items()
         for n, extra in enumerate(own, start=1)
     }
+    # Every process serves its metrics on a port of its own: from the configured one up, in
+    # this order (9100 gateway... with the defaults), or any free one where it is 0 (tests).
+    base = settings.metrics_port
+    for offset, process in enumerate(sorted(plan, key=_metrics_order)):
+        port = base + offset if base else free_port(settings.host)
+        plan[process].env["PHOTOSHARE_METRICS_PORT"] = str(port)
+    return shared, plan
+
+
+def _metrics_order(name: str) -> tuple[int, str]:
+    """The gateway first, then the services in PROCESSES order, replicas after their first."""
+    module = name.partition("-")[0]
+    first = ("gateway", *PROCESSES[:-1])
+    return first.index(module), name
 
 
 def _replica_count(env: Mapping[str, str], module: str) -> int:
@@ -133,6 +147,15 @@ class Mesh:
     def pids(self) -> dict[str, int]:
         """Process id of each running process, by name (`post_svc`, `post_svc-2`, ...)."""
         return {name: proc.pid for name, proc in self._procs.items()}
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Where each process serves its Prometheus metrics, by process name."""
+        host = self._settings.host
+        return {
+            name: f"http://{host}:{process.env['PHOTOSHARE_METRICS_PORT']}/metrics"
+            for name, process in self._plan.items()
+        }
 
     @property
     def base_url(self) -> str:
@@ -283,6 +306,7 @@ def main() -> int:
                     "gateway": mesh.base_url,
                     "media": settings.public_media_base,
                     "data": str(settings.data_dir.resolve()),
+                    "metrics": mesh.metrics_urls,
                 }
             ),
             flush=True,

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Sequence
 
 from photoshare.post.v1.post_service_pb2 import Post
 
+from common.counting import NOT_COUNTED, CacheCounter
 from common.errors import Unavailable
 from feed_svc.models import Candidate, FeedKey, Hydration, PostSource
 from feed_svc.storage.base import PostCache
@@ -17,9 +18,12 @@ class CachedPosts:
     published (AVIF renditions added) is refreshed by `refresh`. While the cache is down,
     reads go to post_svc; a refresh fails (its event waits for the cache to come back)."""
 
-    def __init__(self, posts: PostSource, cache: PostCache) -> None:
+    def __init__(
+        self, posts: PostSource, cache: PostCache, counted: CacheCounter = NOT_COUNTED
+    ) -> None:
         self._posts = posts
         self._cache = cache
+        self._counted = counted
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, Post]:
         try:
@@ -28,6 +32,7 @@ class CachedPosts:
             cached = {}  # the cache is down: every post is read from post_svc
         found = {i: Post.FromString(data) for i, data in cached.items()}
         missing = [i for i in post_ids if i not in found]
+        self._counted.count(len(found), len(missing))
         if missing:
             fetched = await self._posts.get_many(missing)
             with contextlib.suppress(Unavailable):  # a fill only saves the next read work

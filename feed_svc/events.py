@@ -17,6 +17,8 @@ Notifications (group `notifications`, so neither waits for the other):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from photoshare.events.v1 import events_pb2
 
 from common.events.base import TOPIC_ENGAGEMENT, TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
@@ -38,15 +40,24 @@ class FeedEventHandler:
     group = "feed"
     topics = (TOPIC_POSTS, TOPIC_FOLLOWS)
 
-    def __init__(self, fanout: Fanout, posts: CachedPosts) -> None:
+    def __init__(
+        self,
+        fanout: Fanout,
+        posts: CachedPosts,
+        timeline_writes: Callable[[int], None] | None = None,
+    ) -> None:
+        """`timeline_writes`: told how many timelines each published post was pushed to."""
         self._fanout = fanout
         self._posts = posts
+        self._timeline_writes = timeline_writes
 
     async def __call__(self, record: EventRecord) -> None:
         event = decode(record)
         match event.WhichOneof("payload"):
             case "post_published":
-                await self._fanout.post_published(_entry(event.post_published))
+                written = await self._fanout.post_published(_entry(event.post_published))
+                if self._timeline_writes is not None:
+                    self._timeline_writes(written)
             case "post_updated":
                 await self._posts.refresh([event.post_updated.post_id])
             case "post_deleted":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.post.v1.post_service_pb2 import Post
 
+from common.counting import NOT_COUNTED, CacheCounter
 from common.errors import Unavailable, check_page_size
 from common.signing import KeysetCursor, Signer
 from feed_svc.merge import each, merge_newest_first, take
@@ -46,6 +47,14 @@ class FeedPolicy:
     timeline_max_len: int = 800
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineCounters:
+    """Hits and misses of the reader timelines and of the pulled authors' timelines."""
+
+    home: CacheCounter = NOT_COUNTED
+    author: CacheCounter = NOT_COUNTED
+
+
 class HomeFeed:
     """The read path.
 
@@ -70,8 +79,12 @@ class HomeFeed:
         posts: PostSource,
         cursor_signer: Signer,
         policy: FeedPolicy = FeedPolicy(),
+        counted: TimelineCounters | None = None,
     ) -> None:
+        """`counted`: where reads of timelines that were there (or had to be rebuilt) are
+        counted."""
         self._store = store
+        self._counted = counted or TimelineCounters()
         self._author_timelines = author_timelines
         self._pulled_authors = pulled
         self._graph = graph
@@ -188,22 +201,32 @@ class HomeFeed:
 
     async def ensure_timeline(self, reader_id: int) -> None:
         """A missing timeline is rebuilt from the stores, never shown as empty."""
-        await self._ensure(self._store, reader_id, lambda: self._pushed_authors(reader_id))
+        await self._ensure(
+            self._store,
+            reader_id,
+            lambda: self._pushed_authors(reader_id),
+            self._counted.home,
+        )
 
     async def ensure_author_timeline(self, author_id: int) -> None:
         """A pulled author's recent posts, kept so that reads need not ask post_svc for them."""
-        await self._ensure(self._author_timelines, author_id, lambda: _just(author_id))
+        await self._ensure(
+            self._author_timelines, author_id, lambda: _just(author_id), self._counted.author
+        )
 
     async def _ensure(
         self,
         timelines: TimelineStore,
         owner_id: int,
         authors: Callable[[], Awaitable[list[int]]],
+        counted: CacheCounter,
     ) -> None:
         """Rebuilds an absent timeline from the posts of `authors`: begun first, so that
         fan-out lands in it while the stores are read, and ready once it holds them all."""
         if await timelines.is_ready(owner_id):
+            counted.count(1, 0)
             return
+        counted.count(0, 1)
         await timelines.begin(owner_id)
         max_len = self._policy.timeline_max_len
         entries = []

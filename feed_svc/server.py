@@ -9,6 +9,7 @@ from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
+from common.metrics import Metrics
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -16,7 +17,7 @@ from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
 from feed_svc.events import FeedEventHandler, NotificationEventHandler
 from feed_svc.fanout import Fanout, FanoutPolicy
-from feed_svc.feed import FeedPolicy, HomeFeed
+from feed_svc.feed import FeedPolicy, HomeFeed, TimelineCounters
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage import (
@@ -34,29 +35,34 @@ STREAM_TIMEOUT_S = 30.0
 def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
+    metrics = Metrics()
     store = make_timeline_store(settings)
     author_timelines = make_timeline_store(settings, kind="atl")
     pulled = make_pulled_authors(settings)
     post_cache = make_post_cache(settings)
-    event_log = event_log_for(settings, owner="feed")
+    event_log = event_log_for(settings, owner="feed", metrics=metrics)
     graph = GraphClient(
-        insecure_channel(settings.graph_addr, credentials),
+        insecure_channel(settings.graph_addr, credentials, metrics),
         timeout_s=settings.rpc_timeout_s,
         stream_timeout_s=STREAM_TIMEOUT_S,
     )
     posts = CachedPosts(
         PostClient(
-            insecure_channel(settings.post_addr, credentials),
+            insecure_channel(settings.post_addr, credentials, metrics),
             timeout_s=settings.rpc_timeout_s,
             stream_timeout_s=STREAM_TIMEOUT_S,
         ),
         post_cache,
+        metrics.cache("feed_posts"),
     )
     threshold = ThresholdPolicy(
         start=settings.celebrity_threshold,
         minimum=settings.celebrity_threshold_min,
         maximum=settings.celebrity_threshold_max,
         write_budget=settings.fanout_write_budget,
+    )
+    fanout_writes = metrics.counter(
+        "fanout_timeline_writes_total", "Timelines that fan-out pushed a published post to."
     )
     feed = HomeFeed(
         store,
@@ -66,6 +72,9 @@ def build(settings: Settings) -> ServiceApp:
         posts,
         Signer(secret, purpose="feed-cursor"),
         FeedPolicy(threshold.pull_candidates_from, settings.timeline_max_len),
+        TimelineCounters(
+            home=metrics.cache("home_timelines"), author=metrics.cache("author_timelines")
+        ),
     )
     fanout = Fanout(
         store,
@@ -93,6 +102,8 @@ def build(settings: Settings) -> ServiceApp:
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         credentials=credentials,
+        metrics=metrics,
+        metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: feed_service_pb2_grpc.add_FeedServiceServicer_to_server(
@@ -111,8 +122,8 @@ def build(settings: Settings) -> ServiceApp:
         ),
         workers=(
             worker.keep,
-            consumer(event_log, FeedEventHandler(fanout, posts)),
-            consumer(event_log, NotificationEventHandler(notifications)),
+            consumer(event_log, FeedEventHandler(fanout, posts, fanout_writes.inc), metrics),
+            consumer(event_log, NotificationEventHandler(notifications), metrics),
         ),
     )
 

@@ -30,6 +30,7 @@ from common.errors import (
 )
 from common.http import domain_error_response, error_response
 from common.metadata import USER_ID_KEY, as_caller
+from common.metrics import Metrics
 from gateway.auth import TokenResolver
 from gateway.json_mapping import JsonMapping
 from gateway.limits import (
@@ -94,10 +95,13 @@ class Gateway:
         *,
         timeout_s: float = 5.0,
         cors: CorsPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """`cors`: which web origins may call (default: none)."""
+        """`cors`: which web origins may call (default: none); `metrics`: where requests
+        are counted (default: a registry of its own)."""
         self._routes = list(routes)
         self._cors = cors or cors_policy(frozenset())
+        self._metrics = metrics or Metrics()
         self._channels = channels
         self._tokens = tokens
         self._limits = limits
@@ -113,7 +117,10 @@ class Gateway:
         }
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_json_errors])
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES,
+            middlewares=[self._metrics.http_middleware("gateway"), _json_errors],
+        )
         self._cors.install(app)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
@@ -121,6 +128,7 @@ class Gateway:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         route, params = self._match(request)
+        request["route"] = route.template if route is not None else "unmatched"
         if route is None:
             allowed = self._methods_for(request.path)
             if allowed:

@@ -17,6 +17,7 @@ from photoshare.post.v1 import post_service_pb2
 from common.backends import event_tail, redis_client
 from common.http import runner
 from common.mesh_auth import MeshCredentials
+from common.metrics import Metrics, MetricsListener
 from common.server import configure_logging, insecure_channel
 from common.settings import Settings
 from common.signing import load_secret
@@ -29,7 +30,7 @@ from gateway.routes import routes_for
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> tuple[Gateway, TokenResolver, RateLimiter]:
+def build(settings: Settings, metrics: Metrics) -> tuple[Gateway, TokenResolver, RateLimiter]:
     addresses = {
         graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
         post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
@@ -39,7 +40,7 @@ def build(settings: Settings) -> tuple[Gateway, TokenResolver, RateLimiter]:
     # The gateway proves to every service that it is one of the mesh (common/mesh_auth.py).
     credentials = MeshCredentials(load_secret(settings.secret, settings.data_dir))
     channels = {
-        service.full_name: insecure_channel(address, credentials)
+        service.full_name: insecure_channel(address, credentials, metrics)
         for service, address in addresses.items()
     }
     tokens = TokenResolver(
@@ -53,6 +54,7 @@ def build(settings: Settings) -> tuple[Gateway, TokenResolver, RateLimiter]:
         limiter,
         timeout_s=settings.rpc_timeout_s,
         cors=cors_policy(settings.allowed_origins),
+        metrics=metrics,
     )
     return gateway, tokens, limiter
 
@@ -69,7 +71,10 @@ def _buckets(settings: Settings) -> BucketStore:
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    gateway, tokens, limiter = build(settings)
+    metrics = Metrics()
+    listener = MetricsListener(metrics, settings.host, settings.metrics_port)
+    await listener.open()
+    gateway, tokens, limiter = build(settings, metrics)
     events = event_tail(settings)
     await events.open()
     revocations = asyncio.create_task(follow_users(events, tokens, limiter))
@@ -94,3 +99,4 @@ async def main(settings: Settings | None = None) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await revocations
     await events.close()
+    await listener.close()

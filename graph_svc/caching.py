@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from common.counting import NOT_COUNTED, CacheCounter
 from common.errors import Unavailable
 from graph_svc.storage.base import FollowingCache, GraphStore
 
@@ -28,15 +29,19 @@ class CachedFollowing:
     await following.changed(follower_id)  # after every follow or unfollow
     """
 
-    def __init__(self, store: GraphStore, cache: FollowingCache) -> None:
+    def __init__(
+        self, store: GraphStore, cache: FollowingCache, counted: CacheCounter = NOT_COUNTED
+    ) -> None:
         self._store = store
         self._cache = cache
+        self._counted = counted
 
     async def filter_followed(self, user_id: int, candidate_ids: Sequence[int]) -> set[int]:
         try:
             cached = await self._cache.followed_among(user_id, candidate_ids)
         except Unavailable:
             cached = None  # the cache is down: the store answers
+        self._counted.count(int(cached is not None), int(cached is None))
         if cached is not None:
             return cached
         followed: list[int] = []
@@ -53,6 +58,7 @@ class CachedFollowing:
             cached = await self._cache.celebrities(user_id, min_follower_count)
         except Unavailable:
             cached = None
+        self._counted.count(int(cached is not None), int(cached is None))
         if cached is not None:
             return cached
         found = await self._store.followed_with_min_followers(user_id, min_follower_count)

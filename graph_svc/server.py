@@ -9,6 +9,7 @@ from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
+from common.metrics import Metrics
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -33,16 +34,17 @@ SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].ful
 def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
+    metrics = Metrics()
     store = make_graph_store(settings)
     session_store = make_session_store(settings)
     following_cache = make_following_cache(settings)
-    event_log = event_log_for(settings, owner="graph")
+    event_log = event_log_for(settings, owner="graph", metrics=metrics)
     events = GraphEventPublisher(event_log)
     worker = worker_id_for(settings, owner="graph_svc")
     ids = IdGenerator(worker)
     sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
-    following = CachedFollowing(store, following_cache)
-    media_channel = insecure_channel(settings.media_addr, credentials)
+    following = CachedFollowing(store, following_cache, metrics.cache("following"))
+    media_channel = insecure_channel(settings.media_addr, credentials, metrics)
     graph = Graph(
         store,
         sessions,
@@ -58,10 +60,11 @@ def build(settings: Settings) -> ServiceApp:
         following,
         events,
         PostEraserClient(
-            insecure_channel(settings.post_addr, credentials), timeout_s=settings.rpc_timeout_s
+            insecure_channel(settings.post_addr, credentials, metrics),
+            timeout_s=settings.rpc_timeout_s,
         ),
         MediaEraserClient(media_channel),
-        FeedEraserClient(insecure_channel(settings.feed_addr, credentials)),
+        FeedEraserClient(insecure_channel(settings.feed_addr, credentials, metrics)),
         ErasurePolicy(grace_ms=settings.erasure_grace_s * 1000),
     )
     servicer = GraphServicer(graph, sessions, erasures)
@@ -69,6 +72,8 @@ def build(settings: Settings) -> ServiceApp:
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         credentials=credentials,
+        metrics=metrics,
+        metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: graph_service_pb2_grpc.add_GraphServiceServicer_to_server(
@@ -78,8 +83,18 @@ def build(settings: Settings) -> ServiceApp:
         # The worker id last: its renewals (worker.keep) begin once every resource is open,
         # and opening the stores of a cluster (their schema agreed by every node) can outlast
         # a lease.
-        resources=(store, session_store, following_cache, event_log, worker),
-        workers=(worker.keep, consumer(event_log, GraphEventHandler(graph)), erasures.run),
+        resources=(
+            store,
+            session_store,
+            following_cache,
+            event_log,
+            worker,
+        ),
+        workers=(
+            worker.keep,
+            consumer(event_log, GraphEventHandler(graph), metrics),
+            erasures.run,
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from aiohttp import ClientPayloadError, web
 from common.cors import CorsPolicy
 from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
 from common.http import domain_error_response, runner
+from common.metrics import Metrics
 from media_svc import uploads as upload_reasons
 from media_svc.media_files import MediaFiles
 from media_svc.uploads import Uploads
@@ -104,9 +105,14 @@ def make_app(
     *,
     max_upload_bytes: int,
     origins: frozenset[str] = frozenset(),
+    metrics: Metrics | None = None,
 ) -> web.Application:
-    """`origins`: the web origins whose pages may upload and fetch media (CORS)."""
-    app = web.Application(client_max_size=max_upload_bytes)
+    """`origins`: the web origins whose pages may upload and fetch media (CORS); `metrics`:
+    where requests are counted."""
+    app = web.Application(
+        client_max_size=max_upload_bytes,
+        middlewares=[(metrics or Metrics()).http_middleware("media")],
+    )
     cors_policy(origins).install(app)
     upload_handlers = _Uploads(uploads, max_upload_bytes)
     app.router.add_put(r"/uploads/{upload_id}", upload_handlers.put)

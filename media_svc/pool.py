@@ -89,6 +89,14 @@ class ProcessPool:
         await asyncio.gather(*(worker.stop() for worker in list(self._workers)))
         self._workers.clear()
 
+    def busy(self) -> int:
+        """Workers running a job now."""
+        return self._size - self._idle.qsize()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
     async def run(
         self, job: dict[str, Any], timeout_s: float, *, started_after: float = 0.0
     ) -> dict[str, Any]:

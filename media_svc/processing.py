@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from common.metrics import JOB_BUCKETS_S, Metrics
 from media_svc.decoding.contract import Job, JobKind, RejectedMedia, RenderResult, answer_from_wire
 from media_svc.pool import ProcessPool, WorkerDied, WorkerTimedOut
 
@@ -65,3 +66,36 @@ class PooledProcessor:
                 continue
             return answer_from_wire(answer)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class MeasuredProcessor:
+    """A processor whose jobs are counted by kind and outcome (`ok`, `rejected`: the file or
+    a timeout, `error`: anything else) and timed, workers' retries included."""
+
+    def __init__(self, processor: PooledProcessor, metrics: Metrics) -> None:
+        self._processor = processor
+        self._jobs = metrics.counter(
+            "media_jobs_total", "Media processing jobs, by kind and outcome.", ("kind", "outcome")
+        )
+        self._seconds = metrics.histogram(
+            "media_job_seconds",
+            "Time a media processing job took, waiting for a worker included.",
+            ("kind",),
+            buckets=JOB_BUCKETS_S,
+        )
+
+    async def render(
+        self, kind: JobKind, source: Path, content_type: str, out_dir: Path
+    ) -> RenderResult:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self._processor.render(kind, source, content_type, out_dir)
+            outcome = "ok"
+            return result
+        except RejectedMedia:
+            outcome = "rejected"
+            raise
+        finally:
+            self._seconds.labels(kind.value).observe(time.perf_counter() - started)
+            self._jobs.labels(kind.value, outcome).inc()

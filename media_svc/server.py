@@ -9,6 +9,7 @@ from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
 from common.mesh_auth import MeshCredentials
+from common.metrics import Metrics
 from common.server import ServiceApp, configure_logging, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -19,7 +20,7 @@ from media_svc.http import HttpListener, make_app
 from media_svc.media_files import MediaFiles
 from media_svc.pipeline import MediaPipeline, PipelinePolicy
 from media_svc.pool import ProcessPool
-from media_svc.processing import WORKER_MODULE, PooledProcessor
+from media_svc.processing import WORKER_MODULE, MeasuredProcessor, PooledProcessor
 from media_svc.renditions import Renditions
 from media_svc.service import MediaServicer
 from media_svc.storage import make_object_store, make_upload_store
@@ -31,18 +32,22 @@ SERVICE_NAME = media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].ful
 def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
+    metrics = Metrics()
     store = make_upload_store(settings)
     objects = make_object_store(settings)
     # One name per replica, kept across its restarts: its scratch folder (emptied when it
     # starts again) and its claims (an earlier run's are taken over at once).
     process = ProcessName(settings.instance_id or "media")
     files = MediaFiles(objects, settings.data_dir / "scratch" / process.instance)
-    event_log = event_log_for(settings, owner="media")
+    event_log = event_log_for(settings, owner="media", metrics=metrics)
     pool = ProcessPool(
         [sys.executable, "-m", WORKER_MODULE, worker_limits(settings).to_json()],
         size=settings.media_workers,
         memory_bytes=settings.media_worker_memory_mb * 1024 * 1024,
     )
+    busy = metrics.gauge("media_workers_busy", "Media worker processes running a job now.")
+    busy.set_function(pool.busy)
+    metrics.gauge("media_workers", "Media worker processes.").set(pool.size)
     timeouts = {
         JobKind.PHOTO: settings.photo_timeout_s,
         JobKind.AVATAR: settings.photo_timeout_s,
@@ -55,7 +60,7 @@ def build(settings: Settings) -> ServiceApp:
         store,
         files,
         renditions,
-        PooledProcessor(pool, timeouts),
+        MeasuredProcessor(PooledProcessor(pool, timeouts), metrics),
         events,
         PipelinePolicy(settings.public_media_base),
         process,
@@ -78,6 +83,7 @@ def build(settings: Settings) -> ServiceApp:
             files,
             max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes),
             origins=settings.allowed_origins,
+            metrics=metrics,
         ),
         settings.host,
         settings.media_http_port,
@@ -87,17 +93,26 @@ def build(settings: Settings) -> ServiceApp:
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         credentials=credentials,
+        metrics=metrics,
+        metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: media_service_pb2_grpc.add_MediaServiceServicer_to_server(
                 servicer, server
             ),
         ),
-        resources=(store, objects, files, event_log, pool, http),
+        resources=(
+            store,
+            objects,
+            files,
+            event_log,
+            pool,
+            http,
+        ),
         workers=(
             lambda: pipeline.run(processing_workers=settings.media_workers),
             lambda: pipeline.run_sweeps(settings.media_sweep_s),
-            consumer(event_log, MediaEventHandler(uploads)),
+            consumer(event_log, MediaEventHandler(uploads), metrics),
         ),
     )
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 
+from common.counting import NOT_COUNTED, CacheCounter
 from common.errors import InvalidArgument, Unavailable
 from post_svc.storage.base import AuthorCache
 
@@ -28,9 +29,12 @@ class Authors:
     summaries = await authors.summaries([post.author_id for post in page])
     """
 
-    def __init__(self, directory: UserDirectory, cache: AuthorCache) -> None:
+    def __init__(
+        self, directory: UserDirectory, cache: AuthorCache, counted: CacheCounter = NOT_COUNTED
+    ) -> None:
         self._directory = directory
         self._cache = cache
+        self._counted = counted
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         """The known users among `user_ids`; unknown (erased) ones are left out."""
@@ -45,6 +49,7 @@ class Authors:
             cached = {}  # the cache is down: graph_svc answers the whole page
         found = {i: UserSummary.FromString(data) for i, data in cached.items()}
         missing = [i for i in unique if i not in found]
+        self._counted.count(len(found), len(missing))
         if missing:
             fetched = await self._directory.summaries(missing)
             with contextlib.suppress(Unavailable):  # a fill only saves the next read work

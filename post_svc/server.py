@@ -9,6 +9,7 @@ from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
 from common.mesh_auth import MeshCredentials
+from common.metrics import Metrics
 from common.server import ServiceApp, configure_logging, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
@@ -37,10 +38,12 @@ SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_
 def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
+    metrics = Metrics()
     store = make_post_store(settings)
-    event_log = event_log_for(settings, owner="posts")
+    event_log = event_log_for(settings, owner="posts", metrics=metrics)
     media = MediaUploadsClient(
-        insecure_channel(settings.media_addr, credentials), timeout_s=settings.rpc_timeout_s
+        insecure_channel(settings.media_addr, credentials, metrics),
+        timeout_s=settings.rpc_timeout_s,
     )
     engagement_store = make_engagement_store(settings)
     stats = make_stats_store(settings)
@@ -63,15 +66,19 @@ def build(settings: Settings) -> ServiceApp:
     author_cache = make_author_cache(settings)
     authors = Authors(
         UserDirectoryClient(
-            insecure_channel(settings.graph_addr, credentials), timeout_s=settings.rpc_timeout_s
+            insecure_channel(settings.graph_addr, credentials, metrics),
+            timeout_s=settings.rpc_timeout_s,
         ),
         author_cache,
+        metrics.cache("authors"),
     )
     servicer = PostServicer(posts, engagement, authors, deletion)
 
     return ServiceApp(
         service_names=(SERVICE_NAME,),
         credentials=credentials,
+        metrics=metrics,
+        metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: post_service_pb2_grpc.add_PostServiceServicer_to_server(
@@ -79,12 +86,22 @@ def build(settings: Settings) -> ServiceApp:
             ),
         ),
         # The worker id last (see graph_svc/server.py).
-        resources=(store, engagement_store, stats, liked_cache, author_cache, event_log, worker),
+        resources=(
+            store,
+            engagement_store,
+            stats,
+            liked_cache,
+            author_cache,
+            event_log,
+            worker,
+        ),
         workers=(
             worker.keep,
             # One consumer for media, engagement and profile events: each one costs the
             # process a Kafka consumer, and their work is light.
-            consumer(event_log, PostServiceEventHandler(posts, engagement, authors, deletion)),
+            consumer(
+                event_log, PostServiceEventHandler(posts, engagement, authors, deletion), metrics
+            ),
         ),
     )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from common.errors import Unavailable
+from common.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ class EventRecord:
 
 
 Handler = Callable[[EventRecord], Awaitable[None]]
+# (group, topic, events not handled yet): what a subscriber reports every LAG_REPORT_S.
+LagReport = Callable[[str, str, int], None]
+LAG_REPORT_S = 5.0
 
 
 class EventPublisher(Protocol):
@@ -82,9 +87,31 @@ class EventHandler(Protocol):
 OUTAGE_RETRY_DELAYS_S = (0.1, 0.25, 0.5, 1.0)
 
 
-def consumer(subscriber: EventSubscriber, handler: EventHandler) -> Callable[[], Awaitable[None]]:
-    """A background worker that feeds `handler` its topics until cancelled."""
-    return lambda: subscriber.run(handler.group, handler.topics, waiting_out_outages(handler))
+def consumer(
+    subscriber: EventSubscriber, handler: EventHandler, metrics: Metrics | None = None
+) -> Callable[[], Awaitable[None]]:
+    """A background worker that feeds `handler` its topics until cancelled; with `metrics`,
+    each event's handling is timed and counted by outcome."""
+    handle = waiting_out_outages(handler)
+    if metrics is not None:
+        handle = _measured(handle, handler.group, metrics)
+    return lambda: subscriber.run(handler.group, handler.topics, handle)
+
+
+def _measured(handler: Handler, group: str, metrics: Metrics) -> Handler:
+    async def handle(record: EventRecord) -> None:
+        started = time.perf_counter()
+        outcome = "error"  # retried by the subscriber, or set aside as a dead letter
+        try:
+            await handler(record)
+            outcome = "ok"
+        finally:
+            metrics.event_handling.labels(group, record.topic).observe(
+                time.perf_counter() - started
+            )
+            metrics.events_handled.labels(group, record.topic, outcome).inc()
+
+    return handle
 
 
 def waiting_out_outages(handler: Handler) -> Handler:

@@ -26,7 +26,15 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from common.events.base import EVENT_RETENTION_S, TOPICS, EventRecord, Handler, tail_delivery
+from common.events.base import (
+    EVENT_RETENTION_S,
+    LAG_REPORT_S,
+    TOPICS,
+    EventRecord,
+    Handler,
+    LagReport,
+    tail_delivery,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +72,7 @@ class KafkaEventLog:
         partitions: int = 6,
         replication: int = 1,
         instance_id: str = "",
+        report_lag: LagReport | None = None,
         inline_retry_delays_s: Sequence[float] = (0.05, 0.2),
         retry_delays_s: Sequence[float] = (1.0, 5.0, 30.0),
     ) -> None:
@@ -72,6 +81,7 @@ class KafkaEventLog:
         self._partitions = partitions
         self._replication = replication
         self._instance_id = instance_id
+        self._report_lag = report_lag
         self._inline_delays = tuple(inline_retry_delays_s)
         self._retry_delays = tuple(retry_delays_s)
         self._producer: KafkaProducer | None = None
@@ -168,6 +178,7 @@ class KafkaEventLog:
         held = _HeldRetries()
         await self._in(thread, lambda: _subscribe_when_known(consumer, topics, held))
         next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
+        next_lag_report = time.monotonic()
         handled: dict[TopicPartition, OffsetAndMetadata] = {}
 
         def commit() -> None:
@@ -211,10 +222,16 @@ class KafkaEventLog:
                 for partition, records in batch.items():
                     await handle(partition, records)
                 await self._in(thread, commit)  # only after the work is done
-                if time.monotonic() > next_lag_log:
-                    next_lag_log = time.monotonic() + LAG_LOG_INTERVAL_S
-                    lag = await self._in(thread, lambda: _lag(consumer))
-                    log.info("consumer group %s lag %d", group, lag)
+                now = time.monotonic()
+                if now > next_lag_report:
+                    lags = await self._in(thread, lambda: _lag(consumer))
+                    next_lag_report = now + LAG_REPORT_S
+                    for topic, lag in lags.items():
+                        if self._report_lag is not None:
+                            self._report_lag(group, topic.removeprefix(self._prefix), lag)
+                    if now > next_lag_log:
+                        next_lag_log = now + LAG_LOG_INTERVAL_S
+                        log.info("consumer group %s lag %d", group, sum(lags.values()))
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._in(thread, commit))
@@ -462,13 +479,16 @@ def _all_led(topics: list[dict[str, Any]]) -> bool:
     )
 
 
-def _lag(consumer: KafkaConsumer) -> int:
-    total = 0
+def _lag(consumer: KafkaConsumer) -> dict[str, int]:
+    """Per topic, the messages of this consumer's partitions it has not consumed (from the
+    high-water marks of its last fetches: no request to the brokers)."""
+    lags: dict[str, int] = {}
     for partition in consumer.assignment():
         highwater = consumer.highwater(partition)
         if highwater is not None:
-            total += max(0, highwater - consumer.position(partition))
-    return total
+            behind = max(0, highwater - consumer.position(partition))
+            lags[partition.topic] = lags.get(partition.topic, 0) + behind
+    return lags
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from common.events.base import EVENT_RETENTION_S, EventRecord, Handler, tail_delivery
+from common.events.base import (
+    EVENT_RETENTION_S,
+    LAG_REPORT_S,
+    EventRecord,
+    Handler,
+    LagReport,
+    tail_delivery,
+)
 from common.events.changes import LogChanges
 from common.ids import now_ms
 from common.sqlite import Database
@@ -70,7 +77,9 @@ class SqliteEventLog:
         retry_delays_s: Sequence[float] = (0.05, 0.2, 0.5, 1.0, 2.0),
         retention_s: int = EVENT_RETENTION_S,
         trim_every: int = TRIM_EVERY,
+        report_lag: LagReport | None = None,
     ) -> None:
+        self._report_lag = report_lag
         self._retention_s = retention_s
         self._trim_every = trim_every
         self._db = Database(path, schema=SCHEMA)
@@ -108,6 +117,17 @@ class SqliteEventLog:
     async def run(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         position = await self._committed(group)
         committed = position
+        report_lag = self._report_lag
+
+        async def report_lag_periodically() -> None:
+            while report_lag is not None:
+                try:
+                    await self._report(group, topics, position, report_lag)
+                except Exception:  # a gauge left stale for a while, never a stopped consumer
+                    log.warning("lag of %s not measured", group, exc_info=True)
+                await asyncio.sleep(LAG_REPORT_S)
+
+        reporting = asyncio.create_task(report_lag_periodically())
         try:
             while True:
                 for record in await self._next_batch(topics, position):
@@ -116,9 +136,23 @@ class SqliteEventLog:
                 await self._commit(group, position)
                 committed = position
         finally:
+            reporting.cancel()
             if position != committed:
                 # A graceful stop keeps what was handled; only a crash redelivers.
                 await asyncio.shield(self._commit(group, position))
+
+    async def _report(
+        self, group: str, topics: Sequence[str], position: int, report: LagReport
+    ) -> None:
+        marks = ",".join("?" for _ in topics)
+        rows = await self._db.fetchall(
+            f"SELECT topic, COUNT(*) AS behind FROM events WHERE topic IN ({marks}) "
+            "AND position > ? GROUP BY topic",
+            (*topics, position),
+        )
+        behind = {row["topic"]: int(row["behind"]) for row in rows}
+        for topic in topics:
+            report(group, topic, behind.get(topic, 0))
 
     async def tail(
         self, topics: Sequence[str], handler: Handler, ready: Callable[[], None]

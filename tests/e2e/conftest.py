@@ -52,6 +52,7 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             "PHOTOSHARE_RATE_LIMIT_SCALE": "100",
             "PHOTOSHARE_ERASURE_GRACE_S": "0",  # an erased username is free at once
             "PHOTOSHARE_CORS_ORIGINS": WEB_APP_ORIGIN,
+            "PHOTOSHARE_METRICS_PORT": "0",  # a free port for each process
         }
     )
     if backend == "production":

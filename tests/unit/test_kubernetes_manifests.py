@@ -112,6 +112,15 @@ def test_http_listeners_are_exposed_and_the_gateway_probes_its_health() -> None:
     assert services["media-http"]["spec"]["type"] == "LoadBalancer"
 
 
+def test_every_pod_serves_metrics_where_prometheus_looks() -> None:
+    port = Settings().metrics_port
+    for name, deployment in of_kind("Deployment").items():
+        assert {"name": "metrics", "containerPort": port} in container(deployment)["ports"], name
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(port)
+
+
 def test_stateless_services_scale_and_every_one_has_a_disruption_budget() -> None:
     deployments = of_kind("Deployment")
     autoscalers = of_kind("HorizontalPodAutoscaler")

@@ -18,7 +18,16 @@ def test_one_process_per_service_by_default() -> None:
     shared, processes = plan({})
     assert shared == {}
     assert list(processes) == ["graph_svc", "post_svc", "media_svc", "feed_svc", "gateway"]
-    assert all(p == {"module": name} for name, p in processes.items())
+    assert all(p["module"] == name for name, p in processes.items())
+    # Each serves its metrics on a port of its own, from the configured one up.
+    ports = {name: p["PHOTOSHARE_METRICS_PORT"] for name, p in processes.items()}
+    assert ports == {
+        "gateway": "9100",
+        "graph_svc": "9101",
+        "post_svc": "9102",
+        "media_svc": "9103",
+        "feed_svc": "9104",
+    }
 
 
 def test_replicas_listen_apart_and_every_client_gets_the_list() -> None:
@@ -37,6 +46,8 @@ def test_replicas_listen_apart_and_every_client_gets_the_list() -> None:
     assert shared["PHOTOSHARE_HTTP_REUSE_PORT"] == "1"  # gateways and media HTTP share ports
     names = {p.get("PHOTOSHARE_INSTANCE_ID") for p in processes.values()}
     assert len(names - {None}) == 2  # replicas 2 and 3 named apart from the first
+    metrics = [p["PHOTOSHARE_METRICS_PORT"] for p in processes.values()]
+    assert len(set(metrics)) == len(processes)
 
 
 @pytest.mark.parametrize(
