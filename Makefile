@@ -3,8 +3,16 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 GENERATED ?= generated
+# The services whose RPCs the gateway serves (the rest are internal or messages only).
+PUBLIC_PROTOS := protos/photoshare/graph/v1/graph_service.proto protos/photoshare/post/v1/post_service.proto protos/photoshare/feed/v1/feed_service.proto
+TOOLS := .tools/bin
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+GNOSTIC_VERSION := v0.7.1
+OPENAPI_GEN := $(TOOLS)/protoc-gen-openapi
+OPENAPI_OPT := enum_type=string,naming=json,default_response=false,title=Photoshare,version=v1
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
 .PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench
@@ -25,13 +33,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(STAMP)  ## install system packages and the Python environment
+# The API docs' renderer from npm; its dependency's analytics script is never run.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
-run: $(STAMP)  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
+setup: $(STAMP) $(NODE_STAMP)  ## install system packages, the Python environment and the npm packages
+
+run: $(STAMP) $(NODE_STAMP)  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
 	@if [ "$$PHOTOSHARE_BACKEND" = production ]; then $(MAKE) --no-print-directory services; fi
 	$(PY) -m deploy.local
 
-test: $(STAMP) lint typecheck services  ## lint, types, then every test on both backends
+test: $(STAMP) $(NODE_STAMP) lint typecheck services  ## lint, types, then every test on both backends
 	$(PY) -m pytest
 
 test-embedded: $(STAMP)  ## only what needs no servers (quick loop while developing)
@@ -74,13 +87,26 @@ fmt: $(STAMP)  ## format the code
 typecheck: $(STAMP)  ## mypy --strict
 	$(VENV)/bin/mypy common graph_svc post_svc media_svc feed_svc gateway deploy tests
 
-proto: $(STAMP)  ## regenerate generated/ from protos/
+proto: $(STAMP) $(OPENAPI_GEN)  ## regenerate generated/ from protos/: Python modules, the OpenAPI document, a copy of the protos
 	rm -rf $(GENERATED)/photoshare
 	mkdir -p $(GENERATED)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iprotos -I$(PROTO_INCLUDE) \
 	  --python_out=$(GENERATED) --grpc_python_out=$(GENERATED) \
 	  --mypy_out=quiet:$(GENERATED) --mypy_grpc_out=quiet,only_async:$(GENERATED) \
 	  $(PROTO_FILES)
+	@# The REST API's OpenAPI 3 document (the gateway completes and serves it: gateway/openapi.py).
+	rm -rf $(GENERATED)/.openapi && mkdir -p $(GENERATED)/.openapi
+	$(PY) -m grpc_tools.protoc -Iprotos -I$(PROTO_INCLUDE) --plugin=protoc-gen-openapi=$(OPENAPI_GEN) \
+	  --openapi_out=$(GENERATED)/.openapi --openapi_opt=$(OPENAPI_OPT) $(PUBLIC_PROTOS)
+	$(PY) -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), open(sys.argv[2], "w"), indent=1, sort_keys=True)' \
+	  $(GENERATED)/.openapi/openapi.yaml $(GENERATED)/photoshare/api/v1/openapi.json
+	rm -rf $(GENERATED)/.openapi
+	@# The protos ship in the package beside their Python modules (a copy: setuptools maps a
+	@# package to one folder).
+	cd protos && find photoshare -name '*.proto' -exec cp --parents {} $(abspath $(GENERATED)) \;
+
+$(OPENAPI_GEN):  ## gnostic's protoc-gen-openapi, built from the Go module proxy
+	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/google/gnostic/cmd/protoc-gen-openapi@$(GNOSTIC_VERSION)
 
 clean:  ## remove the environment and local data
 	rm -rf $(VENV) data build *.egg-info .services .cluster

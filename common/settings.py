@@ -75,6 +75,9 @@ class Settings:
     # Where this process serves its Prometheus metrics (GET /metrics); 0: nowhere. deploy.local
     # gives each process of the mesh its own port from this one up (from 0: any free ones).
     metrics_port: int = 9100
+    # Where the gateway finds swagger-ui-dist's files for /docs; empty: the checkout's
+    # node_modules (make setup installs them there).
+    docs_assets_dir: str = ""
     # Web origins whose pages may call the gateway and the media URLs from a browser
     # ("https://app.example.com,..." or "*"); none by default.
     cors_origins: str = ""

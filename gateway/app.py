@@ -42,6 +42,7 @@ from gateway.limits import (
     Policy,
     RateLimiter,
 )
+from gateway.openapi import Docs
 from gateway.routes import Route
 from gateway.transcode import build_request
 
@@ -96,12 +97,15 @@ class Gateway:
         timeout_s: float = 5.0,
         cors: CorsPolicy | None = None,
         metrics: Metrics | None = None,
+        docs: Docs | None = None,
     ) -> None:
         """`cors`: which web origins may call (default: none); `metrics`: where requests
-        are counted (default: a registry of its own)."""
+        are counted (default: a registry of its own); `docs`: the API's OpenAPI document
+        and its page (default: none)."""
         self._routes = list(routes)
         self._cors = cors or cors_policy(frozenset())
         self._metrics = metrics or Metrics()
+        self._docs = docs
         self._channels = channels
         self._tokens = tokens
         self._limits = limits
@@ -123,6 +127,8 @@ class Gateway:
         )
         self._cors.install(app)
         app.router.add_get("/healthz", self.healthz)
+        if self._docs is not None:
+            self._docs.install(app)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 

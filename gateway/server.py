@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from aiohttp import web
 from photoshare.feed.v1 import feed_service_pb2
@@ -25,6 +26,7 @@ from gateway.app import Gateway, cors_policy
 from gateway.auth import TokenResolver
 from gateway.events import follow_users
 from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
+from gateway.openapi import CHECKOUT_SWAGGER_UI, Docs, complete, generated_document
 from gateway.routes import routes_for
 
 log = logging.getLogger(__name__)
@@ -47,14 +49,19 @@ def build(settings: Settings, metrics: Metrics) -> tuple[Gateway, TokenResolver,
         channels["photoshare.graph.v1.GraphService"], timeout_s=settings.rpc_timeout_s
     )
     limiter = RateLimiter(_buckets(settings), scale=settings.rate_limit_scale)
+    routes = routes_for(addresses)
+    document = complete(generated_document(), routes, settings.public_media_base)
+    assets = Path(settings.docs_assets_dir) if settings.docs_assets_dir else CHECKOUT_SWAGGER_UI
+    docs = Docs(document, assets)
     gateway = Gateway(
-        routes_for(addresses),
+        routes,
         channels,
         tokens,
         limiter,
         timeout_s=settings.rpc_timeout_s,
         cors=cors_policy(settings.allowed_origins),
         metrics=metrics,
+        docs=docs,
     )
     return gateway, tokens, limiter
 

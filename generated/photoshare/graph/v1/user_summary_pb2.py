@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&photoshare/graph/v1/user_summary.proto\x12\x13photoshare.graph.v1\x1a\x1fphotoshare/media/v1/media.proto\"m\n\x0bUserSummary\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12*\n\x06\x61vatar\x18\x04 \x01(\x0b\x32\x1a.photoshare.media.v1.Mediab\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&photoshare/graph/v1/user_summary.proto\x12\x13photoshare.graph.v1\x1a\x1fphotoshare/media/v1/media.proto\"m\n\x0bUserSummary\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12*\n\x06\x61vatar\x18\x04 \x01(\x0b\x32\x1a.photoshare.media.v1.MediaBEZCgithub.com/photoshare/photoshare/gen/go/photoshare/graph/v1;graphv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photoshare.graph.v1.user_summary_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'ZCgithub.com/photoshare/photoshare/gen/go/photoshare/graph/v1;graphv1'
   _globals['_USERSUMMARY']._serialized_start=96
   _globals['_USERSUMMARY']._serialized_end=205
 # @@protoc_insertion_point(module_scope)
