@@ -14,7 +14,9 @@ from typing import Protocol
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.sdk.trace import TracerProvider
 
+from common import tracing
 from common.grpc_metrics import ServerMetricsInterceptor, client_interceptors
 from common.mesh_auth import MeshCredentials, VerifyingInterceptor, signing_interceptors
 from common.metrics import Metrics, MetricsListener
@@ -49,6 +51,11 @@ class Service(Protocol):
         """Where its server's calls are counted."""
         ...
 
+    @property
+    def tracing(self) -> TracerProvider | None:
+        """Where its server's spans go (None: tracing is off)."""
+        ...
+
     def register(self, server: grpc.aio.Server) -> None:
         """Adds the servicers to the server."""
         ...
@@ -72,6 +79,7 @@ async def serve(
     server = grpc.aio.server(
         # Metrics outermost: they count what the caller gets, refusals and mapped errors too.
         interceptors=[
+            *tracing.server_interceptors(service.tracing),  # the caller's trace, first
             ServerMetricsInterceptor(service.metrics),
             VerifyingInterceptor(service.credentials),
             ErrorMappingInterceptor(),
@@ -114,18 +122,11 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # libvips narrates every resize at INFO.
-    logging.getLogger("pyvips").setLevel(logging.WARNING)
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # a line per connection otherwise
-
-
 def insecure_channel(
-    address: str, credentials: MeshCredentials, metrics: Metrics | None = None
+    address: str,
+    credentials: MeshCredentials,
+    metrics: Metrics | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> grpc.aio.Channel:
     """A channel to another service of the mesh: every call carries the mesh's credential,
     waits for a connection within its deadline, and UNAVAILABLE is retried.
@@ -133,11 +134,13 @@ def insecure_channel(
     `address` is one `host:port`, several separated by commas (a service's replicas), or a
     gRPC target such as `dns:///graph.photoshare:50051` whose name resolves to the replicas.
     Calls go round-robin to the replicas whose health service answers SERVING: one that is
-    starting, stopping or gone is skipped. With `metrics`, its calls are counted there."""
+    starting, stopping or gone is skipped. With `metrics`, its calls are counted there; with
+    `tracer_provider`, they carry the caller's trace."""
     counted = client_interceptors(metrics) if metrics is not None else []
+    traced = tracing.client_interceptors(tracer_provider)
     return grpc.aio.insecure_channel(
         channel_target(address),
-        interceptors=[*counted, *signing_interceptors(credentials)],
+        interceptors=[*traced, *counted, *signing_interceptors(credentials)],
         options=(
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -201,6 +204,7 @@ class ServiceApp:
     registrations: Sequence[Registration]
     credentials: MeshCredentials  # what a caller must prove (common/mesh_auth.py)
     metrics: Metrics = field(default_factory=Metrics)
+    tracing: TracerProvider | None = None
     # Where its metrics are served (host, port); a port of 0: nowhere.
     metrics_at: tuple[str, int] = ("127.0.0.1", 0)
     resources: Sequence[Resource] = ()

@@ -75,6 +75,11 @@ class Settings:
     # Where this process serves its Prometheus metrics (GET /metrics); 0: nowhere. deploy.local
     # gives each process of the mesh its own port from this one up (from 0: any free ones).
     metrics_port: int = 9100
+    # An OTLP/HTTP endpoint (http://collector:4318) every process sends its traces to; empty:
+    # tracing is off.
+    otlp_endpoint: str = ""
+    # Log lines as JSON objects (with trace and span ids), one per line; 0: plain text.
+    log_json: bool = False
     # Where the gateway finds swagger-ui-dist's files for /docs; empty: the checkout's
     # node_modules (make setup installs them there).
     docs_assets_dir: str = ""

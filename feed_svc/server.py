@@ -8,11 +8,13 @@ from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics
-from common.server import ServiceApp, configure_logging, insecure_channel, serve
+from common.server import ServiceApp, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from common.tracing import configure_tracing
 from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
 from feed_svc.events import FeedEventHandler, NotificationEventHandler
@@ -36,19 +38,20 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     metrics = Metrics()
+    traces = configure_tracing(settings, "feed_svc")
     store = make_timeline_store(settings)
     author_timelines = make_timeline_store(settings, kind="atl")
     pulled = make_pulled_authors(settings)
     post_cache = make_post_cache(settings)
     event_log = event_log_for(settings, owner="feed", metrics=metrics)
     graph = GraphClient(
-        insecure_channel(settings.graph_addr, credentials, metrics),
+        insecure_channel(settings.graph_addr, credentials, metrics, traces),
         timeout_s=settings.rpc_timeout_s,
         stream_timeout_s=STREAM_TIMEOUT_S,
     )
     posts = CachedPosts(
         PostClient(
-            insecure_channel(settings.post_addr, credentials, metrics),
+            insecure_channel(settings.post_addr, credentials, metrics, traces),
             timeout_s=settings.rpc_timeout_s,
             stream_timeout_s=STREAM_TIMEOUT_S,
         ),
@@ -103,6 +106,7 @@ def build(settings: Settings) -> ServiceApp:
         service_names=(SERVICE_NAME,),
         credentials=credentials,
         metrics=metrics,
+        tracing=traces,
         metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
@@ -130,5 +134,5 @@ def build(settings: Settings) -> ServiceApp:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     await serve(build(settings), settings.listen_address(settings.feed_addr))

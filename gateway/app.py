@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from common.errors import (
 from common.http import domain_error_response, error_response
 from common.metadata import USER_ID_KEY, as_caller
 from common.metrics import Metrics
+from common.tracing import name_current_span
 from gateway.auth import TokenResolver
 from gateway.json_mapping import JsonMapping
 from gateway.limits import (
@@ -47,6 +49,7 @@ from gateway.routes import Route
 from gateway.transcode import build_request
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("photoshare.access")
 
 MAX_BODY_BYTES = 1024 * 1024
 # Calls that open an upload slot: they draw on the user's upload budget too.
@@ -123,7 +126,7 @@ class Gateway:
     def app(self) -> web.Application:
         app = web.Application(
             client_max_size=MAX_BODY_BYTES,
-            middlewares=[self._metrics.http_middleware("gateway"), _json_errors],
+            middlewares=[self._metrics.http_middleware("gateway"), _access_log, _json_errors],
         )
         self._cors.install(app)
         app.router.add_get("/healthz", self.healthz)
@@ -135,6 +138,8 @@ class Gateway:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         route, params = self._match(request)
         request["route"] = route.template if route is not None else "unmatched"
+        if route is not None:
+            name_current_span(f"{request.method} {route.template}")  # not one name per id
         if route is None:
             allowed = self._methods_for(request.path)
             if allowed:
@@ -177,6 +182,7 @@ class Gateway:
             return ()
         try:
             user_id, session_id = await self._tokens.caller(request.headers.get("Authorization"))
+            request["user_id"] = user_id  # for the access log
         except Unauthenticated:
             await self._take(ADDRESS, address)  # a wrong token costs the address
             raise
@@ -281,6 +287,30 @@ def _rpc_error_response(exc: grpc.aio.AioRpcError) -> web.Response:
     if code is grpc.StatusCode.UNAVAILABLE:
         message = "a backend service is unavailable; try again shortly"
     return error_response(code.name, message, details=details)
+
+
+@web.middleware
+async def _access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One line per request: what was asked (the route's template, not the path), its status,
+    how long it took, and for whom; never the token."""
+    started = time.perf_counter()
+    response = await handler(request)  # _json_errors inside: every answer is a response
+    access.info(
+        "%s %s %d %.1f ms",
+        request.method,
+        request.get("route", request.path),
+        response.status,
+        (time.perf_counter() - started) * 1000,
+        extra={
+            "http_method": request.method,
+            "route": request.get("route", request.path),
+            "status": response.status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user_id": str(request.get("user_id", "")),
+            "client": request.remote or "",
+        },
+    )
+    return response
 
 
 @web.middleware

@@ -10,6 +10,8 @@ import signal
 from pathlib import Path
 
 from aiohttp import web
+from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from photoshare.feed.v1 import feed_service_pb2
 from photoshare.graph.v1 import graph_service_pb2
 from photoshare.media.v1 import media_service_pb2
@@ -17,11 +19,13 @@ from photoshare.post.v1 import post_service_pb2
 
 from common.backends import event_tail, redis_client
 from common.http import runner
+from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics, MetricsListener
-from common.server import configure_logging, insecure_channel
+from common.server import insecure_channel
 from common.settings import Settings
 from common.signing import load_secret
+from common.tracing import configure_tracing
 from gateway.app import Gateway, cors_policy
 from gateway.auth import TokenResolver
 from gateway.events import follow_users
@@ -32,7 +36,9 @@ from gateway.routes import routes_for
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings, metrics: Metrics) -> tuple[Gateway, TokenResolver, RateLimiter]:
+def build(
+    settings: Settings, metrics: Metrics, traces: TracerProvider | None = None
+) -> tuple[Gateway, TokenResolver, RateLimiter]:
     addresses = {
         graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
         post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
@@ -42,7 +48,7 @@ def build(settings: Settings, metrics: Metrics) -> tuple[Gateway, TokenResolver,
     # The gateway proves to every service that it is one of the mesh (common/mesh_auth.py).
     credentials = MeshCredentials(load_secret(settings.secret, settings.data_dir))
     channels = {
-        service.full_name: insecure_channel(address, credentials, metrics)
+        service.full_name: insecure_channel(address, credentials, metrics, traces)
         for service, address in addresses.items()
     }
     tokens = TokenResolver(
@@ -77,11 +83,15 @@ def _buckets(settings: Settings) -> BucketStore:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     metrics = Metrics()
+    traces = configure_tracing(settings, "gateway")
+    if traces is not None:
+        # Before the application is built: it is made of the instrumented class.
+        AioHttpServerInstrumentor().instrument(tracer_provider=traces)
     listener = MetricsListener(metrics, settings.host, settings.metrics_port)
     await listener.open()
-    gateway, tokens, limiter = build(settings, metrics)
+    gateway, tokens, limiter = build(settings, metrics, traces)
     events = event_tail(settings)
     await events.open()
     revocations = asyncio.create_task(follow_users(events, tokens, limiter))

@@ -8,11 +8,13 @@ from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics
-from common.server import ServiceApp, configure_logging, insecure_channel, serve
+from common.server import ServiceApp, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from common.tracing import configure_tracing
 from graph_svc.caching import CachedFollowing
 from graph_svc.clients import (
     AvatarUploadsClient,
@@ -35,6 +37,7 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     metrics = Metrics()
+    traces = configure_tracing(settings, "graph_svc")
     store = make_graph_store(settings)
     session_store = make_session_store(settings)
     following_cache = make_following_cache(settings)
@@ -44,7 +47,7 @@ def build(settings: Settings) -> ServiceApp:
     ids = IdGenerator(worker)
     sessions = Sessions(session_store, store, Argon2Passwords(), events, ids)
     following = CachedFollowing(store, following_cache, metrics.cache("following"))
-    media_channel = insecure_channel(settings.media_addr, credentials, metrics)
+    media_channel = insecure_channel(settings.media_addr, credentials, metrics, traces)
     graph = Graph(
         store,
         sessions,
@@ -60,11 +63,11 @@ def build(settings: Settings) -> ServiceApp:
         following,
         events,
         PostEraserClient(
-            insecure_channel(settings.post_addr, credentials, metrics),
+            insecure_channel(settings.post_addr, credentials, metrics, traces),
             timeout_s=settings.rpc_timeout_s,
         ),
         MediaEraserClient(media_channel),
-        FeedEraserClient(insecure_channel(settings.feed_addr, credentials, metrics)),
+        FeedEraserClient(insecure_channel(settings.feed_addr, credentials, metrics, traces)),
         ErasurePolicy(grace_ms=settings.erasure_grace_s * 1000),
     )
     servicer = GraphServicer(graph, sessions, erasures)
@@ -73,6 +76,7 @@ def build(settings: Settings) -> ServiceApp:
         service_names=(SERVICE_NAME,),
         credentials=credentials,
         metrics=metrics,
+        tracing=traces,
         metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
@@ -100,5 +104,5 @@ def build(settings: Settings) -> ServiceApp:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     await serve(build(settings), settings.listen_address(settings.graph_addr))

@@ -9,11 +9,12 @@ DELETED when the post is deleted; work finishing after that releases what it pro
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from photoshare.media.v1 import media_pb2
 
@@ -91,8 +92,8 @@ class MediaPipeline:
         self._events = events
         self._policy = policy
         self._clock = clock
-        self._to_process: asyncio.Queue[int] = asyncio.Queue()
-        self._to_enhance: asyncio.Queue[int] = asyncio.Queue()
+        self._to_process: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._to_enhance: asyncio.Queue[_Queued] = asyncio.Queue()
         self._queued: set[int] = set()
 
     def enqueue(self, upload_id: int) -> None:
@@ -333,23 +334,27 @@ class MediaPipeline:
         return media
 
     async def _drain(
-        self, queue: asyncio.Queue[int], work: Callable[[int], Awaitable[None]]
+        self, queue: asyncio.Queue[_Queued], work: Callable[[int], Coroutine[Any, Any, None]]
     ) -> None:
         while True:
-            upload_id = await queue.get()
+            upload_id, queued_in = await queue.get()
             self._queued.discard(upload_id)
             try:
-                await work(upload_id)
+                # In the context it was queued in: its processing stays in the trace of the
+                # request that delivered the upload (common/tracing.py).
+                await asyncio.create_task(work(upload_id), context=queued_in)
             except Exception:
                 log.exception("upload %s: work stopped; the reconciler will retry", upload_id)
             finally:
                 queue.task_done()
 
-    def _queue_once(self, queue: asyncio.Queue[int], upload_id: int) -> None:
+    def _queue_once(self, queue: asyncio.Queue[_Queued], upload_id: int) -> None:
         if upload_id not in self._queued:
             self._queued.add(upload_id)
-            queue.put_nowait(upload_id)
+            queue.put_nowait((upload_id, contextvars.copy_context()))
 
 
+# An upload owed work, and the context it was queued in.
+_Queued = tuple[int, contextvars.Context]
 # What each kind of upload is rendered as.
 _JOB_KINDS = {"PHOTO": JobKind.PHOTO, "VIDEO": JobKind.VIDEO, "AVATAR": JobKind.AVATAR}

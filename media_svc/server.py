@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 
+from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
 from common.events.base import consumer
+from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics
-from common.server import ServiceApp, configure_logging, serve
+from common.server import ServiceApp, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from common.tracing import configure_tracing
 from media_svc.claims import ProcessName
 from media_svc.decoding.contract import ImageLimits, JobKind, VideoLimits, WorkerLimits
 from media_svc.events import MediaEventHandler, MediaEventPublisher
@@ -33,6 +36,10 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     metrics = Metrics()
+    traces = configure_tracing(settings, "media_svc")
+    if traces is not None:
+        # Before the upload and media application is built: it is made of the traced class.
+        AioHttpServerInstrumentor().instrument(tracer_provider=traces)
     store = make_upload_store(settings)
     objects = make_object_store(settings)
     # One name per replica, kept across its restarts: its scratch folder (emptied when it
@@ -94,6 +101,7 @@ def build(settings: Settings) -> ServiceApp:
         service_names=(SERVICE_NAME,),
         credentials=credentials,
         metrics=metrics,
+        tracing=traces,
         metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
@@ -131,5 +139,5 @@ def worker_limits(settings: Settings) -> WorkerLimits:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     await serve(build(settings), settings.listen_address(settings.media_addr))

@@ -8,11 +8,13 @@ from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
 from common.events.base import consumer
 from common.ids import IdGenerator
+from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics
-from common.server import ServiceApp, configure_logging, insecure_channel, serve
+from common.server import ServiceApp, insecure_channel, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
+from common.tracing import configure_tracing
 from post_svc.authors import Authors
 from post_svc.clients import MediaUploadsClient, UserDirectoryClient
 from post_svc.deletion import PostDeletion
@@ -39,10 +41,11 @@ def build(settings: Settings) -> ServiceApp:
     secret = load_secret(settings.secret, settings.data_dir)
     credentials = MeshCredentials(secret)
     metrics = Metrics()
+    traces = configure_tracing(settings, "post_svc")
     store = make_post_store(settings)
     event_log = event_log_for(settings, owner="posts", metrics=metrics)
     media = MediaUploadsClient(
-        insecure_channel(settings.media_addr, credentials, metrics),
+        insecure_channel(settings.media_addr, credentials, metrics, traces),
         timeout_s=settings.rpc_timeout_s,
     )
     engagement_store = make_engagement_store(settings)
@@ -66,7 +69,7 @@ def build(settings: Settings) -> ServiceApp:
     author_cache = make_author_cache(settings)
     authors = Authors(
         UserDirectoryClient(
-            insecure_channel(settings.graph_addr, credentials, metrics),
+            insecure_channel(settings.graph_addr, credentials, metrics, traces),
             timeout_s=settings.rpc_timeout_s,
         ),
         author_cache,
@@ -78,6 +81,7 @@ def build(settings: Settings) -> ServiceApp:
         service_names=(SERVICE_NAME,),
         credentials=credentials,
         metrics=metrics,
+        tracing=traces,
         metrics_at=(settings.host, settings.metrics_port),
         reflection=settings.grpc_reflection,
         registrations=(
@@ -108,5 +112,5 @@ def build(settings: Settings) -> ServiceApp:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     await serve(build(settings), settings.listen_address(settings.post_addr))

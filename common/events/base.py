@@ -11,6 +11,7 @@ from typing import Protocol
 
 from common.errors import Unavailable
 from common.metrics import Metrics
+from common.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class EventRecord:
     key: str
     value: bytes
     offset: int
+    # W3C trace context of the publisher (traceparent, tracestate): its handling joins that
+    # trace. Empty while tracing is off.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 Handler = Callable[[EventRecord], Awaitable[None]]
@@ -95,7 +99,15 @@ def consumer(
     handle = waiting_out_outages(handler)
     if metrics is not None:
         handle = _measured(handle, handler.group, metrics)
-    return lambda: subscriber.run(handler.group, handler.topics, handle)
+    return lambda: subscriber.run(handler.group, handler.topics, _traced(handle, handler.group))
+
+
+def _traced(handler: Handler, group: str) -> Handler:
+    async def handle(record: EventRecord) -> None:
+        with consuming(record.topic, group, record.headers):
+            await handler(record)
+
+    return handle
 
 
 def _measured(handler: Handler, group: str, metrics: Metrics) -> Handler:

@@ -35,6 +35,7 @@ from common.events.base import (
     LagReport,
     tail_delivery,
 )
+from common.tracing import event_headers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,7 +117,9 @@ class KafkaEventLog:
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         name = self.topic_name(topic)
         await self._create_topics([name])
-        await self._send(name, key, value, [])
+        # The publisher's trace context travels in the message's headers.
+        headers = [(k, v.encode()) for k, v in event_headers()]
+        await self._send(name, key, value, headers)
 
     async def _send(
         self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]
@@ -209,6 +212,7 @@ class KafkaEventLog:
                     key=(message.key or b"").decode(),
                     value=message.value,
                     offset=message.offset,
+                    headers=_trace_context(headers),
                 )
                 await deliver(record, headers, message.topic)
                 handled[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
@@ -278,6 +282,7 @@ class KafkaEventLog:
                             (message.key or b"").decode(),
                             message.value,
                             message.offset,
+                            _trace_context(dict(message.headers or [])),
                         )
                         await tail_delivery(record, handler)
         finally:
@@ -338,6 +343,7 @@ class KafkaEventLog:
     ) -> None:
         delay = self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
         headers = [
+            *((k, v.encode()) for k, v in record.headers),  # a retry stays in its trace
             ("origin", self.topic_name(record.topic).encode()),
             ("attempt", str(attempt).encode()),
             ("error", repr(error)[:500].encode()),
@@ -476,6 +482,13 @@ def _all_led(topics: list[dict[str, Any]]) -> bool:
         and t["partitions"]
         and all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in t["partitions"])
         for t in topics
+    )
+
+
+def _trace_context(headers: dict[str, bytes]) -> tuple[tuple[str, str], ...]:
+    """The W3C trace context among a message's headers (the others are the retries')."""
+    return tuple(
+        (name, headers[name].decode()) for name in ("traceparent", "tracestate") if name in headers
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from common.events.base import (
 from common.events.changes import LogChanges
 from common.ids import now_ms
 from common.sqlite import Database
+from common.tracing import event_headers
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ SCHEMA = (
         error TEXT NOT NULL,
         created_at_ms INTEGER NOT NULL,
         PRIMARY KEY (group_id, position))""",
+    # The publisher's trace context, as JSON pairs (common/tracing.py).
+    "ALTER TABLE events ADD COLUMN headers TEXT NOT NULL DEFAULT '[]'",
 )
 
 
@@ -101,8 +105,9 @@ class SqliteEventLog:
         now = now_ms()
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
-                "INSERT INTO events (topic, key, value, created_at_ms) VALUES (?, ?, ?, ?)",
-                (topic, key, value, now),
+                "INSERT INTO events (topic, key, value, created_at_ms, headers) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (topic, key, value, now, json.dumps(event_headers())),
             )
             if cursor.lastrowid is not None and cursor.lastrowid % self._trim_every == 0:
                 await self._trim(tx, now - self._retention_s * 1000)
@@ -169,7 +174,7 @@ class SqliteEventLog:
         """The next events of `topics` past `after`, once there are any."""
         marks = ",".join("?" for _ in topics)
         query = (
-            f"SELECT position, topic, key, value FROM events WHERE topic IN ({marks}) "
+            f"SELECT position, topic, key, value, headers FROM events WHERE topic IN ({marks}) "
             "AND position > ? ORDER BY position LIMIT ?"
         )
         wait_s = self._recheck_s if self._changes.watched else self._poll_interval_s
@@ -178,7 +183,14 @@ class SqliteEventLog:
                 rows = await self._db.fetchall(query, (*topics, after, self._batch_size))
                 if rows:
                     return [
-                        EventRecord(r["topic"], r["key"], r["value"], r["position"]) for r in rows
+                        EventRecord(
+                            r["topic"],
+                            r["key"],
+                            r["value"],
+                            r["position"],
+                            tuple((k, v) for k, v in json.loads(r["headers"])),
+                        )
+                        for r in rows
                     ]
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(published.wait(), wait_s)

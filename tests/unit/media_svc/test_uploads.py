@@ -261,7 +261,7 @@ async def test_reconciler_takes_over_dead_work_and_gives_up_after_the_attempts(
     assert await pipeline.reconcile() == 0
     await world.store.release(5, PROCESSING, "media-2/job")  # or its claim ran out
     assert await pipeline.reconcile() == 1
-    assert pipeline._to_process.get_nowait() == 5
+    assert pipeline._to_process.get_nowait()[0] == 5
     pipeline._queued.clear()
 
     world.processor.reject = None
@@ -563,7 +563,7 @@ async def test_another_replica_resumes_an_upload_and_processes_it(
         await world.uploads.append(5, token, 0, broken(JPEG[:30]))
     assert (await replica.progress(5, token)).offset == 30
     await replica.append(5, token, 30, body(JPEG[30:]))
-    assert pipeline._to_process.get_nowait() == 5  # queued where it was finished
+    assert pipeline._to_process.get_nowait()[0] == 5  # queued where it was finished
 
     # The first replica's reconciler finds it too: whoever claims it first processes it.
     await world.store.claim(5, PROCESSING, "media-2/job", 30)
