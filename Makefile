@@ -75,10 +75,16 @@ cluster-stop: $(STAMP)  ## stop them
 fault: $(STAMP)  ## the fault test: a node of each kind killed -9 under load (starts the cluster if needed)
 	$(PY) -m tests.fault
 
-lint: $(STAMP)  ## ruff, and the import boundaries in pyproject.toml (import-linter)
+# The API as last released (buf build protos -o releases/api-<version>.binpb): a change to the
+# protos that would break its clients fails `make lint`.
+LAST_RELEASE := releases/api-v0.1.0.binpb
+
+lint: $(STAMP) $(NODE_STAMP)  ## ruff, import boundaries (import-linter), buf lint and breaking changes against LAST_RELEASE
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	node_modules/.bin/buf lint
+	node_modules/.bin/buf breaking protos --against $(LAST_RELEASE)
 
 fmt: $(STAMP)  ## format the code
 	$(VENV)/bin/ruff format .

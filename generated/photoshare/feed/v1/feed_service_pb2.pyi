@@ -30,6 +30,7 @@ class _NotificationKind:
 class _NotificationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOTIFICATION_KIND_UNSPECIFIED: _NotificationKind.ValueType  # 0
+    """Never sent."""
     NOTIFICATION_KIND_FOLLOW: _NotificationKind.ValueType  # 1
     """`actors` followed you."""
     NOTIFICATION_KIND_LIKE: _NotificationKind.ValueType  # 2
@@ -37,9 +38,11 @@ class _NotificationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Noti
     NOTIFICATION_KIND_COMMENT: _NotificationKind.ValueType  # 3
     """`actors[0]` commented `comment_text` on your post `post_id`."""
 
-class NotificationKind(_NotificationKind, metaclass=_NotificationKindEnumTypeWrapper): ...
+class NotificationKind(_NotificationKind, metaclass=_NotificationKindEnumTypeWrapper):
+    """What a notification is about."""
 
 NOTIFICATION_KIND_UNSPECIFIED: NotificationKind.ValueType  # 0
+"""Never sent."""
 NOTIFICATION_KIND_FOLLOW: NotificationKind.ValueType  # 1
 """`actors` followed you."""
 NOTIFICATION_KIND_LIKE: NotificationKind.ValueType  # 2
@@ -50,10 +53,13 @@ Global___NotificationKind: _TypeAlias = NotificationKind  # noqa: Y015
 
 @_typing.final
 class EraseUserFeedsRequest(_message.Message):
+    """Internal: whose feeds to erase."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The erased user."""
     def __init__(
         self,
         *,
@@ -69,6 +75,8 @@ Global___EraseUserFeedsRequest: _TypeAlias = EraseUserFeedsRequest  # noqa: Y015
 
 @_typing.final
 class EraseUserFeedsResponse(_message.Message):
+    """Internal: the feeds are erased (or were already)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -84,6 +92,8 @@ Global___EraseUserFeedsResponse: _TypeAlias = EraseUserFeedsResponse  # noqa: Y0
 
 @_typing.final
 class GetHomeFeedRequest(_message.Message):
+    """A page of the caller's home feed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIMIT_FIELD_NUMBER: _builtins.int
@@ -108,6 +118,8 @@ Global___GetHomeFeedRequest: _TypeAlias = GetHomeFeedRequest  # noqa: Y015
 
 @_typing.final
 class GetHomeFeedResponse(_message.Message):
+    """A page of the home feed, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POSTS_FIELD_NUMBER: _builtins.int
@@ -115,7 +127,11 @@ class GetHomeFeedResponse(_message.Message):
     next_cursor: _builtins.str
     """Absent only at the true end of the feed."""
     @_builtins.property
-    def posts(self) -> _containers.RepeatedCompositeFieldContainer[_post_service_pb2.Post]: ...
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[_post_service_pb2.Post]:
+        """Published posts, newest first by their publication time, each with its author, counts and the
+        caller's like.
+        """
+
     def __init__(
         self,
         *,
@@ -134,6 +150,8 @@ Global___GetHomeFeedResponse: _TypeAlias = GetHomeFeedResponse  # noqa: Y015
 
 @_typing.final
 class Notification(_message.Message):
+    """One entry of the caller's notifications: an activity, or several likes of one post grouped."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -151,12 +169,17 @@ class Notification(_message.Message):
     higher id and moves it to the top. Pass it to MarkNotificationsRead.
     """
     kind: Global___NotificationKind.ValueType
+    """What happened."""
     actor_count: _builtins.int
     """Everyone behind the entry, `actors` included."""
     post_id: _builtins.int
+    """LIKE and COMMENT: the caller's post it is about."""
     comment_id: _builtins.int
+    """COMMENT: the comment, to open it in its thread."""
     comment_text: _builtins.str
+    """COMMENT: the comment's text as it was written."""
     read: _builtins.bool
+    """Whether the caller has marked it read (MarkNotificationsRead)."""
     @_builtins.property
     def actors(self) -> _containers.RepeatedCompositeFieldContainer[_user_summary_pb2.UserSummary]:
         """The latest first, at most 3."""
@@ -193,6 +216,8 @@ Global___Notification: _TypeAlias = Notification  # noqa: Y015
 
 @_typing.final
 class ListNotificationsRequest(_message.Message):
+    """A page of the caller's notifications."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -200,6 +225,7 @@ class ListNotificationsRequest(_message.Message):
     page_size: _builtins.int
     """Default 20, at most 100."""
     page_token: _builtins.str
+    """Opaque; from a previous response's next_page_token."""
     def __init__(
         self,
         *,
@@ -216,6 +242,8 @@ Global___ListNotificationsRequest: _TypeAlias = ListNotificationsRequest  # noqa
 
 @_typing.final
 class ListNotificationsResponse(_message.Message):
+    """A page of notifications, newest activity first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTIFICATIONS_FIELD_NUMBER: _builtins.int
@@ -226,7 +254,9 @@ class ListNotificationsResponse(_message.Message):
     next_page_token: _builtins.str
     """Absent on the last page."""
     @_builtins.property
-    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]: ...
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]:
+        """The entries, newest activity first."""
+
     def __init__(
         self,
         *,
@@ -246,6 +276,8 @@ Global___ListNotificationsResponse: _TypeAlias = ListNotificationsResponse  # no
 
 @_typing.final
 class MarkNotificationsReadRequest(_message.Message):
+    """Marks notifications read."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     UP_TO_FIELD_NUMBER: _builtins.int
@@ -266,10 +298,13 @@ Global___MarkNotificationsReadRequest: _TypeAlias = MarkNotificationsReadRequest
 
 @_typing.final
 class MarkNotificationsReadResponse(_message.Message):
+    """What is left unread."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     UNREAD_COUNT_FIELD_NUMBER: _builtins.int
     unread_count: _builtins.int
+    """Unread entries after marking, counted up to 1000."""
     def __init__(
         self,
         *,

@@ -24,6 +24,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class User(_message.Message):
+    """A user's profile, as anyone sees it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -37,10 +39,15 @@ class User(_message.Message):
     AVATAR_FIELD_NUMBER: _builtins.int
     AVATAR_FAILURE_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The user's id."""
     username: _builtins.str
+    """Unique, 3-30 of a-z 0-9 . _; fixed at sign-up."""
     follower_count: _builtins.int
+    """People who follow them."""
     following_count: _builtins.int
+    """People they follow."""
     post_count: _builtins.int
+    """Their posts that are published."""
     display_name: _builtins.str
     """Up to 64 characters; empty until set."""
     bio: _builtins.str
@@ -48,7 +55,9 @@ class User(_message.Message):
     avatar_failure_reason: _builtins.str
     """Set when the latest avatar upload could not be used; says why."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When they signed up."""
+
     @_builtins.property
     def avatar(self) -> _media_pb2.Media:
         """Square renditions (THUMBNAIL 150x150, FEED 320x320); unset until an avatar is processed."""
@@ -79,6 +88,8 @@ Global___User: _TypeAlias = User  # noqa: Y015
 
 @_typing.final
 class CreateAvatarUploadRequest(_message.Message):
+    """The avatar the caller is about to upload."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
@@ -103,11 +114,15 @@ Global___CreateAvatarUploadRequest: _TypeAlias = CreateAvatarUploadRequest  # no
 
 @_typing.final
 class CreateAvatarUploadResponse(_message.Message):
+    """Where to upload the avatar."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     UPLOAD_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def upload(self) -> _media_pb2.UploadTarget: ...
+    def upload(self) -> _media_pb2.UploadTarget:
+        """The upload URL; the avatar shows once it is processed."""
+
     def __init__(
         self,
         *,
@@ -123,6 +138,8 @@ Global___CreateAvatarUploadResponse: _TypeAlias = CreateAvatarUploadResponse  # 
 
 @_typing.final
 class UpdateProfileRequest(_message.Message):
+    """The caller's profile fields to change."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
@@ -151,11 +168,15 @@ Global___UpdateProfileRequest: _TypeAlias = UpdateProfileRequest  # noqa: Y015
 
 @_typing.final
 class UpdateProfileResponse(_message.Message):
+    """The profile as changed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """The caller's profile after the change."""
+
     def __init__(
         self,
         *,
@@ -171,6 +192,8 @@ Global___UpdateProfileResponse: _TypeAlias = UpdateProfileResponse  # noqa: Y015
 
 @_typing.final
 class CreateUserRequest(_message.Message):
+    """A sign-up."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERNAME_FIELD_NUMBER: _builtins.int
@@ -208,6 +231,8 @@ Global___CreateUserRequest: _TypeAlias = CreateUserRequest  # noqa: Y015
 
 @_typing.final
 class CreateUserResponse(_message.Message):
+    """The new user and their first token."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
@@ -215,7 +240,9 @@ class CreateUserResponse(_message.Message):
     token: _builtins.str
     """Bearer token for the Authorization header; shown once, stored hashed."""
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """The new user."""
+
     def __init__(
         self,
         *,
@@ -232,10 +259,13 @@ Global___CreateUserResponse: _TypeAlias = CreateUserResponse  # noqa: Y015
 
 @_typing.final
 class GetUserRequest(_message.Message):
+    """Whose profile."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The user's id."""
     def __init__(
         self,
         *,
@@ -251,11 +281,15 @@ Global___GetUserRequest: _TypeAlias = GetUserRequest  # noqa: Y015
 
 @_typing.final
 class GetUserResponse(_message.Message):
+    """A user's profile."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """The profile."""
+
     def __init__(
         self,
         *,
@@ -271,10 +305,13 @@ Global___GetUserResponse: _TypeAlias = GetUserResponse  # noqa: Y015
 
 @_typing.final
 class LookupUserRequest(_message.Message):
+    """Whom to find."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERNAME_FIELD_NUMBER: _builtins.int
     username: _builtins.str
+    """Their username."""
     def __init__(
         self,
         *,
@@ -290,11 +327,15 @@ Global___LookupUserRequest: _TypeAlias = LookupUserRequest  # noqa: Y015
 
 @_typing.final
 class LookupUserResponse(_message.Message):
+    """The user found."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """Their profile."""
+
     def __init__(
         self,
         *,
@@ -310,11 +351,14 @@ Global___LookupUserResponse: _TypeAlias = LookupUserResponse  # noqa: Y015
 
 @_typing.final
 class FollowRequest(_message.Message):
+    """Whom the caller starts following."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWED_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     followed_id: _builtins.int
+    """The user to follow (not the caller)."""
     request_id: _builtins.str
     """Makes a retry safe (AIP-155; the Idempotency-Key header in REST): following again is
     harmless anyway, but the same id within 24 h for another user is refused.
@@ -335,6 +379,8 @@ Global___FollowRequest: _TypeAlias = FollowRequest  # noqa: Y015
 
 @_typing.final
 class FollowResponse(_message.Message):
+    """The caller follows them (or already did)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -350,10 +396,13 @@ Global___FollowResponse: _TypeAlias = FollowResponse  # noqa: Y015
 
 @_typing.final
 class UnfollowRequest(_message.Message):
+    """Whom the caller stops following."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWED_ID_FIELD_NUMBER: _builtins.int
     followed_id: _builtins.int
+    """The user to unfollow."""
     def __init__(
         self,
         *,
@@ -369,6 +418,8 @@ Global___UnfollowRequest: _TypeAlias = UnfollowRequest  # noqa: Y015
 
 @_typing.final
 class UnfollowResponse(_message.Message):
+    """The caller no longer follows them."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -384,15 +435,19 @@ Global___UnfollowResponse: _TypeAlias = UnfollowResponse  # noqa: Y015
 
 @_typing.final
 class ListFollowersRequest(_message.Message):
+    """A page of a user's followers."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Whose followers."""
     page_size: _builtins.int
     """Default 50, at most 200."""
     page_token: _builtins.str
+    """Opaque; from a previous response's next_page_token."""
     def __init__(
         self,
         *,
@@ -410,13 +465,18 @@ Global___ListFollowersRequest: _TypeAlias = ListFollowersRequest  # noqa: Y015
 
 @_typing.final
 class ListFollowersResponse(_message.Message):
+    """A page of followers."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Absent on the last page."""
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]:
+        """The followers, most recent first."""
+
     def __init__(
         self,
         *,
@@ -435,14 +495,19 @@ Global___ListFollowersResponse: _TypeAlias = ListFollowersResponse  # noqa: Y015
 
 @_typing.final
 class ListFollowingRequest(_message.Message):
+    """A page of whom a user follows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Whose followees."""
     page_size: _builtins.int
+    """Default 20, at most 100."""
     page_token: _builtins.str
+    """Opaque; from a previous response's next_page_token."""
     def __init__(
         self,
         *,
@@ -460,13 +525,18 @@ Global___ListFollowingRequest: _TypeAlias = ListFollowingRequest  # noqa: Y015
 
 @_typing.final
 class ListFollowingResponse(_message.Message):
+    """A page of followees."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Absent on the last page."""
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]:
+        """The users followed, most recent first."""
+
     def __init__(
         self,
         *,
@@ -485,10 +555,13 @@ Global___ListFollowingResponse: _TypeAlias = ListFollowingResponse  # noqa: Y015
 
 @_typing.final
 class AuthenticateRequest(_message.Message):
+    """Internal: a bearer token to resolve."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    """The token as the client sent it."""
     def __init__(
         self,
         *,
@@ -504,12 +577,16 @@ Global___AuthenticateRequest: _TypeAlias = AuthenticateRequest  # noqa: Y015
 
 @_typing.final
 class AuthenticateResponse(_message.Message):
+    """Internal: whom the token belongs to."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The signed-in user."""
     session_id: _builtins.int
+    """The session the token opened."""
     def __init__(
         self,
         *,
@@ -536,12 +613,15 @@ class Session(_message.Message):
     LAST_USE_TIME_FIELD_NUMBER: _builtins.int
     CURRENT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The session's id; DeleteSession takes it."""
     label: _builtins.str
     """What the client called it when signing in; may be empty."""
     current: _builtins.bool
     """The session of the token this request came with."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was signed in."""
+
     @_builtins.property
     def last_use_time(self) -> _timestamp_pb2.Timestamp:
         """When the token was last used, to the minute."""
@@ -565,13 +645,17 @@ Global___Session: _TypeAlias = Session  # noqa: Y015
 
 @_typing.final
 class CreateSessionRequest(_message.Message):
+    """A sign-in."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERNAME_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     LABEL_FIELD_NUMBER: _builtins.int
     username: _builtins.str
+    """The account's username."""
     password: _builtins.str
+    """Its password."""
     label: _builtins.str
     """Up to 100 characters, e.g. "Ada's laptop"."""
     def __init__(
@@ -591,6 +675,8 @@ Global___CreateSessionRequest: _TypeAlias = CreateSessionRequest  # noqa: Y015
 
 @_typing.final
 class CreateSessionResponse(_message.Message):
+    """The new session and its token."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_FIELD_NUMBER: _builtins.int
@@ -598,7 +684,9 @@ class CreateSessionResponse(_message.Message):
     token: _builtins.str
     """Bearer token for the Authorization header; shown once, stored hashed."""
     @_builtins.property
-    def session(self) -> Global___Session: ...
+    def session(self) -> Global___Session:
+        """The session it opened."""
+
     def __init__(
         self,
         *,
@@ -615,6 +703,8 @@ Global___CreateSessionResponse: _TypeAlias = CreateSessionResponse  # noqa: Y015
 
 @_typing.final
 class EraseAccountRequest(_message.Message):
+    """Erases the caller's account."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -630,11 +720,15 @@ Global___EraseAccountRequest: _TypeAlias = EraseAccountRequest  # noqa: Y015
 
 @_typing.final
 class EraseAccountResponse(_message.Message):
+    """The erasure, begun."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ERASURE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def erasure(self) -> Global___Erasure: ...
+    def erasure(self) -> Global___Erasure:
+        """How far it has got."""
+
     def __init__(
         self,
         *,
@@ -659,10 +753,13 @@ class Erasure(_message.Message):
     REQUEST_TIME_FIELD_NUMBER: _builtins.int
     RELEASE_TIME_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The erased user."""
     step: _builtins.str
     """The step it is at: HIDE, FOLLOWS, POSTS, ENGAGEMENT, FEEDS, ACCOUNT, RELEASE, or DONE."""
     @_builtins.property
-    def request_time(self) -> _timestamp_pb2.Timestamp: ...
+    def request_time(self) -> _timestamp_pb2.Timestamp:
+        """When the erasure was asked for."""
+
     @_builtins.property
     def release_time(self) -> _timestamp_pb2.Timestamp:
         """When the username becomes free again."""
@@ -685,6 +782,8 @@ Global___Erasure: _TypeAlias = Erasure  # noqa: Y015
 
 @_typing.final
 class ListSessionsRequest(_message.Message):
+    """The caller's sessions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -700,11 +799,15 @@ Global___ListSessionsRequest: _TypeAlias = ListSessionsRequest  # noqa: Y015
 
 @_typing.final
 class ListSessionsResponse(_message.Message):
+    """The caller's sessions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]: ...
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]:
+        """One per token, newest first."""
+
     def __init__(
         self,
         *,
@@ -720,6 +823,8 @@ Global___ListSessionsResponse: _TypeAlias = ListSessionsResponse  # noqa: Y015
 
 @_typing.final
 class DeleteSessionRequest(_message.Message):
+    """Which session to sign out."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -740,6 +845,8 @@ Global___DeleteSessionRequest: _TypeAlias = DeleteSessionRequest  # noqa: Y015
 
 @_typing.final
 class DeleteSessionResponse(_message.Message):
+    """The session is signed out."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -755,6 +862,8 @@ Global___DeleteSessionResponse: _TypeAlias = DeleteSessionResponse  # noqa: Y015
 
 @_typing.final
 class SetPasswordRequest(_message.Message):
+    """A new password for the caller."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
@@ -779,6 +888,8 @@ Global___SetPasswordRequest: _TypeAlias = SetPasswordRequest  # noqa: Y015
 
 @_typing.final
 class SetPasswordResponse(_message.Message):
+    """The password is changed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -794,12 +905,16 @@ Global___SetPasswordResponse: _TypeAlias = SetPasswordResponse  # noqa: Y015
 
 @_typing.final
 class StreamFollowerIdsRequest(_message.Message):
+    """Internal: every follower of a user, in chunks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Whose followers."""
     chunk_size: _builtins.int
+    """Ids per message."""
     def __init__(
         self,
         *,
@@ -816,11 +931,15 @@ Global___StreamFollowerIdsRequest: _TypeAlias = StreamFollowerIdsRequest  # noqa
 
 @_typing.final
 class StreamFollowerIdsResponse(_message.Message):
+    """Internal: a chunk of follower ids."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWER_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def follower_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def follower_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Follower ids."""
+
     def __init__(
         self,
         *,
@@ -836,12 +955,16 @@ Global___StreamFollowerIdsResponse: _TypeAlias = StreamFollowerIdsResponse  # no
 
 @_typing.final
 class StreamFollowingRequest(_message.Message):
+    """Internal: every followee of a user, in chunks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Whose followees."""
     chunk_size: _builtins.int
+    """Followees per message."""
     def __init__(
         self,
         *,
@@ -858,12 +981,16 @@ Global___StreamFollowingRequest: _TypeAlias = StreamFollowingRequest  # noqa: Y0
 
 @_typing.final
 class Followee(_message.Message):
+    """Internal: a followee and how many follow them."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The followee."""
     follower_count: _builtins.int
+    """Their followers."""
     def __init__(
         self,
         *,
@@ -880,11 +1007,15 @@ Global___Followee: _TypeAlias = Followee  # noqa: Y015
 
 @_typing.final
 class StreamFollowingResponse(_message.Message):
+    """Internal: a chunk of followees."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWEES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def followees(self) -> _containers.RepeatedCompositeFieldContainer[Global___Followee]: ...
+    def followees(self) -> _containers.RepeatedCompositeFieldContainer[Global___Followee]:
+        """Followees."""
+
     def __init__(
         self,
         *,
@@ -900,18 +1031,23 @@ Global___StreamFollowingResponse: _TypeAlias = StreamFollowingResponse  # noqa: 
 
 @_typing.final
 class FilterFollowedRequest(_message.Message):
+    """Internal: which of some users a user follows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
     CELEBRITY_MIN_FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The follower."""
     celebrity_min_follower_count: _builtins.int
     """When positive: also list the users the user follows who have at least this many
     followers (the celebrities whose posts a feed read pulls).
     """
     @_builtins.property
-    def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The users to check."""
+
     def __init__(
         self,
         *,
@@ -929,12 +1065,16 @@ Global___FilterFollowedRequest: _TypeAlias = FilterFollowedRequest  # noqa: Y015
 
 @_typing.final
 class FilterFollowedResponse(_message.Message):
+    """Internal: the followed ones among the candidates."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FOLLOWED_IDS_FIELD_NUMBER: _builtins.int
     CELEBRITY_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def followed_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def followed_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Candidates the user follows."""
+
     @_builtins.property
     def celebrity_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """The celebrities among the user's followees, when asked for."""
@@ -955,6 +1095,8 @@ Global___FilterFollowedResponse: _TypeAlias = FilterFollowedResponse  # noqa: Y0
 
 @_typing.final
 class BatchGetUserSummariesRequest(_message.Message):
+    """Internal: summaries of several users."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_IDS_FIELD_NUMBER: _builtins.int
@@ -977,11 +1119,15 @@ Global___BatchGetUserSummariesRequest: _TypeAlias = BatchGetUserSummariesRequest
 
 @_typing.final
 class BatchGetUserSummariesResponse(_message.Message):
+    """Internal: the summaries of the users that exist."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_summary_pb2.UserSummary]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_summary_pb2.UserSummary]:
+        """One per known user, in no particular order."""
+
     def __init__(
         self,
         *,

@@ -146,13 +146,15 @@ class GraphServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A user's profile and counts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def LookupUser(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finds a user by their username (case does not matter).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -182,19 +184,22 @@ class GraphServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Unfollow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The caller stops following `followed_id`; again: nothing changes.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListFollowers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Who follows a user, most recent follower first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListFollowing(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Whom a user follows, most recent first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -21,7 +21,9 @@ class GraphServiceStub:
     CreateUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.CreateUserRequest, _graph_service_pb2.CreateUserResponse]
     """Signs a user up and returns their first API token (their first session)."""
     GetUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.GetUserRequest, _graph_service_pb2.GetUserResponse]
+    """A user's profile and counts."""
     LookupUser: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.LookupUserRequest, _graph_service_pb2.LookupUserResponse]
+    """Finds a user by their username (case does not matter)."""
     UpdateProfile: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UpdateProfileRequest, _graph_service_pb2.UpdateProfileResponse]
     """Changes the caller's profile: the fields named in `update_mask` (display_name, bio);
     the others stay as they are.
@@ -34,8 +36,11 @@ class GraphServiceStub:
     Follow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FollowRequest, _graph_service_pb2.FollowResponse]
     """The caller follows `followed_id`. Following again is a no-op."""
     Unfollow: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.UnfollowRequest, _graph_service_pb2.UnfollowResponse]
+    """The caller stops following `followed_id`; again: nothing changes."""
     ListFollowers: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.ListFollowersRequest, _graph_service_pb2.ListFollowersResponse]
+    """Who follows a user, most recent follower first."""
     ListFollowing: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.ListFollowingRequest, _graph_service_pb2.ListFollowingResponse]
+    """Whom a user follows, most recent first."""
     CreateSession: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.CreateSessionRequest, _graph_service_pb2.CreateSessionResponse]
     """Signs in: a new session and its token, for the username and password. A wrong username
     and a wrong password get the same answer (401), as slowly.
@@ -87,14 +92,16 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _graph_service_pb2.GetUserRequest,
         context: _aio.ServicerContext[_graph_service_pb2.GetUserRequest, _abc.Awaitable[_graph_service_pb2.GetUserResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.GetUserResponse]: ...
+    ) -> _abc.Awaitable[_graph_service_pb2.GetUserResponse]:
+        """A user's profile and counts."""
 
     @_abc_1.abstractmethod
     def LookupUser(
         self,
         request: _graph_service_pb2.LookupUserRequest,
         context: _aio.ServicerContext[_graph_service_pb2.LookupUserRequest, _abc.Awaitable[_graph_service_pb2.LookupUserResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.LookupUserResponse]: ...
+    ) -> _abc.Awaitable[_graph_service_pb2.LookupUserResponse]:
+        """Finds a user by their username (case does not matter)."""
 
     @_abc_1.abstractmethod
     def UpdateProfile(
@@ -130,21 +137,24 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _graph_service_pb2.UnfollowRequest,
         context: _aio.ServicerContext[_graph_service_pb2.UnfollowRequest, _abc.Awaitable[_graph_service_pb2.UnfollowResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.UnfollowResponse]: ...
+    ) -> _abc.Awaitable[_graph_service_pb2.UnfollowResponse]:
+        """The caller stops following `followed_id`; again: nothing changes."""
 
     @_abc_1.abstractmethod
     def ListFollowers(
         self,
         request: _graph_service_pb2.ListFollowersRequest,
         context: _aio.ServicerContext[_graph_service_pb2.ListFollowersRequest, _abc.Awaitable[_graph_service_pb2.ListFollowersResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.ListFollowersResponse]: ...
+    ) -> _abc.Awaitable[_graph_service_pb2.ListFollowersResponse]:
+        """Who follows a user, most recent follower first."""
 
     @_abc_1.abstractmethod
     def ListFollowing(
         self,
         request: _graph_service_pb2.ListFollowingRequest,
         context: _aio.ServicerContext[_graph_service_pb2.ListFollowingRequest, _abc.Awaitable[_graph_service_pb2.ListFollowingResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.ListFollowingResponse]: ...
+    ) -> _abc.Awaitable[_graph_service_pb2.ListFollowingResponse]:
+        """Whom a user follows, most recent first."""
 
     @_abc_1.abstractmethod
     def CreateSession(

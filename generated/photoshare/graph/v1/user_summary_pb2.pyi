@@ -30,7 +30,9 @@ class UserSummary(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     AVATAR_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The user's id."""
     username: _builtins.str
+    """Unique, 3-30 of a-z 0-9 . _; what others find them by."""
     display_name: _builtins.str
     """Empty until the user sets one."""
     @_builtins.property

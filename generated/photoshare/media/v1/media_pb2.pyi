@@ -27,14 +27,19 @@ class _MediaType:
 class _MediaTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MediaType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     MEDIA_TYPE_UNSPECIFIED: _MediaType.ValueType  # 0
+    """Never sent; a request without a type is refused."""
     MEDIA_TYPE_PHOTO: _MediaType.ValueType  # 1
+    """A photo: JPEG, PNG, WebP, HEIC or AVIF."""
     MEDIA_TYPE_VIDEO: _MediaType.ValueType  # 2
     """MP4 or MOV (H.264 or HEVC), played from a 720p H.264 MP4 rendition."""
 
-class MediaType(_MediaType, metaclass=_MediaTypeEnumTypeWrapper): ...
+class MediaType(_MediaType, metaclass=_MediaTypeEnumTypeWrapper):
+    """What kind of file a post carries."""
 
 MEDIA_TYPE_UNSPECIFIED: MediaType.ValueType  # 0
+"""Never sent; a request without a type is refused."""
 MEDIA_TYPE_PHOTO: MediaType.ValueType  # 1
+"""A photo: JPEG, PNG, WebP, HEIC or AVIF."""
 MEDIA_TYPE_VIDEO: MediaType.ValueType  # 2
 """MP4 or MOV (H.264 or HEVC), played from a 720p H.264 MP4 rendition."""
 Global___MediaType: _TypeAlias = MediaType  # noqa: Y015
@@ -46,6 +51,7 @@ class _RenditionSize:
 class _RenditionSizeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RenditionSize.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RENDITION_SIZE_UNSPECIFIED: _RenditionSize.ValueType  # 0
+    """Never sent."""
     RENDITION_SIZE_THUMBNAIL: _RenditionSize.ValueType  # 1
     """150x150, centre crop."""
     RENDITION_SIZE_FEED: _RenditionSize.ValueType  # 2
@@ -57,6 +63,7 @@ class RenditionSize(_RenditionSize, metaclass=_RenditionSizeEnumTypeWrapper):
     """A post's media has all three; an avatar has THUMBNAIL and FEED, both square."""
 
 RENDITION_SIZE_UNSPECIFIED: RenditionSize.ValueType  # 0
+"""Never sent."""
 RENDITION_SIZE_THUMBNAIL: RenditionSize.ValueType  # 1
 """150x150, centre crop."""
 RENDITION_SIZE_FEED: RenditionSize.ValueType  # 2
@@ -86,11 +93,15 @@ class Rendition(_message.Message):
     HEIGHT_FIELD_NUMBER: _builtins.int
     URL_FIELD_NUMBER: _builtins.int
     size: Global___RenditionSize.ValueType
+    """Its size class: pick the smallest at least as wide as the slot it fills."""
     content_type: _builtins.str
     """image/jpeg, image/webp, image/avif or video/mp4."""
     width: _builtins.int
+    """Width in pixels."""
     height: _builtins.int
+    """Height in pixels."""
     url: _builtins.str
+    """Where to fetch it: immutable, cacheable for a year, byte ranges served."""
     def __init__(
         self,
         *,
@@ -150,17 +161,23 @@ class Media(_message.Message):
     ASPECT_RATIO_FIELD_NUMBER: _builtins.int
     DURATION_MS_FIELD_NUMBER: _builtins.int
     type: Global___MediaType.ValueType
+    """Photo or video."""
     width: _builtins.int
     """Upright pixels of the original; width / height is the aspect ratio to lay out."""
     height: _builtins.int
+    """Height of the upright original in pixels."""
     aspect_ratio: _builtins.float
     """width / height, for layout."""
     duration_ms: _builtins.int
     """VIDEO only: the length of the clip."""
     @_builtins.property
-    def renditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rendition]: ...
+    def renditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rendition]:
+        """Every size in every format made: prefer AVIF, then WebP, then JPEG (video: MP4)."""
+
     @_builtins.property
-    def placeholder(self) -> Global___Placeholder: ...
+    def placeholder(self) -> Global___Placeholder:
+        """What to paint while a rendition loads."""
+
     def __init__(
         self,
         *,
@@ -193,9 +210,13 @@ class UploadTarget(_message.Message):
     METHOD_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     url: _builtins.str
+    """Where to send the file: PUT the whole of it, or resume with tus 1.0 (HEAD, PATCH)."""
     method: _builtins.str
+    """The method for a single-request upload: PUT."""
     @_builtins.property
-    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """After this the URL is refused and the post fails; create a new one."""
+
     def __init__(
         self,
         *,

@@ -30,20 +30,31 @@ class _PostState:
 class _PostStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PostState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     POST_STATE_UNSPECIFIED: _PostState.ValueType  # 0
+    """Never sent."""
     POST_STATE_PENDING_MEDIA: _PostState.ValueType  # 1
+    """Created; its photo or video is not uploaded or not processed yet. Only its author sees it."""
     POST_STATE_PUBLISHED: _PostState.ValueType  # 2
+    """In its followers' feeds and its author's profile."""
     POST_STATE_FAILED: _PostState.ValueType  # 3
+    """Its media could not be used; `failure_reason` says why. Only its author sees it."""
 
-class PostState(_PostState, metaclass=_PostStateEnumTypeWrapper): ...
+class PostState(_PostState, metaclass=_PostStateEnumTypeWrapper):
+    """Where a post is in its life."""
 
 POST_STATE_UNSPECIFIED: PostState.ValueType  # 0
+"""Never sent."""
 POST_STATE_PENDING_MEDIA: PostState.ValueType  # 1
+"""Created; its photo or video is not uploaded or not processed yet. Only its author sees it."""
 POST_STATE_PUBLISHED: PostState.ValueType  # 2
+"""In its followers' feeds and its author's profile."""
 POST_STATE_FAILED: PostState.ValueType  # 3
+"""Its media could not be used; `failure_reason` says why. Only its author sees it."""
 Global___PostState: _TypeAlias = PostState  # noqa: Y015
 
 @_typing.final
 class Post(_message.Message):
+    """A photo or video with its caption, as a reader sees it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -60,19 +71,29 @@ class Post(_message.Message):
     AUTHOR_FIELD_NUMBER: _builtins.int
     EDITED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The post's id (ids grow with time)."""
     author_id: _builtins.int
+    """Who posted it."""
     caption: _builtins.str
+    """Up to 2,200 characters."""
     state: Global___PostState.ValueType
+    """Where it is in its life: only PUBLISHED posts are in feeds."""
     failure_reason: _builtins.str
+    """FAILED: why its media could not be used, for its author."""
     like_count: _builtins.int
     """Likes and comments, counted within seconds (at once for the caller's own)."""
     comment_count: _builtins.int
+    """Comments on it."""
     liked_by_viewer: _builtins.bool
     """Whether the caller has liked the post (always current for the caller)."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (before its media arrived)."""
+
     @_builtins.property
-    def media(self) -> _media_pb2.Media: ...
+    def media(self) -> _media_pb2.Media:
+        """Its photo or video, once processed."""
+
     @_builtins.property
     def published_at(self) -> _timestamp_pb2.Timestamp:
         """When the post entered followers' feeds; feeds are ordered by it."""
@@ -114,10 +135,13 @@ Global___Post: _TypeAlias = Post  # noqa: Y015
 
 @_typing.final
 class DeletePostRequest(_message.Message):
+    """Which post to delete."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The caller's post."""
     def __init__(
         self,
         *,
@@ -133,6 +157,8 @@ Global___DeletePostRequest: _TypeAlias = DeletePostRequest  # noqa: Y015
 
 @_typing.final
 class DeletePostResponse(_message.Message):
+    """The post is deleted (or was already)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -148,6 +174,8 @@ Global___DeletePostResponse: _TypeAlias = DeletePostResponse  # noqa: Y015
 
 @_typing.final
 class UpdatePostRequest(_message.Message):
+    """A change to a post's caption."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_FIELD_NUMBER: _builtins.int
@@ -176,11 +204,15 @@ Global___UpdatePostRequest: _TypeAlias = UpdatePostRequest  # noqa: Y015
 
 @_typing.final
 class UpdatePostResponse(_message.Message):
+    """The post as changed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def post(self) -> Global___Post: ...
+    def post(self) -> Global___Post:
+        """The post with its new caption."""
+
     def __init__(
         self,
         *,
@@ -196,17 +228,21 @@ Global___UpdatePostResponse: _TypeAlias = UpdatePostResponse  # noqa: Y015
 
 @_typing.final
 class MediaSpec(_message.Message):
+    """What the caller is about to upload for a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
     type: _media_pb2.MediaType.ValueType
+    """PHOTO or VIDEO."""
     content_type: _builtins.str
     """PHOTO: image/jpeg, image/png, image/webp or image/heic.
     VIDEO: video/mp4 or video/quicktime (H.264 or HEVC).
     """
     size_bytes: _builtins.int
+    """The file's size in bytes: the upload must be exactly this long."""
     def __init__(
         self,
         *,
@@ -224,6 +260,8 @@ Global___MediaSpec: _TypeAlias = MediaSpec  # noqa: Y015
 
 @_typing.final
 class CreatePostRequest(_message.Message):
+    """A new post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CAPTION_FIELD_NUMBER: _builtins.int
@@ -237,7 +275,9 @@ class CreatePostRequest(_message.Message):
     Up to 255 printable ASCII characters.
     """
     @_builtins.property
-    def media(self) -> Global___MediaSpec: ...
+    def media(self) -> Global___MediaSpec:
+        """The file it will carry."""
+
     def __init__(
         self,
         *,
@@ -255,14 +295,20 @@ Global___CreatePostRequest: _TypeAlias = CreatePostRequest  # noqa: Y015
 
 @_typing.final
 class CreatePostResponse(_message.Message):
+    """The post, pending its media, and where to upload it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_FIELD_NUMBER: _builtins.int
     UPLOAD_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def post(self) -> Global___Post: ...
+    def post(self) -> Global___Post:
+        """The new post, in PENDING_MEDIA."""
+
     @_builtins.property
-    def upload(self) -> _media_pb2.UploadTarget: ...
+    def upload(self) -> _media_pb2.UploadTarget:
+        """Where to upload its file."""
+
     def __init__(
         self,
         *,
@@ -279,10 +325,13 @@ Global___CreatePostResponse: _TypeAlias = CreatePostResponse  # noqa: Y015
 
 @_typing.final
 class GetPostRequest(_message.Message):
+    """Which post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The post's id."""
     def __init__(
         self,
         *,
@@ -298,11 +347,15 @@ Global___GetPostRequest: _TypeAlias = GetPostRequest  # noqa: Y015
 
 @_typing.final
 class GetPostResponse(_message.Message):
+    """A post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def post(self) -> Global___Post: ...
+    def post(self) -> Global___Post:
+        """The post."""
+
     def __init__(
         self,
         *,
@@ -318,15 +371,19 @@ Global___GetPostResponse: _TypeAlias = GetPostResponse  # noqa: Y015
 
 @_typing.final
 class ListUserPostsRequest(_message.Message):
+    """A page of a user's profile grid."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     CURSOR_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Whose posts."""
     limit: _builtins.int
     """Default 20, at most 100."""
     cursor: _builtins.str
+    """Opaque; from a previous response's next_cursor."""
     def __init__(
         self,
         *,
@@ -344,13 +401,18 @@ Global___ListUserPostsRequest: _TypeAlias = ListUserPostsRequest  # noqa: Y015
 
 @_typing.final
 class ListUserPostsResponse(_message.Message):
+    """A page of a user's posts, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POSTS_FIELD_NUMBER: _builtins.int
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     next_cursor: _builtins.str
+    """Absent on the last page."""
     @_builtins.property
-    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]: ...
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]:
+        """Their published posts (and, for themselves, pending and failed ones), newest first."""
+
     def __init__(
         self,
         *,
@@ -369,11 +431,15 @@ Global___ListUserPostsResponse: _TypeAlias = ListUserPostsResponse  # noqa: Y015
 
 @_typing.final
 class BatchGetPostsRequest(_message.Message):
+    """Internal: several posts by id."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The posts' ids."""
+
     def __init__(
         self,
         *,
@@ -389,11 +455,15 @@ Global___BatchGetPostsRequest: _TypeAlias = BatchGetPostsRequest  # noqa: Y015
 
 @_typing.final
 class BatchGetPostsResponse(_message.Message):
+    """Internal: the posts that exist."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POSTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]: ...
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]:
+        """One per existing post, in no particular order."""
+
     def __init__(
         self,
         *,
@@ -416,7 +486,9 @@ class FeedPosition(_message.Message):
     PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
     POST_ID_FIELD_NUMBER: _builtins.int
     published_at_ms: _builtins.int
+    """When the post was published, in milliseconds since the Unix epoch."""
     post_id: _builtins.int
+    """The post's id, which breaks ties."""
     def __init__(
         self,
         *,
@@ -433,14 +505,19 @@ Global___FeedPosition: _TypeAlias = FeedPosition  # noqa: Y015
 
 @_typing.final
 class StreamRecentPostsRequest(_message.Message):
+    """Internal: recent posts of some authors, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AUTHOR_IDS_FIELD_NUMBER: _builtins.int
     BEFORE_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
+    """At most this many posts in all."""
     @_builtins.property
-    def author_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def author_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Whose posts."""
+
     @_builtins.property
     def before(self) -> Global___FeedPosition:
         """Unset: from the newest post."""
@@ -462,11 +539,15 @@ Global___StreamRecentPostsRequest: _TypeAlias = StreamRecentPostsRequest  # noqa
 
 @_typing.final
 class StreamRecentPostsResponse(_message.Message):
+    """Internal: a batch of posts, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POSTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]: ...
+    def posts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Post]:
+        """Published posts."""
+
     def __init__(
         self,
         *,
@@ -482,10 +563,13 @@ Global___StreamRecentPostsResponse: _TypeAlias = StreamRecentPostsResponse  # no
 
 @_typing.final
 class LikePostRequest(_message.Message):
+    """The caller likes a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     def __init__(
         self,
         *,
@@ -501,12 +585,16 @@ Global___LikePostRequest: _TypeAlias = LikePostRequest  # noqa: Y015
 
 @_typing.final
 class LikePostResponse(_message.Message):
+    """The post's likes after this one."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIKE_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
     like_count: _builtins.int
+    """Likes of the post, the caller's included."""
     liked_by_viewer: _builtins.bool
+    """True."""
     def __init__(
         self,
         *,
@@ -523,10 +611,13 @@ Global___LikePostResponse: _TypeAlias = LikePostResponse  # noqa: Y015
 
 @_typing.final
 class UnlikePostRequest(_message.Message):
+    """The caller takes their like back."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     def __init__(
         self,
         *,
@@ -542,12 +633,16 @@ Global___UnlikePostRequest: _TypeAlias = UnlikePostRequest  # noqa: Y015
 
 @_typing.final
 class UnlikePostResponse(_message.Message):
+    """The post's likes without the caller's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIKE_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
     like_count: _builtins.int
+    """Likes of the post."""
     liked_by_viewer: _builtins.bool
+    """False."""
     def __init__(
         self,
         *,
@@ -564,14 +659,19 @@ Global___UnlikePostResponse: _TypeAlias = UnlikePostResponse  # noqa: Y015
 
 @_typing.final
 class Like(_message.Message):
+    """Someone's like of a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """Who liked it."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
     @_builtins.property
     def user(self) -> _user_summary_pb2.UserSummary:
         """The person who liked the post."""
@@ -593,15 +693,19 @@ Global___Like: _TypeAlias = Like  # noqa: Y015
 
 @_typing.final
 class ListLikesRequest(_message.Message):
+    """A page of who liked a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     page_size: _builtins.int
     """Default 50, at most 200."""
     page_token: _builtins.str
+    """Opaque; from a previous response's next_page_token."""
     def __init__(
         self,
         *,
@@ -619,6 +723,8 @@ Global___ListLikesRequest: _TypeAlias = ListLikesRequest  # noqa: Y015
 
 @_typing.final
 class ListLikesResponse(_message.Message):
+    """A page of likes, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LIKES_FIELD_NUMBER: _builtins.int
@@ -626,7 +732,9 @@ class ListLikesResponse(_message.Message):
     next_page_token: _builtins.str
     """Absent on the last page."""
     @_builtins.property
-    def likes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Like]: ...
+    def likes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Like]:
+        """Likes, newest first."""
+
     def __init__(
         self,
         *,
@@ -645,6 +753,8 @@ Global___ListLikesResponse: _TypeAlias = ListLikesResponse  # noqa: Y015
 
 @_typing.final
 class Comment(_message.Message):
+    """A comment on a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -654,13 +764,21 @@ class Comment(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     AUTHOR_FIELD_NUMBER: _builtins.int
     id: _builtins.int
+    """The comment's id."""
     post_id: _builtins.int
+    """The post it is on."""
     author_id: _builtins.int
+    """Who wrote it."""
     text: _builtins.str
+    """What they wrote: 1 to 2,200 characters."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
     @_builtins.property
-    def author(self) -> _user_summary_pb2.UserSummary: ...
+    def author(self) -> _user_summary_pb2.UserSummary:
+        """Who wrote it, as shown beside it."""
+
     def __init__(
         self,
         *,
@@ -681,11 +799,14 @@ Global___Comment: _TypeAlias = Comment  # noqa: Y015
 
 @_typing.final
 class CreateCommentRequest(_message.Message):
+    """The caller comments on a post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     text: _builtins.str
     """1-2200 characters once leading and trailing white space is trimmed."""
     def __init__(
@@ -704,11 +825,15 @@ Global___CreateCommentRequest: _TypeAlias = CreateCommentRequest  # noqa: Y015
 
 @_typing.final
 class CreateCommentResponse(_message.Message):
+    """The comment made."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def comment(self) -> Global___Comment: ...
+    def comment(self) -> Global___Comment:
+        """The new comment."""
+
     def __init__(
         self,
         *,
@@ -724,15 +849,19 @@ Global___CreateCommentResponse: _TypeAlias = CreateCommentResponse  # noqa: Y015
 
 @_typing.final
 class ListCommentsRequest(_message.Message):
+    """A page of a post's comments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     page_size: _builtins.int
     """Default 50, at most 200."""
     page_token: _builtins.str
+    """Opaque; from a previous response's next_page_token."""
     def __init__(
         self,
         *,
@@ -750,6 +879,8 @@ Global___ListCommentsRequest: _TypeAlias = ListCommentsRequest  # noqa: Y015
 
 @_typing.final
 class ListCommentsResponse(_message.Message):
+    """A page of comments, oldest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMMENTS_FIELD_NUMBER: _builtins.int
@@ -757,7 +888,9 @@ class ListCommentsResponse(_message.Message):
     next_page_token: _builtins.str
     """Absent on the last page."""
     @_builtins.property
-    def comments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Comment]: ...
+    def comments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Comment]:
+        """Comments, oldest first."""
+
     def __init__(
         self,
         *,
@@ -776,12 +909,16 @@ Global___ListCommentsResponse: _TypeAlias = ListCommentsResponse  # noqa: Y015
 
 @_typing.final
 class DeleteCommentRequest(_message.Message):
+    """Which comment to delete: the caller's own, or any on the caller's post."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
     COMMENT_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post it is on."""
     comment_id: _builtins.int
+    """The comment."""
     def __init__(
         self,
         *,
@@ -798,6 +935,8 @@ Global___DeleteCommentRequest: _TypeAlias = DeleteCommentRequest  # noqa: Y015
 
 @_typing.final
 class DeleteCommentResponse(_message.Message):
+    """The comment is deleted (or was already)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -813,6 +952,8 @@ Global___DeleteCommentResponse: _TypeAlias = DeleteCommentResponse  # noqa: Y015
 
 @_typing.final
 class HydratePostsRequest(_message.Message):
+    """Internal: what changes after publishing, for a page of posts and authors."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_IDS_FIELD_NUMBER: _builtins.int
@@ -822,7 +963,9 @@ class HydratePostsRequest(_message.Message):
         """At most 500 of each."""
 
     @_builtins.property
-    def author_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def author_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The authors whose summaries to fetch."""
+
     def __init__(
         self,
         *,
@@ -839,6 +982,8 @@ Global___HydratePostsRequest: _TypeAlias = HydratePostsRequest  # noqa: Y015
 
 @_typing.final
 class PostEngagement(_message.Message):
+    """Internal: a post's counts and the reader's like."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     POST_ID_FIELD_NUMBER: _builtins.int
@@ -847,9 +992,13 @@ class PostEngagement(_message.Message):
     LIKED_BY_VIEWER_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
+    """The post."""
     like_count: _builtins.int
+    """Its likes."""
     comment_count: _builtins.int
+    """Its comments."""
     liked_by_viewer: _builtins.bool
+    """Whether the reader likes it."""
     deleted: _builtins.bool
     """The post was deleted: leave it out (its copies are still being removed)."""
     def __init__(
@@ -871,6 +1020,8 @@ Global___PostEngagement: _TypeAlias = PostEngagement  # noqa: Y015
 
 @_typing.final
 class HydratePostsResponse(_message.Message):
+    """Internal: counts and author summaries."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENGAGEMENTS_FIELD_NUMBER: _builtins.int
@@ -899,12 +1050,16 @@ Global___HydratePostsResponse: _TypeAlias = HydratePostsResponse  # noqa: Y015
 
 @_typing.final
 class EraseAuthorPostsRequest(_message.Message):
+    """Internal: a batch of an erased author's posts to delete."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AUTHOR_ID_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     author_id: _builtins.int
+    """The erased author."""
     limit: _builtins.int
+    """At most this many posts in this call."""
     def __init__(
         self,
         *,
@@ -921,12 +1076,16 @@ Global___EraseAuthorPostsRequest: _TypeAlias = EraseAuthorPostsRequest  # noqa: 
 
 @_typing.final
 class EraseAuthorPostsResponse(_message.Message):
+    """Internal: how the batch went."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DELETED_FIELD_NUMBER: _builtins.int
     REMAINING_FIELD_NUMBER: _builtins.int
     deleted: _builtins.int
+    """Posts deleted by this call."""
     remaining: _builtins.bool
+    """Whether posts remain: call again."""
     def __init__(
         self,
         *,
@@ -943,12 +1102,16 @@ Global___EraseAuthorPostsResponse: _TypeAlias = EraseAuthorPostsResponse  # noqa
 
 @_typing.final
 class EraseUserEngagementRequest(_message.Message):
+    """Internal: a batch of an erased user's likes and comments to delete."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The erased user."""
     limit: _builtins.int
+    """At most this many in this call."""
     def __init__(
         self,
         *,
@@ -965,10 +1128,13 @@ Global___EraseUserEngagementRequest: _TypeAlias = EraseUserEngagementRequest  # 
 
 @_typing.final
 class EraseUserEngagementResponse(_message.Message):
+    """Internal: how the batch went."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REMAINING_FIELD_NUMBER: _builtins.int
     remaining: _builtins.bool
+    """Whether some remain: call again."""
     def __init__(
         self,
         *,
@@ -984,10 +1150,13 @@ Global___EraseUserEngagementResponse: _TypeAlias = EraseUserEngagementResponse  
 
 @_typing.final
 class ForgetAuthorRequest(_message.Message):
+    """Internal: an erased user's cached summary goes."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
+    """The erased user."""
     def __init__(
         self,
         *,
@@ -1003,6 +1172,8 @@ Global___ForgetAuthorRequest: _TypeAlias = ForgetAuthorRequest  # noqa: Y015
 
 @_typing.final
 class ForgetAuthorResponse(_message.Message):
+    """Internal: forgotten."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(

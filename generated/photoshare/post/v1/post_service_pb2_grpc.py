@@ -136,7 +136,8 @@ class PostServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPost(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A post, if the caller may see it (its author sees it in any state).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

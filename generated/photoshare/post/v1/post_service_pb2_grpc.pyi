@@ -21,6 +21,7 @@ class PostServiceStub:
     CreatePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.CreatePostRequest, _post_service_pb2.CreatePostResponse]
     """Creates a post in PENDING_MEDIA and opens an upload slot for its photo."""
     GetPost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetPostRequest, _post_service_pb2.GetPostResponse]
+    """A post, if the caller may see it (its author sees it in any state)."""
     UpdatePost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.UpdatePostRequest, _post_service_pb2.UpdatePostResponse]
     """Changes a post's caption; only its author may. `update_mask` names `caption`, the only
     field that can change (media never does). Every read shows the new caption within seconds.
@@ -83,7 +84,8 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _post_service_pb2.GetPostRequest,
         context: _aio.ServicerContext[_post_service_pb2.GetPostRequest, _abc.Awaitable[_post_service_pb2.GetPostResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.GetPostResponse]: ...
+    ) -> _abc.Awaitable[_post_service_pb2.GetPostResponse]:
+        """A post, if the caller may see it (its author sees it in any state)."""
 
     @_abc_1.abstractmethod
     def UpdatePost(
