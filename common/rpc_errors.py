@@ -89,11 +89,14 @@ Behavior = Callable[[Any, Any], Any]
 
 
 class WrappingInterceptor(grpc.aio.ServerInterceptor):
-    """A server interceptor that wraps each method's handler in `wrap(handler, method)`."""
+    """A server interceptor that wraps the handler of each call in `wrap(handler, method)`.
+
+    The interceptors inside it still decide for every call (the credential check answers a
+    refusing handler for a call without one), so the handler is asked for every time; only
+    wrapping it is saved while a method's handler stays the same object."""
 
     def __init__(self) -> None:
-        # A server's handlers never change: each method's is wrapped once, not on every call.
-        self._wrapped: dict[str, Any] = {}
+        self._wrapped: dict[str, tuple[Any, Any]] = {}  # method -> (handler, wrapped)
 
     def wrap(self, handler: Any, full_method: str) -> Any:
         raise NotImplementedError
@@ -104,12 +107,14 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
         method = handler_call_details.method
-        wrapped = self._wrapped.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None:
-                return None
-            wrapped = self._wrapped[method] = self.wrap(handler, method)
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self.wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
         return wrapped
 
 

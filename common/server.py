@@ -77,13 +77,7 @@ async def serve(
     """Runs `service` on `address` until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or _stop_on_signals()
     server = grpc.aio.server(
-        # Metrics outermost: they count what the caller gets, refusals and mapped errors too.
-        interceptors=[
-            *tracing.server_interceptors(service.tracing),  # the caller's trace, first
-            ServerMetricsInterceptor(service.metrics),
-            VerifyingInterceptor(service.credentials),
-            ErrorMappingInterceptor(),
-        ],
+        interceptors=server_interceptors(service.credentials, service.metrics, service.tracing),
         options=SERVER_OPTIONS,
     )
     health_servicer = health.aio.HealthServicer()
@@ -111,6 +105,20 @@ async def serve(
         await health_servicer.enter_graceful_shutdown()
         await server.stop(grace_s)
         await service.stop()
+
+
+def server_interceptors(
+    credentials: MeshCredentials, metrics: Metrics, tracer_provider: TracerProvider | None
+) -> list[grpc.aio.ServerInterceptor]:
+    """What every call to a service goes through, outermost first: the caller's trace, the
+    metrics (they count what the caller gets, refusals and mapped errors too), the credential
+    check, and domain errors mapped to statuses."""
+    return [
+        *tracing.server_interceptors(tracer_provider),
+        ServerMetricsInterceptor(metrics),
+        VerifyingInterceptor(credentials),
+        ErrorMappingInterceptor(),
+    ]
 
 
 def _stop_on_signals() -> asyncio.Event:

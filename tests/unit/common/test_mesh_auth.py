@@ -12,9 +12,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 
-from common.mesh_auth import CREDENTIAL_KEY, MeshCredentials, VerifyingInterceptor
+from common.mesh_auth import CREDENTIAL_KEY, MeshCredentials
 from common.metadata import USER_ID_KEY, as_caller, optional_caller_id
-from common.server import insecure_channel
+from common.metrics import Metrics
+from common.server import insecure_channel, server_interceptors
 from deploy.local import free_port
 
 SECRET = b"the mesh's secret"
@@ -36,7 +37,10 @@ class WhoAmI(pb_grpc.GraphServiceServicer):
 
 @pytest.fixture
 async def address() -> AsyncIterator[str]:
-    server = grpc.aio.server(interceptors=[VerifyingInterceptor(MeshCredentials(SECRET))])
+    # The interceptors every service runs: none may let a call through that another refused.
+    server = grpc.aio.server(
+        interceptors=server_interceptors(MeshCredentials(SECRET), Metrics(), None)
+    )
     pb_grpc.add_GraphServiceServicer_to_server(WhoAmI(), server)  # type: ignore[abstract]
     health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
     address = f"127.0.0.1:{free_port()}"
@@ -69,6 +73,10 @@ async def test_a_mesh_channel_is_served_with_the_user_it_names(address: str) -> 
 async def test_strangers_and_forgeries_are_refused(
     address: str, metadata: tuple[tuple[str, str], ...]
 ) -> None:
+    async with insecure_channel(address, MeshCredentials(SECRET)) as trusted:
+        # A call that is let through first: what the server remembers of it must not let
+        # the next one through.
+        await pb_grpc.GraphServiceStub(trusted).Authenticate(pb.AuthenticateRequest(token="x"))
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.GraphServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
