@@ -12,10 +12,11 @@ TOOLS := .tools/bin
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 GNOSTIC_VERSION := v0.7.1
 OPENAPI_GEN := $(TOOLS)/protoc-gen-openapi
+GO_TOOLS := $(OPENAPI_GEN) $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
 OPENAPI_OPT := enum_type=string,naming=json,default_response=false,title=Photoshare,version=v1
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
-.PHONY: help setup system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench
+.PHONY: help setup clients system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -38,13 +39,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP)  ## install system packages, the Python environment and the npm packages
+setup: $(STAMP) $(NODE_STAMP) $(GO_TOOLS)  ## install system packages, Python and npm packages, and the Go plugins buf and make proto use
 
 run: $(STAMP) $(NODE_STAMP)  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
 	@if [ "$$PHOTOSHARE_BACKEND" = production ]; then $(MAKE) --no-print-directory services; fi
 	$(PY) -m deploy.local
 
-test: $(STAMP) $(NODE_STAMP) lint typecheck services  ## lint, types, then every test on both backends
+test: $(STAMP) $(NODE_STAMP) $(GO_TOOLS) lint typecheck services  ## lint, types, then every test on both backends
 	$(PY) -m pytest
 
 test-embedded: $(STAMP)  ## only what needs no servers (quick loop while developing)
@@ -111,8 +112,16 @@ proto: $(STAMP) $(OPENAPI_GEN)  ## regenerate generated/ from protos/: Python mo
 	@# package to one folder).
 	cd protos && find photoshare -name '*.proto' -exec cp --parents {} $(abspath $(GENERATED)) \;
 
-$(OPENAPI_GEN):  ## gnostic's protoc-gen-openapi, built from the Go module proxy
+# Protoc plugins, built from the Go module proxy into .tools/bin (pinned versions).
+$(OPENAPI_GEN):
 	GOBIN=$(abspath $(TOOLS)) $(GO) install github.com/google/gnostic/cmd/protoc-gen-openapi@$(GNOSTIC_VERSION)
+$(TOOLS)/protoc-gen-go:
+	GOBIN=$(abspath $(TOOLS)) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+$(TOOLS)/protoc-gen-go-grpc:
+	GOBIN=$(abspath $(TOOLS)) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+
+clients: $(NODE_STAMP) $(GO_TOOLS)  ## Go and TypeScript clients of the API in gen/ (buf generate, buf.gen.yaml)
+	node_modules/.bin/buf generate
 
 clean:  ## remove the environment and local data
 	rm -rf $(VENV) data build *.egg-info .services .cluster
