@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.bench.otlp_sink import otlp_sink
 from tests.bench.report import print_table, write_chart
 from tests.bench.scenarios import Bench, BenchConfig
 
@@ -70,6 +72,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="leave out the hybrid/adaptive/push/pull comparison (four more graphs)",
     )
     parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="the mesh exports its traces (to a sink that drops them): what tracing costs",
+    )
+    parser.add_argument(
         "--only",
         default="rest,load,pages,freshness,media",
         help="which parts to run, of rest (the REST feed under vegeta against bare aiohttp), "
@@ -88,36 +95,46 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     rates = _rates(args.rates)
     results: dict[str, Any] = {"backend": backend, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with tempfile.TemporaryDirectory(prefix="photoshare-bench-") as tmp:
-        config = BenchConfig(
-            backend=backend,
-            root=Path(tmp),
-            users=args.users,
-            threshold=args.threshold,
-            samples=args.samples,
-        )
-        async with Bench(config) as bench:
-            parts = set(args.only.split(","))
-            results["graph"] = bench.describe_graph()
-            if "rest" in parts:
-                results["rest_feed"] = await bench.rest_feed_curve(
-                    _rates(args.rest_rates),
-                    _rates(args.bare_rates),
-                    args.step_seconds,
-                    args.out / "profiles" / backend,
-                )
-            if "load" in parts:
-                results["load"] = await bench.load_curve(rates, args.step_seconds, via="gateway")
-                results["load_feed"] = await bench.load_curve(
-                    rates, args.step_seconds, via="gateway-feed"
-                )
-                results["load_grpc"] = await bench.load_curve(rates, args.step_seconds, via="grpc")
-            if "pages" in parts:
-                results["page_sizes"] = await bench.page_sizes(50, args.step_seconds)
-            if "freshness" in parts:
-                results["freshness"] = await bench.freshness()
-                results["fanout"] = bench.fanout_summary(results["freshness"])
-            if "media" in parts:
-                results["media"] = await bench.media()
+        # --tracing: the mesh exports every span (to a sink that drops them), to measure
+        # what tracing costs; off by default, as in production without a collector.
+        sink = otlp_sink() if args.tracing else contextlib.nullcontext("")
+        with sink as otlp_endpoint:
+            results["tracing"] = bool(otlp_endpoint)
+            config = BenchConfig(
+                backend=backend,
+                root=Path(tmp),
+                users=args.users,
+                threshold=args.threshold,
+                samples=args.samples,
+                otlp_endpoint=otlp_endpoint,
+            )
+            async with Bench(config) as bench:
+                parts = set(args.only.split(","))
+                results["graph"] = bench.describe_graph()
+                if "rest" in parts:
+                    results["rest_feed"] = await bench.rest_feed_curve(
+                        _rates(args.rest_rates),
+                        _rates(args.bare_rates),
+                        args.step_seconds,
+                        args.out / "profiles" / backend,
+                    )
+                if "load" in parts:
+                    results["load"] = await bench.load_curve(
+                        rates, args.step_seconds, via="gateway"
+                    )
+                    results["load_feed"] = await bench.load_curve(
+                        rates, args.step_seconds, via="gateway-feed"
+                    )
+                    results["load_grpc"] = await bench.load_curve(
+                        rates, args.step_seconds, via="grpc"
+                    )
+                if "pages" in parts:
+                    results["page_sizes"] = await bench.page_sizes(50, args.step_seconds)
+                if "freshness" in parts:
+                    results["freshness"] = await bench.freshness()
+                    results["fanout"] = bench.fanout_summary(results["freshness"])
+                if "media" in parts:
+                    results["media"] = await bench.media()
         strategies: dict[str, Any] = {}
         # (name, start, bounds): the fixed ones hold their threshold; the adaptive one starts
         # at hybrid's and moves within a tenfold either way to stay inside --adaptive-budget.

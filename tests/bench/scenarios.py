@@ -64,6 +64,8 @@ class BenchConfig:
     write_budget: int = 100_000
     # feed_svc logs each fan-out window and author switch (INFO): strategy runs read them.
     fanout_log: bool = False
+    # Where the mesh sends its traces (empty: tracing off, the default).
+    otlp_endpoint: str = ""
 
 
 class Bench:
@@ -79,6 +81,8 @@ class Bench:
         env.pop("PHOTOSHARE_TIMELINE_MAX_LEN")  # the product default
         env["PHOTOSHARE_LOG_LEVEL"] = "INFO" if config.fanout_log else "WARNING"
         env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"  # the load is the point: no abuse limits
+        if config.otlp_endpoint:
+            env["PHOTOSHARE_OTLP_ENDPOINT"] = config.otlp_endpoint
         self.env = env
         self.mesh = Mesh(env, log_dir=config.root / "logs")
         self.small_photo = (config.samples / "camera" / "Canon_40D.jpg").read_bytes()
