@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 
 import grpc
+from photoshare.graph.v1 import graph_internal_service_pb2 as graph_ipb
+from photoshare.graph.v1 import graph_internal_service_pb2_grpc as graph_igrpc
 from photoshare.graph.v1 import graph_service_pb2 as graph_pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
+from photoshare.post.v1 import post_internal_service_pb2 as post_ipb
+from photoshare.post.v1 import post_internal_service_pb2_grpc as post_igrpc
 from photoshare.post.v1 import post_service_pb2 as post_pb
-from photoshare.post.v1 import post_service_pb2_grpc as post_grpc
 
 from common.errors import NotFound
 from common.metadata import as_caller
@@ -34,6 +37,7 @@ class GraphClient:
         self, channel: grpc.aio.Channel, *, timeout_s: float, stream_timeout_s: float
     ) -> None:
         self._stub = graph_grpc.GraphServiceStub(channel)
+        self._internal = graph_igrpc.GraphInternalServiceStub(channel)
         self._timeout_s = timeout_s
         self._stream_timeout_s = stream_timeout_s
 
@@ -52,8 +56,8 @@ class GraphClient:
     async def follower_id_chunks(
         self, user_id: int, chunk_size: int
     ) -> AsyncGenerator[list[int], None]:
-        call = self._stub.StreamFollowerIds(
-            graph_pb.StreamFollowerIdsRequest(user_id=user_id, chunk_size=chunk_size),
+        call = self._internal.StreamFollowerIds(
+            graph_ipb.StreamFollowerIdsRequest(user_id=user_id, chunk_size=chunk_size),
             timeout=self._stream_timeout_s,
         )
         try:
@@ -65,8 +69,8 @@ class GraphClient:
             call.cancel()
 
     async def followees(self, user_id: int) -> list[Followee]:
-        call = self._stub.StreamFollowing(
-            graph_pb.StreamFollowingRequest(user_id=user_id, chunk_size=1000),
+        call = self._internal.StreamFollowing(
+            graph_ipb.StreamFollowingRequest(user_id=user_id, chunk_size=1000),
             timeout=self._stream_timeout_s,
         )
         try:
@@ -87,8 +91,8 @@ class GraphClient:
         self, user_id: int, candidate_ids: Sequence[int], min_follower_count: int
     ) -> ReaderFollows:
         """A `min_follower_count` of 0 asks for no celebrities."""
-        call = self._stub.FilterFollowed(
-            graph_pb.FilterFollowedRequest(
+        call = self._internal.FilterFollowed(
+            graph_ipb.FilterFollowedRequest(
                 user_id=user_id,
                 candidate_ids=candidate_ids,
                 celebrity_min_follower_count=min_follower_count,
@@ -101,8 +105,8 @@ class GraphClient:
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
         if not user_ids:
             return {}
-        call = self._stub.BatchGetUserSummaries(
-            graph_pb.BatchGetUserSummariesRequest(user_ids=user_ids), timeout=self._timeout_s
+        call = self._internal.BatchGetUserSummaries(
+            graph_ipb.BatchGetUserSummariesRequest(user_ids=user_ids), timeout=self._timeout_s
         )
         response = await answer(call, service="graph service")
         return {user.id: user for user in response.users}
@@ -114,14 +118,14 @@ class PostClient:
     def __init__(
         self, channel: grpc.aio.Channel, *, timeout_s: float, stream_timeout_s: float
     ) -> None:
-        self._stub = post_grpc.PostServiceStub(channel)
+        self._stub = post_igrpc.PostInternalServiceStub(channel)
         self._timeout_s = timeout_s
         self._stream_timeout_s = stream_timeout_s
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
         found: dict[int, post_pb.Post] = {}
         for start in range(0, len(post_ids), BATCH_GET_MAX):
-            request = post_pb.BatchGetPostsRequest(ids=post_ids[start : start + BATCH_GET_MAX])
+            request = post_ipb.BatchGetPostsRequest(ids=post_ids[start : start + BATCH_GET_MAX])
             call = self._stub.BatchGetPosts(request, timeout=self._timeout_s)
             response = await answer(call, service="post service")
             found.update(
@@ -136,7 +140,7 @@ class PostClient:
             return Hydration({}, {})
         try:
             response = await self._stub.HydratePosts(
-                post_pb.HydratePostsRequest(post_ids=post_ids, author_ids=author_ids),
+                post_ipb.HydratePostsRequest(post_ids=post_ids, author_ids=author_ids),
                 metadata=as_caller(reader_id),
                 timeout=self._timeout_s,
             )
@@ -155,7 +159,7 @@ class PostClient:
     ) -> AsyncGenerator[list[Candidate], None]:
         if not author_ids:
             return
-        request = post_pb.StreamRecentPostsRequest(author_ids=author_ids, limit=limit)
+        request = post_ipb.StreamRecentPostsRequest(author_ids=author_ids, limit=limit)
         if before is not None:
             request.before.published_at_ms, request.before.post_id = before
         call = self._stub.StreamRecentPosts(request, timeout=self._stream_timeout_s)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
+from photoshare.feed.v1 import (
+    feed_internal_service_pb2,
+    feed_internal_service_pb2_grpc,
+    feed_service_pb2,
+    feed_service_pb2_grpc,
+)
 
 from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
@@ -31,6 +36,9 @@ from feed_svc.storage import (
 from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
+INTERNAL_SERVICE_NAME = feed_internal_service_pb2.DESCRIPTOR.services_by_name[
+    "FeedInternalService"
+].full_name
 STREAM_TIMEOUT_S = 30.0
 
 
@@ -103,7 +111,7 @@ def build(settings: Settings) -> ServiceApp:
     servicer = FeedServicer(feed, notifications)
 
     return ServiceApp(
-        service_names=(SERVICE_NAME,),
+        service_names=(SERVICE_NAME, INTERNAL_SERVICE_NAME),
         credentials=credentials,
         metrics=metrics,
         tracing=traces,
@@ -111,6 +119,10 @@ def build(settings: Settings) -> ServiceApp:
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: feed_service_pb2_grpc.add_FeedServiceServicer_to_server(
+                servicer, server
+            ),
+            # The RPCs only other services call, under a service of their own.
+            lambda server: feed_internal_service_pb2_grpc.add_FeedInternalServiceServicer_to_server(
                 servicer, server
             ),
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from photoshare.feed.v1 import feed_internal_service_pb2 as ipb
+from photoshare.feed.v1 import feed_internal_service_pb2_grpc as ipb_grpc
 from photoshare.feed.v1 import feed_service_pb2 as pb
 from photoshare.feed.v1 import feed_service_pb2_grpc as pb_grpc
 
@@ -34,7 +36,7 @@ def notification_to_proto(notification: Notification) -> pb.Notification:
     return message
 
 
-class FeedServicer(pb_grpc.FeedServiceServicer):
+class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServicer):
     def __init__(self, feed: HomeFeed, notifications: Notifications) -> None:
         self._feed = feed
         self._notifications = notifications
@@ -58,11 +60,11 @@ class FeedServicer(pb_grpc.FeedServiceServicer):
         )
 
     async def EraseUserFeeds(
-        self, request: pb.EraseUserFeedsRequest, context: Context
-    ) -> pb.EraseUserFeedsResponse:
+        self, request: ipb.EraseUserFeedsRequest, context: Context
+    ) -> ipb.EraseUserFeedsResponse:
         await self._feed.erase_reader(request.user_id)
         await self._notifications.erase_user(request.user_id)
-        return pb.EraseUserFeedsResponse()
+        return ipb.EraseUserFeedsResponse()
 
     async def MarkNotificationsRead(
         self, request: pb.MarkNotificationsReadRequest, context: Context

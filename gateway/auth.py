@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import grpc
-from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
+from photoshare.graph.v1 import graph_internal_service_pb2, graph_internal_service_pb2_grpc
 
 from common.errors import Unauthenticated
 from common.rpc_errors import from_rpc_error
@@ -41,7 +41,7 @@ class TokenResolver:
         timeout_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._stub = graph_service_pb2_grpc.GraphServiceStub(channel)
+        self._stub = graph_internal_service_pb2_grpc.GraphInternalServiceStub(channel)
         self._timeout_s = timeout_s
         self._clock = clock
         self._cache: OrderedDict[bytes, tuple[Caller, float]] = OrderedDict()
@@ -89,7 +89,7 @@ class TokenResolver:
             return cached[0]
         try:
             response = await self._stub.Authenticate(
-                graph_service_pb2.AuthenticateRequest(token=token), timeout=self._timeout_s
+                graph_internal_service_pb2.AuthenticateRequest(token=token), timeout=self._timeout_s
             )
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc, service="graph service") from exc

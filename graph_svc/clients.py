@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
-from photoshare.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
+from photoshare.feed.v1 import feed_internal_service_pb2, feed_internal_service_pb2_grpc
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
-from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
+from photoshare.post.v1 import post_internal_service_pb2, post_internal_service_pb2_grpc
 
 from common.rpc_errors import answer
 from graph_svc.models import UploadTarget
@@ -55,22 +55,24 @@ class PostEraserClient:
     """PostEraser over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
-        self._stub = post_service_pb2_grpc.PostServiceStub(channel)
+        self._stub = post_internal_service_pb2_grpc.PostInternalServiceStub(channel)
         self._timeout_s = timeout_s  # ForgetAuthor's: it is in the erasure's request
 
     async def erase_posts(self, author_id: int, limit: int) -> bool:
-        request = post_service_pb2.EraseAuthorPostsRequest(author_id=author_id, limit=limit)
+        request = post_internal_service_pb2.EraseAuthorPostsRequest(
+            author_id=author_id, limit=limit
+        )
         call = self._stub.EraseAuthorPosts(request, timeout=ERASURE_CALL_TIMEOUT_S)
         return (await answer(call, service="post service")).remaining
 
     async def forget_author(self, user_id: int) -> None:
-        request = post_service_pb2.ForgetAuthorRequest(user_id=user_id)
+        request = post_internal_service_pb2.ForgetAuthorRequest(user_id=user_id)
         await answer(
             self._stub.ForgetAuthor(request, timeout=self._timeout_s), service="post service"
         )
 
     async def erase_engagement(self, user_id: int, limit: int) -> bool:
-        request = post_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
+        request = post_internal_service_pb2.EraseUserEngagementRequest(user_id=user_id, limit=limit)
         call = self._stub.EraseUserEngagement(request, timeout=ERASURE_CALL_TIMEOUT_S)
         return (await answer(call, service="post service")).remaining
 
@@ -79,10 +81,10 @@ class FeedEraserClient:
     """FeedEraser over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
-        self._stub = feed_service_pb2_grpc.FeedServiceStub(channel)
+        self._stub = feed_internal_service_pb2_grpc.FeedInternalServiceStub(channel)
 
     async def erase_feeds(self, user_id: int) -> None:
-        request = feed_service_pb2.EraseUserFeedsRequest(user_id=user_id)
+        request = feed_internal_service_pb2.EraseUserFeedsRequest(user_id=user_id)
         await answer(
             self._stub.EraseUserFeeds(request, timeout=ERASURE_CALL_TIMEOUT_S),
             service="feed service",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
+from photoshare.graph.v1 import (
+    graph_internal_service_pb2,
+    graph_internal_service_pb2_grpc,
+    graph_service_pb2,
+    graph_service_pb2_grpc,
+)
 
 from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
@@ -31,6 +36,9 @@ from graph_svc.sessions import Sessions
 from graph_svc.storage import make_following_cache, make_graph_store, make_session_store
 
 SERVICE_NAME = graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"].full_name
+INTERNAL_SERVICE_NAME = graph_internal_service_pb2.DESCRIPTOR.services_by_name[
+    "GraphInternalService"
+].full_name
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -73,7 +81,7 @@ def build(settings: Settings) -> ServiceApp:
     servicer = GraphServicer(graph, sessions, erasures)
 
     return ServiceApp(
-        service_names=(SERVICE_NAME,),
+        service_names=(SERVICE_NAME, INTERNAL_SERVICE_NAME),
         credentials=credentials,
         metrics=metrics,
         tracing=traces,
@@ -82,6 +90,12 @@ def build(settings: Settings) -> ServiceApp:
         registrations=(
             lambda server: graph_service_pb2_grpc.add_GraphServiceServicer_to_server(
                 servicer, server
+            ),
+            # The RPCs only other services call, under a service of their own.
+            lambda server: (
+                graph_internal_service_pb2_grpc.add_GraphInternalServiceServicer_to_server(
+                    servicer, server
+                )
             ),
         ),
         # The worker id last: its renewals (worker.keep) begin once every resource is open,

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from photoshare.graph.v1 import graph_internal_service_pb2 as ipb
+from photoshare.graph.v1 import graph_internal_service_pb2_grpc as ipb_grpc
 from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
@@ -60,7 +62,7 @@ def caller(context: Context) -> Caller:
     return Caller(caller_id(context), caller_session_id(context))
 
 
-class GraphServicer(pb_grpc.GraphServiceServicer):
+class GraphServicer(pb_grpc.GraphServiceServicer, ipb_grpc.GraphInternalServiceServicer):
     def __init__(self, graph: Graph, sessions: Sessions, erasures: Erasures) -> None:
         self._graph = graph
         self._sessions = sessions
@@ -176,32 +178,32 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         )
 
     async def Authenticate(
-        self, request: pb.AuthenticateRequest, context: Context
-    ) -> pb.AuthenticateResponse:
+        self, request: ipb.AuthenticateRequest, context: Context
+    ) -> ipb.AuthenticateResponse:
         resolved = await self._sessions.authenticate(request.token)
-        return pb.AuthenticateResponse(user_id=resolved.user_id, session_id=resolved.session_id)
+        return ipb.AuthenticateResponse(user_id=resolved.user_id, session_id=resolved.session_id)
 
     async def StreamFollowerIds(
-        self, request: pb.StreamFollowerIdsRequest, context: Context
-    ) -> AsyncIterator[pb.StreamFollowerIdsResponse]:
+        self, request: ipb.StreamFollowerIdsRequest, context: Context
+    ) -> AsyncIterator[ipb.StreamFollowerIdsResponse]:
         async for chunk in self._graph.follower_id_chunks(request.user_id, request.chunk_size):
-            yield pb.StreamFollowerIdsResponse(follower_ids=chunk)
+            yield ipb.StreamFollowerIdsResponse(follower_ids=chunk)
 
     async def StreamFollowing(
-        self, request: pb.StreamFollowingRequest, context: Context
-    ) -> AsyncIterator[pb.StreamFollowingResponse]:
+        self, request: ipb.StreamFollowingRequest, context: Context
+    ) -> AsyncIterator[ipb.StreamFollowingResponse]:
         async for chunk in self._graph.followee_chunks(request.user_id, request.chunk_size):
-            yield pb.StreamFollowingResponse(
+            yield ipb.StreamFollowingResponse(
                 followees=[
-                    pb.Followee(user_id=f.user_id, follower_count=f.follower_count) for f in chunk
+                    ipb.Followee(user_id=f.user_id, follower_count=f.follower_count) for f in chunk
                 ]
             )
 
     async def FilterFollowed(
-        self, request: pb.FilterFollowedRequest, context: Context
-    ) -> pb.FilterFollowedResponse:
+        self, request: ipb.FilterFollowedRequest, context: Context
+    ) -> ipb.FilterFollowedResponse:
         followed = await self._graph.filter_followed(request.user_id, list(request.candidate_ids))
-        response = pb.FilterFollowedResponse(followed_ids=followed)
+        response = ipb.FilterFollowedResponse(followed_ids=followed)
         if request.celebrity_min_follower_count > 0:
             response.celebrity_ids.extend(
                 await self._graph.followed_celebrities(
@@ -211,7 +213,7 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         return response
 
     async def BatchGetUserSummaries(
-        self, request: pb.BatchGetUserSummariesRequest, context: Context
-    ) -> pb.BatchGetUserSummariesResponse:
+        self, request: ipb.BatchGetUserSummariesRequest, context: Context
+    ) -> ipb.BatchGetUserSummariesResponse:
         users = await self._graph.get_users(list(request.user_ids))
-        return pb.BatchGetUserSummariesResponse(users=[user_summary_to_proto(u) for u in users])
+        return ipb.BatchGetUserSummariesResponse(users=[user_summary_to_proto(u) for u in users])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
-from photoshare.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
+from photoshare.graph.v1 import graph_internal_service_pb2, graph_internal_service_pb2_grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 
@@ -43,11 +43,11 @@ class UserDirectoryClient:
     """UserDirectory over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
-        self._stub = graph_service_pb2_grpc.GraphServiceStub(channel)
+        self._stub = graph_internal_service_pb2_grpc.GraphInternalServiceStub(channel)
         self._timeout_s = timeout_s
 
     async def summaries(self, user_ids: Sequence[int]) -> dict[int, UserSummary]:
-        request = graph_service_pb2.BatchGetUserSummariesRequest(user_ids=user_ids)
+        request = graph_internal_service_pb2.BatchGetUserSummariesRequest(user_ids=user_ids)
         call = self._stub.BatchGetUserSummaries(request, timeout=self._timeout_s)
         response = await answer(call, service="graph service")
         return {user.id: user for user in response.users}

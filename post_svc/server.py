@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from photoshare.post.v1 import post_service_pb2, post_service_pb2_grpc
+from photoshare.post.v1 import (
+    post_internal_service_pb2,
+    post_internal_service_pb2_grpc,
+    post_service_pb2,
+    post_service_pb2_grpc,
+)
 
 from common.backends import event_log as event_log_for
 from common.backends import worker_id as worker_id_for
@@ -35,6 +40,9 @@ from post_svc.storage import (
 )
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
+INTERNAL_SERVICE_NAME = post_internal_service_pb2.DESCRIPTOR.services_by_name[
+    "PostInternalService"
+].full_name
 
 
 def build(settings: Settings) -> ServiceApp:
@@ -78,7 +86,7 @@ def build(settings: Settings) -> ServiceApp:
     servicer = PostServicer(posts, engagement, authors, deletion)
 
     return ServiceApp(
-        service_names=(SERVICE_NAME,),
+        service_names=(SERVICE_NAME, INTERNAL_SERVICE_NAME),
         credentials=credentials,
         metrics=metrics,
         tracing=traces,
@@ -86,6 +94,10 @@ def build(settings: Settings) -> ServiceApp:
         reflection=settings.grpc_reflection,
         registrations=(
             lambda server: post_service_pb2_grpc.add_PostServiceServicer_to_server(
+                servicer, server
+            ),
+            # The RPCs only other services call, under a service of their own.
+            lambda server: post_internal_service_pb2_grpc.add_PostInternalServiceServicer_to_server(
                 servicer, server
             ),
         ),

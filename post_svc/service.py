@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 from photoshare.graph.v1.user_summary_pb2 import UserSummary
 from photoshare.media.v1 import media_pb2
+from photoshare.post.v1 import post_internal_service_pb2 as ipb
+from photoshare.post.v1 import post_internal_service_pb2_grpc as ipb_grpc
 from photoshare.post.v1 import post_service_pb2 as pb
 from photoshare.post.v1 import post_service_pb2_grpc as pb_grpc
 
@@ -70,7 +72,7 @@ def spec_from_proto(spec: pb.MediaSpec) -> MediaSpec:
     return MediaSpec(type=kind, content_type=spec.content_type, size_bytes=spec.size_bytes)
 
 
-class PostServicer(pb_grpc.PostServiceServicer):
+class PostServicer(pb_grpc.PostServiceServicer, ipb_grpc.PostInternalServiceServicer):
     def __init__(
         self, posts: Posts, engagement: Engagement, authors: Authors, deletion: PostDeletion
     ) -> None:
@@ -142,53 +144,53 @@ class PostServicer(pb_grpc.PostServiceServicer):
         )
 
     async def EraseAuthorPosts(
-        self, request: pb.EraseAuthorPostsRequest, context: Context
-    ) -> pb.EraseAuthorPostsResponse:
+        self, request: ipb.EraseAuthorPostsRequest, context: Context
+    ) -> ipb.EraseAuthorPostsResponse:
         deleted, remaining = await self._deletion.erase_author_posts(
             request.author_id, request.limit
         )
-        return pb.EraseAuthorPostsResponse(deleted=deleted, remaining=remaining)
+        return ipb.EraseAuthorPostsResponse(deleted=deleted, remaining=remaining)
 
     async def EraseUserEngagement(
-        self, request: pb.EraseUserEngagementRequest, context: Context
-    ) -> pb.EraseUserEngagementResponse:
+        self, request: ipb.EraseUserEngagementRequest, context: Context
+    ) -> ipb.EraseUserEngagementResponse:
         remaining = await self._engagement.erase_user(request.user_id, request.limit)
-        return pb.EraseUserEngagementResponse(remaining=remaining)
+        return ipb.EraseUserEngagementResponse(remaining=remaining)
 
     async def ForgetAuthor(
-        self, request: pb.ForgetAuthorRequest, context: Context
-    ) -> pb.ForgetAuthorResponse:
+        self, request: ipb.ForgetAuthorRequest, context: Context
+    ) -> ipb.ForgetAuthorResponse:
         await self._authors.forget(request.user_id)
-        return pb.ForgetAuthorResponse()
+        return ipb.ForgetAuthorResponse()
 
     async def BatchGetPosts(
-        self, request: pb.BatchGetPostsRequest, context: Context
-    ) -> pb.BatchGetPostsResponse:
+        self, request: ipb.BatchGetPostsRequest, context: Context
+    ) -> ipb.BatchGetPostsResponse:
         posts = await self._posts.batch_get(list(request.ids))
-        return pb.BatchGetPostsResponse(posts=[post_to_proto(p) for p in posts])
+        return ipb.BatchGetPostsResponse(posts=[post_to_proto(p) for p in posts])
 
     async def StreamRecentPosts(
-        self, request: pb.StreamRecentPostsRequest, context: Context
-    ) -> AsyncIterator[pb.StreamRecentPostsResponse]:
+        self, request: ipb.StreamRecentPostsRequest, context: Context
+    ) -> AsyncIterator[ipb.StreamRecentPostsResponse]:
         before = None
         if request.HasField("before"):
             before = (request.before.published_at_ms, request.before.post_id)
         async for batch in self._posts.recent_by_authors(
             list(request.author_ids), before, request.limit
         ):
-            yield pb.StreamRecentPostsResponse(posts=[post_to_proto(p) for p in batch])
+            yield ipb.StreamRecentPostsResponse(posts=[post_to_proto(p) for p in batch])
 
     async def HydratePosts(
-        self, request: pb.HydratePostsRequest, context: Context
-    ) -> pb.HydratePostsResponse:
+        self, request: ipb.HydratePostsRequest, context: Context
+    ) -> ipb.HydratePostsResponse:
         ids = list(request.post_ids)
         seen, authors = await asyncio.gather(
             self._engagement.seen(ids, optional_caller_id(context)),
             self._authors.summaries(list(request.author_ids)),
         )
-        return pb.HydratePostsResponse(
+        return ipb.HydratePostsResponse(
             engagements=[
-                pb.PostEngagement(
+                ipb.PostEngagement(
                     post_id=i,
                     like_count=seen[i].stats.likes,
                     comment_count=seen[i].stats.comments,

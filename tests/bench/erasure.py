@@ -25,8 +25,9 @@ import aiohttp
 import pyvips
 from photoshare.graph.v1 import graph_service_pb2 as gpb
 from photoshare.graph.v1 import graph_service_pb2_grpc as ggrpc
+from photoshare.post.v1 import post_internal_service_pb2 as pipb
+from photoshare.post.v1 import post_internal_service_pb2_grpc as pigrpc
 from photoshare.post.v1 import post_service_pb2 as ppb
-from photoshare.post.v1 import post_service_pb2_grpc as pgrpc
 
 from common.mesh_auth import MeshCredentials
 from common.metadata import as_caller
@@ -74,13 +75,13 @@ async def seed(env: dict[str, str], posts: int, followers: int) -> tuple[int, st
         )
     post_ids = [post_id for post_id, _ in made]
     async with insecure_channel(settings.post_addr, credentials) as channel:
-        stub = pgrpc.PostServiceStub(channel)
+        stub = pigrpc.PostInternalServiceStub(channel)
 
         async def pending() -> int:
             count = 0
             for start in range(0, len(post_ids), 500):  # the most one call takes
                 reply = await stub.BatchGetPosts(
-                    ppb.BatchGetPostsRequest(ids=post_ids[start : start + 500]),
+                    pipb.BatchGetPostsRequest(ids=post_ids[start : start + 500]),
                     metadata=as_caller(ada.user.id),
                     timeout=30,
                 )

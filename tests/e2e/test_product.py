@@ -12,6 +12,8 @@ import grpc
 import pytest
 import pyvips
 from grpc_reflection.v1alpha import reflection_pb2_grpc as reflection_grpc
+from photoshare.graph.v1 import graph_internal_service_pb2 as graph_ipb
+from photoshare.graph.v1 import graph_internal_service_pb2_grpc as graph_igrpc
 from photoshare.graph.v1 import graph_service_pb2 as graph_pb
 from photoshare.graph.v1 import graph_service_pb2_grpc as graph_grpc
 
@@ -470,13 +472,14 @@ async def test_services_refuse_a_caller_without_the_mesh_credential(
     bob_id, _ = api.sign_up(username("bob"))
     graph = channel_target(mesh.env["PHOTOSHARE_GRAPH_ADDR"])  # its replicas, if several
     async with grpc.aio.insecure_channel(graph) as channel:
-        stub = graph_grpc.GraphServiceStub(channel)
-        forged = stub.Follow(
+        forged = graph_grpc.GraphServiceStub(channel).Follow(
             graph_pb.FollowRequest(followed_id=int(ada_id)),
             metadata=as_caller(int(bob_id)),
             timeout=5,
         )
-        probe = stub.Authenticate(graph_pb.AuthenticateRequest(token=ada), timeout=5)
+        probe = graph_igrpc.GraphInternalServiceStub(channel).Authenticate(
+            graph_ipb.AuthenticateRequest(token=ada), timeout=5
+        )
         for call in (forged, probe):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await call

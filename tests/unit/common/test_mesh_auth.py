@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from photoshare.graph.v1 import graph_service_pb2 as pb
-from photoshare.graph.v1 import graph_service_pb2_grpc as pb_grpc
+from photoshare.graph.v1 import graph_internal_service_pb2 as ipb
+from photoshare.graph.v1 import graph_internal_service_pb2_grpc as ipb_grpc
 
 from common.mesh_auth import CREDENTIAL_KEY, MeshCredentials
 from common.metadata import USER_ID_KEY, as_caller, optional_caller_id
@@ -21,18 +21,18 @@ from deploy.local import free_port
 SECRET = b"the mesh's secret"
 
 
-class WhoAmI(pb_grpc.GraphServiceServicer):
+class WhoAmI(ipb_grpc.GraphInternalServiceServicer):
     """Answers Authenticate with the user the call says it is for (0: nobody)."""
 
     async def Authenticate(
-        self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> pb.AuthenticateResponse:
-        return pb.AuthenticateResponse(user_id=optional_caller_id(context) or 0)
+        self, request: ipb.AuthenticateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> ipb.AuthenticateResponse:
+        return ipb.AuthenticateResponse(user_id=optional_caller_id(context) or 0)
 
     async def StreamFollowerIds(
-        self, request: pb.StreamFollowerIdsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[pb.StreamFollowerIdsResponse]:
-        yield pb.StreamFollowerIdsResponse(follower_ids=[optional_caller_id(context) or 0])
+        self, request: ipb.StreamFollowerIdsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[ipb.StreamFollowerIdsResponse]:
+        yield ipb.StreamFollowerIdsResponse(follower_ids=[optional_caller_id(context) or 0])
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def address() -> AsyncIterator[str]:
     server = grpc.aio.server(
         interceptors=server_interceptors(MeshCredentials(SECRET), Metrics(), None)
     )
-    pb_grpc.add_GraphServiceServicer_to_server(WhoAmI(), server)  # type: ignore[abstract]
+    ipb_grpc.add_GraphInternalServiceServicer_to_server(WhoAmI(), server)  # type: ignore[abstract]
     health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
     address = f"127.0.0.1:{free_port()}"
     server.add_insecure_port(address)
@@ -52,11 +52,11 @@ async def address() -> AsyncIterator[str]:
 
 async def test_a_mesh_channel_is_served_with_the_user_it_names(address: str) -> None:
     async with insecure_channel(address, MeshCredentials(SECRET)) as channel:
-        stub = pb_grpc.GraphServiceStub(channel)
-        reply = await stub.Authenticate(pb.AuthenticateRequest(), metadata=as_caller(7))
+        stub = ipb_grpc.GraphInternalServiceStub(channel)
+        reply = await stub.Authenticate(ipb.AuthenticateRequest(), metadata=as_caller(7))
         assert reply.user_id == 7
-        assert (await stub.Authenticate(pb.AuthenticateRequest())).user_id == 0
-        streamed = stub.StreamFollowerIds(pb.StreamFollowerIdsRequest(), metadata=as_caller(9))
+        assert (await stub.Authenticate(ipb.AuthenticateRequest())).user_id == 0
+        streamed = stub.StreamFollowerIds(ipb.StreamFollowerIdsRequest(), metadata=as_caller(9))
         assert [r.follower_ids[0] async for r in streamed] == [9]
 
 
@@ -76,11 +76,13 @@ async def test_strangers_and_forgeries_are_refused(
     async with insecure_channel(address, MeshCredentials(SECRET)) as trusted:
         # A call that is let through first: what the server remembers of it must not let
         # the next one through.
-        await pb_grpc.GraphServiceStub(trusted).Authenticate(pb.AuthenticateRequest(token="x"))
+        await ipb_grpc.GraphInternalServiceStub(trusted).Authenticate(
+            ipb.AuthenticateRequest(token="x")
+        )
     async with grpc.aio.insecure_channel(address) as channel:
-        stub = pb_grpc.GraphServiceStub(channel)
+        stub = ipb_grpc.GraphInternalServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.Authenticate(pb.AuthenticateRequest(token="x"), metadata=metadata)
+            await stub.Authenticate(ipb.AuthenticateRequest(token="x"), metadata=metadata)
         assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
         # Probes may still ask whether the service is up.
         health_stub = health_pb2_grpc.HealthStub(channel)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from photoshare.events.v1 import events_pb2
+from photoshare.feed.v1 import feed_internal_service_pb2 as ipb
 from photoshare.feed.v1 import feed_service_pb2 as pb
 from photoshare.media.v1 import media_pb2
 from photoshare.post.v1 import post_service_pb2 as post_pb
@@ -245,7 +246,7 @@ async def test_an_erased_user_leaves_every_entry_read_or_not_and_loses_their_own
     entries = (await mesh.page()).notifications
     await mesh.mark_read(entries[0].id)  # all of them read: a take-back would leave them
     await mesh.send(follow(ADA, followed=2))  # Ada's own notification, to user 2
-    request = pb.EraseUserFeedsRequest(user_id=2)
+    request = ipb.EraseUserFeedsRequest(user_id=2)
     for _ in range(2):  # again: nothing changes
         await mesh.servicer.EraseUserFeeds(request, context_of())
     [left] = (await mesh.page()).notifications

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
-from photoshare.graph.v1 import graph_service_pb2
+from photoshare.graph.v1 import graph_internal_service_pb2
 
 from common.errors import Unauthenticated
 from common.tokens import hash_token
@@ -22,12 +22,12 @@ class Graph:
         self.hold: asyncio.Event | None = None
 
     async def Authenticate(
-        self, request: graph_service_pb2.AuthenticateRequest, **options: float
-    ) -> graph_service_pb2.AuthenticateResponse:
+        self, request: graph_internal_service_pb2.AuthenticateRequest, **options: float
+    ) -> graph_internal_service_pb2.AuthenticateResponse:
         self.calls += 1
         if self.hold is not None:
             await self.hold.wait()
-        return graph_service_pb2.AuthenticateResponse(user_id=7, session_id=70)
+        return graph_internal_service_pb2.AuthenticateResponse(user_id=7, session_id=70)
 
 
 class Clock:

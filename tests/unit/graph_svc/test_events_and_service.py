@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 from photoshare.events.v1 import events_pb2
+from photoshare.graph.v1 import graph_internal_service_pb2 as ipb
 from photoshare.graph.v1 import graph_service_pb2 as pb
 from photoshare.media.v1 import media_pb2
 
@@ -48,7 +49,7 @@ async def test_users_come_back_with_counts_and_creation_time(world: GraphWorld) 
     got = await servicer.GetUser(pb.GetUserRequest(id=created.user.id), context_of(bob.user.id))
     assert (got.user.username, got.user.follower_count, got.user.following_count) == ("ada", 1, 0)
     assert got.user.created_at.ToMilliseconds() == 1_000
-    token = await servicer.Authenticate(pb.AuthenticateRequest(token=created.token), context_of())
+    token = await servicer.Authenticate(ipb.AuthenticateRequest(token=created.token), context_of())
     assert token.user_id == created.user.id
     followers = await servicer.ListFollowers(
         pb.ListFollowersRequest(user_id=created.user.id), context_of(bob.user.id)
@@ -66,24 +67,24 @@ async def test_internal_streams_and_filters_answer_in_protos(world: GraphWorld) 
     chunks = [
         list(r.follower_ids)
         async for r in servicer.StreamFollowerIds(
-            pb.StreamFollowerIdsRequest(user_id=star, chunk_size=1), context_of()
+            ipb.StreamFollowerIdsRequest(user_id=star, chunk_size=1), context_of()
         )
     ]
     assert chunks == [[fan1], [fan2]]
     followees = [
         (f.user_id, f.follower_count)
         async for r in servicer.StreamFollowing(
-            pb.StreamFollowingRequest(user_id=fan1), context_of()
+            ipb.StreamFollowingRequest(user_id=fan1), context_of()
         )
         for f in r.followees
     ]
     assert followees == [(star, 2)]
     filtered = await servicer.FilterFollowed(
-        pb.FilterFollowedRequest(user_id=fan1, candidate_ids=[fan2, star]), context_of()
+        ipb.FilterFollowedRequest(user_id=fan1, candidate_ids=[fan2, star]), context_of()
     )
     assert list(filtered.celebrity_ids) == []  # not asked for
     with_celebrities = await servicer.FilterFollowed(
-        pb.FilterFollowedRequest(
+        ipb.FilterFollowedRequest(
             user_id=fan1, candidate_ids=[fan2], celebrity_min_follower_count=2
         ),
         context_of(),
@@ -115,13 +116,13 @@ async def test_batch_get_user_summaries_answers_known_users_once_in_the_order_as
     servicer = GraphServicer(world.graph, world.sessions, world.erasures)
     ada, bob = await world.users("ada", "bob")
     await world.graph.update_profile(bob, {"display_name": "Bob B."})
-    request = pb.BatchGetUserSummariesRequest(user_ids=[bob, 404, ada, bob])
+    request = ipb.BatchGetUserSummariesRequest(user_ids=[bob, 404, ada, bob])
     got = await servicer.BatchGetUserSummaries(request, context_of())
     assert [(u.id, u.username, u.display_name) for u in got.users] == [
         (bob, "bob", "Bob B."),
         (ada, "ada", ""),
     ]
-    too_many = pb.BatchGetUserSummariesRequest(user_ids=range(501))
+    too_many = ipb.BatchGetUserSummariesRequest(user_ids=range(501))
     with pytest.raises(InvalidArgument):
         await servicer.BatchGetUserSummaries(too_many, context_of())
 
@@ -150,7 +151,7 @@ async def test_an_avatar_upload_becomes_the_avatar_once_processed_and_is_announc
     user = (await servicer.GetUser(pb.GetUserRequest(id=ada), context_of(ada))).user
     assert (user.avatar, user.avatar_failure_reason) == (avatar, "not a photo")
     summaries = await servicer.BatchGetUserSummaries(
-        pb.BatchGetUserSummariesRequest(user_ids=[ada]), context_of()
+        ipb.BatchGetUserSummariesRequest(user_ids=[ada]), context_of()
     )
     assert summaries.users[0].avatar == avatar
     # Caches of the author summary learn of it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from photoshare.media.v1 import media_pb2
+from photoshare.post.v1 import post_internal_service_pb2 as ipb
 from photoshare.post.v1 import post_service_pb2 as pb
 
 from common.errors import Unauthenticated
@@ -62,7 +63,7 @@ async def test_published_posts_carry_state_time_and_media(world: PostWorld) -> N
     )
     assert ([p.id for p in grid.posts], grid.next_cursor) == ([created.post.id], "")
     batch = await servicer.BatchGetPosts(
-        pb.BatchGetPostsRequest(ids=[created.post.id, 404]), context_of()
+        ipb.BatchGetPostsRequest(ids=[created.post.id, 404]), context_of()
     )
     assert [p.id for p in batch.posts] == [created.post.id]
 
@@ -75,7 +76,7 @@ async def test_stream_recent_posts_honours_before_and_limit(world: PostWorld) ->
         world.clock[0] = at_ms
         await world.posts.mark_published(created.post.id, media_pb2.Media())
         ids.append(created.post.id)
-    request = pb.StreamRecentPostsRequest(author_ids=[AUTHOR], limit=1)
+    request = ipb.StreamRecentPostsRequest(author_ids=[AUTHOR], limit=1)
     request.before.published_at_ms, request.before.post_id = 4_000, ids[2]
     streamed = [
         p.id
@@ -105,7 +106,7 @@ async def test_every_post_like_and_comment_carries_its_author_from_one_call_per_
     # One graph call for the grid's author, one for the likers; the commenters were cached.
     assert world.directory.calls == [[7], [5, 4, 3]]
     hydrated = await servicer.HydratePosts(
-        pb.HydratePostsRequest(post_ids=post_ids, author_ids=[7, 8, 9, 4040]), context_of(3)
+        ipb.HydratePostsRequest(post_ids=post_ids, author_ids=[7, 8, 9, 4040]), context_of(3)
     )
     assert [e.like_count for e in hydrated.engagements] == [3, 0, 0, 0]
     assert [e.liked_by_viewer for e in hydrated.engagements] == [True, False, False, False]

@@ -52,45 +52,6 @@ NOTIFICATION_KIND_COMMENT: NotificationKind.ValueType  # 3
 Global___NotificationKind: _TypeAlias = NotificationKind  # noqa: Y015
 
 @_typing.final
-class EraseUserFeedsRequest(_message.Message):
-    """Internal: whose feeds to erase."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    USER_ID_FIELD_NUMBER: _builtins.int
-    user_id: _builtins.int
-    """The erased user."""
-    def __init__(
-        self,
-        *,
-        user_id: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EraseUserFeedsRequest: _TypeAlias = EraseUserFeedsRequest  # noqa: Y015
-
-@_typing.final
-class EraseUserFeedsResponse(_message.Message):
-    """Internal: the feeds are erased (or were already)."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    def __init__(
-        self,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EraseUserFeedsResponse: _TypeAlias = EraseUserFeedsResponse  # noqa: Y015
-
-@_typing.final
 class GetHomeFeedRequest(_message.Message):
     """A page of the caller's home feed."""
 

@@ -51,11 +51,6 @@ class FeedServiceStub:
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
                 response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
                 _registered_method=True)
-        self.EraseUserFeeds = channel.unary_unary(
-                '/photoshare.feed.v1.FeedService/EraseUserFeeds',
-                request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsRequest.SerializeToString,
-                response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsResponse.FromString,
-                _registered_method=True)
 
 
 class FeedServiceServicer:
@@ -85,14 +80,6 @@ class FeedServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def EraseUserFeeds(self, request, context):
-        """Internal: an erased user's timeline and notifications go, and they leave every other
-        user's notifications. Idempotent.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_FeedServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,11 +97,6 @@ def add_FeedServiceServicer_to_server(servicer, server):
                     servicer.MarkNotificationsRead,
                     request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.FromString,
                     response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.SerializeToString,
-            ),
-            'EraseUserFeeds': grpc.unary_unary_rpc_method_handler(
-                    servicer.EraseUserFeeds,
-                    request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsRequest.FromString,
-                    response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -200,33 +182,6 @@ class FeedService:
             '/photoshare.feed.v1.FeedService/MarkNotificationsRead',
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def EraseUserFeeds(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/photoshare.feed.v1.FeedService/EraseUserFeeds',
-            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsRequest.SerializeToString,
-            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.EraseUserFeedsResponse.FromString,
             options,
             channel_credentials,
             insecure,

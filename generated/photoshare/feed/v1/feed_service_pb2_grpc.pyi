@@ -26,10 +26,6 @@ class FeedServiceStub:
     """
     MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.MarkNotificationsReadRequest, _feed_service_pb2.MarkNotificationsReadResponse]
     """Marks the caller's notifications read up to and including `up_to`."""
-    EraseUserFeeds: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.EraseUserFeedsRequest, _feed_service_pb2.EraseUserFeedsResponse]
-    """Internal: an erased user's timeline and notifications go, and they leave every other
-    user's notifications. Idempotent.
-    """
 
 class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
     """The caller's feeds (metadata `x-photoshare-user-id`): the home feed of the people they
@@ -61,15 +57,5 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_feed_service_pb2.MarkNotificationsReadRequest, _abc.Awaitable[_feed_service_pb2.MarkNotificationsReadResponse]],
     ) -> _abc.Awaitable[_feed_service_pb2.MarkNotificationsReadResponse]:
         """Marks the caller's notifications read up to and including `up_to`."""
-
-    @_abc_1.abstractmethod
-    def EraseUserFeeds(
-        self,
-        request: _feed_service_pb2.EraseUserFeedsRequest,
-        context: _aio.ServicerContext[_feed_service_pb2.EraseUserFeedsRequest, _abc.Awaitable[_feed_service_pb2.EraseUserFeedsResponse]],
-    ) -> _abc.Awaitable[_feed_service_pb2.EraseUserFeedsResponse]:
-        """Internal: an erased user's timeline and notifications go, and they leave every other
-        user's notifications. Idempotent.
-        """
 
 def add_FeedServiceServicer_to_server(servicer: FeedServiceServicer, server: _aio.Server) -> None: ...

@@ -106,31 +106,6 @@ class GraphServiceStub:
                 request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.SerializeToString,
                 response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.FromString,
                 _registered_method=True)
-        self.Authenticate = channel.unary_unary(
-                '/photoshare.graph.v1.GraphService/Authenticate',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateResponse.FromString,
-                _registered_method=True)
-        self.StreamFollowerIds = channel.unary_stream(
-                '/photoshare.graph.v1.GraphService/StreamFollowerIds',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsResponse.FromString,
-                _registered_method=True)
-        self.StreamFollowing = channel.unary_stream(
-                '/photoshare.graph.v1.GraphService/StreamFollowing',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.FromString,
-                _registered_method=True)
-        self.FilterFollowed = channel.unary_unary(
-                '/photoshare.graph.v1.GraphService/FilterFollowed',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.FromString,
-                _registered_method=True)
-        self.BatchGetUserSummaries = channel.unary_unary(
-                '/photoshare.graph.v1.GraphService/BatchGetUserSummaries',
-                request_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.SerializeToString,
-                response_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.FromString,
-                _registered_method=True)
 
 
 class GraphServiceServicer:
@@ -245,42 +220,6 @@ class GraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Authenticate(self, request, context):
-        """Internal: resolves a bearer token to its user.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def StreamFollowerIds(self, request, context):
-        """Internal: a user's follower ids in chunks, for fan-out.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def StreamFollowing(self, request, context):
-        """Internal: everyone a user follows with their follower counts, in chunks.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def FilterFollowed(self, request, context):
-        """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
-        among everyone they follow: what a feed read needs of the graph, in one round trip.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def BatchGetUserSummaries(self, request, context):
-        """Internal: the summaries of users by id, in the order asked; unknown ids are left out.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_GraphServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -353,31 +292,6 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.EraseAccount,
                     request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.FromString,
                     response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.SerializeToString,
-            ),
-            'Authenticate': grpc.unary_unary_rpc_method_handler(
-                    servicer.Authenticate,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateResponse.SerializeToString,
-            ),
-            'StreamFollowerIds': grpc.unary_stream_rpc_method_handler(
-                    servicer.StreamFollowerIds,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsResponse.SerializeToString,
-            ),
-            'StreamFollowing': grpc.unary_stream_rpc_method_handler(
-                    servicer.StreamFollowing,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.SerializeToString,
-            ),
-            'FilterFollowed': grpc.unary_unary_rpc_method_handler(
-                    servicer.FilterFollowed,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.SerializeToString,
-            ),
-            'BatchGetUserSummaries': grpc.unary_unary_rpc_method_handler(
-                    servicer.BatchGetUserSummaries,
-                    request_deserializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.FromString,
-                    response_serializer=photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -760,141 +674,6 @@ class GraphService:
             '/photoshare.graph.v1.GraphService/EraseAccount',
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountRequest.SerializeToString,
             photoshare_dot_graph_dot_v1_dot_graph__service__pb2.EraseAccountResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Authenticate(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/Authenticate',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.AuthenticateResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def StreamFollowerIds(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/StreamFollowerIds',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowerIdsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def StreamFollowing(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/StreamFollowing',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.StreamFollowingResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def FilterFollowed(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/FilterFollowed',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.FilterFollowedResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def BatchGetUserSummaries(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/photoshare.graph.v1.GraphService/BatchGetUserSummaries',
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesRequest.SerializeToString,
-            photoshare_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetUserSummariesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,18 +61,6 @@ class GraphServiceStub:
     store is deleted, step by step, surviving crashes. Their username is free again after a
     grace period (30 days by default). Answers 202 with the erasure as it starts.
     """
-    Authenticate: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.AuthenticateRequest, _graph_service_pb2.AuthenticateResponse]
-    """Internal: resolves a bearer token to its user."""
-    StreamFollowerIds: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowerIdsRequest, _graph_service_pb2.StreamFollowerIdsResponse]
-    """Internal: a user's follower ids in chunks, for fan-out."""
-    StreamFollowing: _aio.UnaryStreamMultiCallable[_graph_service_pb2.StreamFollowingRequest, _graph_service_pb2.StreamFollowingResponse]
-    """Internal: everyone a user follows with their follower counts, in chunks."""
-    FilterFollowed: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.FilterFollowedRequest, _graph_service_pb2.FilterFollowedResponse]
-    """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
-    among everyone they follow: what a feed read needs of the graph, in one round trip.
-    """
-    BatchGetUserSummaries: _aio.UnaryUnaryMultiCallable[_graph_service_pb2.BatchGetUserSummariesRequest, _graph_service_pb2.BatchGetUserSummariesResponse]
-    """Internal: the summaries of users by id, in the order asked; unknown ids are left out."""
 
 class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
     """Users, API tokens and the follow graph. The caller's user id arrives as the
@@ -205,47 +193,5 @@ class GraphServiceServicer(metaclass=_abc_1.ABCMeta):
         store is deleted, step by step, surviving crashes. Their username is free again after a
         grace period (30 days by default). Answers 202 with the erasure as it starts.
         """
-
-    @_abc_1.abstractmethod
-    def Authenticate(
-        self,
-        request: _graph_service_pb2.AuthenticateRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.AuthenticateRequest, _abc.Awaitable[_graph_service_pb2.AuthenticateResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.AuthenticateResponse]:
-        """Internal: resolves a bearer token to its user."""
-
-    @_abc_1.abstractmethod
-    def StreamFollowerIds(
-        self,
-        request: _graph_service_pb2.StreamFollowerIdsRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.StreamFollowerIdsRequest, _abc.AsyncIterator[_graph_service_pb2.StreamFollowerIdsResponse]],
-    ) -> _abc.AsyncIterator[_graph_service_pb2.StreamFollowerIdsResponse]:
-        """Internal: a user's follower ids in chunks, for fan-out."""
-
-    @_abc_1.abstractmethod
-    def StreamFollowing(
-        self,
-        request: _graph_service_pb2.StreamFollowingRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.StreamFollowingRequest, _abc.AsyncIterator[_graph_service_pb2.StreamFollowingResponse]],
-    ) -> _abc.AsyncIterator[_graph_service_pb2.StreamFollowingResponse]:
-        """Internal: everyone a user follows with their follower counts, in chunks."""
-
-    @_abc_1.abstractmethod
-    def FilterFollowed(
-        self,
-        request: _graph_service_pb2.FilterFollowedRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.FilterFollowedRequest, _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.FilterFollowedResponse]:
-        """Internal: which of `candidate_ids` the user follows now and, when asked, the celebrities
-        among everyone they follow: what a feed read needs of the graph, in one round trip.
-        """
-
-    @_abc_1.abstractmethod
-    def BatchGetUserSummaries(
-        self,
-        request: _graph_service_pb2.BatchGetUserSummariesRequest,
-        context: _aio.ServicerContext[_graph_service_pb2.BatchGetUserSummariesRequest, _abc.Awaitable[_graph_service_pb2.BatchGetUserSummariesResponse]],
-    ) -> _abc.Awaitable[_graph_service_pb2.BatchGetUserSummariesResponse]:
-        """Internal: the summaries of users by id, in the order asked; unknown ids are left out."""
 
 def add_GraphServiceServicer_to_server(servicer: GraphServiceServicer, server: _aio.Server) -> None: ...

@@ -45,26 +45,6 @@ class PostServiceStub:
     """The post's comments, oldest first; pages never repeat or skip one while others comment."""
     DeleteComment: _aio.UnaryUnaryMultiCallable[_post_service_pb2.DeleteCommentRequest, _post_service_pb2.DeleteCommentResponse]
     """Deletes a comment; allowed to its author and to the post's author."""
-    BatchGetPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.BatchGetPostsRequest, _post_service_pb2.BatchGetPostsResponse]
-    """Internal: posts by id, in the order asked; unknown ids are left out."""
-    HydratePosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.HydratePostsRequest, _post_service_pb2.HydratePostsResponse]
-    """Internal: what changes after posts are published, so is not cached with them: their
-    counts, whether the caller liked each, and their authors' summaries.
-    """
-    EraseAuthorPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.EraseAuthorPostsRequest, _post_service_pb2.EraseAuthorPostsResponse]
-    """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
-    `remaining` says whether more are left. Idempotent.
-    """
-    EraseUserEngagement: _aio.UnaryUnaryMultiCallable[_post_service_pb2.EraseUserEngagementRequest, _post_service_pb2.EraseUserEngagementResponse]
-    """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
-    each as unliking or deleting it does; `remaining` says whether more are left.
-    """
-    ForgetAuthor: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ForgetAuthorRequest, _post_service_pb2.ForgetAuthorResponse]
-    """Internal: drops a user's cached summary (their account is being erased: without one,
-    their posts, likes and comments are left out of every read from now on).
-    """
-    StreamRecentPosts: _aio.UnaryStreamMultiCallable[_post_service_pb2.StreamRecentPostsRequest, _post_service_pb2.StreamRecentPostsResponse]
-    """Internal: published posts of a set of authors older than a cursor, newest first."""
 
 class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     """Posts and profile grids. The author of CreatePost is the caller (metadata
@@ -163,61 +143,5 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_post_service_pb2.DeleteCommentRequest, _abc.Awaitable[_post_service_pb2.DeleteCommentResponse]],
     ) -> _abc.Awaitable[_post_service_pb2.DeleteCommentResponse]:
         """Deletes a comment; allowed to its author and to the post's author."""
-
-    @_abc_1.abstractmethod
-    def BatchGetPosts(
-        self,
-        request: _post_service_pb2.BatchGetPostsRequest,
-        context: _aio.ServicerContext[_post_service_pb2.BatchGetPostsRequest, _abc.Awaitable[_post_service_pb2.BatchGetPostsResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.BatchGetPostsResponse]:
-        """Internal: posts by id, in the order asked; unknown ids are left out."""
-
-    @_abc_1.abstractmethod
-    def HydratePosts(
-        self,
-        request: _post_service_pb2.HydratePostsRequest,
-        context: _aio.ServicerContext[_post_service_pb2.HydratePostsRequest, _abc.Awaitable[_post_service_pb2.HydratePostsResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.HydratePostsResponse]:
-        """Internal: what changes after posts are published, so is not cached with them: their
-        counts, whether the caller liked each, and their authors' summaries.
-        """
-
-    @_abc_1.abstractmethod
-    def EraseAuthorPosts(
-        self,
-        request: _post_service_pb2.EraseAuthorPostsRequest,
-        context: _aio.ServicerContext[_post_service_pb2.EraseAuthorPostsRequest, _abc.Awaitable[_post_service_pb2.EraseAuthorPostsResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.EraseAuthorPostsResponse]:
-        """Internal: deletes up to `limit` posts of an erased author, each as DeletePost does;
-        `remaining` says whether more are left. Idempotent.
-        """
-
-    @_abc_1.abstractmethod
-    def EraseUserEngagement(
-        self,
-        request: _post_service_pb2.EraseUserEngagementRequest,
-        context: _aio.ServicerContext[_post_service_pb2.EraseUserEngagementRequest, _abc.Awaitable[_post_service_pb2.EraseUserEngagementResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.EraseUserEngagementResponse]:
-        """Internal: takes back up to `limit` likes and up to `limit` comments of an erased user,
-        each as unliking or deleting it does; `remaining` says whether more are left.
-        """
-
-    @_abc_1.abstractmethod
-    def ForgetAuthor(
-        self,
-        request: _post_service_pb2.ForgetAuthorRequest,
-        context: _aio.ServicerContext[_post_service_pb2.ForgetAuthorRequest, _abc.Awaitable[_post_service_pb2.ForgetAuthorResponse]],
-    ) -> _abc.Awaitable[_post_service_pb2.ForgetAuthorResponse]:
-        """Internal: drops a user's cached summary (their account is being erased: without one,
-        their posts, likes and comments are left out of every read from now on).
-        """
-
-    @_abc_1.abstractmethod
-    def StreamRecentPosts(
-        self,
-        request: _post_service_pb2.StreamRecentPostsRequest,
-        context: _aio.ServicerContext[_post_service_pb2.StreamRecentPostsRequest, _abc.AsyncIterator[_post_service_pb2.StreamRecentPostsResponse]],
-    ) -> _abc.AsyncIterator[_post_service_pb2.StreamRecentPostsResponse]:
-        """Internal: published posts of a set of authors older than a cursor, newest first."""
 
 def add_PostServiceServicer_to_server(servicer: PostServiceServicer, server: _aio.Server) -> None: ...
