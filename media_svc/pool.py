@@ -2,7 +2,9 @@
 
 A job is one JSON line in and one JSON line out. A worker that overruns its timeout is
 killed; one that dies (a decoder crash, the memory limit) is replaced; either way only
-that job fails. Workers are also replaced after `max_jobs`, so leaks cannot build up.
+that job fails. One that dies while idle (an operator's kill, the OOM killer) is replaced at
+once, so the pool keeps its size between jobs too. Workers are also replaced after
+`max_jobs`, so leaks cannot build up.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class _Worker:
         self.process = process
         self.jobs = 0
         self.started_at = time.monotonic()
+        self.busy = False  # running a job: its death is the job's to report
+        self.retired = False  # replaced: skipped if it is still in the idle queue
 
     async def call(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         assert self.process.stdin
@@ -80,18 +84,27 @@ class ProcessPool:
         self._max_jobs = max_jobs
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
+        self._watchers: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def open(self) -> None:
         for _ in range(self._size):
             self._idle.put_nowait(await self._spawn())
 
     async def close(self) -> None:
+        self._closing = True
+        for watcher in self._watchers:
+            watcher.cancel()
         await asyncio.gather(*(worker.stop() for worker in list(self._workers)))
         self._workers.clear()
 
     def busy(self) -> int:
         """Workers running a job now."""
-        return self._size - self._idle.qsize()
+        return sum(1 for worker in self._workers if worker.busy)
+
+    def pids(self) -> set[int]:
+        """The live workers' process ids."""
+        return {w.process.pid for w in self._workers}
 
     @property
     def size(self) -> int:
@@ -104,6 +117,9 @@ class ProcessPool:
         one started since then: a retry after a worker died must not go to another worker
         killed by the same cause (one kill of the whole pool, the OOM killer's sweep)."""
         worker = await self._idle.get()
+        while worker.retired:  # died while idle; its replacement is in the queue too
+            worker = await self._idle.get()
+        worker.busy = True
         try:
             if worker.started_at <= started_after or worker.process.returncode is not None:
                 worker = await self._replace(worker)
@@ -123,12 +139,24 @@ class ProcessPool:
             worker = await self._replace(worker)
             raise
         finally:
+            worker.busy = False
             self._idle.put_nowait(worker)
 
     async def _replace(self, worker: _Worker) -> _Worker:
+        worker.retired = True
         await worker.stop()
         self._workers.discard(worker)
         return await self._spawn()
+
+    async def _watch(self, worker: _Worker) -> None:
+        """Replaces the worker as soon as it dies idle."""
+        await worker.process.wait()
+        if worker.busy or worker.retired or self._closing:
+            return  # its job reports it, or it was replaced or stopped on purpose
+        log.warning("an idle media worker died (exit %s); replacing it", worker.process.returncode)
+        worker.retired = True
+        self._workers.discard(worker)
+        self._idle.put_nowait(await self._spawn())
 
     async def _spawn(self) -> _Worker:
         process = await asyncio.create_subprocess_exec(
@@ -139,4 +167,7 @@ class ProcessPool:
         )
         worker = _Worker(process)
         self._workers.add(worker)
+        watcher = asyncio.create_task(self._watch(worker))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
         return worker

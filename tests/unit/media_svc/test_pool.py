@@ -4,6 +4,8 @@ worker killed from outside costs nothing (the job is retried)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from media_svc.decoding.contract import JobKind, RejectedMedia
 from media_svc.pool import ProcessPool, WorkerDied, WorkerTimedOut
 from media_svc.processing import PooledProcessor
+from tests.unit.common.test_outages import until
 
 # A stand-in worker: echoes, crashes like a decoder with a bad pointer, or hangs.
 WORKER = """
@@ -128,3 +131,13 @@ async def test_a_retry_never_goes_to_a_worker_killed_with_the_first(tmp_path: Pa
         assert (result.width, result.height) == (4, 3)
     finally:
         await pool.close()
+
+
+async def test_a_worker_killed_while_idle_is_replaced_at_once(pool: ProcessPool) -> None:
+    first = (await pool.run({"do": "hi"}, timeout_s=5))["pid"]
+    os.kill(first, signal.SIGKILL)
+
+    # Without a job to notice it: the pool keeps its size between jobs.
+    await until(lambda: pool.pids() not in ({first}, set()))
+    assert (await pool.run({"do": "hi"}, timeout_s=5))["pid"] != first  # no failed job
+    assert pool.busy() == 0
