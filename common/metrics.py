@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -101,17 +102,9 @@ class Metrics:
     def cache(self, name: str) -> CacheCounter:
         """The hits and misses of one cache (`cache_lookups_total{cache, result}`; the hit
         ratio is hits over both)."""
-        hits = self.cache_lookups.labels(name, "hit")
-        misses = self.cache_lookups.labels(name, "miss")
-
-        class Counted:
-            def count(self, hits_: int, misses_: int) -> None:
-                if hits_:
-                    hits.inc(hits_)
-                if misses_:
-                    misses.inc(misses_)
-
-        return Counted()
+        return _CacheCounts(
+            self.cache_lookups.labels(name, "hit"), self.cache_lookups.labels(name, "miss")
+        )
 
     def report_lag(self, group: str, topic: str, behind: int) -> None:
         """What an event subscriber calls every few seconds (common/events/base.py)."""
@@ -156,6 +149,20 @@ class Metrics:
                 )
 
         return measure
+
+
+@dataclass(frozen=True, slots=True)
+class _CacheCounts:
+    """A CacheCounter (common/counting.py) over one cache's two series."""
+
+    hits: Counter
+    misses: Counter
+
+    def count(self, hits: int, misses: int) -> None:
+        if hits:
+            self.hits.inc(hits)
+        if misses:
+            self.misses.inc(misses)
 
 
 def _resource_template(request: web.Request) -> str:

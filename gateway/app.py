@@ -295,17 +295,19 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
     how long it took, and for whom; never the token."""
     started = time.perf_counter()
     response = await handler(request)  # _json_errors inside: every answer is a response
+    duration_ms = (time.perf_counter() - started) * 1000
+    route = request.get("route", request.path)
     access.info(
         "%s %s %d %.1f ms",
         request.method,
-        request.get("route", request.path),
+        route,
         response.status,
-        (time.perf_counter() - started) * 1000,
+        duration_ms,
         extra={
             "http_method": request.method,
-            "route": request.get("route", request.path),
+            "route": route,
             "status": response.status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(duration_ms, 2),
             "user_id": str(request.get("user_id", "")),
             "client": request.remote or "",
         },
