@@ -73,7 +73,7 @@ class Settings:
     # off, for load tests.
     rate_limit_scale: float = 1.0
     # Where this process serves its Prometheus metrics (GET /metrics); 0: nowhere. deploy.local
-    # gives each process of the mesh its own port from this one up (from 0: any free ones).
+    # gives each process of the mesh its own port from this one up (from 0: a free block).
     metrics_port: int = 9100
     # An OTLP/HTTP endpoint (http://collector:4318) every process sends its traces to; empty:
     # tracing is off.

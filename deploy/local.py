@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -88,11 +89,11 @@ def plan_processes(
         for n, extra in enumerate(own, start=1)
     }
     # Every process serves its metrics on a port of its own: from the configured one up, in
-    # this order (9100 gateway... with the defaults), or any free one where it is 0 (tests).
-    base = settings.metrics_port
+    # this order (9100 gateway... with the defaults), or from a free block where it is 0
+    # (tests, which run several meshes at once).
+    base = settings.metrics_port or free_port_block(len(plan), settings.host)
     for offset, process in enumerate(sorted(plan, key=_metrics_order)):
-        port = base + offset if base else free_port(settings.host)
-        plan[process].env["PHOTOSHARE_METRICS_PORT"] = str(port)
+        plan[process].env["PHOTOSHARE_METRICS_PORT"] = str(base + offset)
     return shared, plan
 
 
@@ -109,6 +110,31 @@ def _replica_count(env: Mapping[str, str], module: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} / PHOTOSHARE_REPLICAS={raw!r}: give a count of 1 or more")
     return int(raw)
+
+
+# Ports the kernel never hands out for outgoing connections (Linux's ephemeral range starts
+# at 32768): a block picked here cannot be taken by a client socket before its server binds.
+_FIXED_PORTS = range(20_000, 32_000)
+
+
+def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 100) -> int:
+    """The first of `count` consecutive ports that nothing listens on now, below the kernel's
+    ephemeral range (for a mesh whose ports are its base plus offsets)."""
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(_FIXED_PORTS.start, _FIXED_PORTS.stop - count)
+        if all(_bindable(host, base + offset) for offset in range(count)):
+            return base
+    raise OSError(f"no {count} free ports in a row between 20000 and 32000")
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from deploy.local import Mesh, free_port
+from deploy.local import Mesh, free_port_block
 from tests import servers
 
 CELEBRITY_THRESHOLD = 3
 TIMELINE_MAX_LEN = 12
+# HTTP, media HTTP and the four services' first replicas.
+MESH_PORTS = 6
 # A web app on another origin that the mesh lets call it from a browser (CORS).
 WEB_APP_ORIGIN = "http://app.photoshare.test:5173"
 T = TypeVar("T")
@@ -32,15 +34,20 @@ BACKENDS = ["embedded", pytest.param("production", marks=pytest.mark.production)
 
 def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
+    # Every port of the mesh in one block the kernel does not hand to client sockets.
+    ports = free_port_block(MESH_PORTS)
     env.update(
         {
             "PHOTOSHARE_DATA_DIR": str(data_dir),
-            "PHOTOSHARE_HTTP_PORT": str(free_port()),
-            "PHOTOSHARE_MEDIA_HTTP_PORT": str(free_port()),
-            "PHOTOSHARE_GRAPH_ADDR": f"127.0.0.1:{free_port()}",
-            "PHOTOSHARE_POST_ADDR": f"127.0.0.1:{free_port()}",
-            "PHOTOSHARE_MEDIA_ADDR": f"127.0.0.1:{free_port()}",
-            "PHOTOSHARE_FEED_ADDR": f"127.0.0.1:{free_port()}",
+            "PHOTOSHARE_HTTP_PORT": str(ports),
+            "PHOTOSHARE_MEDIA_HTTP_PORT": str(ports + 1),
+            "PHOTOSHARE_GRAPH_ADDR": f"127.0.0.1:{ports + 2}",
+            "PHOTOSHARE_POST_ADDR": f"127.0.0.1:{ports + 3}",
+            "PHOTOSHARE_MEDIA_ADDR": f"127.0.0.1:{ports + 4}",
+            "PHOTOSHARE_FEED_ADDR": f"127.0.0.1:{ports + 5}",
+            # deploy.local gives each process a metrics port from a free block; a process a
+            # test starts by itself beside the mesh serves none.
+            "PHOTOSHARE_METRICS_PORT": "0",
             # Held still: the e2e tests make a celebrity with three followers.
             "PHOTOSHARE_CELEBRITY_THRESHOLD": str(CELEBRITY_THRESHOLD),
             "PHOTOSHARE_CELEBRITY_THRESHOLD_MIN": str(CELEBRITY_THRESHOLD),
@@ -52,7 +59,6 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             "PHOTOSHARE_RATE_LIMIT_SCALE": "100",
             "PHOTOSHARE_ERASURE_GRACE_S": "0",  # an erased username is free at once
             "PHOTOSHARE_CORS_ORIGINS": WEB_APP_ORIGIN,
-            "PHOTOSHARE_METRICS_PORT": "0",  # a free port for each process
         }
     )
     if backend == "production":
