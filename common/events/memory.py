@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from common.events.base import EventRecord, Handler, tail_delivery
 from common.events.outbox import OutboxEntry
+from common.tracing import event_headers
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class InMemoryEventLog:
 
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         journal = self.journal
-        journal.records.append(EventRecord(topic, key, value, len(journal.records) + 1))
+        journal.records.append(
+            EventRecord(topic, key, value, len(journal.records) + 1, event_headers())
+        )
         journal.appended.set()
 
     def published(self, topic: str | None = None) -> list[EventRecord]:

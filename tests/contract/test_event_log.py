@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 
 from common.events.base import EventRecord
 from tests import servers
@@ -52,6 +53,18 @@ async def test_delivers_each_keys_events_in_order(event_log: Any) -> None:
     got = await consume_until(event_log, "g", set(), 4)
     assert [r.value for r in got if r.topic == "a"] == [b"e0", b"e3", b"e4"]
     assert [r.value for r in got if r.topic == "b"] == [b"e1"]  # "c" is not subscribed
+
+
+async def test_an_event_carries_the_trace_it_was_published_in(event_log: Any) -> None:
+    trace_id, span_id = 0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7
+    sampled = trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    publisher = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled)
+    with trace.use_span(trace.NonRecordingSpan(publisher)):
+        await event_log.publish("a", "k", b"traced")
+    await event_log.publish("a", "k", b"untraced")
+    first, second = await consume_until(event_log, "g", set(), 2)
+    assert dict(first.headers)["traceparent"] == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert second.headers == ()  # published outside any trace
 
 
 async def test_committed_position_survives_a_restart(
