@@ -16,10 +16,14 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {ks}.outbox (
         owner text, id timeuuid, topic text, key text, value blob,
         PRIMARY KEY ((owner), id)) WITH CLUSTERING ORDER BY (id ASC)""",
+    # The publisher's trace context (W3C names to values).
+    "ALTER TABLE {ks}.outbox ADD headers map<text, text>",
 )
 STATEMENTS = {
-    "append": "INSERT INTO {ks}.outbox (owner, id, topic, key, value) VALUES (?, ?, ?, ?, ?)",
-    "oldest": "SELECT id, topic, key, value FROM {ks}.outbox WHERE owner = ? LIMIT ?",
+    "append": (
+        "INSERT INTO {ks}.outbox (owner, id, topic, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "oldest": "SELECT id, topic, key, value, headers FROM {ks}.outbox WHERE owner = ? LIMIT ?",
     "remove_through": "DELETE FROM {ks}.outbox WHERE owner = ? AND id <= ?",
 }
 
@@ -33,11 +37,17 @@ class CassandraOutbox(CassandraStore):
         self._owner = owner
 
     async def append(self, entry: OutboxEntry) -> None:
-        await self.run("append", (self._owner, entry.id, entry.topic, entry.key, entry.value))
+        values = (self._owner, entry.id, entry.topic, entry.key, entry.value, dict(entry.headers))
+        await self.run("append", values)
 
     async def oldest(self, limit: int) -> list[OutboxEntry]:
         rows = await self.run("oldest", (self._owner, limit))
-        return [OutboxEntry(r["id"], r["topic"], r["key"], r["value"]) for r in rows]
+        return [
+            OutboxEntry(
+                r["id"], r["topic"], r["key"], r["value"], tuple((r["headers"] or {}).items())
+            )
+            for r in rows
+        ]
 
     async def remove_through(self, entry_id: uuid.UUID) -> None:
         await self.run("remove_through", (self._owner, entry_id))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from common.events.base import EventPublisher, EventSubscriber, EventTail, Handler
+from common.tracing import Headers, continuing, event_headers
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class OutboxEntry:
     topic: str
     key: str
     value: bytes
+    # The trace context of the call that published it: the relay sends it in that trace.
+    headers: Headers = ()
 
 
 class OutboxStore(Protocol):
@@ -118,7 +121,8 @@ class OutboxEventLog:
         self._appends_started += 1
         self._appends_running += 1
         try:
-            await self._outbox.append(OutboxEntry(uuid.uuid1(), topic, key, value))
+            entry = OutboxEntry(uuid.uuid1(), topic, key, value, event_headers())
+            await self._outbox.append(entry)
         finally:
             self._appends_running -= 1
         self._backlog.set()
@@ -179,7 +183,9 @@ class OutboxEventLog:
             return
         sent = 0
         for entry in entries:
-            if not await self._sent(entry.topic, entry.key, entry.value):
+            with continuing(entry.headers):
+                delivered = await self._sent(entry.topic, entry.key, entry.value)
+            if not delivered:
                 break
             sent += 1
         if sent:

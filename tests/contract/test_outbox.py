@@ -30,3 +30,16 @@ async def test_an_entry_keeps_its_bytes(outbox: Any) -> None:
     binary = entry(bytes(range(256)) * 4)
     await outbox.append(binary)
     assert await outbox.oldest(1) == [binary]
+
+
+async def test_an_entry_keeps_the_trace_it_was_published_in(outbox: Any) -> None:
+    traced = OutboxEntry(
+        uuid.uuid1(),
+        "posts",
+        "7",
+        b"v",
+        (("traceparent", "00-0af7-00f0-01"), ("tracestate", "a=1")),
+    )
+    await outbox.append(traced)
+    (back,) = await outbox.oldest(1)
+    assert dict(back.headers) == dict(traced.headers)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from opentelemetry import trace
+
 from common.breaker import CircuitBreaker, CircuitState
 from common.errors import InvalidArgument, Unavailable
 from common.events.base import EventRecord, consumer
@@ -110,6 +112,28 @@ async def test_outbox_left_by_a_stopped_process_is_sent_by_the_next_one() -> Non
         await until(lambda: not second.holding_back)
     finally:
         await second.close()
+
+
+async def test_an_event_relayed_from_the_outbox_stays_in_its_publishers_trace() -> None:
+    broker, outbox = FlakyBroker(), InMemoryOutbox()
+    broker.down = True
+    events = OutboxEventLog(broker, outbox, send_timeout_s=0.05, relay_retry_s=0.02)
+    await events.open()
+    try:
+        publisher = trace.SpanContext(
+            0x0AF7651916CD43DD8448EB211C80319C,
+            0x00F067AA0BA902B7,
+            is_remote=False,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+        with trace.use_span(trace.NonRecordingSpan(publisher)):
+            await events.publish("posts", "7", b"published")
+        broker.down = False
+        await until(lambda: len(broker.published()) == 1)
+        traceparent = dict(broker.published()[0].headers)["traceparent"]
+        assert traceparent == "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+    finally:
+        await events.close()
 
 
 class FlakyOutbox(InMemoryOutbox):
