@@ -62,6 +62,11 @@ IDLE_TIMEOUT_S = 5.0
 MAX_HEADERS = 64
 MAX_FIELD_SIZE = 8190
 MAX_LINE_SIZE = 8190
+# Connections the kernel holds for the server before it accepts them (aiohttp's default is
+# 128). A burst of new clients beyond it gets its SYNs dropped and retried a second later:
+# the kernel logs "Possible SYN flooding", the clients see a second of extra latency. The
+# kernel caps it at net.core.somaxconn (4096 on current kernels).
+LISTEN_BACKLOG = 2048
 
 
 def runner(app: web.Application, *, max_connections_per_address: int = 0) -> web.AppRunner:
@@ -79,6 +84,15 @@ def runner(app: web.Application, *, max_connections_per_address: int = 0) -> web
         max_line_size=MAX_LINE_SIZE,
         max_connections_per_address=max_connections_per_address,
     )
+
+
+async def listen(
+    site_runner: web.AppRunner, host: str, port: int, *, reuse_port: bool = False
+) -> None:
+    """Starts serving `site_runner` (set up) on host:port with Photoshare's listen backlog.
+    `reuse_port`: replicas on one machine share the port (SO_REUSEPORT)."""
+    site = web.TCPSite(site_runner, host, port, reuse_port=reuse_port, backlog=LISTEN_BACKLOG)
+    await site.start()
 
 
 # Open connections per client address, per server (the runner's handlers share their Server).

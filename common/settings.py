@@ -78,6 +78,10 @@ class Settings:
     # An OTLP/HTTP endpoint (http://collector:4318) every process sends its traces to; empty:
     # tracing is off.
     otlp_endpoint: str = ""
+    # The share of requests traced (0..1), decided where a trace starts and followed by every
+    # service it reaches. Recording and exporting every span costs far more than the metrics
+    # do (docs/capacity.md); busy deployments trace a small share.
+    trace_sample_ratio: float = 1.0
     # Log lines as JSON objects (with trace and span ids), one per line; 0: plain text.
     log_json: bool = False
     # Where the gateway finds swagger-ui-dist's files for /docs; empty: the checkout's
@@ -205,6 +209,8 @@ class Settings:
                 "PHOTOSHARE_CORS_ORIGINS lists what is not an origin (scheme://host[:port], "
                 "no path): " + ", ".join(not_origins)
             )
+        if not 0.0 <= self.trace_sample_ratio <= 1.0:
+            raise ConfigError("PHOTOSHARE_TRACE_SAMPLE_RATIO must lie within 0 and 1")
         if self.backend not in ("embedded", "production"):
             raise ConfigError(f"PHOTOSHARE_BACKEND={self.backend!r}: use embedded or production")
 

@@ -11,11 +11,19 @@ thread.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 
 import grpc
-from opentelemetry import propagate, trace
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from opentelemetry import context, propagate, trace
+from opentelemetry.instrumentation.aiohttp_server import (
+    AioHttpServerInstrumentor,
+    create_aiohttp_middleware,
+)
 from opentelemetry.instrumentation.grpc import (
     aio_client_interceptors,
     aio_server_interceptor,
@@ -24,6 +32,7 @@ from opentelemetry.instrumentation.grpc import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 from opentelemetry.trace import SpanKind
 
 from common.settings import Settings
@@ -46,7 +55,7 @@ def configure_tracing(settings: Settings, service: str) -> TracerProvider | None
             "service.instance.id": settings.instance_id or socket.gethostname(),
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=FOLLOW_THE_EDGE)
     endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces"
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     # Instrumentations that are not handed the provider (and the spans below) find it here.
@@ -54,21 +63,98 @@ def configure_tracing(settings: Settings, service: str) -> TracerProvider | None
     return provider
 
 
-# Health checks are not traced: they are noise in every trace store, and the instrumentation
-# cannot wrap the Watch method (a coroutine that writes, not an async generator).
-_NOT_HEALTH = filters.negate(filters.service_name("grpc.health.v1.Health"))
+class EdgeSampling:
+    """Which requests are recorded, decided once where a trace starts: the HTTP edge (the
+    gateway, media_svc's uploads and media). A request that brings a `traceparent` keeps its
+    caller's choice; any other is recorded at `ratio`. Only a recorded request goes through
+    the instrumentations at all: for the others they would still build attributes and
+    spans that nothing records, a few percent of a feed read (docs/capacity.md)."""
+
+    def __init__(self, ratio: float, rng: random.Random | None = None) -> None:
+        self._ratio = ratio
+        self._rng = rng or random.Random()
+
+    def records(self, headers: Mapping[str, str]) -> bool:
+        traceparent = headers.get("traceparent")
+        if traceparent is not None:
+            return _sampled(traceparent)
+        return self._ratio > 0 and self._rng.random() < self._ratio
+
+
+# Past the edge every span follows its parent, across processes too (W3C trace flags), so a
+# trace is recorded whole or not at all; the edge's own root spans are recorded, since only
+# the requests EdgeSampling chose reach the instrumentation.
+FOLLOW_THE_EDGE: Sampler = ParentBased(ALWAYS_ON)
+
+
+def http_middleware(provider: TracerProvider | None, ratio: float) -> Middleware | None:
+    """The aiohttp instrumentation's SERVER span around the requests EdgeSampling records;
+    None when tracing is off."""
+    if provider is None:
+        return None
+    # The instrumentor sets up what its middleware reads (excluded URLs, semantic conventions,
+    # its meters); its patch of web.Application, which would trace every request, is undone.
+    instrumentor = AioHttpServerInstrumentor()
+    with warnings.catch_warnings():  # aiohttp frowns on the subclass the patch is made of
+        warnings.simplefilter("ignore", DeprecationWarning)
+        instrumentor.instrument(tracer_provider=provider)
+    instrumentor.uninstrument()
+    traced = create_aiohttp_middleware(tracer_provider=provider)
+    sampling = EdgeSampling(ratio)
+
+    @web.middleware
+    async def record_some(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if sampling.records(request.headers):
+            response: web.StreamResponse = await traced(request, handler)
+            return response
+        return await handler(request)
+
+    return record_some
+
+
+def _sampled(traceparent: str) -> bool:
+    """Whether a W3C `traceparent` (version-trace-span-flags) says its trace is recorded."""
+    flags = traceparent.rpartition("-")[2]
+    if len(flags) != 2 or not all(c in "0123456789abcdef" for c in flags):
+        return False
+    return bool(int(flags, 16) & 1)
+
+
+def _recorded_by_caller(details: grpc.HandlerCallDetails) -> bool:
+    for key, value in details.invocation_metadata or ():
+        if key == "traceparent":
+            return _sampled(value if isinstance(value, str) else value.decode())
+    return False
+
+
+def _recorded_here(details: object) -> bool:
+    return trace.get_current_span().is_recording()
+
+
+# Only the calls of recorded traces get spans. Recording is decided where a trace starts, at
+# the edge (the gateway's and media_svc's HTTP), and a call that carries no recorded trace
+# gets no span and passes none on: with a small sample ratio the other calls skip the
+# instrumentations' work (attributes, wrapped handlers, context). Health checks are never
+# traced: they are noise in every trace store, and the instrumentation cannot wrap Watch.
+# The cheap test first: all_of stops at the first that fails.
+SERVED_IN_A_SPAN = filters.all_of(
+    _recorded_by_caller, filters.negate(filters.service_name("grpc.health.v1.Health"))
+)
+CALLED_IN_A_SPAN = filters.all_of(
+    _recorded_here, filters.negate(filters.service_name("grpc.health.v1.Health"))
+)
 
 
 def server_interceptors(provider: TracerProvider | None) -> list[grpc.aio.ServerInterceptor]:
     if provider is None:
         return []
-    return [aio_server_interceptor(tracer_provider=provider, filter_=_NOT_HEALTH)]  # type: ignore[no-untyped-call]
+    return [aio_server_interceptor(tracer_provider=provider, filter_=SERVED_IN_A_SPAN)]  # type: ignore[no-untyped-call]
 
 
 def client_interceptors(provider: TracerProvider | None) -> list[grpc.aio.ClientInterceptor]:
     if provider is None:
         return []
-    return list(aio_client_interceptors(tracer_provider=provider, filter_=_NOT_HEALTH))  # type: ignore[no-untyped-call]
+    return list(aio_client_interceptors(tracer_provider=provider, filter_=CALLED_IN_A_SPAN))  # type: ignore[no-untyped-call]
 
 
 def event_headers() -> Headers:
@@ -79,11 +165,32 @@ def event_headers() -> Headers:
 
 
 @contextlib.contextmanager
-def consuming(topic: str, group: str, headers: Sequence[tuple[str, str]]) -> Iterator[None]:
+def continuing(headers: Sequence[tuple[str, str]]) -> Iterator[None]:
+    """Makes the trace context an event was published in current again: an event sent later
+    (the outbox's relay, after a broker outage) stays in the trace of the call that made it."""
+    token = context.attach(propagate.extract(dict(headers)))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+@contextlib.contextmanager
+def consuming(
+    topic: str,
+    group: str,
+    headers: Sequence[tuple[str, str]],
+    provider: trace.TracerProvider | None = None,
+) -> Iterator[None]:
     """A CONSUMER span for handling one event, in the trace of whoever published it: the
-    calls its handler makes join that trace."""
-    parent = propagate.extract(dict(headers))
-    tracer = trace.get_tracer(_TRACER)
+    calls its handler makes join that trace. An event published outside a recorded trace is
+    handled outside any (traces start at the edge: see SERVED_IN_A_SPAN)."""
+    carrier = dict(headers)
+    if not _sampled(carrier.get("traceparent", "")):
+        yield
+        return
+    parent = propagate.extract(carrier)
+    tracer = trace.get_tracer(_TRACER, tracer_provider=provider)  # None: the process's
     attributes = {
         "messaging.destination.name": topic,
         "messaging.consumer.group.name": group,

@@ -13,6 +13,7 @@ import grpc
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf import json_format
 from google.rpc import error_details_pb2  # noqa: F401  (registers detail types for JSON)
@@ -101,14 +102,17 @@ class Gateway:
         cors: CorsPolicy | None = None,
         metrics: Metrics | None = None,
         docs: Docs | None = None,
+        traced: Middleware | None = None,
     ) -> None:
         """`cors`: which web origins may call (default: none); `metrics`: where requests
         are counted (default: a registry of its own); `docs`: the API's OpenAPI document
-        and its page (default: none)."""
+        and its page (default: none); `traced`: puts the requests it records in traces
+        (common.tracing.http_middleware; default: none)."""
         self._routes = list(routes)
         self._cors = cors or cors_policy(frozenset())
         self._metrics = metrics or Metrics()
         self._docs = docs
+        self._traced = [traced] if traced is not None else []
         self._channels = channels
         self._tokens = tokens
         self._limits = limits
@@ -126,7 +130,12 @@ class Gateway:
     def app(self) -> web.Application:
         app = web.Application(
             client_max_size=MAX_BODY_BYTES,
-            middlewares=[self._metrics.http_middleware("gateway"), _access_log, _json_errors],
+            middlewares=[
+                *self._traced,
+                self._metrics.http_middleware("gateway"),
+                _access_log,
+                _json_errors,
+            ],
         )
         self._cors.install(app)
         app.router.add_get("/healthz", self.healthz)

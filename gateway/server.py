@@ -9,8 +9,6 @@ import logging
 import signal
 from pathlib import Path
 
-from aiohttp import web
-from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from photoshare.feed.v1 import feed_service_pb2
 from photoshare.graph.v1 import graph_service_pb2
@@ -18,14 +16,14 @@ from photoshare.media.v1 import media_service_pb2
 from photoshare.post.v1 import post_service_pb2
 
 from common.backends import event_tail, redis_client
-from common.http import runner
+from common.http import listen, runner
 from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics, MetricsListener
 from common.server import insecure_channel
 from common.settings import Settings
 from common.signing import load_secret
-from common.tracing import configure_tracing
+from common.tracing import configure_tracing, http_middleware
 from gateway.app import Gateway, cors_policy
 from gateway.auth import TokenResolver
 from gateway.events import follow_users
@@ -68,6 +66,7 @@ def build(
         cors=cors_policy(settings.allowed_origins),
         metrics=metrics,
         docs=docs,
+        traced=http_middleware(traces, settings.trace_sample_ratio),
     )
     return gateway, tokens, limiter
 
@@ -86,9 +85,6 @@ async def main(settings: Settings | None = None) -> None:
     configure_logging(settings.log_level, json_lines=settings.log_json)
     metrics = Metrics()
     traces = configure_tracing(settings, "gateway")
-    if traces is not None:
-        # Before the application is built: it is made of the instrumented class.
-        AioHttpServerInstrumentor().instrument(tracer_provider=traces)
     listener = MetricsListener(metrics, settings.host, settings.metrics_port)
     await listener.open()
     gateway, tokens, limiter = build(settings, metrics, traces)
@@ -101,9 +97,9 @@ async def main(settings: Settings | None = None) -> None:
     )
     await site_runner.setup()
     # Replicas share the port: the kernel spreads new connections over them.
-    await web.TCPSite(
+    await listen(
         site_runner, settings.host, settings.http_port, reuse_port=settings.http_reuse_port
-    ).start()
+    )
     log.info("gateway listening on http://%s:%d", settings.host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

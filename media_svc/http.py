@@ -15,10 +15,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from email.utils import formatdate
 
 from aiohttp import ClientPayloadError, web
+from aiohttp.typedefs import Middleware
 
 from common.cors import CorsPolicy
 from common.errors import InvalidArgument, NotFound, PhotoshareError, UnsupportedMedia
-from common.http import domain_error_response, runner
+from common.http import domain_error_response, listen, runner
 from common.metrics import Metrics
 from media_svc import uploads as upload_reasons
 from media_svc.media_files import MediaFiles
@@ -92,8 +93,7 @@ class HttpListener:
 
     async def open(self) -> None:
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, reuse_port=self._reuse_port)
-        await site.start()
+        await listen(self._runner, self._host, self._port, reuse_port=self._reuse_port)
 
     async def close(self) -> None:
         await self._runner.cleanup()
@@ -106,12 +106,16 @@ def make_app(
     max_upload_bytes: int,
     origins: frozenset[str] = frozenset(),
     metrics: Metrics | None = None,
+    traced: Middleware | None = None,
 ) -> web.Application:
     """`origins`: the web origins whose pages may upload and fetch media (CORS); `metrics`:
-    where requests are counted."""
+    where requests are counted; `traced`: puts the requests it records in traces."""
     app = web.Application(
         client_max_size=max_upload_bytes,
-        middlewares=[(metrics or Metrics()).http_middleware("media")],
+        middlewares=[
+            *([traced] if traced is not None else []),
+            (metrics or Metrics()).http_middleware("media"),
+        ],
     )
     cors_policy(origins).install(app)
     upload_handlers = _Uploads(uploads, max_upload_bytes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 from photoshare.media.v1 import media_service_pb2, media_service_pb2_grpc
 
 from common.backends import event_log as event_log_for
@@ -15,7 +14,7 @@ from common.metrics import Metrics
 from common.server import ServiceApp, serve
 from common.settings import Settings
 from common.signing import Signer, load_secret
-from common.tracing import configure_tracing
+from common.tracing import configure_tracing, http_middleware
 from media_svc.claims import ProcessName
 from media_svc.decoding.contract import ImageLimits, JobKind, VideoLimits, WorkerLimits
 from media_svc.events import MediaEventHandler, MediaEventPublisher
@@ -37,9 +36,6 @@ def build(settings: Settings) -> ServiceApp:
     credentials = MeshCredentials(secret)
     metrics = Metrics()
     traces = configure_tracing(settings, "media_svc")
-    if traces is not None:
-        # Before the upload and media application is built: it is made of the traced class.
-        AioHttpServerInstrumentor().instrument(tracer_provider=traces)
     store = make_upload_store(settings)
     objects = make_object_store(settings)
     # One name per replica, kept across its restarts: its scratch folder (emptied when it
@@ -91,6 +87,7 @@ def build(settings: Settings) -> ServiceApp:
             max_upload_bytes=max(policy.max_photo_bytes, policy.max_video_bytes),
             origins=settings.allowed_origins,
             metrics=metrics,
+            traced=http_middleware(traces, settings.trace_sample_ratio),
         ),
         settings.host,
         settings.media_http_port,

@@ -73,8 +73,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tracing",
-        action="store_true",
-        help="the mesh exports its traces (to a sink that drops them): what tracing costs",
+        type=float,
+        nargs="?",
+        const=1.0,
+        default=0.0,
+        metavar="RATIO",
+        help="the mesh traces this share of requests (1 without a value) and exports the "
+        "spans to a sink that drops them: what tracing costs",
     )
     parser.add_argument(
         "--only",
@@ -95,11 +100,11 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     rates = _rates(args.rates)
     results: dict[str, Any] = {"backend": backend, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with tempfile.TemporaryDirectory(prefix="photoshare-bench-") as tmp:
-        # --tracing: the mesh exports every span (to a sink that drops them), to measure
-        # what tracing costs; off by default, as in production without a collector.
+        # --tracing: the mesh exports its sampled spans (to a sink that drops them), to
+        # measure what tracing costs; off by default, as in production without a collector.
         sink = otlp_sink() if args.tracing else contextlib.nullcontext("")
         with sink as otlp_endpoint:
-            results["tracing"] = bool(otlp_endpoint)
+            results["tracing"] = args.tracing
             config = BenchConfig(
                 backend=backend,
                 root=Path(tmp),
@@ -107,6 +112,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 threshold=args.threshold,
                 samples=args.samples,
                 otlp_endpoint=otlp_endpoint,
+                trace_sample_ratio=args.tracing,
             )
             async with Bench(config) as bench:
                 parts = set(args.only.split(","))

@@ -66,6 +66,7 @@ class BenchConfig:
     fanout_log: bool = False
     # Where the mesh sends its traces (empty: tracing off, the default).
     otlp_endpoint: str = ""
+    trace_sample_ratio: float = 1.0
 
 
 # How long seeding waits for its backlog of reposted uploads to be published.
@@ -88,6 +89,7 @@ class Bench:
         env["PHOTOSHARE_RATE_LIMIT_SCALE"] = "0"  # the load is the point: no abuse limits
         if config.otlp_endpoint:
             env["PHOTOSHARE_OTLP_ENDPOINT"] = config.otlp_endpoint
+            env["PHOTOSHARE_TRACE_SAMPLE_RATIO"] = str(config.trace_sample_ratio)
         self.env = env
         self.mesh = Mesh(env, log_dir=config.root / "logs")
         self.small_photo = (config.samples / "camera" / "Canon_40D.jpg").read_bytes()

@@ -96,3 +96,9 @@ def test_cors_origins_are_origins() -> None:
         ConfigError, match=r"not an origin.*ftp://x, https://app\.example\.com/feed"
     ):
         Settings.from_env({"PHOTOSHARE_CORS_ORIGINS": "ftp://x,https://app.example.com/feed"})
+
+
+def test_the_trace_sample_ratio_is_a_share() -> None:
+    assert Settings.from_env({"PHOTOSHARE_TRACE_SAMPLE_RATIO": "0.01"}).trace_sample_ratio == 0.01
+    with pytest.raises(ConfigError, match="PHOTOSHARE_TRACE_SAMPLE_RATIO must lie within 0 and 1"):
+        Settings.from_env({"PHOTOSHARE_TRACE_SAMPLE_RATIO": "5"})
