@@ -1,0 +1,163 @@
+"""The live streams open on one feed_svc process (ADR 14): which readers each new post,
+deletion and unfollow concerns, and a bounded queue per stream that a slow client cannot
+turn into a slow process.
+
+The hub is fed by the process's tail of the event log (every event reaches every process) and
+read by the streaming RPCs, one queue each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feed_svc.models import FeedEntry
+
+# Events a stream holds for a client that has not read them yet; one more and it is closed
+# (the client reconnects from its last event id and loses nothing).
+QUEUE_CAPACITY = 256
+# Streams one reader may hold open on a process (tabs, devices); the oldest is closed first.
+STREAMS_PER_READER = 5
+
+
+class LiveKind(enum.Enum):
+    POST = "post"  # a post entered the reader's feed
+    REMOVED = "removed"  # a post left it: deleted
+    HIDDEN = "hidden"  # every post of an author left it: unfollowed
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    kind: LiveKind
+    entry: FeedEntry  # REMOVED: the deleted post's; HIDDEN: only author_id is meaningful
+
+
+class Closed(enum.Enum):
+    OVERFLOW = "the client did not read its events fast enough"
+    REPLACED = "the reader opened more streams than allowed; the oldest was closed"
+
+
+class Stream:
+    """One open stream: what the hub queued for it, in order. `closed` says why the hub ended
+    it."""
+
+    def __init__(self, reader_id: int, following: Iterable[int], capacity: int) -> None:
+        self.reader_id = reader_id
+        self.following = set(following)
+        self.closed: Closed | None = None
+        self._queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue(capacity)
+
+    async def next(self) -> LiveEvent | None:
+        """The next event; None once the hub has ended the stream (what it still held is
+        dropped: the client reconnects from its last event id and loses nothing)."""
+        if self.closed is not None:
+            return None
+        return await self._queue.get()
+
+    def offer(self, event: LiveEvent) -> bool:
+        """Queues the event; False when the queue is full (the hub then ends the stream)."""
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def end(self, why: Closed) -> None:
+        self.closed = why
+        if self._queue.empty():  # wakes a reader waiting for the next event
+            self._queue.put_nowait(None)
+
+
+class StreamHub:
+    """The streams open on this process, indexed by whom their readers follow.
+
+    Example:
+        hub = StreamHub()
+        stream = hub.open(reader_id, following=followee_ids)
+        hub.post_published(entry)            # from the event tail
+        event = await stream.next()
+        hub.close(stream)
+    """
+
+    def __init__(
+        self, *, capacity: int = QUEUE_CAPACITY, per_reader: int = STREAMS_PER_READER
+    ) -> None:
+        self._capacity = capacity
+        self._per_reader = per_reader
+        self._by_reader: dict[int, list[Stream]] = defaultdict(list)
+        # Author -> readers with an open stream who see their posts (followers, and the
+        # author themself: one's own posts are in one's feed).
+        self._audience: dict[int, set[int]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        return sum(len(streams) for streams in self._by_reader.values())
+
+    def open(self, reader_id: int, following: Iterable[int]) -> Stream:
+        stream = Stream(reader_id, following, self._capacity)
+        streams = self._by_reader[reader_id]
+        streams.append(stream)
+        if len(streams) > self._per_reader:
+            self._end(streams[0], Closed.REPLACED)
+        for author_id in stream.following | {reader_id}:
+            self._audience[author_id].add(reader_id)
+        return stream
+
+    def close(self, stream: Stream) -> None:
+        reader_id = stream.reader_id
+        streams = self._by_reader.get(reader_id, [])
+        if stream not in streams:
+            return
+        streams.remove(stream)
+        if not streams:
+            del self._by_reader[reader_id]
+        # The authors only this stream followed lose the reader from their audience.
+        still = set().union(*(s.following for s in streams)) | ({reader_id} if streams else set())
+        for author_id in (stream.following | {reader_id}) - still:
+            readers = self._audience.get(author_id)
+            if readers is not None:
+                readers.discard(reader_id)
+                if not readers:
+                    del self._audience[author_id]
+
+    def post_published(self, entry: FeedEntry) -> None:
+        self._send(entry.author_id, LiveEvent(LiveKind.POST, entry))
+
+    def post_deleted(self, entry: FeedEntry) -> None:
+        self._send(entry.author_id, LiveEvent(LiveKind.REMOVED, entry))
+
+    def followed(self, follower_id: int, followee_id: int) -> None:
+        """The follower's streams see the followee's posts from now on."""
+        for stream in self._by_reader.get(follower_id, []):
+            stream.following.add(followee_id)
+        if follower_id in self._by_reader:
+            self._audience[followee_id].add(follower_id)
+
+    def unfollowed(self, follower_id: int, followee_id: int) -> None:
+        """The follower's streams drop the followee's posts, and are told to hide them."""
+        streams = list(self._by_reader.get(follower_id, []))
+        if not streams or follower_id == followee_id:
+            return
+        for stream in streams:
+            stream.following.discard(followee_id)
+        self._audience[followee_id].discard(follower_id)
+        if not self._audience[followee_id]:
+            del self._audience[followee_id]
+        hidden = LiveEvent(LiveKind.HIDDEN, FeedEntry(0, 0, followee_id))
+        for stream in streams:
+            self._deliver(stream, hidden)
+
+    def _send(self, author_id: int, event: LiveEvent) -> None:
+        for reader_id in list(self._audience.get(author_id, ())):
+            for stream in list(self._by_reader.get(reader_id, [])):
+                self._deliver(stream, event)
+
+    def _deliver(self, stream: Stream, event: LiveEvent) -> None:
+        if not stream.offer(event):
+            self._end(stream, Closed.OVERFLOW)
+
+    def _end(self, stream: Stream, why: Closed) -> None:
+        stream.end(why)
+        self.close(stream)
