@@ -13,8 +13,11 @@ import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from photoshare.post.v1.post_service_pb2 import Post
+
 from common.errors import InvalidArgument
 from common.signing import Signer
+from feed_svc.feed import MAX_LIMIT, HomeFeed
 from feed_svc.models import FeedEntry, FeedKey
 
 # How far below the newest key a post may arrive and still be replayed after a reconnect:
@@ -25,6 +28,8 @@ WINDOW_MS = 5_000
 MAX_NAMED = 32
 # Post ids a stream remembers having sent, to drop a redelivered event.
 REMEMBERED = 1_024
+# Posts a reconnect replays at most; a client away longer reloads its feed instead.
+REPLAY_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +144,27 @@ class Delivery:
         self._sent[post_id] = None
         if len(self._sent) > REMEMBERED:
             self._sent.popitem(last=False)
+
+
+def entry_of(post: Post) -> FeedEntry:
+    """A hydrated feed post's place in the feed."""
+    return FeedEntry(post.published_at.ToMilliseconds(), post.id, post.author_id)
+
+
+async def missed(
+    feed: HomeFeed, reader_id: int, start: StreamPosition, limit: int = REPLAY_LIMIT
+) -> list[Post] | None:
+    """The posts of the reader's feed above `start.floor`, oldest first, as the feed shows
+    them (hydrated, hidden ones left out); the caller's Delivery drops those already sent.
+    None when there are more than `limit`: the client should reload its feed instead."""
+    found: list[Post] = []
+    cursor = ""
+    while True:
+        page = await feed.read(reader_id, MAX_LIMIT, cursor)
+        above = [p for p in page.posts if entry_of(p).key > start.floor]
+        found += above
+        if len(found) > limit:
+            return None
+        if len(above) < len(page.posts) or page.next_cursor is None:
+            return found[::-1]
+        cursor = page.next_cursor

@@ -9,10 +9,19 @@ import pytest
 
 from common.errors import InvalidArgument
 from common.signing import Signer
-from feed_svc.live import MAX_NAMED, WINDOW_MS, Delivery, StreamPosition, StreamPositions
+from feed_svc.live import (
+    MAX_NAMED,
+    WINDOW_MS,
+    Delivery,
+    StreamPosition,
+    StreamPositions,
+    entry_of,
+    missed,
+)
 from feed_svc.models import FeedEntry
+from tests.unit.feed_svc.test_feed import World
 
-READER = 7
+READER = 1
 
 
 def post(published_at_ms: int, post_id: int) -> FeedEntry:
@@ -106,3 +115,40 @@ def test_an_event_id_is_signed_and_bound_to_its_reader() -> None:
         positions.decode(token, READER + 1)
     with pytest.raises(InvalidArgument, match="Last-Event-ID is not valid"):
         positions.decode(token[:-2] + "AA", READER)
+
+
+async def test_a_reconnect_gets_what_the_feed_gained_since_its_position_oldest_first() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    live = Delivery()
+    seen = [await world.post(2) for _ in range(3)]
+    for post_id in seen:
+        live.admit(entry_of(world.posts.posts[post_id]))
+    start = live.position
+    assert start is not None
+    away = [await world.post(2), await world.post(READER)]
+
+    posts = await missed(world.feed, READER, start)
+    assert posts is not None
+    resumed = Delivery(start)
+    assert [p.id for p in posts if resumed.admit(entry_of(p))] == away
+
+
+async def test_posts_below_the_floor_are_not_read_and_a_long_absence_asks_for_a_reload() -> None:
+    world = World()
+    world.graph.follow(READER, 2)
+    await world.feed.ensure_timeline(READER)
+    old = [await world.post(2) for _ in range(3)]
+    world.clock += 2 * WINDOW_MS
+    newer = await world.post(2)
+    live = Delivery()
+    live.admit(entry_of(world.posts.posts[newer]))
+    start = live.position
+    assert start is not None
+    away = [await world.post(2) for _ in range(3)]
+    posts = await missed(world.feed, READER, start)
+    assert posts is not None
+    assert [p.id for p in posts] == [newer, *away]  # none of `old`: below the floor
+    assert not set(old) & {p.id for p in posts}
+    assert await missed(world.feed, READER, start, limit=2) is None
