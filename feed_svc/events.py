@@ -13,6 +13,9 @@ Notifications (group `notifications`, so neither waits for the other):
   comment taken back.
 - `PostDeleted` (posts): the author's entries about the post go (a like or comment event
   that arrives after it notifies nobody).
+The live streams open on this process (a tail: every process sees every event, ADR 14):
+- `PostPublished`, `PostDeleted` (posts): to the streams of the author and their followers.
+- `FollowChanged` (follows): an open stream follows the change; an unfollow hides the author.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from feed_svc.caching import CachedPosts
 from feed_svc.fanout import Fanout
 from feed_svc.models import FeedEntry
 from feed_svc.notifications import Notifications
+from feed_svc.streams import StreamHub
 
 
 class FeedEventHandler:
@@ -128,6 +132,35 @@ class NotificationEventHandler:
             case "post_deleted":
                 gone = event.post_deleted
                 await self._notifications.post_deleted(gone.author_id, gone.post_id)
+
+
+class LiveEventHandler:
+    """Hands the tailed posts and follows to this process's open streams.
+
+    Example:
+        await event_tail.tail(LiveEventHandler.topics, LiveEventHandler(hub), ready)
+    """
+
+    topics = (TOPIC_POSTS, TOPIC_FOLLOWS)
+
+    def __init__(self, hub: StreamHub) -> None:
+        self._hub = hub
+
+    async def __call__(self, record: EventRecord) -> None:
+        event = decode(record)
+        match event.WhichOneof("payload"):
+            case "post_published":
+                self._hub.post_published(_entry(event.post_published))
+            case "post_deleted":
+                deleted = event.post_deleted
+                if deleted.HasField("published_at"):  # else no feed ever showed it
+                    self._hub.post_deleted(_entry(deleted))
+            case "follow_changed":
+                change = event.follow_changed
+                if change.following:
+                    self._hub.followed(change.follower_id, change.followed_id)
+                else:
+                    self._hub.unfollowed(change.follower_id, change.followed_id)
 
 
 def _entry(post: events_pb2.PostPublished | events_pb2.PostDeleted) -> FeedEntry:

@@ -1,6 +1,9 @@
-"""feed_svc's event handler: each consumed event reaches the fan-out or the cache."""
+"""feed_svc's event handlers: each consumed event reaches the fan-out or the cache, each tailed
+one the open live streams."""
 
 from __future__ import annotations
+
+import asyncio
 
 from photoshare.events.v1 import events_pb2
 
@@ -8,8 +11,10 @@ from common.events.base import TOPIC_MEDIA
 from common.events.codec import publish_event
 from common.events.memory import InMemoryEventLog
 from feed_svc.caching import CachedPosts
-from feed_svc.events import FeedEventHandler
+from feed_svc.events import FeedEventHandler, LiveEventHandler
+from feed_svc.models import FeedEntry
 from feed_svc.storage.memory_cache import InMemoryPostCache
+from feed_svc.streams import LiveKind, StreamHub
 from tests.unit.feed_svc.test_feed import World
 
 AUTHOR, FAN = 2, 10
@@ -94,3 +99,31 @@ async def test_consumes_posts_and_follows_only_and_redelivery_is_harmless() -> N
     await setup.handler(setup.log.published()[-1])  # at least once: the same event again
     assert await setup.timeline(FAN) == [entry.post_id]
     assert await setup.log.dead_letters(setup.handler.group) == []
+
+
+async def test_the_tail_hands_posts_and_follows_to_the_open_streams() -> None:
+    hub = StreamHub()
+    log = InMemoryEventLog()
+    handler = LiveEventHandler(hub)
+    stream = hub.open(FAN, following=[])
+
+    async def tailed(*events: events_pb2.Event) -> None:
+        for event in events:
+            await publish_event(log, event)
+        await log.drain("live", handler.topics, handler)
+
+    await tailed(post_published(1, AUTHOR, 1_000))  # not followed yet: not for this stream
+    await tailed(follow_changed(True), post_published(2, AUTHOR, 2_000))
+    deleted = events_pb2.Event(post_deleted=events_pb2.PostDeleted(post_id=2, author_id=AUTHOR))
+    deleted.post_deleted.published_at.FromMilliseconds(2_000)
+    await tailed(deleted, follow_changed(False))
+    got = []
+    while (event := await asyncio.wait_for(stream.next(), timeout=1)) is not None:
+        got.append((event.kind, event.entry))
+        if event.kind is LiveKind.HIDDEN:
+            break
+    assert got == [
+        (LiveKind.POST, FeedEntry(2_000, 2, AUTHOR)),
+        (LiveKind.REMOVED, FeedEntry(2_000, 2, AUTHOR)),
+        (LiveKind.HIDDEN, FeedEntry(0, 0, AUTHOR)),
+    ]
