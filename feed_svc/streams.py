@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import defaultdict
-from collections.abc import Iterable
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from feed_svc.models import FeedEntry
@@ -21,6 +22,11 @@ from feed_svc.models import FeedEntry
 QUEUE_CAPACITY = 256
 # Streams one reader may hold open on a process (tabs, devices); the oldest is closed first.
 STREAMS_PER_READER = 5
+# How long the hub keeps the posts it has seen, for streams that open meanwhile: a post the
+# tail delivered just before a stream opened may not be in the reader's timeline yet when
+# the stream's replay reads it (fan-out runs elsewhere, later), so the new stream gets it
+# from here. Fan-out takes well under a second (docs/capacity.md).
+RECENT_S = 5.0
 
 
 class LiveKind(enum.Enum):
@@ -83,10 +89,18 @@ class StreamHub:
     """
 
     def __init__(
-        self, *, capacity: int = QUEUE_CAPACITY, per_reader: int = STREAMS_PER_READER
+        self,
+        *,
+        capacity: int = QUEUE_CAPACITY,
+        per_reader: int = STREAMS_PER_READER,
+        recent_s: float = RECENT_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._capacity = capacity
         self._per_reader = per_reader
+        self._recent_s = recent_s
+        self._clock = clock
+        self._recent: deque[tuple[float, FeedEntry]] = deque()  # posts seen, oldest first
         self._by_reader: dict[int, list[Stream]] = defaultdict(list)
         # Author -> readers with an open stream who see their posts (followers, and the
         # author themself: one's own posts are in one's feed).
@@ -101,8 +115,13 @@ class StreamHub:
         streams.append(stream)
         if len(streams) > self._per_reader:
             self._end(streams[0], Closed.REPLACED)
-        for author_id in stream.following | {reader_id}:
+        audience = stream.following | {reader_id}
+        for author_id in audience:
             self._audience[author_id].add(reader_id)
+        self._forget_old()
+        for _, entry in self._recent:
+            if entry.author_id in audience:
+                self._deliver(stream, LiveEvent(LiveKind.POST, entry))
         return stream
 
     def close(self, stream: Stream) -> None:
@@ -123,9 +142,13 @@ class StreamHub:
                     del self._audience[author_id]
 
     def post_published(self, entry: FeedEntry) -> None:
+        self._forget_old()
+        self._recent.append((self._clock(), entry))
         self._send(entry.author_id, LiveEvent(LiveKind.POST, entry))
 
     def post_deleted(self, entry: FeedEntry) -> None:
+        # A stream opened from now on must not be handed the deleted post.
+        self._recent = deque((at, e) for at, e in self._recent if e.post_id != entry.post_id)
         self._send(entry.author_id, LiveEvent(LiveKind.REMOVED, entry))
 
     def followed(self, follower_id: int, followee_id: int) -> None:
@@ -148,6 +171,11 @@ class StreamHub:
         hidden = LiveEvent(LiveKind.HIDDEN, FeedEntry(0, 0, followee_id))
         for stream in streams:
             self._deliver(stream, hidden)
+
+    def _forget_old(self) -> None:
+        oldest = self._clock() - self._recent_s
+        while self._recent and self._recent[0][0] < oldest:
+            self._recent.popleft()
 
     def _send(self, author_id: int, event: LiveEvent) -> None:
         for reader_id in list(self._audience.get(author_id, ())):

@@ -98,3 +98,20 @@ async def test_closing_the_last_stream_forgets_the_reader() -> None:
     hub.close(one)  # twice is harmless
     assert len(hub) == 0
     hub.post_published(FeedEntry(2_000, 12, ADA))
+
+
+async def test_a_stream_that_opens_just_after_a_post_still_gets_it() -> None:
+    # The tail may deliver a post a moment before the stream opens, and before fan-out has
+    # put it in the reader's timeline, where the stream's replay looks: the hub hands it on.
+    now = [0.0]
+    hub = StreamHub(recent_s=5.0, clock=lambda: now[0])
+    hub.post_published(FeedEntry(1_000, 10, ADA))
+    hub.post_published(FeedEntry(1_001, 11, CY))
+    hub.post_published(FeedEntry(1_002, 12, ADA))
+    hub.post_deleted(FeedEntry(1_002, 12, ADA))
+    now[0] = 1.0
+    bob = hub.open(BOB, following=[ADA])
+    assert await drain(bob) == [(LiveKind.POST, 10)]  # not cy's, not the deleted one
+    now[0] = 7.0
+    dee = hub.open(DEE, following=[ADA])
+    assert await drain(dee) == []  # long enough ago to be in every timeline
