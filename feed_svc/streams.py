@@ -180,7 +180,10 @@ class StreamHub:
     def _send(self, author_id: int, event: LiveEvent) -> None:
         for reader_id in list(self._audience.get(author_id, ())):
             for stream in list(self._by_reader.get(reader_id, [])):
-                self._deliver(stream, event)
+                # A reader's streams can disagree for a moment (one opened before a follow
+                # event, one after): each gets what its own following set says.
+                if author_id == reader_id or author_id in stream.following:
+                    self._deliver(stream, event)
 
     def _deliver(self, stream: Stream, event: LiveEvent) -> None:
         if not stream.offer(event):

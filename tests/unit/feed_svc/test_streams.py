@@ -87,6 +87,15 @@ async def test_a_reader_holds_a_bounded_number_of_streams_the_oldest_goes_first(
     assert await drain(first) == []
 
 
+async def test_each_of_a_readers_streams_gets_what_its_own_following_set_says() -> None:
+    hub = StreamHub()
+    older, newer = hub.open(BOB, following=[ADA]), hub.open(BOB, following=[ADA, CY])
+    hub.post_published(FeedEntry(1_000, 10, CY))
+    hub.post_published(FeedEntry(1_001, 11, BOB))
+    assert await drain(older) == [(LiveKind.POST, 11)]
+    assert await drain(newer) == [(LiveKind.POST, 10), (LiveKind.POST, 11)]
+
+
 async def test_closing_the_last_stream_forgets_the_reader() -> None:
     hub = StreamHub()
     one, two = hub.open(BOB, [ADA]), hub.open(BOB, [ADA, CY])
