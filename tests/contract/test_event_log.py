@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from opentelemetry import trace
 
 from common.events.base import EventRecord
 from tests import servers
+from tests.traces import TRACEPARENT, in_recorded_trace
 
 
 async def consume_until(
@@ -56,14 +56,11 @@ async def test_delivers_each_keys_events_in_order(event_log: Any) -> None:
 
 
 async def test_an_event_carries_the_trace_it_was_published_in(event_log: Any) -> None:
-    trace_id, span_id = 0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7
-    sampled = trace.TraceFlags(trace.TraceFlags.SAMPLED)
-    publisher = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled)
-    with trace.use_span(trace.NonRecordingSpan(publisher)):
+    with in_recorded_trace():
         await event_log.publish("a", "k", b"traced")
     await event_log.publish("a", "k", b"untraced")
     first, second = await consume_until(event_log, "g", set(), 2)
-    assert dict(first.headers)["traceparent"] == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert dict(first.headers)["traceparent"] == TRACEPARENT
     assert second.headers == ()  # published outside any trace
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from opentelemetry import trace
-
 from common.breaker import CircuitBreaker, CircuitState
 from common.errors import InvalidArgument, Unavailable
 from common.events.base import EventRecord, consumer
 from common.events.memory import InMemoryEventLog, InMemoryOutbox
 from common.events.outbox import OutboxEntry, OutboxEventLog
+from tests.traces import TRACEPARENT, in_recorded_trace
 
 
 class Clock:
@@ -120,18 +119,11 @@ async def test_an_event_relayed_from_the_outbox_stays_in_its_publishers_trace() 
     events = OutboxEventLog(broker, outbox, send_timeout_s=0.05, relay_retry_s=0.02)
     await events.open()
     try:
-        publisher = trace.SpanContext(
-            0x0AF7651916CD43DD8448EB211C80319C,
-            0x00F067AA0BA902B7,
-            is_remote=False,
-            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
-        )
-        with trace.use_span(trace.NonRecordingSpan(publisher)):
+        with in_recorded_trace():
             await events.publish("posts", "7", b"published")
         broker.down = False
         await until(lambda: len(broker.published()) == 1)
-        traceparent = dict(broker.published()[0].headers)["traceparent"]
-        assert traceparent == "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+        assert dict(broker.published()[0].headers)["traceparent"] == TRACEPARENT
     finally:
         await events.close()
 

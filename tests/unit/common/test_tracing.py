@@ -21,13 +21,11 @@ from common.tracing import (
     consuming,
     http_middleware,
 )
-
-TRACE_ID, SPAN_ID = 0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7
+from tests.traces import TRACE_ID, TRACEPARENT, UNRECORDED_TRACEPARENT, span_context
 
 
 def remote_parent(sampled: bool) -> Context:
-    flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else trace.TraceFlags.DEFAULT)
-    parent = trace.SpanContext(TRACE_ID, SPAN_ID, is_remote=True, trace_flags=flags)
+    parent = span_context(recorded=sampled, remote=True)
     return trace.set_span_in_context(trace.NonRecordingSpan(parent))
 
 
@@ -39,8 +37,8 @@ def test_the_edge_records_a_share_of_new_traces_and_keeps_a_callers_choice() -> 
     recorded = sum(some.records({}) for _ in range(4_000))
     assert 800 < recorded < 1_200
     # A caller that sends its trace context has decided already, either way.
-    assert never.records({"traceparent": f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-01"})
-    assert not always.records({"traceparent": f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-00"})
+    assert never.records({"traceparent": TRACEPARENT})
+    assert not always.records({"traceparent": UNRECORDED_TRACEPARENT})
 
 
 def test_past_the_edge_a_span_follows_the_choice_made_where_its_trace_started() -> None:
@@ -60,20 +58,17 @@ class Call(grpc.HandlerCallDetails):
 
 
 def test_a_service_serves_in_a_span_only_the_calls_of_recorded_traces() -> None:
-    recorded = f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-01"
-    skipped = f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-00"
-    assert SERVED_IN_A_SPAN(Call(("traceparent", recorded)))
-    assert not SERVED_IN_A_SPAN(Call(("traceparent", skipped)))
+    assert SERVED_IN_A_SPAN(Call(("traceparent", TRACEPARENT)))
+    assert not SERVED_IN_A_SPAN(Call(("traceparent", UNRECORDED_TRACEPARENT)))
     assert not SERVED_IN_A_SPAN(Call())  # no trace: none is started here
     assert not SERVED_IN_A_SPAN(Call(("traceparent", "junk")))
-    health = Call(("traceparent", recorded), method="/grpc.health.v1.Health/Check")
+    health = Call(("traceparent", TRACEPARENT), method="/grpc.health.v1.Health/Check")
     assert not SERVED_IN_A_SPAN(health)
 
 
 def test_an_event_is_handled_in_a_span_only_when_its_publisher_was_recorded() -> None:
     provider = TracerProvider(sampler=FOLLOW_THE_EDGE)
-    recorded = f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-01"
-    with consuming("posts", "feed", (("traceparent", recorded),), provider):
+    with consuming("posts", "feed", (("traceparent", TRACEPARENT),), provider):
         span = trace.get_current_span()
         assert span.is_recording()
         assert span.get_span_context().trace_id == TRACE_ID
@@ -101,7 +96,6 @@ async def test_the_http_edge_puts_only_the_requests_it_records_in_spans() -> Non
 
     assert await served(0.0, {}) == 0
     assert await served(1.0, {}) == 1
-    recorded = f"00-{TRACE_ID:032x}-{SPAN_ID:016x}-01"
-    assert await served(0.0, {"traceparent": recorded}) == 2  # the caller's choice
+    assert await served(0.0, {"traceparent": TRACEPARENT}) == 2  # the caller's choice
     assert spans.get_finished_spans()[-1].context.trace_id == TRACE_ID
     assert http_middleware(None, 1.0) is None  # tracing off
