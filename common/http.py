@@ -27,8 +27,23 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     code = http_status or errors.http_status_for(status)
-    body = {"error": {"code": code, "status": status, "message": message, "details": list(details)}}
-    return web.json_response(body, status=code, headers=headers)
+    return web.json_response(
+        error_body(status, message, http_status=code, details=details),
+        status=code,
+        headers=headers,
+    )
+
+
+def error_body(
+    status: str,
+    message: str,
+    *,
+    http_status: int | None = None,
+    details: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The error shape by itself: a streamed answer sends it as an event."""
+    code = http_status or errors.http_status_for(status)
+    return {"error": {"code": code, "status": status, "message": message, "details": list(details)}}
 
 
 def domain_error_response(

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from common import errors
+from common.http import error_body
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -179,3 +180,19 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: Exception, me
     # A bug, not a user error: log it here once, and tell the caller nothing of its insides.
     log.error("unhandled error in %s", method, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def http_error_body(exc: grpc.aio.AioRpcError) -> dict[str, Any]:
+    """A backend's error in the API's error shape, with its details (ErrorInfo...)."""
+    details: list[dict[str, Any]] = []
+    status = rpc_status.from_call(exc)
+    for detail in status.details if status else ():
+        try:
+            details.append(json_format.MessageToDict(detail))
+        except (json_format.Error, TypeError):
+            continue
+    code = exc.code()
+    message = exc.details() or code.name
+    if code is grpc.StatusCode.UNAVAILABLE:
+        message = "a backend service is unavailable; try again shortly"
+    return error_body(code.name, message, details=details)

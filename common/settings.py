@@ -62,6 +62,9 @@ class Settings:
     # process holds a claim on (a crashed replica's, after its claim ran out).
     media_sweep_s: float = 60.0
     rpc_timeout_s: float = 5.0
+    # How often a quiet live stream (Server-Sent Events) sends a comment: proxies close
+    # connections idle for a minute or so, and a client that left is noticed at a write.
+    stream_heartbeat_s: float = 15.0
     # How long an erased account's username stays taken (0: released as soon as it is erased).
     erasure_grace_s: int = 30 * 86_400
     # Per user: upload slots waiting for their bytes, and the bytes they declare.
@@ -183,6 +186,7 @@ class Settings:
             "max_image_pixels",
             "media_workers",
             "media_sweep_s",
+            "stream_heartbeat_s",
             "kafka_replication",
         )
         if self.worker_lease_s < MIN_LEASE_S:

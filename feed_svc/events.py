@@ -24,7 +24,14 @@ from collections.abc import Callable
 
 from photoshare.events.v1 import events_pb2
 
-from common.events.base import TOPIC_ENGAGEMENT, TOPIC_FOLLOWS, TOPIC_POSTS, EventRecord
+from common.events.base import (
+    TOPIC_ENGAGEMENT,
+    TOPIC_FOLLOWS,
+    TOPIC_POSTS,
+    EventRecord,
+    EventTail,
+    keep_tailing,
+)
 from common.events.codec import decode
 from feed_svc.caching import CachedPosts
 from feed_svc.fanout import Fanout
@@ -161,6 +168,20 @@ class LiveEventHandler:
                     self._hub.followed(change.follower_id, change.followed_id)
                 else:
                     self._hub.unfollowed(change.follower_id, change.followed_id)
+
+
+async def follow_live_events(log_tail: EventTail, hub: StreamHub) -> None:
+    """Tails posts and follows into the hub until cancelled. When the tail fails (the broker
+    is down), the open streams are ended, their clients resume from their last event ids once
+    it runs again, and nothing is missed."""
+    await keep_tailing(
+        log_tail,
+        LiveEventHandler.topics,
+        LiveEventHandler(hub),
+        ready=hub.receiving,
+        stopped=hub.interrupt,
+        what="the live feed (its open streams were ended)",
+    )
 
 
 def _entry(post: events_pb2.PostPublished | events_pb2.PostDeleted) -> FeedEntry:

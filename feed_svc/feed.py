@@ -146,7 +146,7 @@ class HomeFeed:
             hydration |= await self._posts.hydrate(post_ids, author_ids, reader_id)
         # A post deleted since it was pushed or cached, or whose author is being erased, is
         # dropped here, before the events that remove it everywhere have been handled.
-        shown = [_as_seen(p, hydration) for p in posts if not hydration.hidden(p)]
+        shown = [as_seen(p, hydration) for p in posts if not hydration.hidden(p)]
         return FeedPage(shown, next_cursor)
 
     async def _likely_page(
@@ -402,7 +402,7 @@ def _older(a: FeedKey | None, b: FeedKey | None) -> FeedKey | None:
     return min(a, b)
 
 
-def _as_seen(post: Post, hydration: Hydration) -> Post:
+def as_seen(post: Post, hydration: Hydration) -> Post:
     """A copy with its author and the reader's counts: the post may be the cache's own
     object."""
     seen = Post()

@@ -22,9 +22,11 @@ from common.signing import Signer, load_secret
 from common.tracing import configure_tracing
 from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
-from feed_svc.events import FeedEventHandler, NotificationEventHandler
+from feed_svc.events import FeedEventHandler, NotificationEventHandler, follow_live_events
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed, TimelineCounters
+from feed_svc.live import StreamPositions
+from feed_svc.live_feed import LiveHomeFeed
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage import (
@@ -33,6 +35,7 @@ from feed_svc.storage import (
     make_pulled_authors,
     make_timeline_store,
 )
+from feed_svc.streams import StreamHub
 from feed_svc.threshold import AdaptiveThreshold, ThresholdPolicy
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
@@ -108,7 +111,12 @@ def build(settings: Settings) -> ServiceApp:
         IdGenerator(worker),
         Signer(secret, purpose="notifications-page"),
     )
-    servicer = FeedServicer(feed, notifications)
+    # The readers' live feeds open on this process, fed by its own tail of the log (ADR 14).
+    hub = StreamHub()
+    live = LiveHomeFeed(
+        feed, hub, graph, posts, StreamPositions(Signer(secret, purpose="feed-stream"))
+    )
+    servicer = FeedServicer(feed, live, notifications)
 
     return ServiceApp(
         service_names=(SERVICE_NAME, INTERNAL_SERVICE_NAME),
@@ -140,6 +148,7 @@ def build(settings: Settings) -> ServiceApp:
             worker.keep,
             consumer(event_log, FeedEventHandler(fanout, posts, fanout_writes.inc), metrics),
             consumer(event_log, NotificationEventHandler(notifications), metrics),
+            lambda: follow_live_events(event_log, hub),
         ),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import grpc
@@ -12,6 +14,7 @@ from photoshare.feed.v1 import feed_service_pb2_grpc as pb_grpc
 
 from common.metadata import caller_id
 from feed_svc.feed import HomeFeed
+from feed_svc.live_feed import LiveHomeFeed, LiveMessage
 from feed_svc.models import Notification
 from feed_svc.notifications import Notifications
 
@@ -36,9 +39,20 @@ def notification_to_proto(notification: Notification) -> pb.Notification:
     return message
 
 
+def live_message_to_proto(message: LiveMessage) -> pb.StreamHomeFeedResponse:
+    if message.post is not None:
+        return pb.StreamHomeFeedResponse(id=message.event_id, post=message.post)
+    if message.removed_post_id:
+        return pb.StreamHomeFeedResponse(removed_post_id=message.removed_post_id)
+    if message.hidden_author_id:
+        return pb.StreamHomeFeedResponse(hidden_author_id=message.hidden_author_id)
+    return pb.StreamHomeFeedResponse(reset=message.reset)
+
+
 class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServicer):
-    def __init__(self, feed: HomeFeed, notifications: Notifications) -> None:
+    def __init__(self, feed: HomeFeed, live: LiveHomeFeed, notifications: Notifications) -> None:
         self._feed = feed
+        self._live = live
         self._notifications = notifications
 
     async def GetHomeFeed(
@@ -46,6 +60,13 @@ class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServ
     ) -> pb.GetHomeFeedResponse:
         page = await self._feed.read(caller_id(context), request.limit, request.cursor)
         return pb.GetHomeFeedResponse(posts=page.posts, next_cursor=page.next_cursor)
+
+    async def StreamHomeFeed(
+        self, request: pb.StreamHomeFeedRequest, context: Context
+    ) -> AsyncIterator[pb.StreamHomeFeedResponse]:
+        async with aclosing(self._live.stream(caller_id(context), request.after)) as messages:
+            async for message in messages:
+                yield live_message_to_proto(message)
 
     async def ListNotifications(
         self, request: pb.ListNotificationsRequest, context: Context

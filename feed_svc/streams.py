@@ -44,6 +44,15 @@ class LiveEvent:
 class Closed(enum.Enum):
     OVERFLOW = "the client did not read its events fast enough"
     REPLACED = "the reader opened more streams than allowed; the oldest was closed"
+    INTERRUPTED = "the process stopped receiving events for a moment"
+
+
+@dataclass(frozen=True, slots=True)
+class _FollowChange:
+    at: float
+    follower_id: int
+    followee_id: int
+    following: bool
 
 
 class Stream:
@@ -101,7 +110,13 @@ class StreamHub:
         self._recent_s = recent_s
         self._clock = clock
         self._recent: deque[tuple[float, FeedEntry]] = deque()  # posts seen, oldest first
+        # Follows and unfollows seen, oldest first: a stream opens with the following set
+        # its reader's graph read gave, which may predate the last ones (applied again, in
+        # order, they leave the set as the last one says, whenever the read happened).
+        self._recent_follows: deque[_FollowChange] = deque()
         self._by_reader: dict[int, list[Stream]] = defaultdict(list)
+        # Set while the tail feeds the hub: a stream opened before would miss events.
+        self._receiving = asyncio.Event()
         # Author -> readers with an open stream who see their posts (followers, and the
         # author themself: one's own posts are in one's feed).
         self._audience: dict[int, set[int]] = defaultdict(set)
@@ -110,7 +125,16 @@ class StreamHub:
         return sum(len(streams) for streams in self._by_reader.values())
 
     def open(self, reader_id: int, following: Iterable[int]) -> Stream:
+        """A new stream for the reader, who follows `following` (as read from the graph
+        within the last RECENT_S), handed the posts of the last RECENT_S it would show."""
         stream = Stream(reader_id, following, self._capacity)
+        self._forget_old()
+        for change in self._recent_follows:
+            if change.follower_id == reader_id:
+                if change.following:
+                    stream.following.add(change.followee_id)
+                else:
+                    stream.following.discard(change.followee_id)
         streams = self._by_reader[reader_id]
         streams.append(stream)
         if len(streams) > self._per_reader:
@@ -118,7 +142,6 @@ class StreamHub:
         audience = stream.following | {reader_id}
         for author_id in audience:
             self._audience[author_id].add(reader_id)
-        self._forget_old()
         for _, entry in self._recent:
             if entry.author_id in audience:
                 self._deliver(stream, LiveEvent(LiveKind.POST, entry))
@@ -153,6 +176,7 @@ class StreamHub:
 
     def followed(self, follower_id: int, followee_id: int) -> None:
         """The follower's streams see the followee's posts from now on."""
+        self._remember_follow(follower_id, followee_id, following=True)
         for stream in self._by_reader.get(follower_id, []):
             stream.following.add(followee_id)
         if follower_id in self._by_reader:
@@ -160,6 +184,7 @@ class StreamHub:
 
     def unfollowed(self, follower_id: int, followee_id: int) -> None:
         """The follower's streams drop the followee's posts, and are told to hide them."""
+        self._remember_follow(follower_id, followee_id, following=False)
         streams = list(self._by_reader.get(follower_id, []))
         if not streams or follower_id == followee_id:
             return
@@ -172,10 +197,40 @@ class StreamHub:
         for stream in streams:
             self._deliver(stream, hidden)
 
+    def receiving(self) -> None:
+        """The tail is running: every event published from now on reaches the hub."""
+        self._receiving.set()
+
+    async def wait_receiving(self, timeout_s: float) -> bool:
+        """Whether the tail runs, waiting up to `timeout_s` for it (a process starting)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._receiving.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def interrupt(self) -> None:
+        """Ends every stream: the events that reach this process were interrupted (the tail
+        failed), so an open stream may have missed some. Each client reconnects from its last
+        event id and the replay sends what it missed."""
+        self._receiving.clear()
+        for streams in list(self._by_reader.values()):
+            for stream in list(streams):
+                self._end(stream, Closed.INTERRUPTED)
+
+    def _remember_follow(self, follower_id: int, followee_id: int, *, following: bool) -> None:
+        self._forget_old()
+        self._recent_follows.append(
+            _FollowChange(self._clock(), follower_id, followee_id, following)
+        )
+
     def _forget_old(self) -> None:
         oldest = self._clock() - self._recent_s
         while self._recent and self._recent[0][0] < oldest:
             self._recent.popleft()
+        while self._recent_follows and self._recent_follows[0].at < oldest:
+            self._recent_follows.popleft()
 
     def _send(self, author_id: int, event: LiveEvent) -> None:
         for reader_id in list(self._audience.get(author_id, ())):

@@ -15,10 +15,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestPayloadError
-from google.protobuf import json_format
-from google.rpc import error_details_pb2  # noqa: F401  (registers detail types for JSON)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_status import rpc_status
 
 from common.cors import CorsPolicy
 from common.errors import (
@@ -33,7 +30,9 @@ from common.errors import (
 from common.http import domain_error_response, error_response
 from common.metadata import USER_ID_KEY, as_caller
 from common.metrics import Metrics
+from common.rpc_errors import http_error_body
 from common.tracing import name_current_span
+from gateway import streams
 from gateway.auth import TokenResolver
 from gateway.json_mapping import JsonMapping
 from gateway.limits import (
@@ -67,7 +66,7 @@ BODY_TIMEOUT_S = 10.0
 HEALTH_TIMEOUT_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What a web page may send the API and read of its answers (CORS).
-REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", *streams.REQUEST_HEADERS)
 EXPOSED_HEADERS = ("Allow", "Retry-After", "RateLimit", "RateLimit-Policy")
 
 
@@ -103,11 +102,13 @@ class Gateway:
         metrics: Metrics | None = None,
         docs: Docs | None = None,
         traced: Middleware | None = None,
+        heartbeat_s: float = streams.HEARTBEAT_S,
     ) -> None:
         """`cors`: which web origins may call (default: none); `metrics`: where requests
         are counted (default: a registry of its own); `docs`: the API's OpenAPI document
         and its page (default: none); `traced`: puts the requests it records in traces
-        (common.tracing.http_middleware; default: none)."""
+        (common.tracing.http_middleware; default: none); `heartbeat_s`: how often a quiet
+        event stream sends a comment."""
         self._routes = list(routes)
         self._cors = cors or cors_policy(frozenset())
         self._metrics = metrics or Metrics()
@@ -120,12 +121,19 @@ class Gateway:
         self._json = JsonMapping()
         self._calls = {
             route.grpc_path: channels[route.service_name].unary_unary(
-                route.grpc_path,
-                request_serializer=route.request_cls.SerializeToString,
-                response_deserializer=route.response_cls.FromString,
+                route.grpc_path, **_codec(route)
             )
             for route in self._routes
+            if not route.streaming
         }
+        self._streams = {
+            route.grpc_path: channels[route.service_name].unary_stream(
+                route.grpc_path, **_codec(route)
+            )
+            for route in self._routes
+            if route.streaming
+        }
+        self._event_stream = streams.EventStream(self._json, heartbeat_s=heartbeat_s)
 
     def app(self) -> web.Application:
         app = web.Application(
@@ -167,6 +175,11 @@ class Gateway:
                 request.headers.get("Idempotency-Key"),
             )
             await self._admit_password_check(route, message, request, metadata)
+            if route.streaming:
+                streams.resume_from(request, message)
+                # No deadline: the stream lasts as long as the client listens.
+                call = self._streams[route.grpc_path](message, metadata=metadata)
+                return await self._event_stream.answer(request, call)
             response = await self._calls[route.grpc_path](
                 message, metadata=metadata, timeout=self._timeout_s
             )
@@ -265,6 +278,13 @@ class Gateway:
         )
 
 
+def _codec(route: Route) -> dict[str, Any]:
+    return {
+        "request_serializer": route.request_cls.SerializeToString,
+        "response_deserializer": route.response_cls.FromString,
+    }
+
+
 async def _read_body(request: web.Request) -> bytes:
     try:
         async with asyncio.timeout(BODY_TIMEOUT_S):
@@ -284,18 +304,8 @@ class _Limited(Exception):
 
 
 def _rpc_error_response(exc: grpc.aio.AioRpcError) -> web.Response:
-    details: list[dict[str, Any]] = []
-    status = rpc_status.from_call(exc)
-    for detail in status.details if status else ():
-        try:
-            details.append(json_format.MessageToDict(detail))
-        except (json_format.Error, TypeError):
-            continue
-    code = exc.code()
-    message = exc.details() or code.name
-    if code is grpc.StatusCode.UNAVAILABLE:
-        message = "a backend service is unavailable; try again shortly"
-    return error_response(code.name, message, details=details)
+    body = http_error_body(exc)
+    return web.json_response(body, status=body["error"]["code"])
 
 
 @web.middleware

@@ -8,16 +8,10 @@ the moment it starts); it emits none.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from common.events.base import TOPIC_USERS, EventRecord, EventTail
+from common.events.base import TOPIC_USERS, EventRecord, EventTail, keep_tailing
 from common.events.codec import decode
 from gateway.auth import TokenResolver
 from gateway.limits import RateLimiter
-
-log = logging.getLogger(__name__)
-RESTART_DELAY_S = 1.0
 
 
 class UsersHandler:
@@ -37,13 +31,11 @@ class UsersHandler:
 async def follow_users(log_tail: EventTail, tokens: TokenResolver, limits: RateLimiter) -> None:
     """Tails the users topic until cancelled. The token cache is used only while the tail
     runs: if it fails (the broker is down), the cache is dropped until it runs again."""
-    handler = UsersHandler(tokens, limits)
-    while True:
-        try:
-            await log_tail.tail([TOPIC_USERS], handler, tokens.start_caching)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("following revocations stopped; tokens are not cached meanwhile")
-        tokens.stop_caching()
-        await asyncio.sleep(RESTART_DELAY_S)
+    await keep_tailing(
+        log_tail,
+        [TOPIC_USERS],
+        UsersHandler(tokens, limits),
+        ready=tokens.start_caching,
+        stopped=tokens.stop_caching,
+        what="the token cache (revocations)",
+    )

@@ -124,6 +124,32 @@ def _describe(operation: dict[str, Any], route: Route) -> None:
         responses.setdefault(status, _error_response(description))
     if route.body and "Idempotency-Key" not in _header_names(operation):
         operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
+    if route.streaming:
+        _as_event_stream(operation, route)
+
+
+def _as_event_stream(operation: dict[str, Any], route: Route) -> None:
+    """A server-streaming RPC is answered as Server-Sent Events (gateway/streams.py): the
+    document says so, and what each event carries."""
+    message = route.response_cls.DESCRIPTOR.name
+    operation["responses"]["200"] = {
+        "description": (
+            "A stream of Server-Sent Events (text/event-stream) that stays open. Each event "
+            f"is named after the field of {message}'s oneof it carries (`post`, ...); its "
+            f"data is that {message} as JSON without `id`, and its SSE id is the `id` to "
+            "resume from. A comment line is sent when the stream is quiet (a heartbeat). An "
+            "error after the stream opened (a bad `Last-Event-ID`) is an `error` event in "
+            "the shape of `Error`, then the stream ends."
+        ),
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "x-event-data": {"$ref": f"#/components/schemas/{message}"},
+            }
+        },
+    }
+    if "Last-Event-ID" not in _header_names(operation):
+        operation.setdefault("parameters", []).append(_LAST_EVENT_ID)
 
 
 def _header_names(operation: dict[str, Any]) -> set[str]:
@@ -147,6 +173,15 @@ _IDEMPOTENCY_KEY = {
     "description": "A key the client makes per intended action: a retry with the same key "
     "is answered as the first time, never done twice (AIP-155).",
     "schema": {"type": "string", "maxLength": 128},
+}
+
+_LAST_EVENT_ID = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "required": False,
+    "description": "The id of the last event received: the stream resumes after it (an "
+    "EventSource sends it when it reconnects; it wins over `after`).",
+    "schema": {"type": "string"},
 }
 
 _ERROR_SCHEMAS: dict[str, Any] = {

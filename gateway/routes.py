@@ -25,6 +25,7 @@ class Route:
     response_cls: type[Message]
     public: bool
     accepted: bool = False  # answered 202: the work goes on after the answer
+    streaming: bool = False  # the RPC streams its answer: served as Server-Sent Events
 
     @property
     def grpc_path(self) -> str:
@@ -59,6 +60,7 @@ def routes_for(services: Iterable[descriptor.ServiceDescriptor]) -> list[Route]:
                     response_cls=message_factory.GetMessageClass(method.output_type),
                     public=options.Extensions[photoshare_annotations.public],
                     accepted=options.Extensions[photoshare_annotations.accepted],
+                    streaming=method.server_streaming,
                 )
             )
     return routes

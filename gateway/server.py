@@ -67,6 +67,7 @@ def build(
         metrics=metrics,
         docs=docs,
         traced=http_middleware(traces, settings.trace_sample_ratio),
+        heartbeat_s=settings.stream_heartbeat_s,
     )
     return gateway, tokens, limiter
 

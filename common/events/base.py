@@ -153,6 +153,33 @@ def waiting_out_outages(handler: Handler) -> Handler:
     return handle
 
 
+# How long a tail that failed (the broker down) waits before it starts again.
+TAIL_RESTART_DELAY_S = 1.0
+
+
+async def keep_tailing(
+    log_tail: EventTail,
+    topics: Sequence[str],
+    handler: Handler,
+    *,
+    ready: Callable[[], None],
+    stopped: Callable[[], None],
+    what: str,
+) -> None:
+    """Tails `topics` until cancelled, starting again after a failure. `ready()` is called
+    each time the tail starts (every event from then on is delivered), `stopped()` each time
+    it fails: what the handler kept up to date may have missed events meanwhile."""
+    while True:
+        try:
+            await log_tail.tail(topics, handler, ready)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped following the event log; starting again", what)
+        stopped()
+        await asyncio.sleep(TAIL_RESTART_DELAY_S)
+
+
 async def tail_delivery(record: EventRecord, handler: Handler) -> None:
     """One delivery of a tailed event: a failure is logged, never retried or raised (a tail
     has no position to hold back)."""

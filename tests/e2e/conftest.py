@@ -59,6 +59,8 @@ def mesh_env(data_dir: Path, backend: str = "embedded") -> dict[str, str]:
             "PHOTOSHARE_RATE_LIMIT_SCALE": "100",
             "PHOTOSHARE_ERASURE_GRACE_S": "0",  # an erased username is free at once
             "PHOTOSHARE_CORS_ORIGINS": WEB_APP_ORIGIN,
+            # A live stream's heartbeat seen within a test's patience.
+            "PHOTOSHARE_STREAM_HEARTBEAT_S": "1",
         }
     )
     if backend == "production":

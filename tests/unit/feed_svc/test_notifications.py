@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from photoshare.events.v1 import events_pb2
@@ -19,6 +20,7 @@ from common.events.memory import InMemoryEventLog
 from common.ids import FixedWorkerId, IdGenerator
 from common.signing import Signer
 from feed_svc.events import NotificationEventHandler
+from feed_svc.live_feed import LiveHomeFeed
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage.base import NotificationStore
@@ -63,7 +65,7 @@ class Mesh:
             Signer(b"k", purpose="notifications"),
         )
         self.handler = NotificationEventHandler(notifications)
-        self.servicer = FeedServicer(World().feed, notifications)
+        self.servicer = FeedServicer(World().feed, cast(LiveHomeFeed, None), notifications)
 
     async def send(self, *events: events_pb2.Event) -> None:
         for event in events:

@@ -124,3 +124,35 @@ async def test_a_stream_that_opens_just_after_a_post_still_gets_it() -> None:
     now[0] = 7.0
     dee = hub.open(DEE, following=[ADA])
     assert await drain(dee) == []  # long enough ago to be in every timeline
+
+
+async def test_a_follow_seen_while_the_stream_was_opening_is_not_lost() -> None:
+    # The reader's following set is read from the graph a moment before the stream opens; a
+    # follow or unfollow the tail delivered meanwhile still counts, whichever came first.
+    now = [0.0]
+    hub = StreamHub(recent_s=5.0, clock=lambda: now[0])
+    hub.followed(BOB, CY)  # after the graph read: not in the set below
+    hub.unfollowed(BOB, DEE)
+    hub.followed(BOB, DEE)  # the last change for a pair wins
+    hub.unfollowed(BOB, ADA)
+    hub.followed(CY, ADA)  # someone else's
+    bob = hub.open(BOB, following=[ADA])
+    for post_id, author in enumerate((ADA, CY, DEE), start=10):
+        hub.post_published(FeedEntry(1_000 + post_id, post_id, author))
+    assert await drain(bob) == [(LiveKind.POST, 11), (LiveKind.POST, 12)]
+    now[0] = 6.0  # older changes are in any graph read by now: the read is what counts
+    again = hub.open(BOB, following=[ADA])
+    hub.post_published(FeedEntry(2_000, 20, CY))
+    hub.post_published(FeedEntry(2_001, 21, ADA))
+    assert await drain(again) == [(LiveKind.POST, 21)]
+
+
+async def test_an_interrupted_tail_ends_every_stream_so_that_clients_resume() -> None:
+    hub = StreamHub()
+    bob, cy = hub.open(BOB, [ADA]), hub.open(CY, [])
+    waiting = asyncio.create_task(bob.next())
+    await asyncio.sleep(0)
+    hub.interrupt()
+    assert await asyncio.wait_for(waiting, timeout=1) is None
+    assert (bob.closed, cy.closed) == (Closed.INTERRUPTED, Closed.INTERRUPTED)
+    assert len(hub) == 0

@@ -53,6 +53,7 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/posts/{post_id}/comments"): "ListComments",
         ("DELETE", "/v1/posts/{post_id}/comments/{comment_id}"): "DeleteComment",
         ("GET", "/v1/feed"): "GetHomeFeed",
+        ("GET", "/v1/feed:stream"): "StreamHomeFeed",
         ("GET", "/v1/notifications"): "ListNotifications",
         ("POST", "/v1/notifications:markRead"): "MarkNotificationsRead",
         ("POST", "/v1/sessions"): "CreateSession",
@@ -63,6 +64,7 @@ def test_the_rest_contract_is_routed() -> None:
     }
     assert [r.method.name for r in ROUTES if r.accepted] == ["EraseAccount"]
     assert [r.method.name for r in ROUTES if r.public] == ["CreateUser", "CreateSession"]
+    assert [r.method.name for r in ROUTES if r.streaming] == ["StreamHomeFeed"]
 
 
 def test_templates_match_whole_segments() -> None:

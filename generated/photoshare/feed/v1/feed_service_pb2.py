@@ -30,7 +30,7 @@ from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_med
 from photoshare.post.v1 import post_service_pb2 as photoshare_dot_post_dot_v1_dot_post__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%photoshare/feed/v1/feed_service.proto\x12\x12photoshare.feed.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&photoshare/graph/v1/user_summary.proto\x1a\x1fphotoshare/media/v1/media.proto\x1a%photoshare/post/v1/post_service.proto\"3\n\x12GetHomeFeedRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"h\n\x13GetHomeFeedResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x18.photoshare.post.v1.Post\x12\x18\n\x0bnext_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_next_cursor\"\xbf\x02\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.photoshare.feed.v1.NotificationKind\x12\x30\n\x06\x61\x63tors\x18\x03 \x03(\x0b\x32 .photoshare.graph.v1.UserSummary\x12\x13\n\x0b\x61\x63tor_count\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\x03\x12\x12\n\ncomment_id\x18\x06 \x01(\x03\x12\x14\n\x0c\x63omment_text\x18\x07 \x01(\t\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\t \x01(\x08\x12.\n\npost_media\x18\n \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x18ListNotificationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x19ListNotificationsResponse\x12\x37\n\rnotifications\x18\x01 \x03(\x0b\x32 .photoshare.feed.v1.Notification\x12\x14\n\x0cunread_count\x18\x02 \x01(\x03\x12\x1c\n\x0fnext_page_token\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"3\n\x1cMarkNotificationsReadRequest\x12\x13\n\x05up_to\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"5\n\x1dMarkNotificationsReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x03*\x8e\x01\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1a\n\x16NOTIFICATION_KIND_LIKE\x10\x02\x12\x1d\n\x19NOTIFICATION_KIND_COMMENT\x10\x03\x32\xb3\x03\n\x0b\x46\x65\x65\x64Service\x12p\n\x0bGetHomeFeed\x12&.photoshare.feed.v1.GetHomeFeedRequest\x1a\'.photoshare.feed.v1.GetHomeFeedResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/feed\x12\x8b\x01\n\x11ListNotifications\x12,.photoshare.feed.v1.ListNotificationsRequest\x1a-.photoshare.feed.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\xa3\x01\n\x15MarkNotificationsRead\x12\x30.photoshare.feed.v1.MarkNotificationsReadRequest\x1a\x31.photoshare.feed.v1.MarkNotificationsReadResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/notifications:markRead:\x01*BCZAgithub.com/photoshare/photoshare/gen/go/photoshare/feed/v1;feedv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%photoshare/feed/v1/feed_service.proto\x12\x12photoshare.feed.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&photoshare/graph/v1/user_summary.proto\x1a\x1fphotoshare/media/v1/media.proto\x1a%photoshare/post/v1/post_service.proto\"3\n\x12GetHomeFeedRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"h\n\x13GetHomeFeedResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x18.photoshare.post.v1.Post\x12\x18\n\x0bnext_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_next_cursor\"&\n\x15StreamHomeFeedRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\t\"\x9f\x01\n\x16StreamHomeFeedResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04post\x18\x02 \x01(\x0b\x32\x18.photoshare.post.v1.PostH\x00\x12\x19\n\x0fremoved_post_id\x18\x03 \x01(\x03H\x00\x12\x1a\n\x10hidden_author_id\x18\x04 \x01(\x03H\x00\x12\x0f\n\x05reset\x18\x05 \x01(\x08H\x00\x42\x07\n\x05\x65vent\"\xbf\x02\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.photoshare.feed.v1.NotificationKind\x12\x30\n\x06\x61\x63tors\x18\x03 \x03(\x0b\x32 .photoshare.graph.v1.UserSummary\x12\x13\n\x0b\x61\x63tor_count\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\x03\x12\x12\n\ncomment_id\x18\x06 \x01(\x03\x12\x14\n\x0c\x63omment_text\x18\x07 \x01(\t\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\t \x01(\x08\x12.\n\npost_media\x18\n \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x18ListNotificationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x19ListNotificationsResponse\x12\x37\n\rnotifications\x18\x01 \x03(\x0b\x32 .photoshare.feed.v1.Notification\x12\x14\n\x0cunread_count\x18\x02 \x01(\x03\x12\x1c\n\x0fnext_page_token\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_next_page_token\"3\n\x1cMarkNotificationsReadRequest\x12\x13\n\x05up_to\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"5\n\x1dMarkNotificationsReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x03*\x8e\x01\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1a\n\x16NOTIFICATION_KIND_LIKE\x10\x02\x12\x1d\n\x19NOTIFICATION_KIND_COMMENT\x10\x03\x32\xb8\x04\n\x0b\x46\x65\x65\x64Service\x12p\n\x0bGetHomeFeed\x12&.photoshare.feed.v1.GetHomeFeedRequest\x1a\'.photoshare.feed.v1.GetHomeFeedResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/feed\x12\x82\x01\n\x0eStreamHomeFeed\x12).photoshare.feed.v1.StreamHomeFeedRequest\x1a*.photoshare.feed.v1.StreamHomeFeedResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/feed:stream0\x01\x12\x8b\x01\n\x11ListNotifications\x12,.photoshare.feed.v1.ListNotificationsRequest\x1a-.photoshare.feed.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\xa3\x01\n\x15MarkNotificationsRead\x12\x30.photoshare.feed.v1.MarkNotificationsReadRequest\x1a\x31.photoshare.feed.v1.MarkNotificationsReadResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/notifications:markRead:\x01*BCZAgithub.com/photoshare/photoshare/gen/go/photoshare/feed/v1;feedv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,26 +42,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MARKNOTIFICATIONSREADREQUEST'].fields_by_name['up_to']._serialized_options = b'\342A\001\002'
   _globals['_FEEDSERVICE'].methods_by_name['GetHomeFeed']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['GetHomeFeed']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/feed'
+  _globals['_FEEDSERVICE'].methods_by_name['StreamHomeFeed']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['StreamHomeFeed']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/feed:stream'
   _globals['_FEEDSERVICE'].methods_by_name['ListNotifications']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['ListNotifications']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/notifications'
   _globals['_FEEDSERVICE'].methods_by_name['MarkNotificationsRead']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['MarkNotificationsRead']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/notifications:markRead:\001*'
-  _globals['_NOTIFICATIONKIND']._serialized_start=1085
-  _globals['_NOTIFICATIONKIND']._serialized_end=1227
+  _globals['_NOTIFICATIONKIND']._serialized_start=1287
+  _globals['_NOTIFICATIONKIND']._serialized_end=1429
   _globals['_GETHOMEFEEDREQUEST']._serialized_start=269
   _globals['_GETHOMEFEEDREQUEST']._serialized_end=320
   _globals['_GETHOMEFEEDRESPONSE']._serialized_start=322
   _globals['_GETHOMEFEEDRESPONSE']._serialized_end=426
-  _globals['_NOTIFICATION']._serialized_start=429
-  _globals['_NOTIFICATION']._serialized_end=748
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=750
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=815
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=818
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=974
-  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=976
-  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=1027
-  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=1029
-  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1082
-  _globals['_FEEDSERVICE']._serialized_start=1230
-  _globals['_FEEDSERVICE']._serialized_end=1665
+  _globals['_STREAMHOMEFEEDREQUEST']._serialized_start=428
+  _globals['_STREAMHOMEFEEDREQUEST']._serialized_end=466
+  _globals['_STREAMHOMEFEEDRESPONSE']._serialized_start=469
+  _globals['_STREAMHOMEFEEDRESPONSE']._serialized_end=628
+  _globals['_NOTIFICATION']._serialized_start=631
+  _globals['_NOTIFICATION']._serialized_end=950
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=952
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=1017
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=1020
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=1176
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=1178
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=1229
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=1231
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1284
+  _globals['_FEEDSERVICE']._serialized_start=1432
+  _globals['_FEEDSERVICE']._serialized_end=2000
 # @@protoc_insertion_point(module_scope)

@@ -110,6 +110,72 @@ class GetHomeFeedResponse(_message.Message):
 Global___GetHomeFeedResponse: _TypeAlias = GetHomeFeedResponse  # noqa: Y015
 
 @_typing.final
+class StreamHomeFeedRequest(_message.Message):
+    """Opens the live home feed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_FIELD_NUMBER: _builtins.int
+    after: _builtins.str
+    """Opaque: the id of the last event received (over HTTP, the `Last-Event-ID` header fills
+    it). Empty: live events from now on.
+    """
+    def __init__(
+        self,
+        *,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamHomeFeedRequest: _TypeAlias = StreamHomeFeedRequest  # noqa: Y015
+
+@_typing.final
+class StreamHomeFeedResponse(_message.Message):
+    """One event of the live home feed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    POST_FIELD_NUMBER: _builtins.int
+    REMOVED_POST_ID_FIELD_NUMBER: _builtins.int
+    HIDDEN_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    RESET_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Opaque: the position after this event, to resume from. Set on `post` events only."""
+    removed_post_id: _builtins.int
+    """A post left the feed (its author deleted it): drop it."""
+    hidden_author_id: _builtins.int
+    """Every post of this author left the feed (the caller unfollowed them): drop them."""
+    reset: _builtins.bool
+    """More was missed than a stream replays: read the feed again from its first page."""
+    @_builtins.property
+    def post(self) -> _post_service_pb2.Post:
+        """A post entered the feed: as GetHomeFeed shows it (author, counts, the caller's like)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        post: _post_service_pb2.Post | None = ...,
+        removed_post_id: _builtins.int = ...,
+        hidden_author_id: _builtins.int = ...,
+        reset: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "hidden_author_id", b"hidden_author_id", "post", b"post", "removed_post_id", b"removed_post_id", "reset", b"reset"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "hidden_author_id", b"hidden_author_id", "id", b"id", "post", b"post", "removed_post_id", b"removed_post_id", "reset", b"reset"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["post", "removed_post_id", "hidden_author_id", "reset"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___StreamHomeFeedResponse: _TypeAlias = StreamHomeFeedResponse  # noqa: Y015
+
+@_typing.final
 class Notification(_message.Message):
     """One entry of the caller's notifications: an activity, or several likes of one post grouped."""
 

@@ -41,6 +41,11 @@ class FeedServiceStub:
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.SerializeToString,
                 response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.FromString,
                 _registered_method=True)
+        self.StreamHomeFeed = channel.unary_stream(
+                '/photoshare.feed.v1.FeedService/StreamHomeFeed',
+                request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedRequest.SerializeToString,
+                response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedResponse.FromString,
+                _registered_method=True)
         self.ListNotifications = channel.unary_unary(
                 '/photoshare.feed.v1.FeedService/ListNotifications',
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
@@ -60,6 +65,16 @@ class FeedServiceServicer:
 
     def GetHomeFeed(self, request, context):
         """Posts of the people the caller follows and their own, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamHomeFeed(self, request, context):
+        """The posts entering the caller's home feed as they are published, and the ones leaving
+        it, for as long as the call stays open (over HTTP: Server-Sent Events, each event's id
+        from `id`). Opened with a previous event's id, it first sends what was missed since,
+        oldest first, then live events: none twice, none left out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -87,6 +102,11 @@ def add_FeedServiceServicer_to_server(servicer, server):
                     servicer.GetHomeFeed,
                     request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.FromString,
                     response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.SerializeToString,
+            ),
+            'StreamHomeFeed': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamHomeFeed,
+                    request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedRequest.FromString,
+                    response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedResponse.SerializeToString,
             ),
             'ListNotifications': grpc.unary_unary_rpc_method_handler(
                     servicer.ListNotifications,
@@ -128,6 +148,33 @@ class FeedService:
             '/photoshare.feed.v1.FeedService/GetHomeFeed',
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedRequest.SerializeToString,
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.GetHomeFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamHomeFeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/photoshare.feed.v1.FeedService/StreamHomeFeed',
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedRequest.SerializeToString,
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamHomeFeedResponse.FromString,
             options,
             channel_credentials,
             insecure,

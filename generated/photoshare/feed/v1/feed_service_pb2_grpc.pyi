@@ -20,6 +20,12 @@ class FeedServiceStub:
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetHomeFeed: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.GetHomeFeedRequest, _feed_service_pb2.GetHomeFeedResponse]
     """Posts of the people the caller follows and their own, newest first."""
+    StreamHomeFeed: _aio.UnaryStreamMultiCallable[_feed_service_pb2.StreamHomeFeedRequest, _feed_service_pb2.StreamHomeFeedResponse]
+    """The posts entering the caller's home feed as they are published, and the ones leaving
+    it, for as long as the call stays open (over HTTP: Server-Sent Events, each event's id
+    from `id`). Opened with a previous event's id, it first sends what was missed since,
+    oldest first, then live events: none twice, none left out.
+    """
     ListNotifications: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListNotificationsRequest, _feed_service_pb2.ListNotificationsResponse]
     """Who followed the caller, liked or commented on their posts, newest first. Likes of one
     post are one entry that grows ("ada and 3 others liked your post").
@@ -39,6 +45,18 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_feed_service_pb2.GetHomeFeedRequest, _abc.Awaitable[_feed_service_pb2.GetHomeFeedResponse]],
     ) -> _abc.Awaitable[_feed_service_pb2.GetHomeFeedResponse]:
         """Posts of the people the caller follows and their own, newest first."""
+
+    @_abc_1.abstractmethod
+    def StreamHomeFeed(
+        self,
+        request: _feed_service_pb2.StreamHomeFeedRequest,
+        context: _aio.ServicerContext[_feed_service_pb2.StreamHomeFeedRequest, _abc.AsyncIterator[_feed_service_pb2.StreamHomeFeedResponse]],
+    ) -> _abc.AsyncIterator[_feed_service_pb2.StreamHomeFeedResponse]:
+        """The posts entering the caller's home feed as they are published, and the ones leaving
+        it, for as long as the call stays open (over HTTP: Server-Sent Events, each event's id
+        from `id`). Opened with a previous event's id, it first sends what was missed since,
+        oldest first, then live events: none twice, none left out.
+        """
 
     @_abc_1.abstractmethod
     def ListNotifications(
