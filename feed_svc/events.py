@@ -1,4 +1,7 @@
-"""The events feed_svc consumes; it emits none.
+"""The events feed_svc consumes, and the one it emits.
+
+Emitted: `NotificationsChanged` (notifications, key user id), after an entry reached the top
+of a user's notifications (`NotificationEventPublisher`).
 
 The home feed (group `feed`):
 - `PostPublished` (posts): fan the post out to the author's followers' timelines.
@@ -16,6 +19,7 @@ Notifications (group `notifications`, so neither waits for the other):
 The live streams open on this process (a tail: every process sees every event, ADR 14):
 - `PostPublished`, `PostDeleted` (posts): to the streams of the author and their followers.
 - `FollowChanged` (follows): an open stream follows the change; an unfollow hides the author.
+- `NotificationsChanged` (notifications): the user's notification streams read what is new.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from photoshare.events.v1 import events_pb2
 from common.events.base import (
     TOPIC_ENGAGEMENT,
     TOPIC_FOLLOWS,
+    TOPIC_NOTIFICATIONS,
     TOPIC_POSTS,
+    EventPublisher,
     EventRecord,
     EventTail,
     keep_tailing,
 )
-from common.events.codec import decode
+from common.events.codec import decode, publish_event
 from feed_svc.caching import CachedPosts
 from feed_svc.fanout import Fanout
 from feed_svc.models import FeedEntry
@@ -148,7 +154,7 @@ class LiveEventHandler:
         await event_tail.tail(LiveEventHandler.topics, LiveEventHandler(hub), ready)
     """
 
-    topics = (TOPIC_POSTS, TOPIC_FOLLOWS)
+    topics = (TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_NOTIFICATIONS)
 
     def __init__(self, hub: StreamHub) -> None:
         self._hub = hub
@@ -168,12 +174,25 @@ class LiveEventHandler:
                     self._hub.followed(change.follower_id, change.followed_id)
                 else:
                     self._hub.unfollowed(change.follower_id, change.followed_id)
+            case "notifications_changed":
+                self._hub.notifications_changed(event.notifications_changed.user_id)
+
+
+class NotificationEventPublisher:
+    """Tells every feed_svc process that a user's notifications changed."""
+
+    def __init__(self, log: EventPublisher) -> None:
+        self._log = log
+
+    async def changed(self, recipient_id: int) -> None:
+        changed = events_pb2.NotificationsChanged(user_id=recipient_id)
+        await publish_event(self._log, events_pb2.Event(notifications_changed=changed))
 
 
 async def follow_live_events(log_tail: EventTail, hub: StreamHub) -> None:
-    """Tails posts and follows into the hub until cancelled. When the tail fails (the broker
-    is down), the open streams are ended, their clients resume from their last event ids once
-    it runs again, and nothing is missed."""
+    """Tails posts, follows and notification changes into the hub until cancelled. When the
+    tail fails (the broker is down), the open streams are ended, their clients resume from
+    their last event ids once it runs again, and nothing is missed."""
     await keep_tailing(
         log_tail,
         LiveEventHandler.topics,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from photoshare.post.v1.post_service_pb2 import Post
@@ -20,7 +21,7 @@ from common.errors import ResourceExhausted, Unavailable
 from feed_svc.feed import HomeFeed, as_seen
 from feed_svc.live import Delivery, StreamPositions, entry_of, missed
 from feed_svc.models import FeedEntry, FollowGraph, Hydration, PostSource
-from feed_svc.streams import Closed, LiveKind, StreamHub
+from feed_svc.streams import Closed, LiveKind, Stream, StreamHub
 
 # How long a stream waits for the process's tail to start (a process starting up) before
 # telling the client to come back.
@@ -29,6 +30,13 @@ TAIL_WAIT_S = 5.0
 # ones of the moment it was published.
 SHARED_FOR_S = 1.0
 SHARED_POSTS = 1_024
+
+
+Opened = Callable[[], Awaitable[None]]
+
+
+async def nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +80,21 @@ class LiveHomeFeed:
         self._shared = _SharedHydration(posts, clock)
         self._posts = posts
 
-    async def stream(self, reader_id: int, after: str) -> AsyncGenerator[LiveMessage, None]:
+    async def stream(
+        self, reader_id: int, after: str, opened: Opened = nothing
+    ) -> AsyncGenerator[LiveMessage, None]:
         """What the reader missed since `after` (an event id; empty: nothing), then live
-        events until the hub ends the stream. Raises InvalidArgument for an id that is not
-        the reader's, Unavailable while this process receives no events, ResourceExhausted
-        when the reader opened too many streams since."""
+        events until the hub ends the stream; `opened()` is awaited once the stream is
+        registered (every post published from then on reaches it). Raises InvalidArgument
+        for an id that is not the reader's, Unavailable while this process receives no
+        events, ResourceExhausted when the reader opened too many streams since."""
         start = self._positions.decode(after, reader_id) if after else None
-        if not await self._hub.wait_receiving(self._tail_wait_s):
-            raise Unavailable("the live feed is starting; reconnect in a moment")
+        await receiving(self._hub, self._tail_wait_s)
         followees = await self._graph.followees(reader_id)
-        stream = self._hub.open(reader_id, [f.user_id for f in followees])
-        try:
+        async with registered(
+            self._hub, self._hub.open(reader_id, [f.user_id for f in followees])
+        ) as stream:
+            await opened()
             delivery = Delivery(start)
             if start is not None:
                 replay = await missed(self._feed, reader_id, start)
@@ -104,12 +116,6 @@ class LiveHomeFeed:
                         yield LiveMessage(removed_post_id=event.entry.post_id)
                     case LiveKind.HIDDEN:
                         yield LiveMessage(hidden_author_id=event.entry.author_id)
-            if stream.closed is Closed.REPLACED:
-                # Not a reconnect: the client would replace another of its streams in turn.
-                raise ResourceExhausted(stream.closed.value, reason="TOO_MANY_STREAMS")
-            # OVERFLOW, INTERRUPTED: the call ends; the client reconnects from its last id.
-        finally:
-            self._hub.close(stream)
 
     def _message(self, reader_id: int, post: Post, delivery: Delivery) -> LiveMessage:
         position = delivery.position
@@ -128,6 +134,26 @@ class LiveHomeFeed:
             # Somebody liked it already: maybe the reader (from another stream or device).
             hydration |= await self._posts.hydrate([post.id], [], reader_id)
         return as_seen(post, hydration)
+
+
+async def receiving(hub: StreamHub, wait_s: float) -> None:
+    """Returns once the process's tail runs (every event from now on reaches the hub)."""
+    if not await hub.wait_receiving(wait_s):
+        raise Unavailable("the live feed is starting; reconnect in a moment")
+
+
+@asynccontextmanager
+async def registered(hub: StreamHub, stream: Stream) -> AsyncIterator[Stream]:
+    """A stream the hub just opened, closed on the way out. Ended because its reader opened
+    too many, it raises ResourceExhausted: a client that simply reconnected would close
+    another of its own streams in turn. Ended otherwise (it overflowed, the tail stopped),
+    the call just ends and the client reconnects from its last id."""
+    try:
+        yield stream
+        if stream.closed is Closed.REPLACED:
+            raise ResourceExhausted(stream.closed.value, reason="TOO_MANY_STREAMS")
+    finally:
+        hub.close(stream)
 
 
 class _SharedHydration:

@@ -155,6 +155,12 @@ class PostSource(Protocol):
         ...
 
 
+class NotificationEvents(Protocol):
+    async def changed(self, recipient_id: int) -> None:
+        """The user has a new entry at the top of their notifications."""
+        ...
+
+
 class NotificationKind(enum.Enum):
     FOLLOW = "FOLLOW"
     LIKE = "LIKE"

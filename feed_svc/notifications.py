@@ -29,6 +29,7 @@ from feed_svc.models import (
     FollowGraph,
     Hydration,
     Notification,
+    NotificationEvents,
     NotificationGroup,
     NotificationKind,
     NotificationPage,
@@ -38,6 +39,7 @@ from feed_svc.storage.base import NotificationStore
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+CATCH_UP_BATCH = 8  # entries a live stream reads first when told something changed
 SHOWN_ACTORS = 3  # the latest actors a notification names
 KEPT_ACTORS = 15  # the latest actors an entry remembers (Stream-Framework keeps 15)
 KEPT_EVENT_IDS = 15  # events applied to an entry, remembered to apply each once
@@ -63,8 +65,12 @@ class Notifications:
         ids: IdGenerator,
         page_signer: Signer,
         clock: Callable[[], int] = now_ms,
+        events: NotificationEvents | None = None,
     ) -> None:
+        """`events`: told when a user has a new entry at the top (their open streams read
+        it); default: nobody."""
         self._store = store
+        self._events = events
         self._graph = graph
         self._posts = posts
         self._ids = ids
@@ -119,6 +125,28 @@ class Notifications:
         groups = await self._store.page(recipient_id, before, size + 1)
         more = len(groups) > size
         groups = groups[:size]
+        token = self._pages.encode(recipient_id, (groups[-1].position, 0)) if more else None
+        return await self._shown(recipient_id, groups, token)
+
+    async def above(self, recipient_id: int, position: int, limit: int) -> NotificationPage | None:
+        """The entries above `position`, newest first, as a page shows them (a live stream's
+        catching up); None when there are more than `limit`."""
+        newer: list[NotificationGroup] = []
+        before: int | None = None
+        batch = CATCH_UP_BATCH  # usually one or two are new: read a few, more only if needed
+        while True:
+            groups = await self._store.page(recipient_id, before, batch)
+            above = [g for g in groups if g.position > position]
+            newer += above
+            if len(newer) > limit:
+                return None
+            if len(above) < len(groups) or len(groups) < batch:
+                return await self._shown(recipient_id, newer, None)
+            before, batch = groups[-1].position, MAX_PAGE_SIZE
+
+    async def _shown(
+        self, recipient_id: int, groups: list[NotificationGroup], token: str | None
+    ) -> NotificationPage:
         read_up_to = await self._store.read_up_to(recipient_id)
         shown = {g.key: g.recent_actor_ids[:SHOWN_ACTORS] for g in groups}
         # The page's people and posts, one call each, and whether a post was deleted (its
@@ -130,7 +158,6 @@ class Notifications:
             self._deletions(post_ids, recipient_id),
         )
         unread = await self._store.count_above(recipient_id, read_up_to, UNREAD_CAP)
-        token = self._pages.encode(recipient_id, (groups[-1].position, 0)) if more else None
         # Actors whose accounts are being erased have no summary: an entry left with nobody
         # to show goes until their erasure takes it back.
         visible = {key: [actors[a] for a in ids if a in actors] for key, ids in shown.items()}
@@ -177,6 +204,9 @@ class Notifications:
             await self._store.save_group(
                 recipient_id, updated, group.position if group is not None else None
             )
+        if self._events is not None:
+            # Before the actor is recorded: a crash in between tells the streams again.
+            await self._events.changed(recipient_id)
         await self._store.add_actor(recipient_id, subject.key, actor_id)
 
     async def _is_deleted(self, post_id: int) -> bool:

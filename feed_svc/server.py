@@ -22,11 +22,17 @@ from common.signing import Signer, load_secret
 from common.tracing import configure_tracing
 from feed_svc.caching import CachedPosts
 from feed_svc.clients import GraphClient, PostClient
-from feed_svc.events import FeedEventHandler, NotificationEventHandler, follow_live_events
+from feed_svc.events import (
+    FeedEventHandler,
+    NotificationEventHandler,
+    NotificationEventPublisher,
+    follow_live_events,
+)
 from feed_svc.fanout import Fanout, FanoutPolicy
 from feed_svc.feed import FeedPolicy, HomeFeed, TimelineCounters
 from feed_svc.live import StreamPositions
 from feed_svc.live_feed import LiveHomeFeed
+from feed_svc.live_notifications import LiveNotifications
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage import (
@@ -110,13 +116,17 @@ def build(settings: Settings) -> ServiceApp:
         posts,
         IdGenerator(worker),
         Signer(secret, purpose="notifications-page"),
+        events=NotificationEventPublisher(event_log),
     )
     # The readers' live feeds open on this process, fed by its own tail of the log (ADR 14).
     hub = StreamHub()
     live = LiveHomeFeed(
         feed, hub, graph, posts, StreamPositions(Signer(secret, purpose="feed-stream"))
     )
-    servicer = FeedServicer(feed, live, notifications)
+    live_notifications = LiveNotifications(
+        notifications, hub, StreamPositions(Signer(secret, purpose="notifications-stream"))
+    )
+    servicer = FeedServicer(feed, live, notifications, live_notifications)
 
     return ServiceApp(
         service_names=(SERVICE_NAME, INTERNAL_SERVICE_NAME),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 import grpc
@@ -15,6 +16,7 @@ from photoshare.feed.v1 import feed_service_pb2_grpc as pb_grpc
 from common.metadata import caller_id
 from feed_svc.feed import HomeFeed
 from feed_svc.live_feed import LiveHomeFeed, LiveMessage
+from feed_svc.live_notifications import LiveNotifications, NotificationMessage
 from feed_svc.models import Notification
 from feed_svc.notifications import Notifications
 
@@ -49,11 +51,27 @@ def live_message_to_proto(message: LiveMessage) -> pb.StreamHomeFeedResponse:
     return pb.StreamHomeFeedResponse(reset=message.reset)
 
 
+def notification_message_to_proto(message: NotificationMessage) -> pb.StreamNotificationsResponse:
+    reply = pb.StreamNotificationsResponse(id=message.event_id, unread_count=message.unread_count)
+    if message.notification is not None:
+        reply.notification.CopyFrom(notification_to_proto(message.notification))
+    else:
+        reply.reset = message.reset
+    return reply
+
+
 class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServicer):
-    def __init__(self, feed: HomeFeed, live: LiveHomeFeed, notifications: Notifications) -> None:
+    def __init__(
+        self,
+        feed: HomeFeed,
+        live: LiveHomeFeed,
+        notifications: Notifications,
+        live_notifications: LiveNotifications,
+    ) -> None:
         self._feed = feed
         self._live = live
         self._notifications = notifications
+        self._live_notifications = live_notifications
 
     async def GetHomeFeed(
         self, request: pb.GetHomeFeedRequest, context: Context
@@ -64,7 +82,12 @@ class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServ
     async def StreamHomeFeed(
         self, request: pb.StreamHomeFeedRequest, context: Context
     ) -> AsyncIterator[pb.StreamHomeFeedResponse]:
-        async with aclosing(self._live.stream(caller_id(context), request.after)) as messages:
+        # Headers go once the stream is registered: a client that waits for them misses
+        # nothing published after.
+        opened = partial(context.send_initial_metadata, ())
+        async with aclosing(
+            self._live.stream(caller_id(context), request.after, opened)
+        ) as messages:
             async for message in messages:
                 yield live_message_to_proto(message)
 
@@ -86,6 +109,15 @@ class FeedServicer(pb_grpc.FeedServiceServicer, ipb_grpc.FeedInternalServiceServ
         await self._feed.erase_reader(request.user_id)
         await self._notifications.erase_user(request.user_id)
         return ipb.EraseUserFeedsResponse()
+
+    async def StreamNotifications(
+        self, request: pb.StreamNotificationsRequest, context: Context
+    ) -> AsyncIterator[pb.StreamNotificationsResponse]:
+        opened = partial(context.send_initial_metadata, ())
+        stream = self._live_notifications.stream(caller_id(context), request.after, opened)
+        async with aclosing(stream) as messages:
+            async for message in messages:
+                yield notification_message_to_proto(message)
 
     async def MarkNotificationsRead(
         self, request: pb.MarkNotificationsReadRequest, context: Context

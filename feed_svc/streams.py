@@ -33,6 +33,7 @@ class LiveKind(enum.Enum):
     POST = "post"  # a post entered the reader's feed
     REMOVED = "removed"  # a post left it: deleted
     HIDDEN = "hidden"  # every post of an author left it: unfollowed
+    NOTIFIED = "notified"  # the reader's notifications changed: read what is new
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,17 @@ class Stream:
     """One open stream: what the hub queued for it, in order. `closed` says why the hub ended
     it."""
 
-    def __init__(self, reader_id: int, following: Iterable[int], capacity: int) -> None:
+    def __init__(
+        self,
+        reader_id: int,
+        following: Iterable[int],
+        capacity: int,
+        *,
+        notifications: bool = False,
+    ) -> None:
         self.reader_id = reader_id
         self.following = set(following)
+        self.notifications = notifications  # a stream of notifications, not of the home feed
         self.closed: Closed | None = None
         self._queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue(capacity)
 
@@ -115,6 +124,7 @@ class StreamHub:
         # order, they leave the set as the last one says, whenever the read happened).
         self._recent_follows: deque[_FollowChange] = deque()
         self._by_reader: dict[int, list[Stream]] = defaultdict(list)
+        self._notified: dict[int, list[Stream]] = defaultdict(list)  # notification streams
         # Set while the tail feeds the hub: a stream opened before would miss events.
         self._receiving = asyncio.Event()
         # Author -> readers with an open stream who see their posts (followers, and the
@@ -122,7 +132,8 @@ class StreamHub:
         self._audience: dict[int, set[int]] = defaultdict(set)
 
     def __len__(self) -> int:
-        return sum(len(streams) for streams in self._by_reader.values())
+        by_reader = self._by_reader.values()
+        return sum(len(streams) for streams in (*by_reader, *self._notified.values()))
 
     def open(self, reader_id: int, following: Iterable[int]) -> Stream:
         """A new stream for the reader, who follows `following` (as read from the graph
@@ -135,10 +146,7 @@ class StreamHub:
                     stream.following.add(change.followee_id)
                 else:
                     stream.following.discard(change.followee_id)
-        streams = self._by_reader[reader_id]
-        streams.append(stream)
-        if len(streams) > self._per_reader:
-            self._end(streams[0], Closed.REPLACED)
+        self._register(self._by_reader[reader_id], stream)
         audience = stream.following | {reader_id}
         for author_id in audience:
             self._audience[author_id].add(reader_id)
@@ -147,8 +155,26 @@ class StreamHub:
                 self._deliver(stream, LiveEvent(LiveKind.POST, entry))
         return stream
 
+    def open_notifications(self, reader_id: int) -> Stream:
+        """A stream woken (a NOTIFIED event) whenever the reader's notifications change; one
+        pending wake-up stands for any number of changes."""
+        stream = Stream(reader_id, (), capacity=1, notifications=True)
+        self._register(self._notified[reader_id], stream)
+        return stream
+
+    def notifications_changed(self, user_id: int) -> None:
+        for stream in self._notified.get(user_id, []):
+            stream.offer(LiveEvent(LiveKind.NOTIFIED, FeedEntry(0, 0, user_id)))  # full: pending
+
     def close(self, stream: Stream) -> None:
         reader_id = stream.reader_id
+        if stream.notifications:
+            notified = self._notified.get(reader_id, [])
+            if stream in notified:
+                notified.remove(stream)
+                if not notified:
+                    del self._notified[reader_id]
+            return
         streams = self._by_reader.get(reader_id, [])
         if stream not in streams:
             return
@@ -215,9 +241,14 @@ class StreamHub:
         failed), so an open stream may have missed some. Each client reconnects from its last
         event id and the replay sends what it missed."""
         self._receiving.clear()
-        for streams in list(self._by_reader.values()):
+        for streams in [*self._by_reader.values(), *self._notified.values()]:
             for stream in list(streams):
                 self._end(stream, Closed.INTERRUPTED)
+
+    def _register(self, streams: list[Stream], stream: Stream) -> None:
+        streams.append(stream)
+        if len(streams) > self._per_reader:
+            self._end(streams[0], Closed.REPLACED)
 
     def _remember_follow(self, follower_id: int, followee_id: int, *, following: bool) -> None:
         self._forget_old()

@@ -73,6 +73,10 @@ class EventStream:
         response = EventSourceResponse(
             headers=self._headers, ping_interval=self._heartbeat_s, send_timeout=SEND_TIMEOUT_S
         )
+        # The backend's headers come once it registered the stream (or with its error): the
+        # client's come after, so one that waits for them misses nothing published later.
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await call.initial_metadata()
         await response.prepare(request)
         pump = asyncio.create_task(self._pump(call, response))
         # The heartbeat ends when a write to the client fails: it left, and the call goes.

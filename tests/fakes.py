@@ -137,6 +137,9 @@ class _Context:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._metadata
 
+    async def send_initial_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        """A streaming RPC's headers, sent before its first message."""
+
 
 def context_of(user_id: int | None = None) -> grpc.aio.ServicerContext[Any, Any]:
     """A servicer context with what the servicers read of it: the caller (None: anonymous)."""

@@ -20,7 +20,15 @@ TOPIC_POSTS = "posts"
 TOPIC_FOLLOWS = "follows"
 TOPIC_ENGAGEMENT = "engagement"  # likes and comments, keyed by post
 TOPIC_USERS = "users"  # profile changes, keyed by user
-TOPICS = (TOPIC_MEDIA, TOPIC_POSTS, TOPIC_FOLLOWS, TOPIC_ENGAGEMENT, TOPIC_USERS)
+TOPIC_NOTIFICATIONS = "notifications"  # a user's notifications changed, keyed by user
+TOPICS = (
+    TOPIC_MEDIA,
+    TOPIC_POSTS,
+    TOPIC_FOLLOWS,
+    TOPIC_ENGAGEMENT,
+    TOPIC_USERS,
+    TOPIC_NOTIFICATIONS,
+)
 # How long every log keeps an event (Kafka's retention.ms, the SQLite log's trim): longer than
 # any consumer stays down, and short enough that an erased account's events do not outlive
 # the week (deploy/erasure.py reports them apart).

@@ -10,6 +10,7 @@ from common.events.base import (
     TOPIC_ENGAGEMENT,
     TOPIC_FOLLOWS,
     TOPIC_MEDIA,
+    TOPIC_NOTIFICATIONS,
     TOPIC_POSTS,
     TOPIC_USERS,
     EventPublisher,
@@ -35,6 +36,7 @@ _ROUTES = {
     "user_erased": (TOPIC_USERS, "user_id"),
     "avatar_processed": (TOPIC_MEDIA, "user_id"),
     "avatar_failed": (TOPIC_MEDIA, "user_id"),
+    "notifications_changed": (TOPIC_NOTIFICATIONS, "user_id"),
 }
 
 

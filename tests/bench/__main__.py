@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.bench import live
 from tests.bench.otlp_sink import otlp_sink
 from tests.bench.report import print_table, write_chart
 from tests.bench.scenarios import Bench, BenchConfig
@@ -83,10 +84,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="rest,load,pages,freshness,media",
+        default="rest,load,pages,freshness,media,live",
         help="which parts to run, of rest (the REST feed under vegeta against bare aiohttp), "
-        "load, pages, freshness and media (a quick media-only run: "
-        "--only media --users 300 --skip-strategies)",
+        "load, pages, freshness, media and live (2,000 open streams of the live feed; a quick "
+        "media-only run: --only media --users 300 --skip-strategies)",
+    )
+    parser.add_argument(
+        "--streams", type=int, default=2_000, help="open live-feed streams (the live part)"
     )
     parser.add_argument(
         "--samples",
@@ -141,6 +145,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     results["fanout"] = bench.fanout_summary(results["freshness"])
                 if "media" in parts:
                     results["media"] = await bench.media()
+        if "live" in set(args.only.split(",")):
+            # A mesh of its own, with rate and connection limits off: every stream is opened
+            # from this one address.
+            results["live"] = await asyncio.to_thread(
+                live.run, backend, Path(tmp) / "live", args.streams, 10
+            )
         strategies: dict[str, Any] = {}
         # (name, start, bounds): the fixed ones hold their threshold; the adaptive one starts
         # at hybrid's and moves within a tenfold either way to stay inside --adaptive-budget.

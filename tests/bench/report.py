@@ -51,7 +51,18 @@ def print_table(result: dict[str, Any]) -> None:
         print_freshness(result)
     if "media" in result:
         print_media(result["media"])
+    if "live" in result:
+        print_live(result["live"])
     print_strategies(result)
+
+
+def print_live(live: dict[str, Any]) -> None:
+    print(
+        f"\nlive feed: {live['streams']} open streams, {live['posts']} posts, published -> "
+        f"event on every stream: p50 {live['p50_ms']:.1f} ms, p99 {live['p99_ms']:.1f} ms, "
+        f"max {live['max_ms']:.1f} ms; every post on every stream: "
+        f"{live['all_streams_got_every_post']}; resident MB {live['rss_mb']}"
+    )
 
 
 def print_rest_feed(rest: dict[str, Any]) -> None:

@@ -21,13 +21,14 @@ from tests.e2e.conftest import CELEBRITY_THRESHOLD, Api, eventually
 pytestmark = pytest.mark.e2e
 Names = Callable[[str], str]
 STREAM = "/v1/feed:stream"
+NOTIFICATIONS = "/v1/notifications:stream"
 # The issue's promise: a published post is on its readers' open streams within a second.
 LIVE_WITHIN_S = 1.0
 
 
 @contextmanager
 def stream(
-    api: Api, token: str, *, last_event_id: str = "", query: str = ""
+    api: Api, token: str, *, last_event_id: str = "", query: str = "", path: str = STREAM
 ) -> Iterator[Iterator[ServerSentEvent]]:
     """An open live feed, as a browser's EventSource holds it; leaving the block drops the
     connection."""
@@ -36,7 +37,7 @@ def stream(
         headers["Last-Event-ID"] = last_event_id
     with (
         httpx.Client(timeout=httpx.Timeout(10.0)) as client,
-        connect_sse(client, "GET", api.base_url + STREAM + query, headers=headers) as source,
+        connect_sse(client, "GET", api.base_url + path + query, headers=headers) as source,
     ):
         assert source.response.status_code == 200
         assert source.response.headers["content-type"].startswith("text/event-stream")
@@ -185,3 +186,33 @@ def test_a_quiet_stream_sends_heartbeats_and_needs_a_token(api: Api, username: N
         assert next(line for line in lines if line.startswith(":"))  # within 10 s
     anonymous = api.call("GET", STREAM)
     assert anonymous.status == 401
+
+
+def test_notifications_arrive_live_and_a_reconnect_gets_what_it_missed(
+    api: Api, username: Names, samples: Path
+) -> None:
+    ada_id, ada = api.sign_up(username("ada"))
+    bob_id, bob = api.sign_up(username("bob"))
+    post_id = api.post_photo(ada, samples / "orientation" / "Landscape_1.jpg")
+    with stream(api, ada, path=NOTIFICATIONS) as events:
+        # The stream is open once a first event came: bob follows until one has (a follow
+        # made before the stream registered is in the list, not on the stream).
+        api.ok("POST", "/v1/follows", {"followedId": ada_id}, token=bob)
+        followed = next(events)
+        assert followed.event == "notification"
+        assert data(followed)["notification"]["kind"] == "NOTIFICATION_KIND_FOLLOW"
+        assert data(followed)["unreadCount"] == "1"
+        api.ok("POST", f"/v1/posts/{post_id}/likes", {}, token=bob)
+        liked = next(events)
+        entry = data(liked)["notification"]
+        assert (entry["kind"], entry["postId"], entry["actors"][0]["id"]) == (
+            "NOTIFICATION_KIND_LIKE",
+            post_id,
+            bob_id,
+        )
+    # Away: a comment arrives; the reconnect gets it first.
+    api.ok("POST", f"/v1/posts/{post_id}/comments", {"text": "lovely"}, token=bob)
+    with stream(api, ada, path=NOTIFICATIONS, last_event_id=liked.id) as events:
+        commented = next(events)
+        assert data(commented)["notification"]["commentText"] == "lovely"
+        assert data(commented)["unreadCount"] == "3"

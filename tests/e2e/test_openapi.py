@@ -30,7 +30,7 @@ SESSION_ENDING = (
     "GraphService_SetPassword",
 )
 # Answers that never end (Server-Sent Events; tested in test_live_feed.py).
-STREAMING = ("FeedService_StreamHomeFeed",)
+STREAMING = ("FeedService_StreamHomeFeed", "FeedService_StreamNotifications")
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +86,14 @@ def test_the_document_is_valid_and_complete(document: dict[str, Any]) -> None:
     assert not [
         o
         for o in ops
-        if re.search(r"Authenticate|Stream(?!HomeFeed)|Erase(?!Account)|Batch|Hydrate", o)
+        if re.search(
+            r"Authenticate|Stream(?!HomeFeed|Notifications)|Erase(?!Account)|Batch|Hydrate", o
+        )
     ]
-    # The live feed is documented as what it is: Server-Sent Events.
-    live = ops["FeedService_StreamHomeFeed"]
-    assert list(live["responses"]["200"]["content"]) == ["text/event-stream"]
-    assert "Last-Event-ID" in {p["name"] for p in live["parameters"]}
+    # The live feeds are documented as what they are: Server-Sent Events.
+    for op in STREAMING:
+        assert list(ops[op]["responses"]["200"]["content"]) == ["text/event-stream"]
+        assert "Last-Event-ID" in {p["name"] for p in ops[op]["parameters"]}
 
 
 def test_it_says_how_to_authenticate_and_what_errors_look_like(document: dict[str, Any]) -> None:

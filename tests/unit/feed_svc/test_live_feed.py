@@ -20,15 +20,21 @@ from tests.unit.feed_svc.test_feed import READER, World
 ADA, CY = 2, 3
 
 
-class _Hub(StreamHub):
-    """Says when a stream has opened."""
+class WatchedHub(StreamHub):
+    """Says when a stream has opened (its RPC runs on until its first event)."""
 
-    def __init__(self, per_reader: int) -> None:
+    def __init__(self, per_reader: int = 5) -> None:
         super().__init__(per_reader=per_reader)
         self.opened = asyncio.Event()
+        self.receiving()
 
     def open(self, reader_id: int, following: Iterable[int]) -> Stream:
         stream = super().open(reader_id, following)
+        self.opened.set()
+        return stream
+
+    def open_notifications(self, reader_id: int) -> Stream:
+        stream = super().open_notifications(reader_id)
         self.opened.set()
         return stream
 
@@ -38,8 +44,7 @@ class Live:
 
     def __init__(self, *, per_reader: int = 5, tail_wait_s: float = 1.0) -> None:
         self.world = World()
-        self.hub = _Hub(per_reader)
-        self.hub.receiving()
+        self.hub = WatchedHub(per_reader)
         self.feed = LiveHomeFeed(
             self.world.feed,
             self.hub,

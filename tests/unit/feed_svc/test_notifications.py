@@ -3,6 +3,7 @@ embedded store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
@@ -19,14 +20,21 @@ from common.events.codec import publish_event
 from common.events.memory import InMemoryEventLog
 from common.ids import FixedWorkerId, IdGenerator
 from common.signing import Signer
-from feed_svc.events import NotificationEventHandler
+from feed_svc.events import (
+    LiveEventHandler,
+    NotificationEventHandler,
+    NotificationEventPublisher,
+)
+from feed_svc.live import StreamPositions
 from feed_svc.live_feed import LiveHomeFeed
+from feed_svc.live_notifications import LiveNotifications
 from feed_svc.notifications import Notifications
 from feed_svc.service import FeedServicer
 from feed_svc.storage.base import NotificationStore
 from feed_svc.storage.sqlite_notifications import SqliteNotificationStore
 from tests.fakes import FakeGraph, FakePosts, context_of
 from tests.unit.feed_svc.test_feed import World
+from tests.unit.feed_svc.test_live_feed import WatchedHub
 
 ADA, POST = 1, 500
 
@@ -63,14 +71,26 @@ class Mesh:
             self.posts,
             IdGenerator(FixedWorkerId(4)),
             Signer(b"k", purpose="notifications"),
+            events=NotificationEventPublisher(self.log),
         )
         self.handler = NotificationEventHandler(notifications)
-        self.servicer = FeedServicer(World().feed, cast(LiveHomeFeed, None), notifications)
+        # The live streams, fed the way every process's tail feeds them.
+        self.hub = WatchedHub()
+        self.live_handler = LiveEventHandler(self.hub)
+        live = LiveNotifications(
+            notifications, self.hub, StreamPositions(Signer(b"k", purpose="stream"))
+        )
+        self.servicer = FeedServicer(World().feed, cast(LiveHomeFeed, None), notifications, live)
 
     async def send(self, *events: events_pb2.Event) -> None:
         for event in events:
             await publish_event(self.log, event)
         await self.log.drain(self.handler.group, self.handler.topics, self.handler)
+        await self.log.drain("live", self.live_handler.topics, self.live_handler)
+
+    def stream(self, user_id: int = ADA, after: str = "") -> AsyncIterator[Streamed]:
+        request = pb.StreamNotificationsRequest(after=after)
+        return self.servicer.StreamNotifications(request, context_of(user_id))
 
     async def page(self, user_id: int = ADA, size: int = 20, token: str = "") -> Page:
         request = pb.ListNotificationsRequest(page_size=size, page_token=token)
@@ -83,6 +103,7 @@ class Mesh:
 
 
 Page = pb.ListNotificationsResponse
+Streamed = pb.StreamNotificationsResponse
 
 
 @pytest.fixture
@@ -259,3 +280,52 @@ async def test_an_erased_user_leaves_every_entry_read_or_not_and_loses_their_own
     )
     assert (await mesh.page(user_id=2)).notifications == []
     assert await mesh.store.inner.groups_with_actor(2, 10) == []
+
+
+async def next_within(stream: AsyncIterator[Streamed], timeout_s: float = 1.0) -> Streamed:
+    return await asyncio.wait_for(anext(stream), timeout_s)
+
+
+async def test_a_stream_gets_each_new_entry_once_and_resumes_from_its_id(mesh: Mesh) -> None:
+    stream = mesh.stream()
+    opening = asyncio.ensure_future(anext(stream))
+    await asyncio.wait_for(mesh.hub.opened.wait(), 1)
+    await mesh.send(follow(7))
+    first = await asyncio.wait_for(opening, 1)
+    assert first.notification.kind == pb.NOTIFICATION_KIND_FOLLOW
+    assert (first.notification.actors[0].id, first.unread_count) == (7, 1)
+    assert first.id
+    await mesh.send(like(8), follow(7))  # the follow again: a redelivery, nothing new
+    liked = await next_within(stream)
+    assert (liked.notification.kind, liked.unread_count) == (pb.NOTIFICATION_KIND_LIKE, 2)
+    await mesh.send(like(9))  # the same entry, moved to the top with another actor
+    again = await next_within(stream)
+    assert again.notification.actor_count == 2
+    assert again.notification.id != liked.notification.id
+    await stream.aclose()  # type: ignore[attr-defined]
+
+    # Away: the entries written meanwhile come first on reconnect, oldest first, then live.
+    await mesh.send(comment(10, comment_id=1), follow(11))
+    resumed = mesh.stream(after=liked.id)
+    missed = [await next_within(resumed) for _ in range(3)]
+    assert [m.notification.kind for m in missed] == [
+        pb.NOTIFICATION_KIND_LIKE,
+        pb.NOTIFICATION_KIND_COMMENT,
+        pb.NOTIFICATION_KIND_FOLLOW,
+    ]
+    assert missed[0].notification.id == again.notification.id
+    await mesh.send(follow(12))
+    assert (await next_within(resumed)).notification.actors[0].id == 12
+    await resumed.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_stream_opened_without_an_id_starts_now_and_refuses_a_bad_one(mesh: Mesh) -> None:
+    await mesh.send(follow(7))  # before the stream: the list shows it, the stream does not
+    stream = mesh.stream()
+    opening = asyncio.ensure_future(anext(stream))
+    await asyncio.wait_for(mesh.hub.opened.wait(), 1)
+    await mesh.send(follow(8))
+    assert (await asyncio.wait_for(opening, 1)).notification.actors[0].id == 8
+    await stream.aclose()  # type: ignore[attr-defined]
+    with pytest.raises(InvalidArgument, match="Last-Event-ID"):
+        await anext(mesh.stream(after="garbage"))

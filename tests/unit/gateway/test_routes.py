@@ -55,6 +55,7 @@ def test_the_rest_contract_is_routed() -> None:
         ("GET", "/v1/feed"): "GetHomeFeed",
         ("GET", "/v1/feed:stream"): "StreamHomeFeed",
         ("GET", "/v1/notifications"): "ListNotifications",
+        ("GET", "/v1/notifications:stream"): "StreamNotifications",
         ("POST", "/v1/notifications:markRead"): "MarkNotificationsRead",
         ("POST", "/v1/sessions"): "CreateSession",
         ("GET", "/v1/sessions"): "ListSessions",
@@ -64,7 +65,8 @@ def test_the_rest_contract_is_routed() -> None:
     }
     assert [r.method.name for r in ROUTES if r.accepted] == ["EraseAccount"]
     assert [r.method.name for r in ROUTES if r.public] == ["CreateUser", "CreateSession"]
-    assert [r.method.name for r in ROUTES if r.streaming] == ["StreamHomeFeed"]
+    streaming = [r.method.name for r in ROUTES if r.streaming]
+    assert streaming == ["StreamHomeFeed", "StreamNotifications"]
 
 
 def test_templates_match_whole_segments() -> None:

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from photoshare.media.v1 import media_pb2 as photoshare_dot_media_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!photoshare/events/v1/events.proto\x12\x14photoshare.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xf4\x08\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0fmedia_processed\x18\x03 \x01(\x0b\x32$.photoshare.events.v1.MediaProcessedH\x00\x12\x39\n\x0cmedia_failed\x18\x04 \x01(\x0b\x32!.photoshare.events.v1.MediaFailedH\x00\x12=\n\x0epost_published\x18\x05 \x01(\x0b\x32#.photoshare.events.v1.PostPublishedH\x00\x12=\n\x0e\x66ollow_changed\x18\x06 \x01(\x0b\x32#.photoshare.events.v1.FollowChangedH\x00\x12;\n\rmedia_updated\x18\x07 \x01(\x0b\x32\".photoshare.events.v1.MediaUpdatedH\x00\x12\x39\n\x0cpost_updated\x18\x08 \x01(\x0b\x32!.photoshare.events.v1.PostUpdatedH\x00\x12\x39\n\x0clike_created\x18\t \x01(\x0b\x32!.photoshare.events.v1.LikeCreatedH\x00\x12\x39\n\x0clike_removed\x18\n \x01(\x0b\x32!.photoshare.events.v1.LikeRemovedH\x00\x12?\n\x0f\x63omment_created\x18\x0b \x01(\x0b\x32$.photoshare.events.v1.CommentCreatedH\x00\x12?\n\x0f\x63omment_deleted\x18\x0c \x01(\x0b\x32$.photoshare.events.v1.CommentDeletedH\x00\x12?\n\x0fprofile_updated\x18\r \x01(\x0b\x32$.photoshare.events.v1.ProfileUpdatedH\x00\x12\x41\n\x10\x61vatar_processed\x18\x0e \x01(\x0b\x32%.photoshare.events.v1.AvatarProcessedH\x00\x12;\n\ravatar_failed\x18\x0f \x01(\x0b\x32\".photoshare.events.v1.AvatarFailedH\x00\x12\x39\n\x0cpost_deleted\x18\x10 \x01(\x0b\x32!.photoshare.events.v1.PostDeletedH\x00\x12;\n\rmedia_deleted\x18\x11 \x01(\x0b\x32\".photoshare.events.v1.MediaDeletedH\x00\x12\x41\n\x10sessions_revoked\x18\x12 \x01(\x0b\x32%.photoshare.events.v1.SessionsRevokedH\x00\x12\x37\n\x0buser_erased\x18\x13 \x01(\x0b\x32 .photoshare.events.v1.UserErasedH\x00\x42\t\n\x07payload\"_\n\x0eMediaProcessed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x0bMediaFailed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"]\n\x0cMediaUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"1\n\x0bPostUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\"c\n\x0bPostDeleted\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"B\n\x0cMediaDeleted\x12\x11\n\tupload_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0c\n\x04urls\x18\x03 \x03(\t\"8\n\x0fSessionsRevoked\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x14\n\x0ctoken_hashes\x18\x02 \x03(\x0c\"\x1d\n\nUserErased\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"e\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\rFollowChanged\x12\x13\n\x0b\x66ollower_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ollowed_id\x18\x02 \x01(\x03\x12\x11\n\tfollowing\x18\x03 \x01(\x08\"u\n\x0bLikeCreated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12,\n\x08liked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x0bLikeRemoved\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12,\n\x08liked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9e\x01\n\x0e\x43ommentCreated\x12\x12\n\ncomment_id\x18\x01 \x01(\x03\x12\x0f\n\x07post_id\x18\x02 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x03 \x01(\x03\x12\x11\n\tauthor_id\x18\x04 \x01(\x03\x12\x0c\n\x04text\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x0e\x43ommentDeleted\x12\x12\n\ncomment_id\x18\x01 \x01(\x03\x12\x0f\n\x07post_id\x18\x02 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x03 \x01(\x03\x12\x11\n\tauthor_id\x18\x04 \x01(\x03\"p\n\x0eProfileUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0b\n\x03\x62io\x18\x03 \x01(\t\x12*\n\x06\x61vatar\x18\x04 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"a\n\x0f\x41vatarProcessed\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tupload_id\x18\x02 \x01(\x03\x12*\n\x06\x61vatar\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"B\n\x0c\x41vatarFailed\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tupload_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\tBGZEgithub.com/photoshare/photoshare/gen/go/photoshare/events/v1;eventsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!photoshare/events/v1/events.proto\x12\x14photoshare.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fphotoshare/media/v1/media.proto\"\xc1\t\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x0fmedia_processed\x18\x03 \x01(\x0b\x32$.photoshare.events.v1.MediaProcessedH\x00\x12\x39\n\x0cmedia_failed\x18\x04 \x01(\x0b\x32!.photoshare.events.v1.MediaFailedH\x00\x12=\n\x0epost_published\x18\x05 \x01(\x0b\x32#.photoshare.events.v1.PostPublishedH\x00\x12=\n\x0e\x66ollow_changed\x18\x06 \x01(\x0b\x32#.photoshare.events.v1.FollowChangedH\x00\x12;\n\rmedia_updated\x18\x07 \x01(\x0b\x32\".photoshare.events.v1.MediaUpdatedH\x00\x12\x39\n\x0cpost_updated\x18\x08 \x01(\x0b\x32!.photoshare.events.v1.PostUpdatedH\x00\x12\x39\n\x0clike_created\x18\t \x01(\x0b\x32!.photoshare.events.v1.LikeCreatedH\x00\x12\x39\n\x0clike_removed\x18\n \x01(\x0b\x32!.photoshare.events.v1.LikeRemovedH\x00\x12?\n\x0f\x63omment_created\x18\x0b \x01(\x0b\x32$.photoshare.events.v1.CommentCreatedH\x00\x12?\n\x0f\x63omment_deleted\x18\x0c \x01(\x0b\x32$.photoshare.events.v1.CommentDeletedH\x00\x12?\n\x0fprofile_updated\x18\r \x01(\x0b\x32$.photoshare.events.v1.ProfileUpdatedH\x00\x12\x41\n\x10\x61vatar_processed\x18\x0e \x01(\x0b\x32%.photoshare.events.v1.AvatarProcessedH\x00\x12;\n\ravatar_failed\x18\x0f \x01(\x0b\x32\".photoshare.events.v1.AvatarFailedH\x00\x12\x39\n\x0cpost_deleted\x18\x10 \x01(\x0b\x32!.photoshare.events.v1.PostDeletedH\x00\x12;\n\rmedia_deleted\x18\x11 \x01(\x0b\x32\".photoshare.events.v1.MediaDeletedH\x00\x12\x41\n\x10sessions_revoked\x18\x12 \x01(\x0b\x32%.photoshare.events.v1.SessionsRevokedH\x00\x12\x37\n\x0buser_erased\x18\x13 \x01(\x0b\x32 .photoshare.events.v1.UserErasedH\x00\x12K\n\x15notifications_changed\x18\x14 \x01(\x0b\x32*.photoshare.events.v1.NotificationsChangedH\x00\x42\t\n\x07payload\"_\n\x0eMediaProcessed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"A\n\x0bMediaFailed\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"]\n\x0cMediaUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12)\n\x05media\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"1\n\x0bPostUpdated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\"c\n\x0bPostDeleted\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"B\n\x0cMediaDeleted\x12\x11\n\tupload_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x0c\n\x04urls\x18\x03 \x03(\t\"8\n\x0fSessionsRevoked\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x14\n\x0ctoken_hashes\x18\x02 \x03(\x0c\"\x1d\n\nUserErased\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"\'\n\x14NotificationsChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\"e\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x11\n\tauthor_id\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\rFollowChanged\x12\x13\n\x0b\x66ollower_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ollowed_id\x18\x02 \x01(\x03\x12\x11\n\tfollowing\x18\x03 \x01(\x08\"u\n\x0bLikeCreated\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12,\n\x08liked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x0bLikeRemoved\x12\x0f\n\x07post_id\x18\x01 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x02 \x01(\x03\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12,\n\x08liked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9e\x01\n\x0e\x43ommentCreated\x12\x12\n\ncomment_id\x18\x01 \x01(\x03\x12\x0f\n\x07post_id\x18\x02 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x03 \x01(\x03\x12\x11\n\tauthor_id\x18\x04 \x01(\x03\x12\x0c\n\x04text\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x0e\x43ommentDeleted\x12\x12\n\ncomment_id\x18\x01 \x01(\x03\x12\x0f\n\x07post_id\x18\x02 \x01(\x03\x12\x16\n\x0epost_author_id\x18\x03 \x01(\x03\x12\x11\n\tauthor_id\x18\x04 \x01(\x03\"p\n\x0eProfileUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0b\n\x03\x62io\x18\x03 \x01(\t\x12*\n\x06\x61vatar\x18\x04 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"a\n\x0f\x41vatarProcessed\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tupload_id\x18\x02 \x01(\x03\x12*\n\x06\x61vatar\x18\x03 \x01(\x0b\x32\x1a.photoshare.media.v1.Media\"B\n\x0c\x41vatarFailed\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x11\n\tupload_id\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\tBGZEgithub.com/photoshare/photoshare/gen/go/photoshare/events/v1;eventsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,39 +35,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZEgithub.com/photoshare/photoshare/gen/go/photoshare/events/v1;eventsv1'
   _globals['_EVENT']._serialized_start=126
-  _globals['_EVENT']._serialized_end=1266
-  _globals['_MEDIAPROCESSED']._serialized_start=1268
-  _globals['_MEDIAPROCESSED']._serialized_end=1363
-  _globals['_MEDIAFAILED']._serialized_start=1365
-  _globals['_MEDIAFAILED']._serialized_end=1430
-  _globals['_MEDIAUPDATED']._serialized_start=1432
-  _globals['_MEDIAUPDATED']._serialized_end=1525
-  _globals['_POSTUPDATED']._serialized_start=1527
-  _globals['_POSTUPDATED']._serialized_end=1576
-  _globals['_POSTDELETED']._serialized_start=1578
-  _globals['_POSTDELETED']._serialized_end=1677
-  _globals['_MEDIADELETED']._serialized_start=1679
-  _globals['_MEDIADELETED']._serialized_end=1745
-  _globals['_SESSIONSREVOKED']._serialized_start=1747
-  _globals['_SESSIONSREVOKED']._serialized_end=1803
-  _globals['_USERERASED']._serialized_start=1805
-  _globals['_USERERASED']._serialized_end=1834
-  _globals['_POSTPUBLISHED']._serialized_start=1836
-  _globals['_POSTPUBLISHED']._serialized_end=1937
-  _globals['_FOLLOWCHANGED']._serialized_start=1939
-  _globals['_FOLLOWCHANGED']._serialized_end=2015
-  _globals['_LIKECREATED']._serialized_start=2017
-  _globals['_LIKECREATED']._serialized_end=2134
-  _globals['_LIKEREMOVED']._serialized_start=2136
-  _globals['_LIKEREMOVED']._serialized_end=2253
-  _globals['_COMMENTCREATED']._serialized_start=2256
-  _globals['_COMMENTCREATED']._serialized_end=2414
-  _globals['_COMMENTDELETED']._serialized_start=2416
-  _globals['_COMMENTDELETED']._serialized_end=2512
-  _globals['_PROFILEUPDATED']._serialized_start=2514
-  _globals['_PROFILEUPDATED']._serialized_end=2626
-  _globals['_AVATARPROCESSED']._serialized_start=2628
-  _globals['_AVATARPROCESSED']._serialized_end=2725
-  _globals['_AVATARFAILED']._serialized_start=2727
-  _globals['_AVATARFAILED']._serialized_end=2793
+  _globals['_EVENT']._serialized_end=1343
+  _globals['_MEDIAPROCESSED']._serialized_start=1345
+  _globals['_MEDIAPROCESSED']._serialized_end=1440
+  _globals['_MEDIAFAILED']._serialized_start=1442
+  _globals['_MEDIAFAILED']._serialized_end=1507
+  _globals['_MEDIAUPDATED']._serialized_start=1509
+  _globals['_MEDIAUPDATED']._serialized_end=1602
+  _globals['_POSTUPDATED']._serialized_start=1604
+  _globals['_POSTUPDATED']._serialized_end=1653
+  _globals['_POSTDELETED']._serialized_start=1655
+  _globals['_POSTDELETED']._serialized_end=1754
+  _globals['_MEDIADELETED']._serialized_start=1756
+  _globals['_MEDIADELETED']._serialized_end=1822
+  _globals['_SESSIONSREVOKED']._serialized_start=1824
+  _globals['_SESSIONSREVOKED']._serialized_end=1880
+  _globals['_USERERASED']._serialized_start=1882
+  _globals['_USERERASED']._serialized_end=1911
+  _globals['_NOTIFICATIONSCHANGED']._serialized_start=1913
+  _globals['_NOTIFICATIONSCHANGED']._serialized_end=1952
+  _globals['_POSTPUBLISHED']._serialized_start=1954
+  _globals['_POSTPUBLISHED']._serialized_end=2055
+  _globals['_FOLLOWCHANGED']._serialized_start=2057
+  _globals['_FOLLOWCHANGED']._serialized_end=2133
+  _globals['_LIKECREATED']._serialized_start=2135
+  _globals['_LIKECREATED']._serialized_end=2252
+  _globals['_LIKEREMOVED']._serialized_start=2254
+  _globals['_LIKEREMOVED']._serialized_end=2371
+  _globals['_COMMENTCREATED']._serialized_start=2374
+  _globals['_COMMENTCREATED']._serialized_end=2532
+  _globals['_COMMENTDELETED']._serialized_start=2534
+  _globals['_COMMENTDELETED']._serialized_end=2630
+  _globals['_PROFILEUPDATED']._serialized_start=2632
+  _globals['_PROFILEUPDATED']._serialized_end=2744
+  _globals['_AVATARPROCESSED']._serialized_start=2746
+  _globals['_AVATARPROCESSED']._serialized_end=2843
+  _globals['_AVATARFAILED']._serialized_start=2845
+  _globals['_AVATARFAILED']._serialized_end=2911
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,7 @@ class Event(_message.Message):
     MEDIA_DELETED_FIELD_NUMBER: _builtins.int
     SESSIONS_REVOKED_FIELD_NUMBER: _builtins.int
     USER_ERASED_FIELD_NUMBER: _builtins.int
+    NOTIFICATIONS_CHANGED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique per event; consumers are idempotent, deliveries are at least once. An event
     that is sent again to repair a lost one carries the same id.
@@ -85,6 +86,8 @@ class Event(_message.Message):
     def sessions_revoked(self) -> Global___SessionsRevoked: ...
     @_builtins.property
     def user_erased(self) -> Global___UserErased: ...
+    @_builtins.property
+    def notifications_changed(self) -> Global___NotificationsChanged: ...
     def __init__(
         self,
         *,
@@ -107,12 +110,13 @@ class Event(_message.Message):
         media_deleted: Global___MediaDeleted | None = ...,
         sessions_revoked: Global___SessionsRevoked | None = ...,
         user_erased: Global___UserErased | None = ...,
+        notifications_changed: Global___NotificationsChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated", "sessions_revoked", b"sessions_revoked", "user_erased", b"user_erased"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "notifications_changed", b"notifications_changed", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated", "sessions_revoked", b"sessions_revoked", "user_erased", b"user_erased"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated", "sessions_revoked", b"sessions_revoked", "user_erased", b"user_erased"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_failed", b"avatar_failed", "avatar_processed", b"avatar_processed", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "event_id", b"event_id", "follow_changed", b"follow_changed", "like_created", b"like_created", "like_removed", b"like_removed", "media_deleted", b"media_deleted", "media_failed", b"media_failed", "media_processed", b"media_processed", "media_updated", b"media_updated", "notifications_changed", b"notifications_changed", "occurred_at", b"occurred_at", "payload", b"payload", "post_deleted", b"post_deleted", "post_published", b"post_published", "post_updated", b"post_updated", "profile_updated", b"profile_updated", "sessions_revoked", b"sessions_revoked", "user_erased", b"user_erased"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed", "post_deleted", "media_deleted", "sessions_revoked", "user_erased"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["media_processed", "media_failed", "post_published", "follow_changed", "media_updated", "post_updated", "like_created", "like_removed", "comment_created", "comment_deleted", "profile_updated", "avatar_processed", "avatar_failed", "post_deleted", "media_deleted", "sessions_revoked", "user_erased", "notifications_changed"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -347,6 +351,30 @@ class UserErased(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UserErased: _TypeAlias = UserErased  # noqa: Y015
+
+@_typing.final
+class NotificationsChanged(_message.Message):
+    """feed_svc gave a user a new notification (or moved one to the top): their open
+    notification streams, on any feed_svc process, read what is new. Topic `notifications`,
+    key user id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationsChanged: _TypeAlias = NotificationsChanged  # noqa: Y015
 
 @_typing.final
 class PostPublished(_message.Message):

@@ -302,6 +302,70 @@ class ListNotificationsResponse(_message.Message):
 Global___ListNotificationsResponse: _TypeAlias = ListNotificationsResponse  # noqa: Y015
 
 @_typing.final
+class StreamNotificationsRequest(_message.Message):
+    """Opens the live notifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_FIELD_NUMBER: _builtins.int
+    after: _builtins.str
+    """Opaque: the id of the last event received (over HTTP, the `Last-Event-ID` header fills
+    it). Empty: live events from now on.
+    """
+    def __init__(
+        self,
+        *,
+        after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamNotificationsRequest: _TypeAlias = StreamNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class StreamNotificationsResponse(_message.Message):
+    """One event of the live notifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    RESET_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Opaque: the position after this event, to resume from."""
+    unread_count: _builtins.int
+    """Unread entries now, counted up to 1000."""
+    reset: _builtins.bool
+    """More was missed than a stream replays: list the notifications again."""
+    @_builtins.property
+    def notification(self) -> Global___Notification:
+        """An entry new, or moved to the top with its latest activity (a new `id` of its own: an
+        entry shown already is replaced by the one with the same kind and subject).
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        unread_count: _builtins.int = ...,
+        notification: Global___Notification | None = ...,
+        reset: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "notification", b"notification", "reset", b"reset"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "id", b"id", "notification", b"notification", "reset", b"reset", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["notification", "reset"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___StreamNotificationsResponse: _TypeAlias = StreamNotificationsResponse  # noqa: Y015
+
+@_typing.final
 class MarkNotificationsReadRequest(_message.Message):
     """Marks notifications read."""
 

@@ -51,6 +51,11 @@ class FeedServiceStub:
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
                 response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
                 _registered_method=True)
+        self.StreamNotifications = channel.unary_stream(
+                '/photoshare.feed.v1.FeedService/StreamNotifications',
+                request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.SerializeToString,
+                response_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.FromString,
+                _registered_method=True)
         self.MarkNotificationsRead = channel.unary_unary(
                 '/photoshare.feed.v1.FeedService/MarkNotificationsRead',
                 request_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
@@ -88,6 +93,16 @@ class FeedServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamNotifications(self, request, context):
+        """The caller's notifications as they happen (an entry new or moved to the top), for as long
+        as the call stays open (over HTTP: Server-Sent Events). Open it before listing the
+        notifications, and merge the two by id. Opened with a previous event's id, it first sends
+        what was missed since, oldest first, then live events: none twice, none left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def MarkNotificationsRead(self, request, context):
         """Marks the caller's notifications read up to and including `up_to`.
         """
@@ -112,6 +127,11 @@ def add_FeedServiceServicer_to_server(servicer, server):
                     servicer.ListNotifications,
                     request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.FromString,
                     response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'StreamNotifications': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamNotifications,
+                    request_deserializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.FromString,
+                    response_serializer=photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.SerializeToString,
             ),
             'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkNotificationsRead,
@@ -202,6 +222,33 @@ class FeedService:
             '/photoshare.feed.v1.FeedService/ListNotifications',
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
             photoshare_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/photoshare.feed.v1.FeedService/StreamNotifications',
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.SerializeToString,
+            photoshare_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,6 +30,12 @@ class FeedServiceStub:
     """Who followed the caller, liked or commented on their posts, newest first. Likes of one
     post are one entry that grows ("ada and 3 others liked your post").
     """
+    StreamNotifications: _aio.UnaryStreamMultiCallable[_feed_service_pb2.StreamNotificationsRequest, _feed_service_pb2.StreamNotificationsResponse]
+    """The caller's notifications as they happen (an entry new or moved to the top), for as long
+    as the call stays open (over HTTP: Server-Sent Events). Open it before listing the
+    notifications, and merge the two by id. Opened with a previous event's id, it first sends
+    what was missed since, oldest first, then live events: none twice, none left out.
+    """
     MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.MarkNotificationsReadRequest, _feed_service_pb2.MarkNotificationsReadResponse]
     """Marks the caller's notifications read up to and including `up_to`."""
 
@@ -66,6 +72,18 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.Awaitable[_feed_service_pb2.ListNotificationsResponse]:
         """Who followed the caller, liked or commented on their posts, newest first. Likes of one
         post are one entry that grows ("ada and 3 others liked your post").
+        """
+
+    @_abc_1.abstractmethod
+    def StreamNotifications(
+        self,
+        request: _feed_service_pb2.StreamNotificationsRequest,
+        context: _aio.ServicerContext[_feed_service_pb2.StreamNotificationsRequest, _abc.AsyncIterator[_feed_service_pb2.StreamNotificationsResponse]],
+    ) -> _abc.AsyncIterator[_feed_service_pb2.StreamNotificationsResponse]:
+        """The caller's notifications as they happen (an entry new or moved to the top), for as long
+        as the call stays open (over HTTP: Server-Sent Events). Open it before listing the
+        notifications, and merge the two by id. Opened with a previous event's id, it first sends
+        what was missed since, oldest first, then live events: none twice, none left out.
         """
 
     @_abc_1.abstractmethod
