@@ -16,15 +16,15 @@ GO_TOOLS := $(OPENAPI_GEN) $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
 OPENAPI_OPT := enum_type=string,naming=json,default_response=false,title=Photoshare,version=v1
 PROTO_INCLUDE = $(shell $(PY) -c "import os, google.api; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))")
 
-.PHONY: help setup clients system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench
+.PHONY: help setup clients system-deps run test test-embedded lint typecheck proto fmt clean services services-stop cluster cluster-stop fault bench web
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-system-deps:  ## Debian's libvips (it decodes iPhone HEIC; the PyPI binary cannot) and ffmpeg
-	@if ! ldconfig -p | grep -q 'libvips.so.42' || ! command -v ffmpeg >/dev/null; then \
+system-deps:  ## Debian's libvips (it decodes iPhone HEIC; the PyPI binary cannot), ffmpeg, and chromium with its driver (the web app's browser test)
+	@if ! ldconfig -p | grep -q 'libvips.so.42' || ! command -v ffmpeg >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libvips42 ffmpeg >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libvips42 ffmpeg chromium chromium-driver >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -41,11 +41,11 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(NODE_STAMP) $(GO_TOOLS)  ## install system packages, Python and npm packages, and the Go plugins buf and make proto use
 
-run: $(STAMP) $(NODE_STAMP)  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
+run: $(STAMP) $(NODE_STAMP) web  ## the whole mesh (gateway on :8080); PHOTOSHARE_BACKEND=production uses the servers
 	@if [ "$$PHOTOSHARE_BACKEND" = production ]; then $(MAKE) --no-print-directory services; fi
 	$(PY) -m deploy.local
 
-test: $(STAMP) $(NODE_STAMP) $(GO_TOOLS) lint typecheck services  ## lint, types, then every test on both backends
+test: $(STAMP) $(NODE_STAMP) $(GO_TOOLS) lint typecheck web services  ## lint, types, then every test on both backends
 	$(PY) -m pytest
 
 test-embedded: $(STAMP)  ## only what needs no servers (quick loop while developing)
@@ -120,8 +120,20 @@ $(TOOLS)/protoc-gen-go:
 $(TOOLS)/protoc-gen-go-grpc:
 	GOBIN=$(abspath $(TOOLS)) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 
+# The web app the gateway serves at /: its calls typed from the OpenAPI document the gateway
+# serves, type-checked, then bundled by Vite into web/dist (content-hashed assets).
+WEB_SOURCES := $(shell find web/src -name '*.ts' -not -path '*/generated/*') web/src/styles.css web/index.html web/vite.config.mts web/tsconfig.json
+web: web/dist/index.html  ## build the web app (web/ -> web/dist, served by the gateway at /)
+
+web/dist/index.html: $(STAMP) $(NODE_STAMP) $(WEB_SOURCES) generated/photoshare/api/v1/openapi.json gateway/openapi.py
+	@mkdir -p build web/src/generated
+	$(PY) -m gateway.export_openapi build/openapi.json
+	node_modules/.bin/openapi-typescript build/openapi.json -o web/src/generated/api.ts
+	node_modules/.bin/tsc -p web
+	node_modules/.bin/vite build web --logLevel warn
+
 clients: $(NODE_STAMP) $(GO_TOOLS)  ## Go and TypeScript clients of the API in gen/ (buf generate, buf.gen.yaml)
 	node_modules/.bin/buf generate
 
 clean:  ## remove the environment and local data
-	rm -rf $(VENV) data build *.egg-info .services .cluster
+	rm -rf $(VENV) data build web/dist web/src/generated *.egg-info .services .cluster

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.worker_ids.lease import MIN_LEASE_S
 
@@ -36,6 +37,8 @@ class Settings:
     media_http_port: int = 8081
     # Base of upload and media URLs handed to clients (a CDN in production).
     media_public_url: str = ""
+    # Where browsers reach the gateway (its web app's origin); empty: http://host:http_port.
+    api_public_url: str = ""
     # Followers from which an author's posts are pulled at read time instead of pushed: the
     # fan-out worker starts at celebrity_threshold and moves it between the bounds to keep
     # its timeline writes per second within fanout_write_budget (feed_svc/threshold.py).
@@ -90,6 +93,8 @@ class Settings:
     # Where the gateway finds swagger-ui-dist's files for /docs; empty: the checkout's
     # node_modules (make setup installs them there).
     docs_assets_dir: str = ""
+    # Where the gateway finds the built web app (make web); empty: the checkout's web/dist.
+    web_app_dir: str = ""
     # Web origins whose pages may call the gateway and the media URLs from a browser
     # ("https://app.example.com,..." or "*"); none by default.
     cors_origins: str = ""
@@ -148,7 +153,21 @@ class Settings:
         return (self.media_public_url or f"http://{self.host}:{self.media_http_port}").rstrip("/")
 
     @property
+    def public_api_base(self) -> str:
+        """Where browsers reach the gateway, and the web app it serves."""
+        return (self.api_public_url or f"http://{self.host}:{self.http_port}").rstrip("/")
+
+    @property
     def allowed_origins(self) -> frozenset[str]:
+        """The origins whose pages may call: the configured ones and the gateway's own (the
+        web app it serves uploads to and shows images from the media origin)."""
+        own = {origin_of(self.public_api_base)}
+        if not self.api_public_url and self.host == "127.0.0.1":  # opened as localhost
+            own.add(f"http://localhost:{self.http_port}")
+        return frozenset(self._configured_origins | own)
+
+    @property
+    def _configured_origins(self) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 
     @classmethod
@@ -206,7 +225,7 @@ class Settings:
                 " and PHOTOSHARE_CELEBRITY_THRESHOLD_MAX"
             )
         not_origins = sorted(
-            o for o in self.allowed_origins if o != "*" and not _ORIGIN.fullmatch(o)
+            o for o in self._configured_origins if o != "*" and not _ORIGIN.fullmatch(o)
         )
         if not_origins:
             raise ConfigError(
@@ -225,6 +244,12 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.backend == "production"
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (a CDN's base may have a path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _path(raw: str) -> Path:

@@ -47,6 +47,7 @@ from gateway.limits import (
 from gateway.openapi import Docs
 from gateway.routes import Route
 from gateway.transcode import build_request
+from gateway.webapp import WebApp
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("photoshare.access")
@@ -101,18 +102,21 @@ class Gateway:
         cors: CorsPolicy | None = None,
         metrics: Metrics | None = None,
         docs: Docs | None = None,
+        web_app: WebApp | None = None,
         traced: Middleware | None = None,
         heartbeat_s: float = streams.HEARTBEAT_S,
     ) -> None:
         """`cors`: which web origins may call (default: none); `metrics`: where requests
         are counted (default: a registry of its own); `docs`: the API's OpenAPI document
-        and its page (default: none); `traced`: puts the requests it records in traces
+        and its page (default: none); `web_app`: the web client served at / (default:
+        none); `traced`: puts the requests it records in traces
         (common.tracing.http_middleware; default: none); `heartbeat_s`: how often a quiet
         event stream sends a comment."""
         self._routes = list(routes)
         self._cors = cors or cors_policy(frozenset())
         self._metrics = metrics or Metrics()
         self._docs = docs
+        self._web_app = web_app
         self._traced = [traced] if traced is not None else []
         self._channels = channels
         self._tokens = tokens
@@ -149,6 +153,8 @@ class Gateway:
         app.router.add_get("/healthz", self.healthz)
         if self._docs is not None:
             self._docs.install(app)
+        if self._web_app is not None:
+            self._web_app.install(app)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 

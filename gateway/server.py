@@ -21,7 +21,7 @@ from common.logs import configure_logging
 from common.mesh_auth import MeshCredentials
 from common.metrics import Metrics, MetricsListener
 from common.server import insecure_channel
-from common.settings import Settings
+from common.settings import Settings, origin_of
 from common.signing import load_secret
 from common.tracing import configure_tracing, http_middleware
 from gateway.app import Gateway, cors_policy
@@ -30,18 +30,27 @@ from gateway.events import follow_users
 from gateway.limits import BucketStore, InMemoryBuckets, RateLimiter
 from gateway.openapi import CHECKOUT_SWAGGER_UI, Docs, complete, generated_document
 from gateway.routes import routes_for
+from gateway.webapp import CHECKOUT_WEB_APP, WebApp
 
 log = logging.getLogger(__name__)
+# The services whose annotated RPCs the gateway serves.
+GRAPH, POST, MEDIA, FEED = (
+    graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"],
+    post_service_pb2.DESCRIPTOR.services_by_name["PostService"],
+    media_service_pb2.DESCRIPTOR.services_by_name["MediaService"],
+    feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"],
+)
+PUBLIC_SERVICES = (GRAPH, POST, MEDIA, FEED)
 
 
 def build(
     settings: Settings, metrics: Metrics, traces: TracerProvider | None = None
 ) -> tuple[Gateway, TokenResolver, RateLimiter]:
     addresses = {
-        graph_service_pb2.DESCRIPTOR.services_by_name["GraphService"]: settings.graph_addr,
-        post_service_pb2.DESCRIPTOR.services_by_name["PostService"]: settings.post_addr,
-        media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]: settings.media_addr,
-        feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"]: settings.feed_addr,
+        GRAPH: settings.graph_addr,
+        POST: settings.post_addr,
+        MEDIA: settings.media_addr,
+        FEED: settings.feed_addr,
     }
     # The gateway proves to every service that it is one of the mesh (common/mesh_auth.py).
     credentials = MeshCredentials(load_secret(settings.secret, settings.data_dir))
@@ -57,6 +66,10 @@ def build(
     document = complete(generated_document(), routes, settings.public_media_base)
     assets = Path(settings.docs_assets_dir) if settings.docs_assets_dir else CHECKOUT_SWAGGER_UI
     docs = Docs(document, assets)
+    web_app = WebApp(
+        Path(settings.web_app_dir) if settings.web_app_dir else CHECKOUT_WEB_APP,
+        media_origin=origin_of(settings.public_media_base),
+    )
     gateway = Gateway(
         routes,
         channels,
@@ -66,6 +79,7 @@ def build(
         cors=cors_policy(settings.allowed_origins),
         metrics=metrics,
         docs=docs,
+        web_app=web_app,
         traced=http_middleware(traces, settings.trace_sample_ratio),
         heartbeat_s=settings.stream_heartbeat_s,
     )

@@ -33,6 +33,8 @@ RECONNECT_MS = 1_000
 # How long a write may wait on a client that does not read (its socket buffer full) before
 # the connection is dropped; it reconnects from its last event id.
 SEND_TIMEOUT_S = 30.0
+# What the access log says of a stream whose client left before it began (nginx's code).
+CLIENT_LEFT = 499
 # The request field the Last-Event-ID header fills.
 RESUME_FIELD = "after"
 RESUME_HEADER = "Last-Event-ID"
@@ -77,6 +79,9 @@ class EventStream:
         # client's come after, so one that waits for them misses nothing published later.
         with contextlib.suppress(grpc.aio.AioRpcError):
             await call.initial_metadata()
+        if request.transport is None or request.transport.is_closing():
+            call.cancel()  # the client left while the stream was being registered
+            return web.Response(status=CLIENT_LEFT, reason="Client Closed Request")
         await response.prepare(request)
         pump = asyncio.create_task(self._pump(call, response))
         # The heartbeat ends when a write to the client fails: it left, and the call goes.

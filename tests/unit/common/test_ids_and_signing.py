@@ -90,8 +90,11 @@ def test_cors_origins_are_origins() -> None:
     settings = Settings.from_env(
         {"PHOTOSHARE_CORS_ORIGINS": "https://app.example.com/, http://127.0.0.1:5173"}
     )
-    assert settings.allowed_origins == {"https://app.example.com", "http://127.0.0.1:5173"}
-    assert Settings().allowed_origins == frozenset()  # no page of another origin by default
+    own = {"http://127.0.0.1:8080", "http://localhost:8080"}  # the web app the gateway serves
+    assert settings.allowed_origins == {"https://app.example.com", "http://127.0.0.1:5173", *own}
+    assert Settings().allowed_origins == own  # no page of another origin by default
+    served = Settings(api_public_url="https://photoshare.example/")
+    assert served.allowed_origins == {"https://photoshare.example"}
     with pytest.raises(
         ConfigError, match=r"not an origin.*ftp://x, https://app\.example\.com/feed"
     ):
