@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
 from common import tracing
+from common.call_slots import call_slot_interceptors
 from common.grpc_metrics import ServerMetricsInterceptor, client_interceptors
 from common.mesh_auth import MeshCredentials, VerifyingInterceptor, signing_interceptors
 from common.metrics import Metrics, MetricsListener
@@ -148,7 +149,12 @@ def insecure_channel(
     traced = tracing.client_interceptors(tracer_provider)
     return grpc.aio.insecure_channel(
         channel_target(address),
-        interceptors=[*traced, *counted, *signing_interceptors(credentials)],
+        interceptors=[
+            *call_slot_interceptors(),
+            *traced,
+            *counted,
+            *signing_interceptors(credentials),
+        ],
         options=(
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

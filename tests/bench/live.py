@@ -48,6 +48,9 @@ class Reader:
         self.token = token
         self.delays: dict[int, float] = {}
         self.failure: str = ""
+        # Set once the answer's headers arrived: the gateway sends them when feed_svc has
+        # registered the stream, so every post published later reaches it.
+        self.opened = asyncio.Event()
 
     async def listen(self, session: aiohttp.ClientSession, url: str) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -56,6 +59,7 @@ class Reader:
                 if response.status != 200:
                     self.failure = f"{response.status}: {await response.text()}"
                     return
+                self.opened.set()
                 async for line in response.content:
                     if line.startswith(b'data: {"post"'):
                         received = time.time()
@@ -121,17 +125,12 @@ async def measure(mesh: Mesh, streams: int, posts: int) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             return False
 
-        # Every stream is registered once a first post reached it; published until it has
-        # (a stream the post was published before is one that was not open yet).
         opening = time.monotonic()
-        while True:
-            warm = await publish()
-            if await everyone_got(warm):
-                break
-            if time.monotonic() - opening > 120 or all(t.done() for t in listening):
-                failures = {r.failure for r in readers if r.failure}
-                raise AssertionError(f"the streams did not all open: {sorted(failures)[:3]}")
+        await asyncio.wait_for(asyncio.gather(*(r.opened.wait() for r in readers)), 120)
         opened_s = time.monotonic() - opening
+        failures = {r.failure for r in readers if r.failure}
+        if failures or not await everyone_got(await publish()):  # a first post reaches all
+            raise AssertionError(f"the streams did not all open: {sorted(failures)[:3]}")
         memory = {name: _rss_mb(pid) for name, pid in mesh.pids.items()}
         published = []
         for _ in range(posts):

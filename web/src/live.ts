@@ -67,7 +67,7 @@ export class LiveStream {
     }
     if (!response.ok || !response.body) return "dropped";
     this.handlers.opened?.();
-    let outcome: "ended" | "stop" = "ended";
+    let outcome: "ended" | "dropped" | "stop" = "ended";
     const parser = createParser({
       onEvent: (message) => {
         if (message.id) this.lastEventId = message.id;
@@ -77,9 +77,11 @@ export class LiveStream {
           if (error?.status === "INVALID_ARGUMENT" && this.lastEventId) {
             this.lastEventId = ""; // start afresh: what was missed is read by reloading
             this.handlers.lost?.();
-          } else {
-            outcome = "stop";
+          } else if (error?.status === "RESOURCE_EXHAUSTED" || error?.status === "INVALID_ARGUMENT") {
+            outcome = "stop"; // too many streams open: reconnecting would close another
             this.handlers.failed?.(error?.message ?? "the live stream was refused");
+          } else {
+            outcome = "dropped"; // a backend unavailable for a moment: back later
           }
           return;
         }
