@@ -32,10 +32,11 @@ SHARED_FOR_S = 1.0
 SHARED_POSTS = 1_024
 
 
+# Awaited once a stream is registered (the RPC sends its headers then).
 Opened = Callable[[], Awaitable[None]]
 
 
-async def nothing() -> None:
+async def nobody_told() -> None:
     return None
 
 
@@ -81,7 +82,7 @@ class LiveHomeFeed:
         self._posts = posts
 
     async def stream(
-        self, reader_id: int, after: str, opened: Opened = nothing
+        self, reader_id: int, after: str, opened: Opened = nobody_told
     ) -> AsyncGenerator[LiveMessage, None]:
         """What the reader missed since `after` (an event id; empty: nothing), then live
         events until the hub ends the stream; `opened()` is awaited once the stream is

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from common.ids import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS, now_ms, timestamp_ms
 from feed_svc.live import Delivery, StreamPosition, StreamPositions
-from feed_svc.live_feed import TAIL_WAIT_S, Opened, nothing, receiving, registered
+from feed_svc.live_feed import TAIL_WAIT_S, Opened, nobody_told, receiving, registered
 from feed_svc.models import FeedEntry, FeedKey, Notification
 from feed_svc.notifications import Notifications
 from feed_svc.streams import StreamHub
@@ -61,7 +61,7 @@ class LiveNotifications:
         self._clock = clock
 
     async def stream(
-        self, reader_id: int, after: str, opened: Opened = nothing
+        self, reader_id: int, after: str, opened: Opened = nobody_told
     ) -> AsyncGenerator[NotificationMessage, None]:
         """What the user missed since `after` (an event id; empty: from now on), then each new
         entry as it comes, until the hub ends the stream; `opened()` is awaited once it is

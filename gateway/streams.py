@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 import grpc
@@ -22,8 +21,6 @@ from google.protobuf.message import Message
 
 from common.rpc_errors import http_error_body
 from gateway.json_mapping import JsonMapping
-
-log = logging.getLogger(__name__)
 
 # A comment line this often: proxies and load balancers close connections idle for a minute
 # or so, and a dead client is noticed when a write to it fails.
@@ -58,23 +55,14 @@ class EventStream:
         return await EventStream(json_mapping).answer(request, call)
     """
 
-    def __init__(
-        self,
-        json: JsonMapping,
-        *,
-        heartbeat_s: float = HEARTBEAT_S,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, json: JsonMapping, *, heartbeat_s: float = HEARTBEAT_S) -> None:
         self._json = json
         self._heartbeat_s = heartbeat_s
-        self._headers = headers or {}
 
     async def answer(
         self, request: web.Request, call: grpc.aio.UnaryStreamCall[Any, Any]
     ) -> web.StreamResponse:
-        response = EventSourceResponse(
-            headers=self._headers, ping_interval=self._heartbeat_s, send_timeout=SEND_TIMEOUT_S
-        )
+        response = EventSourceResponse(ping_interval=self._heartbeat_s, send_timeout=SEND_TIMEOUT_S)
         # The backend's headers come once it registered the stream (or with its error): the
         # client's come after, so one that waits for them misses nothing published later.
         with contextlib.suppress(grpc.aio.AioRpcError):
