@@ -95,8 +95,9 @@ class Settings:
     docs_assets_dir: str = ""
     # Where the gateway finds the built web app (make web); empty: the checkout's web/dist.
     web_app_dir: str = ""
-    # Web origins whose pages may call the gateway and the media URLs from a browser
-    # ("https://app.example.com,..." or "*"); none by default.
+    # Other web origins whose pages may call the gateway and the media URLs from a browser
+    # ("https://app.example.com,..." or "*"); none by default (the web app the gateway serves
+    # is always allowed: `allowed_origins`).
     cors_origins: str = ""
     # gRPC server reflection (for grpcurl); off: it lists every service to anyone.
     grpc_reflection: bool = False

@@ -4,18 +4,17 @@
 import "./styles.css";
 import { api, call, currentSession, signedOut } from "./api";
 import { h, show, toast } from "./dom";
-import type { LiveStream } from "./live";
 import { authView } from "./views/auth";
 import { composeView } from "./views/compose";
 import { feedView } from "./views/feed";
-import { notificationsView, watchUnread } from "./views/notifications";
+import { LiveNotifications, notificationsView } from "./views/notifications";
 import { forgetFollowing, peopleView } from "./views/people";
 import { profileView } from "./views/profile";
 
 const main = document.getElementById("main") as HTMLElement;
 const bar = document.getElementById("bar") as HTMLElement;
 let leave: () => void = () => undefined;
-let unread: LiveStream | null = null;
+let notifications: LiveNotifications | null = null; // while signed in
 const badge = h("span", { class: "badge", hidden: true });
 
 function setUnread(count: number): void {
@@ -64,7 +63,7 @@ function route(): void {
   if (!session) {
     leave = authView(main, () => {
       forgetFollowing();
-      unread = watchUnread(setUnread);
+      notifications = new LiveNotifications(setUnread);
       location.hash = "#/";
       route();
     });
@@ -75,7 +74,8 @@ function route(): void {
   } else if (path === "/people") {
     leave = peopleView(main);
   } else if (path === "/notifications") {
-    leave = notificationsView(main, setUnread);
+    notifications ??= new LiveNotifications(setUnread);
+    leave = notificationsView(main, notifications, setUnread);
   } else if (path.startsWith("/u/")) {
     leave = profileView(main, decodeURIComponent(path.slice(3)));
   } else {
@@ -89,8 +89,8 @@ function route(): void {
 
 window.addEventListener("hashchange", route);
 window.addEventListener("photoshare:signed-out", () => {
-  unread?.stop();
-  unread = null;
+  notifications?.stop();
+  notifications = null;
   forgetFollowing();
   route();
 });
@@ -98,5 +98,5 @@ window.addEventListener("photoshare:signed-out", () => {
 window.addEventListener("unhandledrejection", (event) => toast(String((event.reason as Error)?.message ?? event.reason), "error"));
 window.addEventListener("error", (event) => toast(event.message, "error"));
 
-if (currentSession()) unread = watchUnread(setUnread);
+if (currentSession()) notifications = new LiveNotifications(setUnread);
 route();

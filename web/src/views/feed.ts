@@ -23,6 +23,10 @@ export function feedView(main: HTMLElement): () => void {
 
   function dropWaiting(gone: (post: Post) => boolean): void {
     for (let i = waiting.length - 1; i >= 0; i--) if (gone(waiting[i])) waiting.splice(i, 1);
+    showBanner();
+  }
+
+  function showBanner(): void {
     banner.textContent = `${waiting.length} new ${waiting.length === 1 ? "post" : "posts"}`;
     banner.hidden = waiting.length === 0;
   }
@@ -80,8 +84,7 @@ export function feedView(main: HTMLElement): () => void {
       const event = data as { post?: Post; removedPostId?: string; hiddenAuthorId?: string };
       if (name === "post" && event.post?.id && !shown.has(event.post.id) && !waiting.some((p) => p.id === event.post?.id)) {
         waiting.push(event.post);
-        banner.textContent = `${waiting.length} new ${waiting.length === 1 ? "post" : "posts"}`;
-        banner.hidden = false;
+        showBanner();
       } else if (name === "removedPostId") {
         list.querySelector(`[data-post-id="${event.removedPostId}"]`)?.remove();
         dropWaiting((p) => p.id === event.removedPostId);

@@ -2,23 +2,48 @@
 
 import { api, call, type Notification } from "../api";
 import { ago, h, show, toast } from "../dom";
-import { LiveStream } from "../live";
+import { type LiveHandlers, LiveStream } from "../live";
 
 type Badge = (unread: number) => void;
 
-/** Keeps the bar's unread badge current while signed in (a stream of its own). */
-export function watchUnread(badge: Badge): LiveStream {
-  void call(api.GET("/v1/notifications", { params: { query: { pageSize: 1 } } }))
-    .then((page) => badge(Number(page.unreadCount ?? 0)))
-    .catch(() => undefined);
-  return new LiveStream("/v1/notifications:stream", {
-    event(name, data) {
-      if (name === "notification" || name === "reset") badge(Number((data as { unreadCount?: string }).unreadCount ?? 0));
-    },
-  }).start();
+/** The signed-in user's notifications as they arrive: one stream for the page, which keeps
+ * the bar's unread badge current and which the notifications view listens to while open (a
+ * stream each would count twice against the streams a user may hold). */
+export class LiveNotifications {
+  private readonly listeners = new Set<LiveHandlers>();
+  private readonly stream: LiveStream;
+  private open = false;
+
+  constructor(badge: Badge) {
+    void call(api.GET("/v1/notifications", { params: { query: { pageSize: 1 } } }))
+      .then((page) => badge(Number(page.unreadCount ?? 0)))
+      .catch(() => undefined);
+    this.stream = new LiveStream("/v1/notifications:stream", {
+      event: (name, data) => {
+        if (name === "notification" || name === "reset") badge(Number((data as { unreadCount?: string }).unreadCount ?? 0));
+        for (const listener of this.listeners) listener.event(name, data);
+      },
+      opened: () => {
+        this.open = true;
+        for (const listener of this.listeners) listener.opened?.();
+      },
+      failed: (message) => toast(`Live notifications stopped: ${message}`, "error"),
+    }).start();
+  }
+
+  /** Hands `handlers` what arrives from now on; `opened` at once if the stream is open. */
+  listen(handlers: LiveHandlers): () => void {
+    this.listeners.add(handlers);
+    if (this.open) handlers.opened?.();
+    return () => this.listeners.delete(handlers);
+  }
+
+  stop(): void {
+    this.stream.stop();
+  }
 }
 
-export function notificationsView(main: HTMLElement, badge: Badge): () => void {
+export function notificationsView(main: HTMLElement, live: LiveNotifications, badge: Badge): () => void {
   const list = h("ol", { class: "notifications" });
   const markRead = h("button", { type: "button" }, "Mark all read");
   const entries = new Map<string, HTMLElement>(); // by subject: a newer entry replaces it
@@ -51,7 +76,7 @@ export function notificationsView(main: HTMLElement, badge: Badge): () => void {
     badge(Number(page.unreadCount ?? 0));
   };
   // The stream first (it sends what arrives from the moment it opens), then the list.
-  const stream = new LiveStream("/v1/notifications:stream", {
+  return live.listen({
     event(name, data) {
       const event = data as { notification?: Notification; unreadCount?: string };
       if (name === "notification" && event.notification) {
@@ -64,11 +89,7 @@ export function notificationsView(main: HTMLElement, badge: Badge): () => void {
     opened() {
       void load().catch((error: Error) => toast(error.message, "error"));
     },
-    failed(message) {
-      toast(`Live notifications stopped: ${message}`, "error");
-    },
-  }).start();
-  return () => stream.stop();
+  });
 }
 
 function entry(notification: Notification): HTMLElement {
